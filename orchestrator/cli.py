@@ -1,0 +1,97 @@
+"""python -m orchestrator <command> ...
+
+  sweep SEARCH_SPACE.py [--dry-run] [--field.sub=value ...] [--tune.field=value ...]
+  train [--config_path=FILE] [--field.sub=value ...]
+  dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
+
+Bad input prints one message naming the field and what is allowed, and exits 2 with no traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+from orchestrator.errors import UserError, problem
+
+USAGE = __doc__
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        sys.exit(0 if argv else 2)
+    command, rest = argv[0], argv[1:]
+    commands = {"sweep": cmd_sweep, "train": cmd_train, "dataset": cmd_dataset}
+    try:
+        if command not in commands:
+            raise UserError(problem("command", f"unknown; one of {sorted(commands)}", command), "bad command line")
+        commands[command](rest)
+    except UserError as e:
+        print(e.render(), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: finished trials and checkpoints are kept; resume with --tune.resume=true", file=sys.stderr)
+        sys.exit(130)
+
+
+def cmd_sweep(args: list[str]) -> None:
+    if not args or args[0].startswith("--") and args[0] not in ("--help", "-h"):
+        raise UserError(problem("search space", "give the search-space file first, e.g. search_spaces/act.py"),
+                        "bad command line")
+    if args[0] in ("--help", "-h"):
+        print(USAGE)
+        return
+    from orchestrator import sweep
+
+    dry = "--dry-run" in args
+    path, rest = args[0], [a for a in args[1:] if a != "--dry-run"]
+    prepared = sweep.prepare(path, rest)
+    _check_hub(prepared.default_cfg)
+    if dry:
+        from orchestrator.dry_run import dry_run
+
+        dry_run(prepared)
+        return
+    from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.sweep_results import finish
+
+    ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env)  # once, before trials start
+    results, baseline = sweep.run(prepared)
+    finish(prepared, results, baseline)
+
+
+def cmd_train(args: list[str]) -> None:
+    """One run: the same train loop as a sweep's trial, without a search space."""
+    from orchestrator.configs.parsing import parse_train_args
+    from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.sweep import connect_ray
+    from trainables.trial import fit_trainer
+
+    cfg = parse_train_args(args)
+    out = cfg.resolved_output_dir().resolve()
+    if out.exists() and not cfg.resume:
+        raise UserError(problem("output_dir", f"{out} already exists: pass --resume=true to continue that run, or "
+                                "choose another --output_dir (nothing was changed)", str(out)))
+    _check_hub(cfg)
+    ensure_dataset(cfg.dataset, cfg.env)
+    connect_ray()
+    result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False)
+    if result.error:
+        raise SystemExit(f"training failed: {result.error}")
+    print(f"done: {out} (last checkpoint: {result.checkpoint.path if result.checkpoint else None})")
+
+
+def cmd_dataset(args: list[str]) -> None:
+    if not args or args[0] != "record":
+        raise UserError(problem("dataset", "the subcommand is `record`", args[0] if args else None), "bad command line")
+    from orchestrator.datasets.record_cli import record_from_args
+
+    record_from_args(args[1:])
+
+
+def _check_hub(cfg) -> None:
+    """A missing or invalid Hub token is reported before training, not after."""
+    if cfg.hub.repo_id and cfg.hub.push:
+        from orchestrator.hub import check_hub_access
+
+        check_hub_access(cfg.hub.repo_id)

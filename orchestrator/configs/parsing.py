@@ -1,0 +1,256 @@
+"""From layers of user input to one typed, validated TrainPipelineConfig.
+
+Layers, lowest first: the base (the dataclass defaults, or a search-space file's base config), the `--config_path`
+file (JSON or YAML), sampled sweep values, then dotted CLI flags (`--policy.chunk_size=20`). A choice field
+(`policy`, `env`, `optimizer`, `scheduler`) switches class when a layer names another `type`; otherwise a layer's
+fields are merged into the lower layer's. draccus decodes the merged dict into dataclasses.
+
+Training presets differ from LeRobot on purpose: with `use_policy_training_preset=true` the policy's preset
+optimizer and scheduler are only the *defaults*; every optimizer/scheduler field the user sets (CLI, file, sweep)
+wins over the preset, field by field.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import dataclasses
+import json
+import typing
+from pathlib import Path
+from typing import Any
+
+import draccus
+import yaml
+
+from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.errors import Problem, UserError, problem, raise_if
+
+PRESET_FIELDS = ("optimizer", "scheduler")
+
+
+def parse_cli(args: list[str]) -> tuple[dict, str | None]:
+    """`--a.b=value` / `--a.b value` flags -> (nested dict of raw values, config_path or None)."""
+    flat: dict[str, Any] = {}
+    bad: list[Problem] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or arg == "--":
+            bad.append(problem(arg, "expected a flag like --field.subfield=value"))
+            i += 1
+            continue
+        key, sep, value = arg[2:].partition("=")
+        if not sep:
+            if i + 1 < len(args) and not args[i + 1].startswith("--"):
+                value, i = args[i + 1], i + 1
+            else:
+                bad.append(problem(key, "is missing a value (write --field=value)"))
+        flat[key.replace("-", "_") if key != "config_path" else key] = _raw_value(value)
+        i += 1
+    raise_if(bad, "invalid command line")
+    config_path = flat.pop("config_path", None)
+    return unflatten(flat), config_path
+
+
+def _raw_value(text: str) -> Any:
+    """Keep CLI values as strings for draccus, except YAML collections and null."""
+    if text.strip()[:1] in "[{" or text.strip().lower() in ("null", "none", "~"):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return text
+    return text
+
+
+def unflatten(flat: dict[str, Any]) -> dict:
+    nested: dict = {}
+    for dotted, value in flat.items():
+        node = nested
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(problem(dotted, "sets a field inside a value that is not a config section"))
+        node[leaf] = value
+    return nested
+
+
+def flatten(nested: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in nested.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not _is_leaf_dict(dotted):
+            out.update(flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _is_leaf_dict(dotted: str) -> bool:
+    """Dict-valued fields that are values, not sections."""
+    return dotted.split(".")[-1] in ("normalization_mapping", "input_features", "output_features")
+
+
+def load_config_file(path: str | Path) -> dict:
+    """A JSON or YAML file holding a (partial) TrainPipelineConfig."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(problem("config_path", "file not found", str(path)))
+    try:
+        data = json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        first_line = str(e).splitlines()[0]
+        raise UserError(problem("config_path", f"is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first_line}",
+                                str(path))) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(problem("config_path", "must hold a mapping of config fields", str(path)))
+    return data
+
+
+def encode(cfg: Any) -> dict:
+    """A config dataclass -> plain JSON-able dict (choice fields carry their `type`)."""
+    data = json.loads(json.dumps(draccus.encode(cfg)))
+    if isinstance(cfg, draccus.ChoiceRegistry):
+        data = {"type": cfg.type, **data}
+    return data
+
+
+def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelineConfig,
+                 validate: bool = True) -> TrainPipelineConfig:
+    """Merge `layers` over `base` (default: the class defaults), resolve presets, decode and validate."""
+    base = encode(cls()) if base is None else copy.deepcopy(base)
+    merged = copy.deepcopy(base)
+    for layer in layers:
+        merged = merge(merged, {k: v for k, v in layer.items() if k not in PRESET_FIELDS}, cls)
+    problems = check_types(merged, cls)
+    raise_if(problems)
+    _resolve_presets(merged, base, layers, cls)
+    problems = check_types(merged, cls)
+    raise_if(problems)
+    cfg = draccus.decode(cls, merged)
+    return cfg.validate() if validate else cfg
+
+
+def _resolve_presets(merged: dict, base: dict, layers: list[dict], cls: type) -> None:
+    """optimizer/scheduler = preset (if enabled) <- base's explicit value <- each layer's fields."""
+    use_preset = draccus.decode(bool, merged.get("use_policy_training_preset", True))
+    policy = draccus.decode(_field_types(cls)["policy"], merged["policy"])
+    for name in PRESET_FIELDS:
+        ftype = _field_types(cls)[name]
+        value = encode(getattr(policy, f"{name}_preset")()) if use_preset else None
+        for layer in [base, *layers]:
+            if layer.get(name) is not None:
+                value = merge_value(value, layer[name], ftype, name)
+        merged[name] = value
+
+
+def merge(lower: dict, upper: dict, cls: type) -> dict:
+    """Merge `upper` into a copy of `lower`, both shaped like dataclass `cls`."""
+    out = copy.deepcopy(lower)
+    types = _field_types(cls)
+    for key, value in upper.items():
+        out[key] = merge_value(out.get(key), value, types.get(key), key) if key in types else value
+    return out
+
+
+def merge_value(lower: Any, upper: Any, ftype: Any, name: str) -> Any:
+    section = _section_class(ftype)
+    if section is None or not isinstance(upper, dict):
+        return copy.deepcopy(upper)
+    if _is_choice(section):
+        new_type = upper.get("type")
+        if not isinstance(lower, dict) or (new_type is not None and new_type != lower.get("type")):
+            lower = {"type": new_type} if new_type is not None else {}
+        chosen = _choice_class(section, upper.get("type", lower.get("type")))
+        if chosen is None:
+            out = dict(lower)
+            out.update(upper)
+            return out
+        return merge(lower, upper, chosen)
+    return merge(lower if isinstance(lower, dict) else {}, upper, section)
+
+
+def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
+    """Every problem of shape and type in `data` against dataclass `cls`: unknown fields, unknown choices, bad values."""
+    if not isinstance(data, dict):
+        return [problem(path.rstrip("."), f"must be a section of fields ({cls.__name__})", data)]
+    if _is_choice(cls):
+        known = sorted(cls.get_known_choices())
+        if data.get("type") is None:
+            return [problem(f"{path}type", f"is required: one of {known}")]
+        chosen = _choice_class(cls, data["type"])
+        if chosen is None:
+            return [problem(f"{path}type", f"unknown choice; known: {known}", data["type"])]
+        cls, data = chosen, {k: v for k, v in data.items() if k != "type"}
+    types = _field_types(cls)
+    out: list[Problem] = []
+    for key, value in data.items():
+        dotted = f"{path}{key}"
+        if key not in types:
+            close = difflib.get_close_matches(key, list(types), n=1)
+            hint = f"did you mean {path}{close[0]}? " if close else ""
+            out.append(problem(dotted, f"unknown field; {hint}fields here: {sorted(types)}"))
+            continue
+        section = _section_class(types[key])
+        if section is not None and value is not None:
+            out += check_types(value, section, dotted + ".")
+        else:
+            out += _check_leaf(dotted, value, types[key])
+    return out
+
+
+def _check_leaf(dotted: str, value: Any, ftype: Any) -> list[Problem]:
+    base = _strip_optional(ftype)
+    if base in (int, float) and isinstance(value, bool):
+        return [problem(dotted, f"must be {'an integer' if base is int else 'a number'}, not a boolean", value)]
+    try:
+        draccus.decode(ftype, value)
+    except Exception as e:  # noqa: BLE001  (draccus raises several error types; all mean "bad value")
+        return [problem(dotted, f"cannot be read as {_type_name(ftype)}", value)]
+    return []
+
+
+def _type_name(ftype: Any) -> str:
+    base = _strip_optional(ftype)
+    name = {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(base)
+    name = name or getattr(base, "__name__", None) or str(base).replace("typing.", "")
+    return f"{name} or null" if base is not ftype else name
+
+
+def _strip_optional(ftype: Any) -> Any:
+    args = typing.get_args(ftype)
+    if type(None) in args and len(args) == 2:
+        return next(a for a in args if a is not type(None))
+    return ftype
+
+
+def _section_class(ftype: Any) -> type | None:
+    inner = _strip_optional(ftype)
+    return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
+
+
+def _is_choice(cls: type) -> bool:
+    return issubclass(cls, draccus.ChoiceRegistry) and "_choice_registry" in vars(cls)
+
+
+def _choice_class(cls: type, name: Any) -> type | None:
+    return cls.get_known_choices().get(name) if isinstance(name, str) else None
+
+
+_TYPES_CACHE: dict[type, dict[str, Any]] = {}
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    if cls not in _TYPES_CACHE:
+        hints = typing.get_type_hints(cls)
+        _TYPES_CACHE[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return _TYPES_CACHE[cls]
+
+
+def parse_train_args(args: list[str]) -> TrainPipelineConfig:
+    """The `train` command: defaults <- --config_path file <- CLI flags."""
+    cli, config_path = parse_cli(args)
+    layers = [load_config_file(config_path)] if config_path else []
+    return build_config(None, [*layers, cli])

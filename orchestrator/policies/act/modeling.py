@@ -1,0 +1,334 @@
+"""ACT, the Action Chunking Transformer (Zhao et al. 2023, https://arxiv.org/abs/2304.13705), after LeRobot.
+
+State observations only for now (observation.state and/or observation.environment_state). Module names and
+parameter shapes follow LeRobot's `modeling_act.py`, so parameter counts and state-dict keys under `model.`
+can be compared with it. Tensors are batch-first here: (B, sequence, dim_model).
+
+                 training only                                 training and inference
+    [CLS, robot state, action chunk] -> VAE encoder -> mu, log(sigma^2) -> latent (zeros at inference)
+    [latent, robot state, env state] -> encoder -> memory
+    chunk_size queries (zeros + learned position) -> decoder (cross-attends to memory) -> action head
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import chain
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor, nn
+
+from orchestrator.configs.features import FeatureType
+from orchestrator.policies.act.configuration import ACTConfig
+from orchestrator.policies.base import Policy
+
+
+class ACTPolicy(Policy):
+    """ACT trained with an L1 loss on the action chunk plus, with `use_vae`, a weighted KL term."""
+
+    config_class = ACTConfig
+    name = "act"
+
+    def __init__(self, config: ACTConfig, stats: dict[str, dict] | None = None):
+        super().__init__(config, stats)
+        self.model = ACT(config)
+        self.temporal_ensembler = None
+        if config.temporal_ensemble_coeff is not None:
+            self.temporal_ensembler = TemporalEnsembler(config.temporal_ensemble_coeff, config.chunk_size)
+
+    def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        """L1 on normalized actions (padded steps masked), + kl_weight * KL when the VAE encoder ran.
+
+        The VAE encoder runs in training mode only: in eval mode the latent is zero, as at inference, and the
+        loss is the L1 term alone.
+        """
+        batch = self.normalizer(batch)
+        actions_hat, (mu, log_sigma_x2) = self.model(batch)
+        not_pad = ~batch["action_is_pad"].unsqueeze(-1)
+        l1_loss = (F.l1_loss(actions_hat, batch["action"], reduction="none") * not_pad).mean()
+        if mu is None:
+            return l1_loss, {"l1_loss": l1_loss.item()}
+        # KL(N(mu, sigma^2) || N(0, 1)): summed over the latent dimensions, averaged over the batch.
+        kld_loss = (-0.5 * (1 + log_sigma_x2 - mu.pow(2) - log_sigma_x2.exp())).sum(-1).mean()
+        loss = l1_loss + self.config.kl_weight * kld_loss
+        return loss, {"l1_loss": l1_loss.item(), "kld_loss": kld_loss.item()}
+
+    @torch.no_grad()
+    def predict_action_chunk(self, observation: dict[str, Tensor]) -> Tensor:
+        actions = self.model(self.normalizer(observation))[0]
+        return self.normalizer.unnormalize("action", actions)
+
+    def reset(self) -> None:
+        super().reset()
+        if self.temporal_ensembler is not None:
+            self.temporal_ensembler.reset()
+
+    @torch.no_grad()
+    def select_action(self, observation: dict[str, Tensor]) -> Tensor:
+        """With temporal ensembling, query every step and average the chunks' actions for this step."""
+        if self.temporal_ensembler is None:
+            return super().select_action(observation)
+        self.eval()
+        return self.temporal_ensembler.update(self.predict_action_chunk(observation))
+
+
+class TemporalEnsembler:
+    """Temporal ensembling (Algorithm 2 of the ACT paper), batched over envs, as LeRobot's ACTTemporalEnsembler.
+
+    Every step a new chunk predicts actions for steps t..t+chunk_size-1. The action executed at step t is the
+    weighted mean of every prediction made for t, with weight exp(-coeff * i) for the i-th oldest prediction:
+    coeff > 0 favours older predictions, coeff < 0 newer ones, 0 weighs them equally. The mean is kept online.
+    """
+
+    def __init__(self, coeff: float, chunk_size: int):
+        self.chunk_size = chunk_size
+        self.weights = torch.exp(-coeff * torch.arange(chunk_size, dtype=torch.float32))
+        self.weights_cumsum = self.weights.cumsum(0)
+        self.reset()
+
+    def reset(self) -> None:
+        self.means: Tensor | None = None  # (B, n, action_dim): running means for the next n steps
+        self.counts: Tensor | None = None  # (n,) how many predictions each running mean holds
+
+    def update(self, chunk: Tensor) -> Tensor:
+        """Fold in a (B, chunk_size, action_dim) chunk; return the (B, action_dim) action for this step."""
+        weights = self.weights.to(chunk.device)
+        weights_cumsum = self.weights_cumsum.to(chunk.device)
+        if self.means is None:
+            self.means = chunk.clone()
+            self.counts = torch.ones(self.chunk_size, dtype=torch.long, device=chunk.device)
+        else:
+            # The previous means cover steps t..t+chunk_size-2; the new chunk adds one prediction to each of
+            # them and is the only prediction for step t+chunk_size-1.
+            n = self.counts.unsqueeze(-1)
+            weighted_sum = self.means * weights_cumsum[n - 1] + chunk[:, :-1] * weights[n]
+            self.means = torch.cat([weighted_sum / weights_cumsum[n], chunk[:, -1:]], dim=1)
+            self.counts = torch.cat([self.counts + 1, self.counts.new_ones(1)])
+        action, self.means, self.counts = self.means[:, 0], self.means[:, 1:], self.counts[1:]
+        return action
+
+
+class ACT(nn.Module):
+    """The network: CVAE action encoder (training only) + transformer encoder-decoder + action head."""
+
+    def __init__(self, config: ACTConfig):
+        super().__init__()
+        self.config = config
+        self.robot_state_keys = sorted(k for k, f in config.input_features.items() if f.type == FeatureType.STATE)
+        self.env_state_keys = sorted(k for k, f in config.input_features.items() if f.type == FeatureType.ENV)
+        robot_state_dim = sum(config.input_features[k].shape[0] for k in self.robot_state_keys)
+        env_state_dim = sum(config.input_features[k].shape[0] for k in self.env_state_keys)
+        action_dim = config.output_features["action"].shape[0]
+
+        if config.use_vae:
+            # BERT-like encoder over [cls, robot state, *action chunk]; the cls output gives the latent's
+            # parameters [*mu, *log(sigma^2)].
+            self.vae_encoder = ACTEncoder(config, is_vae_encoder=True)
+            self.vae_encoder_cls_embed = nn.Embedding(1, config.dim_model)
+            if robot_state_dim:
+                self.vae_encoder_robot_state_input_proj = nn.Linear(robot_state_dim, config.dim_model)
+            self.vae_encoder_action_input_proj = nn.Linear(action_dim, config.dim_model)
+            self.vae_encoder_latent_output_proj = nn.Linear(config.dim_model, config.latent_dim * 2)
+            n_vae_tokens = 1 + bool(robot_state_dim) + config.chunk_size
+            self.register_buffer("vae_encoder_pos_enc",
+                                 sinusoidal_position_embedding(n_vae_tokens, config.dim_model).unsqueeze(0))
+
+        self.encoder = ACTEncoder(config)
+        self.decoder = ACTDecoder(config)
+
+        # Encoder tokens: [latent, (robot state), (env state)], each with a learned position embedding.
+        if robot_state_dim:
+            self.encoder_robot_state_input_proj = nn.Linear(robot_state_dim, config.dim_model)
+        if env_state_dim:
+            self.encoder_env_state_input_proj = nn.Linear(env_state_dim, config.dim_model)
+        self.encoder_latent_input_proj = nn.Linear(config.latent_dim, config.dim_model)
+        n_1d_tokens = 1 + bool(robot_state_dim) + bool(env_state_dim)
+        self.encoder_1d_feature_pos_embed = nn.Embedding(n_1d_tokens, config.dim_model)
+
+        # Decoder queries: one learned position per action of the chunk (DETR-style object queries).
+        self.decoder_pos_embed = nn.Embedding(config.chunk_size, config.dim_model)
+        self.action_head = nn.Linear(config.dim_model, action_dim)
+
+        for p in chain(self.encoder.parameters(), self.decoder.parameters()):
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)  # as the original code
+
+    def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor] | tuple[None, None]]:
+        """Normalized batch -> (normalized actions (B, chunk_size, action_dim), (mu, log(sigma^2)) or Nones).
+
+        The VAE encoder runs when `use_vae` and in training mode, and then needs "action" and "action_is_pad".
+        """
+        robot_state = self._concat(batch, self.robot_state_keys)
+        env_state = self._concat(batch, self.env_state_keys)
+        reference = robot_state if robot_state is not None else env_state
+        batch_size = reference.shape[0]
+
+        if self.config.use_vae and self.training:
+            if "action" not in batch:
+                raise ValueError("ACT with use_vae needs batch['action'] in training mode; call .eval() to predict")
+            mu, log_sigma_x2 = self._encode_latent(robot_state, batch["action"], batch["action_is_pad"])
+            latent = mu + (log_sigma_x2 / 2).exp() * torch.randn_like(mu)  # reparameterization trick
+        else:
+            mu = log_sigma_x2 = None
+            latent = reference.new_zeros(batch_size, self.config.latent_dim)
+
+        tokens = [self.encoder_latent_input_proj(latent)]
+        if robot_state is not None:
+            tokens.append(self.encoder_robot_state_input_proj(robot_state))
+        if env_state is not None:
+            tokens.append(self.encoder_env_state_input_proj(env_state))
+        encoder_in = torch.stack(tokens, dim=1)  # (B, n_1d_tokens, D)
+        encoder_pos = self.encoder_1d_feature_pos_embed.weight.unsqueeze(0)
+        encoder_out = self.encoder(encoder_in, pos_embed=encoder_pos)
+
+        decoder_in = encoder_in.new_zeros(batch_size, self.config.chunk_size, self.config.dim_model)
+        decoder_out = self.decoder(decoder_in, encoder_out, decoder_pos_embed=self.decoder_pos_embed.weight.unsqueeze(0),
+                                   encoder_pos_embed=encoder_pos)
+        return self.action_head(decoder_out), (mu, log_sigma_x2)
+
+    def _encode_latent(self, robot_state: Tensor | None, action: Tensor, action_is_pad: Tensor) -> tuple[Tensor, Tensor]:
+        """The VAE encoder: the latent's mean and log-variance (each (B, latent_dim)) from the action chunk."""
+        batch_size = action.shape[0]
+        tokens = [self.vae_encoder_cls_embed.weight.expand(batch_size, 1, -1)]
+        if robot_state is not None:
+            tokens.append(self.vae_encoder_robot_state_input_proj(robot_state).unsqueeze(1))
+        tokens.append(self.vae_encoder_action_input_proj(action))
+        vae_in = torch.cat(tokens, dim=1)  # (B, 1 + (1) + chunk_size, D)
+        # Padded actions (past the episode's end) are masked out of attention; cls and state never are.
+        prefix_is_pad = action_is_pad.new_zeros(batch_size, len(tokens) - 1)
+        key_padding_mask = torch.cat([prefix_is_pad, action_is_pad], dim=1)
+        cls_out = self.vae_encoder(vae_in, pos_embed=self.vae_encoder_pos_enc, key_padding_mask=key_padding_mask)[:, 0]
+        latent_params = self.vae_encoder_latent_output_proj(cls_out)
+        return latent_params[:, : self.config.latent_dim], latent_params[:, self.config.latent_dim :]
+
+    @staticmethod
+    def _concat(batch: dict[str, Tensor], keys: list[str]) -> Tensor | None:
+        if not keys:
+            return None
+        return torch.cat([batch[k] for k in keys], dim=-1)
+
+
+class ACTEncoder(nn.Module):
+    """A stack of encoder layers, followed by a layer norm when pre_norm."""
+
+    def __init__(self, config: ACTConfig, is_vae_encoder: bool = False):
+        super().__init__()
+        n_layers = config.n_vae_encoder_layers if is_vae_encoder else config.n_encoder_layers
+        self.layers = nn.ModuleList([ACTEncoderLayer(config) for _ in range(n_layers)])
+        self.norm = nn.LayerNorm(config.dim_model) if config.pre_norm else nn.Identity()
+
+    def forward(self, x: Tensor, pos_embed: Tensor | None = None, key_padding_mask: Tensor | None = None) -> Tensor:
+        for layer in self.layers:
+            x = layer(x, pos_embed=pos_embed, key_padding_mask=key_padding_mask)
+        return self.norm(x)
+
+
+class ACTEncoderLayer(nn.Module):
+    """Self-attention (position embedding added to queries and keys) then feed-forward, each with a residual."""
+
+    def __init__(self, config: ACTConfig):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout, batch_first=True)
+        self.linear1, self.activation, self.linear2 = feedforward(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.norm1 = nn.LayerNorm(config.dim_model)
+        self.norm2 = nn.LayerNorm(config.dim_model)
+        self.dropout1 = nn.Dropout(config.dropout)
+        self.dropout2 = nn.Dropout(config.dropout)
+        self.pre_norm = config.pre_norm
+
+    def forward(self, x: Tensor, pos_embed: Tensor | None = None, key_padding_mask: Tensor | None = None) -> Tensor:
+        skip = x
+        if self.pre_norm:
+            x = self.norm1(x)
+        q = k = with_position(x, pos_embed)
+        x = skip + self.dropout1(self.self_attn(q, k, value=x, key_padding_mask=key_padding_mask, need_weights=False)[0])
+        if self.pre_norm:
+            skip, x = x, self.norm2(x)
+        else:
+            x = skip = self.norm1(x)
+        x = skip + self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return x if self.pre_norm else self.norm2(x)
+
+
+class ACTDecoder(nn.Module):
+    """A stack of decoder layers followed by a layer norm."""
+
+    def __init__(self, config: ACTConfig):
+        super().__init__()
+        self.layers = nn.ModuleList([ACTDecoderLayer(config) for _ in range(config.n_decoder_layers)])
+        self.norm = nn.LayerNorm(config.dim_model)
+
+    def forward(self, x: Tensor, encoder_out: Tensor, decoder_pos_embed: Tensor | None = None,
+                encoder_pos_embed: Tensor | None = None) -> Tensor:
+        for layer in self.layers:
+            x = layer(x, encoder_out, decoder_pos_embed=decoder_pos_embed, encoder_pos_embed=encoder_pos_embed)
+        return self.norm(x)
+
+
+class ACTDecoderLayer(nn.Module):
+    """Self-attention over the queries, cross-attention to the encoder output, feed-forward; residuals."""
+
+    def __init__(self, config: ACTConfig):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout, batch_first=True)
+        self.multihead_attn = nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout,
+                                                    batch_first=True)
+        self.linear1, self.activation, self.linear2 = feedforward(config)
+        self.dropout = nn.Dropout(config.dropout)
+        self.norm1 = nn.LayerNorm(config.dim_model)
+        self.norm2 = nn.LayerNorm(config.dim_model)
+        self.norm3 = nn.LayerNorm(config.dim_model)
+        self.dropout1 = nn.Dropout(config.dropout)
+        self.dropout2 = nn.Dropout(config.dropout)
+        self.dropout3 = nn.Dropout(config.dropout)
+        self.pre_norm = config.pre_norm
+
+    def forward(self, x: Tensor, encoder_out: Tensor, decoder_pos_embed: Tensor | None = None,
+                encoder_pos_embed: Tensor | None = None) -> Tensor:
+        """x: (B, chunk_size, D) queries; encoder_out: (B, n_tokens, D); position embeddings broadcast over B."""
+        skip = x
+        if self.pre_norm:
+            x = self.norm1(x)
+        q = k = with_position(x, decoder_pos_embed)
+        x = skip + self.dropout1(self.self_attn(q, k, value=x, need_weights=False)[0])
+        if self.pre_norm:
+            skip, x = x, self.norm2(x)
+        else:
+            x = skip = self.norm1(x)
+        x = self.multihead_attn(query=with_position(x, decoder_pos_embed),
+                                key=with_position(encoder_out, encoder_pos_embed),
+                                value=encoder_out, need_weights=False)[0]
+        x = skip + self.dropout2(x)
+        if self.pre_norm:
+            skip, x = x, self.norm3(x)
+        else:
+            x = skip = self.norm2(x)
+        x = skip + self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return x if self.pre_norm else self.norm3(x)
+
+
+def feedforward(config: ACTConfig) -> tuple[nn.Linear, Callable[[Tensor], Tensor], nn.Linear]:
+    """linear1, activation, linear2 of a feed-forward block of width dim_feedforward.
+
+    For "glu" linear1 outputs 2 * dim_feedforward, which the gate halves (LeRobot's glu would not run).
+    """
+    activation = {"relu": F.relu, "gelu": F.gelu, "glu": F.glu}[config.feedforward_activation]
+    gate = 2 if config.feedforward_activation == "glu" else 1
+    return (nn.Linear(config.dim_model, gate * config.dim_feedforward), activation,
+            nn.Linear(config.dim_feedforward, config.dim_model))
+
+
+def with_position(x: Tensor, pos_embed: Tensor | None) -> Tensor:
+    return x if pos_embed is None else x + pos_embed
+
+
+def sinusoidal_position_embedding(n_positions: int, dim: int) -> Tensor:
+    """(n_positions, dim) fixed embeddings of "Attention Is All You Need": sin on even dims, cos on odd ones."""
+    position = torch.arange(n_positions, dtype=torch.float64).unsqueeze(1)
+    inverse_freq = torch.pow(10000.0, -2 * (torch.arange(dim) // 2).double() / dim)
+    angles = position * inverse_freq
+    table = torch.empty(n_positions, dim, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(angles[:, 0::2])
+    table[:, 1::2] = torch.cos(angles[:, 1::2])
+    return table.float()

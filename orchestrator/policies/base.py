@@ -1,0 +1,125 @@
+"""The base of every policy: the contract the train loop, the evaluator and the Hub code rely on.
+
+A policy takes RAW batches as a LeRobotDataset yields them and normalizes inside, so callers never see
+statistics. Saved as a folder with config.json (the draccus-encoded config, "type" and features included) and
+model.safetensors (weights and normalization statistics, no pickle).
+"""
+from __future__ import annotations
+
+import abc
+import json
+from collections import deque
+from pathlib import Path
+
+import draccus
+import torch
+from safetensors.torch import load_model, save_model
+from torch import Tensor, nn
+
+from orchestrator.configs.features import FeatureType
+from orchestrator.configs.policy import PolicyConfig
+from orchestrator.errors import Problem, UserError, problem, raise_if
+from orchestrator.policies.normalize import Normalizer
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+class Policy(nn.Module, abc.ABC):
+    """A policy: training loss on dataset batches, and actions for (vector) envs through an action queue.
+
+    Subclasses set `config_class` and `name` and implement `forward` and `predict_action_chunk`.
+    The device is the caller's: `policy.to(device)` moves weights and normalization buffers alike.
+    """
+
+    config_class: type[PolicyConfig]
+    name: str
+
+    def __init__(self, config: PolicyConfig, stats: dict[str, dict] | None = None):
+        """`stats[key]` holds the dataset's "mean", "std", "min", "max" arrays; None when loading weights."""
+        super().__init__()
+        raise_if(self.feature_problems(config), f"{self.name} policy cannot use these features")
+        self.config = config
+        self.normalizer = Normalizer({**config.input_features, **config.output_features},
+                                     config.normalization_mapping, stats)
+        self._action_queue: deque[Tensor] = deque(maxlen=config.n_action_steps)
+
+    def feature_problems(self, config: PolicyConfig) -> list[Problem]:
+        """State-only policies: 1-D STATE/ENV inputs and one 1-D "action" output."""
+        out = []
+        if not config.input_features:
+            out.append(problem("policy.input_features", "the dataset has no observation features"))
+        for key, feature in config.input_features.items():
+            if feature.type == FeatureType.VISUAL:
+                out.append(problem(f"policy.input_features[{key}]", "images are not supported by this policy yet"))
+            elif feature.type not in (FeatureType.STATE, FeatureType.ENV) or len(feature.shape) != 1:
+                out.append(problem(f"policy.input_features[{key}]", "must be a 1-D STATE or ENV feature", feature))
+        action = config.output_features.get("action")
+        if set(config.output_features) != {"action"} or action.type != FeatureType.ACTION or len(action.shape) != 1:
+            out.append(problem("policy.output_features", "must be exactly one 1-D ACTION feature named 'action'",
+                               config.output_features))
+        return out
+
+    @property
+    def action_dim(self) -> int:
+        return self.config.output_features["action"].shape[0]
+
+    @abc.abstractmethod
+    def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        """The training loss on a RAW batch, and floats to log.
+
+        `batch` holds each input feature (B, *shape), "action" (B, chunk_size, action_dim) and
+        "action_is_pad" (B, chunk_size) bool.
+        """
+
+    @abc.abstractmethod
+    def predict_action_chunk(self, observation: dict[str, Tensor]) -> Tensor:
+        """RAW actions (B, chunk_size, action_dim) for RAW observations (B, *shape); no gradient."""
+
+    def reset(self) -> None:
+        """Forget queued actions: call it when the envs reset."""
+        self._action_queue.clear()
+
+    @torch.no_grad()
+    def select_action(self, observation: dict[str, Tensor]) -> Tensor:
+        """The next RAW action (B, action_dim) for B envs.
+
+        The model is queried when the queue is empty, and its first n_action_steps actions are queued.
+        Switches the module to eval mode (no dropout, no sampled latent).
+        """
+        self.eval()
+        if not self._action_queue:
+            chunk = self.predict_action_chunk(observation)[:, : self.config.n_action_steps]
+            self._action_queue.extend(chunk.transpose(0, 1))  # n_action_steps tensors of shape (B, action_dim)
+        return self._action_queue.popleft()
+
+    def optim_param_groups(self) -> list[dict]:
+        """Parameter groups for the optimizer: one group of every trainable parameter."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad]}]
+
+    def save_pretrained(self, directory: Path | str) -> None:
+        """Write config.json and model.safetensors (weights and normalization statistics) to `directory`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = draccus.encode(self.config, PolicyConfig)  # declared as the base class so "type" is written
+        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        save_model(self, str(directory / WEIGHTS_NAME))
+
+    @classmethod
+    def from_pretrained(cls, directory: Path | str) -> Policy:
+        """Load a policy written by `save_pretrained`, on the CPU."""
+        config = read_config(directory)
+        if not isinstance(config, cls.config_class):
+            raise UserError(problem(str(Path(directory) / CONFIG_NAME), f"holds a {config.type!r} policy, "
+                                    f"not {cls.name!r}: load it with orchestrator.policies.factory.load_policy"))
+        policy = cls(config)
+        load_model(policy, str(Path(directory) / WEIGHTS_NAME), strict=True)
+        return policy
+
+
+def read_config(directory: Path | str) -> PolicyConfig:
+    """The PolicyConfig saved in `directory`/config.json, as its registered subclass."""
+    path = Path(directory) / CONFIG_NAME
+    if not path.is_file():
+        raise UserError(problem(str(directory), f"is not a saved policy: it has no {CONFIG_NAME}"))
+    return draccus.decode(PolicyConfig, json.loads(path.read_text()))

@@ -1,0 +1,41 @@
+"""Build a policy from its config and the dataset's metadata, or load a saved one. Add a line per new policy."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from orchestrator.configs.features import FeatureType, PolicyFeature
+from orchestrator.configs.policy import PolicyConfig
+from orchestrator.errors import UserError, problem
+from orchestrator.policies.act.modeling import ACTPolicy
+from orchestrator.policies.base import Policy, read_config
+from orchestrator.policies.mlp.modeling import MLPPolicy
+
+POLICY_CLASSES: dict[str, type[Policy]] = {
+    "act": ACTPolicy,
+    "mlp": MLPPolicy,
+}
+
+
+def policy_class(name: str) -> type[Policy]:
+    """The Policy subclass registered as `name` (the config's "type")."""
+    if name not in POLICY_CLASSES:
+        raise UserError(problem("policy.type", f"has no model: must be one of {sorted(POLICY_CLASSES)}", name))
+    return POLICY_CLASSES[name]
+
+
+def make_policy(cfg: PolicyConfig, features: dict[str, PolicyFeature], stats: dict[str, dict]) -> Policy:
+    """A new policy for a dataset: its ACTION features become the outputs, every other feature an input.
+
+    `features` come from the dataset's metadata; `stats[key]` holds its "mean", "std", "min", "max" arrays.
+    `cfg` is not modified: the features are set on a copy, which becomes `policy.config`.
+    """
+    cfg = copy.deepcopy(cfg)
+    cfg.output_features = {k: f for k, f in features.items() if f.type == FeatureType.ACTION}
+    cfg.input_features = {k: f for k, f in features.items() if f.type != FeatureType.ACTION}
+    return policy_class(cfg.type)(cfg, stats)
+
+
+def load_policy(directory: Path | str) -> Policy:
+    """Load a policy written by `Policy.save_pretrained`, choosing its class from config.json's "type"."""
+    return policy_class(read_config(directory).type).from_pretrained(directory)

@@ -1,0 +1,175 @@
+"""Build, run and restore the Tuner of a sweep; hand its results to the report and the Hub.
+
+    <storage_path>/<experiment>/
+        trials/      Tune's experiment (trial folders, tuner state, logs)   -> Tuner.restore resumes it
+        train/       Ray Train runs, one per trial: trial_<id>/checkpoint_*/{pretrained_model, training_state}
+        baseline/    the base config's defaults, trained and evaluated on the same episodes
+        best/        the best policy in the Hub layout, with its model card
+        summary.json report.md
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import draccus
+import ray
+from ray import tune
+
+from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
+from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.configs.tune import Sweep, TuneConfig
+from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.search_space_file import load_sweep
+from orchestrator.space import split_space
+
+
+@dataclass
+class PreparedSweep:
+    """A sweep checked end to end and ready to run: nothing here can fail for a reason the user could fix."""
+
+    tune_cfg: TuneConfig
+    space: dict[str, Any]  # {dotted field: distribution}
+    base: dict  # plain base config (defaults where the space samples)
+    overrides: dict  # nested CLI overrides, applied over every sample
+    ties: dict[str, str]
+    default_cfg: TrainPipelineConfig  # the base with its defaults: the baseline, and the dry-run's first config
+    experiment_dir: Path
+
+
+def prepare(path: str, args: list[str]) -> PreparedSweep:
+    """Load the search-space file, apply CLI overrides, and check everything that can be checked before Ray."""
+    sweep = load_sweep(path)
+    cli, config_path = parse_cli(args)
+    if config_path:
+        raise UserError(problem("config_path", "is for `train`; a sweep's base config is its search-space file"))
+    tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
+    space, base = split_space(sweep.base, cli)
+    base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
+    default_cfg = build_config(base, [cli])
+    _check_ties(sweep.ties, default_cfg)
+    if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
+        raise UserError(problem("tune.search", "optuna cannot run grid_search: use --tune.search=grid or random",
+                                tune_cfg.search))
+    experiment_dir = Path(tune_cfg.storage_path).resolve() / tune_cfg.experiment_name
+    if experiment_dir.exists() and not tune_cfg.resume:
+        raise UserError(problem("tune.experiment_name", f"{experiment_dir} already exists: pass --tune.resume=true "
+                                "to continue it, or choose another --tune.experiment_name (nothing was changed)",
+                                tune_cfg.experiment_name))
+    if tune_cfg.resume and not (experiment_dir / "trials").exists():
+        raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
+    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, experiment_dir)
+
+
+def _tune_config(sweep: Sweep, layer: dict, default_name: str) -> TuneConfig:
+    data = merge(encode(sweep.tune), layer, TuneConfig)
+    raise_if([p.__class__(f"tune.{p.field}", p.message, p.value, p.has_value) for p in check_types(data, TuneConfig)])
+    cfg = draccus.decode(TuneConfig, data)
+    raise_if([p.__class__(f"tune.{p.field}", p.message, p.value, p.has_value) for p in cfg.problems()])
+    cfg.experiment_name = cfg.experiment_name or default_name
+    return cfg
+
+
+def _check_ties(ties: dict[str, str], cfg: TrainPipelineConfig) -> None:
+    bad = []
+    for target, source in ties.items():
+        for dotted in (target, source):
+            obj = cfg
+            for part in dotted.split("."):
+                if not hasattr(obj, part):
+                    bad.append(problem(f"ties[{target!r}]", f"{dotted} is not a field of the config"))
+                    break
+                obj = getattr(obj, part)
+    raise_if(bad, "invalid search space")
+
+
+def connect_ray() -> None:
+    """Join the cluster named by RAY_ADDRESS (as under `ray job submit`), else start a local Ray."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
+    if ray.is_initialized():
+        return
+    env_vars = {k: os.environ[k] for k in ("ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "WANDB_DIR",
+                                            "WANDB_MODE", "HF_ENDPOINT") if k in os.environ}
+    ray.init(address=os.environ.get("RAY_ADDRESS"), runtime_env={"env_vars": env_vars}, log_to_driver=True,
+             configure_logging=False)
+
+
+def max_concurrency(prepared: PreparedSweep) -> int:
+    """Trials that fit at once: Tune only sees each trial's driver bundle, so count the Train workers too."""
+    from trainables.trial import trial_footprint
+
+    need = trial_footprint(prepared.default_cfg)
+    have = ray.cluster_resources()
+    fits = min(int(have.get(k, 0) // v) if v else 10**6 for k, v in need.items())
+    if fits < 1:
+        raise UserError(problem("resources", f"one trial needs {need} but the cluster has "
+                                f"{ {k: have.get(k, 0) for k in need} }"), "the sweep cannot run")
+    wanted = prepared.tune_cfg.max_concurrent_trials
+    return min(fits, wanted) if wanted else fits
+
+
+def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: int, search: bool) -> tune.Tuner:
+    from trainables.trial import run_trial, trial_resources
+
+    t = prepared.tune_cfg
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, base=prepared.base, overrides=prepared.overrides, ties=prepared.ties,
+                             train_storage=str(prepared.experiment_dir / "train")),
+        trial_resources(prepared.default_cfg),
+    )
+    path = prepared.experiment_dir / name
+    if t.resume and tune.Tuner.can_restore(str(path)):
+        return tune.Tuner.restore(str(path), trainable=trainable, resume_errored=True)
+    return tune.Tuner(
+        trainable,
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            metric=t.metric, mode=t.mode, num_samples=num_samples,
+            search_alg=_search_alg(t) if search else None,
+            scheduler=_scheduler(t, prepared.default_cfg) if search else None,
+            max_concurrent_trials=max_concurrency(prepared),
+            trial_name_creator=lambda trial: f"trial_{trial.trial_id}",
+            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+        ),
+        run_config=tune.RunConfig(
+            name=name, storage_path=str(prepared.experiment_dir),
+            failure_config=tune.FailureConfig(max_failures=t.max_failures),
+        ),
+    )
+
+
+def _search_alg(t: TuneConfig):
+    if t.search == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+        import optuna
+
+        return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=t.seed))
+    from ray.tune.search import BasicVariantGenerator
+
+    return BasicVariantGenerator(random_state=t.seed)
+
+
+def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):
+    if t.scheduler == "none" or cfg.eval_freq == 0:
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    # Rungs are counted in evaluated training steps (our own counter survives trial retries; Tune's does not).
+    return ASHAScheduler(time_attr="eval/step", max_t=cfg.steps, grace_period=t.grace_period or cfg.eval_freq,
+                         reduction_factor=t.reduction_factor)
+
+
+def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | None]:
+    """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes)."""
+    connect_ray()
+    t = prepared.tune_cfg
+    results = build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True).fit()
+    baseline = None
+    if t.baseline and prepared.space:
+        baseline = build_tuner(prepared, "baseline", {}, 1, search=False).fit()
+    return results, baseline
+

@@ -1,0 +1,97 @@
+"""Asynchronous evaluation: Ray actors holding gymnasium vector envs evaluate weights while training goes on.
+
+The trial's driver creates the pool inside the trial's placement group (so the actors' CPUs are part of what the
+trial reserved); rank 0 of the trainer puts the current weights in the object store and calls `submit`, then keeps
+training; `poll` returns finished evaluations without waiting. An actor that dies is restarted by Ray
+(max_restarts) and its task retried (max_task_retries), so the trial goes on.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import ray
+import torch
+
+from orchestrator.configs.parsing import build_config
+from orchestrator.envs.rollout import rollout, summarize
+from orchestrator.policies.factory import policy_config_json, policy_from_config_json
+
+
+@ray.remote(max_restarts=3, max_task_retries=3)
+class EvalActor:
+    """Holds one policy instance and evaluates whatever weights it is handed."""
+
+    def __init__(self, train_config: dict, num_threads: int):
+        torch.set_num_threads(max(1, num_threads))
+        self.cfg = build_config(train_config, [])
+        self.policy = None
+        self.policy_key = None
+
+    def evaluate(self, snapshot: dict, seeds: list[int]) -> dict:
+        """Evaluate `snapshot` ({"policy_config": json, "weights": state dict}) on one episode per seed."""
+        start = time.perf_counter()
+        if snapshot["policy_config"] != self.policy_key:  # built once; later calls only swap weights
+            self.policy = policy_from_config_json(snapshot["policy_config"])
+            self.policy.eval()
+            self.policy_key = snapshot["policy_config"]
+        self.policy.load_state_dict(snapshot["weights"])
+        episodes = rollout(self.policy, self.cfg.env, seeds, self.cfg.eval.batch_size, self.cfg.eval.use_async_envs)
+        return {"episodes": episodes, "seconds": time.perf_counter() - start}
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
+
+@dataclass
+class _Pending:
+    step: int  # training step whose weights are being evaluated
+    refs: list  # one ObjectRef per actor
+
+
+class EvalPool:
+    """Splits each evaluation's episodes over the actors and tracks evaluations in flight."""
+
+    def __init__(self, actors: list, n_episodes: int, seed: int):
+        self.actors = actors
+        self.seeds = [seed + i for i in range(n_episodes)]  # the same episodes for every trial and every evaluation
+        self.pending: list[_Pending] = []
+
+    def submit(self, step: int, policy) -> None:
+        """Hand `policy`'s current weights (one ObjectRef shared by all actors) to the actors; returns at once."""
+        snapshot = ray.put({"policy_config": policy_config_json(policy),
+                            "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}})
+        shares = [self.seeds[i::len(self.actors)] for i in range(len(self.actors))]
+        refs = [a.evaluate.remote(snapshot, s) for a, s in zip(self.actors, shares) if s]
+        self.pending.append(_Pending(step, refs))
+
+    def poll(self, wait: bool = False) -> list[dict]:
+        """Metrics of every finished evaluation, oldest first (all of them when wait=True)."""
+        finished = []
+        for p in list(self.pending):
+            ready, _ = ray.wait(p.refs, num_returns=len(p.refs), timeout=None if wait else 0)
+            if len(ready) == len(p.refs):
+                shares = ray.get(p.refs)
+                metrics = summarize([e for share in shares for e in share["episodes"]])
+                metrics["eval/step"] = p.step
+                metrics["eval/eval_s"] = max(share["seconds"] for share in shares)  # actors run in parallel
+                finished.append(metrics)
+                self.pending.remove(p)
+        return finished
+
+
+def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float) -> list:
+    """Evaluator actors, actor i in bundle i+1 of the current trial's placement group (bundle 0 is the driver's);
+    outside a trial (no placement group) they are scheduled like any actor."""
+    from ray.util.placement_group import get_current_placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    pg = get_current_placement_group()
+    actors = []
+    for i in range(num_actors):
+        strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=i + 1) if pg else "DEFAULT"
+        options = {"num_cpus": cpus_per_actor, "scheduling_strategy": strategy}
+        actors.append(EvalActor.options(**options).remote(train_config, int(cpus_per_actor)))
+    return actors

@@ -1,0 +1,83 @@
+"""What a worker prints and logs: LeRobot's log line, the metrics it reports, and its W&B run (rank 0 only)."""
+from __future__ import annotations
+
+import numpy as np
+
+from orchestrator.configs.parsing import encode
+from orchestrator.configs.train import TrainPipelineConfig
+
+
+def _fmt(n: float) -> str:
+    """LeRobot's compact counts: 1234 -> 1K, 2_500_000 -> 2M."""
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.0f}{unit}"
+    return f"{n:.0f}"
+
+
+class LogLine:
+    """Averages the steps since the last flush into one report (and LeRobot's one-line summary)."""
+
+    def __init__(self, cfg: TrainPipelineConfig, dataset_frames: int, dataset_episodes: int):
+        self.cfg = cfg
+        self.frames = dataset_frames
+        self.episodes = dataset_episodes
+        self._rows: list[tuple[float, float, float, float]] = []
+        self._info: dict[str, list[float]] = {}
+
+    def add(self, loss: float, grad_norm: float, update_s: float, data_s: float, info: dict[str, float]) -> None:
+        self._rows.append((loss, grad_norm, update_s, data_s))
+        for k, v in info.items():
+            self._info.setdefault(k, []).append(float(v))
+
+    def flush(self, step: int, lr: float) -> dict:
+        loss, grad_norm, update_s, data_s = (float(np.mean(col)) for col in zip(*self._rows))
+        samples = step * self.cfg.batch_size
+        metrics = {
+            "step": step,
+            "epoch": samples / max(1, self.frames),
+            "train/loss": loss,
+            "train/grad_norm": grad_norm,
+            "train/lr": lr,
+            "train/update_s": update_s,
+            "train/data_s": data_s,
+            "train/samples_per_s": self.cfg.batch_size / max(1e-9, update_s + data_s),
+            **{f"train/{k}": float(np.mean(v)) for k, v in self._info.items()},
+        }
+        self._rows, self._info = [], {}
+        return metrics
+
+    def line(self, step: int, m: dict) -> str:
+        samples = step * self.cfg.batch_size
+        episodes = samples / max(1, self.frames) * self.episodes
+        text = (f"step:{_fmt(step)} smpl:{_fmt(samples)} ep:{_fmt(episodes)} epch:{m['epoch']:.2f} "
+                f"loss:{m['train/loss']:.3f} grdn:{m['train/grad_norm']:.3f} lr:{m['train/lr']:.1e} "
+                f"updt_s:{m['train/update_s']:.3f} data_s:{m['train/data_s']:.3f}")
+        if "eval/step" in m:
+            text += (f" | eval@{m['eval/step']}: success:{m['eval/success']:.2f} "
+                     f"max_rwd:{m['eval/avg_max_reward']:.3f} eval_s:{m['eval/eval_s']:.1f}")
+        return text
+
+
+class WandbRun:
+    """One W&B run per trial, on rank 0 only, grouped by sweep; resumes the same run id after a restart."""
+
+    def __init__(self, cfg: TrainPipelineConfig, run_name: str, rank: int):
+        self.run = None
+        if not cfg.wandb.enable or rank != 0:
+            return
+        from ray.air.integrations.wandb import setup_wandb
+
+        self.run = setup_wandb(
+            config=encode(cfg), project=cfg.wandb.project, entity=cfg.wandb.entity, group=cfg.wandb.group,
+            name=run_name, id=run_name, resume="allow", notes=cfg.wandb.notes, mode=cfg.wandb.mode,
+            rank_zero_only=False,
+        )
+
+    def log(self, metrics: dict, step: int) -> None:
+        if self.run is not None:
+            self.run.log({k: v for k, v in metrics.items() if isinstance(v, (int, float))}, step=step)
+
+    def finish(self) -> None:
+        if self.run is not None:
+            self.run.finish()

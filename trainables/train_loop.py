@@ -1,0 +1,120 @@
+"""The per-worker training loop: one readable recipe. Ray appears only at its edges (context, prepare_model,
+report, checkpoint); everything between is plain PyTorch you can follow top to bottom."""
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import ray.train
+import ray.train.torch
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from orchestrator.configs.parsing import build_config
+from orchestrator.datasets.reader import LeRobotDataset
+from orchestrator.policies.factory import make_policy
+from trainables.checkpointing import load_training_state, save_checkpoint
+from trainables.metrics_log import LogLine, WandbRun
+
+
+def train_loop_per_worker(loop_config: dict) -> None:
+    cfg = build_config(loop_config["train_config"], [])
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    torch.set_num_threads(max(1, int(cfg.resources.cpus_per_worker)))
+    seed_everything(cfg.seed + rank)
+    device = ray.train.torch.get_device()
+
+    # Data: this rank's shard of the dataset, with the temporal windows the policy needs.
+    meta_probe = LeRobotDataset(cfg.dataset.resolved_root(), episodes=cfg.dataset.episodes)
+    keys = list(meta_probe.meta.features)
+    dataset = LeRobotDataset(cfg.dataset.resolved_root(), episodes=cfg.dataset.episodes,
+                             delta_timestamps=cfg.policy.delta_timestamps(meta_probe.meta.fps, keys))
+    per_rank_batch = cfg.batch_size // world
+    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    loader = DataLoader(dataset, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,
+                        drop_last=True, persistent_workers=cfg.num_workers > 0)
+
+    # Model, optimizer, schedule.
+    policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats).to(device)
+    optimizer = cfg.optimizer.build(policy.optim_param_groups())
+    scheduler = cfg.scheduler.build(optimizer, cfg.steps)
+    step = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint:  # a restarted trial continues where its last committed checkpoint left off
+        with checkpoint.as_directory() as folder:
+            step = load_training_state(Path(folder), policy, optimizer, scheduler)
+    model = ray.train.torch.prepare_model(policy) if world > 1 else policy  # DDP across workers
+
+    evaluator = loop_config.get("evaluator") if rank == 0 else None
+    wandb = WandbRun(cfg, loop_config.get("run_name", "run"), rank)
+    log = LogLine(cfg, dataset.meta.total_frames, dataset.meta.total_episodes)
+    last_eval: dict = {}
+    batches = _forever(loader, sampler, start_epoch=step * cfg.batch_size // max(1, len(dataset)))
+    data_start = time.perf_counter()
+    while step < cfg.steps:
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+        data_s = time.perf_counter() - data_start
+        update_start = time.perf_counter()
+        model.train()
+        loss, info = model(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = clip_gradients(policy, cfg.optimizer.grad_clip_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        log.add(loss.item(), grad_norm, time.perf_counter() - update_start, data_s, info)
+
+        is_last = step == cfg.steps
+        if evaluator is not None and (step % cfg.eval_freq == 0 or is_last):  # evaluator exists iff eval_freq > 0
+            evaluator.submit(step, policy)  # returns at once; the actors evaluate while we keep training
+        if step % cfg.log_freq == 0 or step % cfg.save_freq == 0 or is_last:
+            metrics = log.flush(step, scheduler.get_last_lr()[0])
+            for finished in evaluator.poll(wait=is_last) if evaluator is not None else []:
+                last_eval = finished
+            metrics.update(last_eval)  # the latest finished evaluation rides along with every later report
+            metrics["node_id"] = ray.get_runtime_context().get_node_id()
+            if rank == 0:
+                print(log.line(step, metrics), flush=True)
+            wandb.log(metrics, step=step)
+            report(metrics, step, cfg, policy, optimizer, scheduler, save=step % cfg.save_freq == 0 or is_last)
+        data_start = time.perf_counter()
+    wandb.finish()
+
+
+def report(metrics: dict, step: int, cfg, policy, optimizer, scheduler, save: bool) -> None:
+    """Every rank reports; rank 0 attaches the checkpoint, which Ray persists before registering it."""
+    rank = ray.train.get_context().get_world_rank()
+    if not (save and rank == 0):
+        ray.train.report(metrics)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        save_checkpoint(Path(folder), step, cfg, policy, optimizer, scheduler)
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+def clip_gradients(policy: torch.nn.Module, max_norm: float) -> float:
+    params = [p for p in policy.parameters() if p.grad is not None]
+    if max_norm > 0:
+        return float(torch.nn.utils.clip_grad_norm_(params, max_norm))
+    return float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params])))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _forever(loader: DataLoader, sampler: DistributedSampler, start_epoch: int):
+    """Cycle through the loader epoch after epoch, reshuffling each epoch (deterministically per epoch)."""
+    epoch = start_epoch
+    while True:
+        sampler.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+

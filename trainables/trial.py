@@ -1,0 +1,79 @@
+"""The Tune trainable: one trial = one Ray Train TorchTrainer (Train V2's pattern: a Tune function that builds and
+fits the trainer, with TuneReportCallback forwarding rank 0's reports to Tune)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import ray
+from ray import tune
+from ray.train import FailureConfig, RunConfig, ScalingConfig
+from ray.train.torch import TorchConfig, TorchTrainer
+from ray.tune.integration.ray_train import TuneReportCallback
+
+from orchestrator.configs.parsing import encode
+from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
+from orchestrator.space import from_sample
+from trainables.evaluator import EvalPool, create_actors
+from trainables.train_loop import train_loop_per_worker
+
+
+DRIVER_CPUS = 0.01  # the trial's driver only waits on the trainer; Ray rejects a 0-CPU head bundle
+
+
+def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str) -> None:
+    """Tune calls this once per trial with the sampled point (flat dotted keys)."""
+    cfg = from_sample(base, sample, overrides, ties)
+    trial_id = tune.get_context().get_trial_id()
+    if cfg.wandb.enable and cfg.wandb.group is None:
+        cfg.wandb.group = tune.get_context().get_experiment_name()
+    fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
+
+
+def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool):
+    """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint."""
+    loop_config = {"train_config": encode(cfg), "run_name": run_name}
+    if cfg.eval_freq > 0:
+        actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
+        loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config=loop_config,
+        scaling_config=scaling_config(cfg.resources),
+        torch_config=TorchConfig(backend="nccl" if cfg.resources.use_gpu else "gloo"),
+        run_config=RunConfig(
+            name=run_name,
+            storage_path=str(Path(storage).resolve()) if "://" not in storage else storage,
+            callbacks=[TuneReportCallback()] if report_to_tune else [],
+            failure_config=FailureConfig(max_failures=1),
+        ),
+    )
+    try:
+        return trainer.fit()
+    finally:
+        for actor in loop_config.get("evaluator", EvalPool([], 0, 0)).actors:
+            ray.kill(actor)
+
+
+def scaling_config(res: ResourcesConfig) -> ScalingConfig:
+    per_worker = {"CPU": res.cpus_per_worker}
+    if res.use_gpu:
+        per_worker["GPU"] = res.gpus_per_worker
+    return ScalingConfig(num_workers=res.num_workers, use_gpu=res.use_gpu, resources_per_worker=per_worker)
+
+
+def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
+    """What Tune reserves per trial: a sliver for the driver, one bundle per evaluator actor. The Train workers get
+    their own placement group from Ray Train; `max_concurrent_trials` (see sweep.py) accounts for them."""
+    driver = {"CPU": DRIVER_CPUS}
+    actors = [{"CPU": max(cfg.resources.cpus_per_eval_actor, DRIVER_CPUS)}] * cfg.eval.num_actors if cfg.eval_freq > 0 else []
+    return tune.PlacementGroupFactory([driver, *actors])
+
+
+def trial_footprint(cfg: TrainPipelineConfig) -> dict[str, float]:
+    """Everything one trial occupies while it runs: driver + evaluators + Train workers."""
+    res = cfg.resources
+    cpus = trial_resources(cfg).required_resources.get("CPU", 0.0) + res.num_workers * res.cpus_per_worker
+    out = {"CPU": cpus}
+    if res.use_gpu:
+        out["GPU"] = res.num_workers * res.gpus_per_worker
+    return out
