@@ -74,7 +74,7 @@ class WandBConfig:
 
 @dataclass
 class HubConfig:
-    """Publishing the best policy to the Hugging Face Hub (token from HF_TOKEN or the huggingface-cli login)."""
+    """Publishing the best policy to the Hugging Face Hub (token from HF_TOKEN or the `hf auth login`)."""
 
     repo_id: str | None = None  # <user or org>/<name>; None: do not push
     private: bool = False  # create the repo as private
