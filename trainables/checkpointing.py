@@ -44,10 +44,10 @@ def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: P
 
 def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler) -> int:
     """Restore weights, optimizer, scheduler and RNG from a checkpoint folder; returns the step it was taken at."""
-    from safetensors.torch import load_file
+    from safetensors.torch import load_model
 
     state = folder / TRAINING_STATE
-    policy.load_state_dict(load_file(folder / PRETRAINED / "model.safetensors"))
+    load_model(policy, str(folder / PRETRAINED / "model.safetensors"), strict=True)
     optimizer.load_state_dict(torch.load(state / "optimizer_state.pt", weights_only=True))
     scheduler.load_state_dict(json.loads((state / "scheduler_state.json").read_text()))
     rng = torch.load(state / "rng_state.pt", weights_only=False)

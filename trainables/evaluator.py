@@ -7,6 +7,7 @@ training; `poll` returns finished evaluations without waiting. An actor that die
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -15,7 +16,6 @@ import torch
 
 from orchestrator.configs.parsing import build_config
 from orchestrator.envs.rollout import rollout, summarize
-from orchestrator.policies.factory import policy_config_json, policy_from_config_json
 
 
 @ray.remote(max_restarts=3, max_task_retries=3)
@@ -43,6 +43,26 @@ class EvalActor:
         import os
 
         return os.getpid()
+
+
+def policy_config_json(policy) -> str:
+    """The policy's config (features included) as JSON: enough to rebuild the module in an actor."""
+    import draccus
+
+    from orchestrator.configs.policy import PolicyConfig
+
+    return json.dumps(draccus.encode(policy.config, PolicyConfig))
+
+
+def policy_from_config_json(text: str):
+    """An untrained policy shaped like the one `text` describes; its weights arrive with each evaluation."""
+    import draccus
+
+    from orchestrator.configs.policy import PolicyConfig
+    from orchestrator.policies.factory import policy_class
+
+    cfg = draccus.decode(PolicyConfig, json.loads(text))
+    return policy_class(cfg.type)(cfg)
 
 
 @dataclass

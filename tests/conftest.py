@@ -1,0 +1,50 @@
+"""Shared fixtures: a tiny recorded dataset and one local multi-node Ray cluster per test session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.2"
+os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+
+TINY_ACT = ["--policy.dim_model=32", "--policy.n_heads=2", "--policy.dim_feedforward=64", "--policy.n_encoder_layers=1",
+            "--policy.n_vae_encoder_layers=1", "--policy.latent_dim=8"]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """ROBOT_SWEEPS_CACHE for the whole session, set before Ray starts so every worker sees it."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["ROBOT_SWEEPS_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(cache_dir) -> Path:
+    """The default local dataset, recorded with 3 expert episodes (the real PushT env and expert)."""
+    from orchestrator.configs.train import DatasetConfig
+    from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.envs.configs import PushTEnvConfig
+
+    return ensure_dataset(DatasetConfig(record_episodes=3), PushTEnvConfig())
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(cache_dir):
+    """A head and a second Ray node on this machine (2 logical CPUs each), shared by every integration test."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args=node)
+    cluster.add_node(**node)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, runtime_env={"env_vars": {"ROBOT_SWEEPS_CACHE": str(cache_dir),
+                                                                  "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}})
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()

@@ -1,0 +1,69 @@
+"""A tiny real sweep on the shared local Ray cluster: Optuna + ASHA, 4 trials of a tiny ACT, real eval actors,
+W&B offline, LeRobot-layout checkpoints, the report and the best policy's folder."""
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator import sweep as sweep_mod
+from orchestrator.configs.parsing import build_config
+from orchestrator.sweep_results import finish
+
+pytestmark = pytest.mark.integration
+
+SPACE = '''
+from ray import tune
+from orchestrator.configs.optim import AdamWConfig
+from orchestrator.configs.train import EvalConfig, TrainPipelineConfig, WandBConfig
+from orchestrator.configs.tune import Sweep, TuneConfig
+from orchestrator.envs.configs import PushTEnvConfig
+from orchestrator.policies.act.configuration import ACTConfig
+
+sweep = Sweep(
+    base=TrainPipelineConfig(
+        env=PushTEnvConfig(episode_length=40),
+        policy=ACTConfig(chunk_size=tune.choice([4, 8]), n_action_steps=4, dim_model=32, n_heads=2,
+                         dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8,
+                         kl_weight=tune.choice([1.0, 10.0])),
+        optimizer=AdamWConfig(lr=tune.loguniform(1e-4, 1e-2)),
+        steps=30, batch_size=16, log_freq=10, save_freq=10, eval_freq=10,
+        eval=EvalConfig(n_episodes=2, batch_size=2),
+        wandb=WandBConfig(enable=True, mode="offline"),
+    ),
+    tune=TuneConfig(metric="eval/avg_max_reward", num_samples=4, grace_period=10),
+)
+'''
+
+
+def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster, monkeypatch):
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    path = tmp_path / "space.py"
+    path.write_text(SPACE)
+    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
+    results, baseline = sweep_mod.run(prepared)
+    summary = finish(prepared, results, baseline)
+
+    trials = summary["trials"]
+    assert len(trials) == 4 and not any(t["status"] == "error" for t in trials)
+    for t in trials:
+        m = t["metrics"]
+        assert m["train/lr"] == pytest.approx(t["params"]["optimizer.lr"])  # the sampled lr took effect
+        assert m["eval/n_episodes"] == 2 and 0 <= m["eval/avg_max_reward"] <= 1
+        assert m["eval/step"] % 10 == 0 and m["eval/step"] <= m["step"]
+        ckpt = Path(t["checkpoint_path"])
+        for name in ("pretrained_model/config.json", "pretrained_model/model.safetensors",
+                     "pretrained_model/train_config.json", "training_state/optimizer_state.pt",
+                     "training_state/training_step.json"):
+            assert (ckpt / name).is_file(), name
+        saved = build_config(json.loads((ckpt / "pretrained_model/train_config.json").read_text()), [])
+        assert saved.optimizer.lr == pytest.approx(t["params"]["optimizer.lr"])
+        assert saved.policy.chunk_size == t["params"]["policy.chunk_size"]
+    assert summary["baseline"] is not None and "eval/avg_max_reward" in summary["baseline"]["metrics"]
+    best = tmp_path / "tiny" / "best"
+    assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= {p.name for p in best.iterdir()}
+    assert (tmp_path / "tiny" / "report.md").read_text().count("| trial_") == 4
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 5  # one W&B run per trial (rank 0 only), plus the baseline
+    # The experiment exists now: running it again without resume is refused, and nothing is touched.
+    with pytest.raises(Exception, match="already exists"):
+        sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
