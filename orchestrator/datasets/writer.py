@@ -1,0 +1,209 @@
+"""Write a LeRobotDataset v3.0 folder, laid out as LeRobot writes it so that LeRobot can open it:
+
+    meta/info.json                                  fps, features (dtype, shape, names), counts, path templates
+    meta/stats.json                                 per-feature stats (see stats.py)
+    meta/tasks.parquet                              task strings (pandas index "task") -> task_index
+    meta/episodes/chunk-000/file-000.parquet        one row per episode: length, frame range, data file, stats
+    data/chunk-000/file-000.parquet                 one row per frame, many episodes per file
+
+Vectors are stored as fixed-size lists of float32, shape-(1,) features as plain columns (LeRobot's convention).
+No videos yet: image features are not supported.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orchestrator.configs.features import PolicyFeature
+from orchestrator.datasets.stats import compute_stats
+from orchestrator.errors import UserError, problem
+
+CODEBASE_VERSION = "v3.0"
+CHUNKS_SIZE = 1000  # files per chunk folder (LeRobot's default)
+DATA_FILES_SIZE_IN_MB = 100  # a data file takes episodes until it holds about this much (LeRobot's default)
+VIDEO_FILES_SIZE_IN_MB = 500  # LeRobot's default; recorded for compatibility, no videos are written
+DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+INFO_PATH = "meta/info.json"
+STATS_PATH = "meta/stats.json"
+TASKS_PATH = "meta/tasks.parquet"
+
+OPTIONAL_COLUMNS = {"next.reward": "float32", "next.success": "bool", "next.done": "bool"}  # written when given
+BOOKKEEPING_COLUMNS = {  # LeRobot's DEFAULT_FEATURES, filled in by the writer
+    "timestamp": "float32",
+    "frame_index": "int64",
+    "episode_index": "int64",
+    "index": "int64",
+    "task_index": "int64",
+}
+
+
+def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, features: dict[str, PolicyFeature],
+                  robot_type: str, task: str) -> None:
+    """Write `episodes` (each key -> array of shape (T, *feature.shape)) as a new dataset at `root`.
+
+    Writes into a temporary folder beside `root` and renames it at the end, so a reader never sees half a
+    dataset; refuses to overwrite an existing, non-empty `root`.
+    """
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        raise UserError(problem(str(root), "already exists and is not empty: delete it or record elsewhere"),
+                        "cannot write dataset")
+    columns = _columns(episodes, features)
+    starts = itertools.accumulate((len(episode["action"]) for episode in episodes[:-1]), initial=0)
+    frames = [_with_bookkeeping(episode, i, start, fps, columns) for i, (episode, start) in
+              enumerate(zip(episodes, starts))]
+    tmp = root.parent / f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        episode_rows = _write_data(tmp, frames, columns)
+        stats = compute_stats(frames, list(columns))
+        _write_json(tmp / STATS_PATH, {key: {k: v.tolist() for k, v in s.items()} for key, s in stats.items()})
+        _write_episodes(tmp, frames, columns, episode_rows, task)
+        _write_tasks(tmp, [task])
+        _write_json(tmp / INFO_PATH, _info(frames, fps, columns, robot_type))
+        if root.exists():
+            root.rmdir()
+        os.rename(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFeature]) -> dict[str, dict]:
+    """info.json feature entries for every column, checking that every episode provides them with the right shape."""
+    if not episodes:
+        raise ValueError("write_dataset needs at least one episode")
+    columns = {}
+    for key, feature in features.items():
+        if len(feature.shape) != 1:
+            raise ValueError(f"{key}: only vector features are supported (no images yet), got shape {feature.shape}")
+        columns[key] = {"dtype": "float32", "shape": list(feature.shape), "names": None}
+    for key, dtype in OPTIONAL_COLUMNS.items():
+        if all(key in episode for episode in episodes):
+            columns[key] = {"dtype": dtype, "shape": [1], "names": None}
+    for i, episode in enumerate(episodes):
+        length = len(episode["action"])
+        for key, column in columns.items():
+            shape = (length,) if key in OPTIONAL_COLUMNS else (length, *column["shape"])
+            if np.shape(episode[key]) != shape:
+                raise ValueError(f"episode {i}: {key} has shape {np.shape(episode[key])}, expected {shape}")
+    columns.update({key: {"dtype": dtype, "shape": [1], "names": None} for key, dtype in BOOKKEEPING_COLUMNS.items()})
+    return columns
+
+
+def _with_bookkeeping(episode: dict[str, np.ndarray], episode_index: int, start: int, fps: int,
+                      columns: dict[str, dict]) -> dict[str, np.ndarray]:
+    """The episode's columns cast to their dtypes (shape-(1,) ones flattened), plus LeRobot's bookkeeping columns."""
+    length = len(episode["action"])
+    frame_index = np.arange(length, dtype=np.int64)
+    out = {}
+    for key, column in columns.items():
+        if key in episode:
+            values = np.asarray(episode[key], dtype=column["dtype"])
+            out[key] = values.reshape(length) if column["shape"] == [1] else values
+    out["timestamp"] = (frame_index / fps).astype(np.float32)
+    out["frame_index"] = frame_index
+    out["episode_index"] = np.full(length, episode_index, dtype=np.int64)
+    out["index"] = start + frame_index
+    out["task_index"] = np.zeros(length, dtype=np.int64)
+    return out
+
+
+def _table(frames: dict[str, np.ndarray], columns: dict[str, dict]) -> pa.Table:
+    arrays = {}
+    for key, column in columns.items():
+        values = frames[key]
+        if values.ndim == 1:
+            arrays[key] = pa.array(values)
+        else:
+            arrays[key] = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
+    return pa.table(arrays)
+
+
+def _write_data(root: Path, frames: list[dict], columns: dict[str, dict]) -> list[tuple[int, int]]:
+    """Write the frames into data files of about DATA_FILES_SIZE_IN_MB; return each episode's (chunk, file)."""
+    locations, group, group_bytes, chunk, file = [], [], 0, 0, 0
+    for table in (_table(episode, columns) for episode in frames):
+        if group and group_bytes + table.nbytes > DATA_FILES_SIZE_IN_MB * 1024**2:
+            _write_parquet(pa.concat_tables(group), root / DATA_PATH.format(chunk_index=chunk, file_index=file))
+            chunk, file = (chunk + 1, 0) if file == CHUNKS_SIZE - 1 else (chunk, file + 1)
+            group, group_bytes = [], 0
+        group.append(table)
+        group_bytes += table.nbytes
+        locations.append((chunk, file))
+    _write_parquet(pa.concat_tables(group), root / DATA_PATH.format(chunk_index=chunk, file_index=file))
+    return locations
+
+
+def _write_episodes(root: Path, frames: list[dict], columns: dict[str, dict], locations: list[tuple[int, int]],
+                    task: str) -> None:
+    lengths = [len(episode["index"]) for episode in frames]
+    rows = {
+        "episode_index": list(range(len(frames))),
+        "tasks": [[task] for _ in frames],
+        "length": lengths,
+        "data/chunk_index": [chunk for chunk, _ in locations],
+        "data/file_index": [file for _, file in locations],
+        "dataset_from_index": [int(episode["index"][0]) for episode in frames],
+        "dataset_to_index": [int(episode["index"][-1]) + 1 for episode in frames],
+        "meta/episodes/chunk_index": [0] * len(frames),
+        "meta/episodes/file_index": [0] * len(frames),
+    }
+    per_episode = [compute_stats([episode], list(columns)) for episode in frames]
+    for key in columns:
+        for stat in per_episode[0][key]:
+            rows[f"stats/{key}/{stat}"] = [s[key][stat].tolist() for s in per_episode]
+    _write_parquet(pa.table(rows), root / EPISODES_PATH.format(chunk_index=0, file_index=0))
+
+
+def _write_tasks(root: Path, tasks: list[str]) -> None:
+    """tasks.parquet as LeRobot writes it with pandas: a task_index column indexed by the task string."""
+    pandas_metadata = {
+        "index_columns": ["task"],
+        "column_indexes": [{"name": None, "field_name": None, "pandas_type": "unicode", "numpy_type": "object",
+                            "metadata": {"encoding": "UTF-8"}}],
+        "columns": [
+            {"name": "task_index", "field_name": "task_index", "pandas_type": "int64", "numpy_type": "int64",
+             "metadata": None},
+            {"name": "task", "field_name": "task", "pandas_type": "unicode", "numpy_type": "object", "metadata": None},
+        ],
+    }
+    table = pa.table({"task_index": pa.array(range(len(tasks)), pa.int64()), "task": pa.array(tasks, pa.string())})
+    _write_parquet(table.replace_schema_metadata({"pandas": json.dumps(pandas_metadata)}), root / TASKS_PATH)
+
+
+def _info(frames: list[dict], fps: int, columns: dict[str, dict], robot_type: str) -> dict:
+    return {
+        "codebase_version": CODEBASE_VERSION,
+        "robot_type": robot_type,
+        "total_episodes": len(frames),
+        "total_frames": sum(len(episode["index"]) for episode in frames),
+        "total_tasks": 1,
+        "chunks_size": CHUNKS_SIZE,
+        "data_files_size_in_mb": DATA_FILES_SIZE_IN_MB,
+        "video_files_size_in_mb": VIDEO_FILES_SIZE_IN_MB,
+        "fps": fps,
+        "splits": {"train": f"0:{len(frames)}"},
+        "data_path": DATA_PATH,
+        "video_path": None,
+        "features": columns,
+    }
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="snappy")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=4))
