@@ -23,7 +23,7 @@ from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.search_space_file import load_sweep
-from orchestrator.space import split_space
+from orchestrator.space import from_sample, split_space
 
 
 @dataclass
@@ -48,8 +48,8 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
     space, base = split_space(sweep.base, cli)
     base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
-    default_cfg = build_config(base, [cli])
-    _check_ties(sweep.ties, default_cfg)
+    _check_ties(sweep.ties, build_config(base, [cli], validate=False))
+    default_cfg = from_sample(base, {}, cli, sweep.ties)
     if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
         raise UserError(problem("tune.search", "optuna cannot run grid_search: use --tune.search=grid or random",
                                 tune_cfg.search))
@@ -144,13 +144,27 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
 
 def _search_alg(t: TuneConfig):
     if t.search == "optuna":
-        from ray.tune.search.optuna import OptunaSearch
         import optuna
 
-        return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=t.seed))
+        return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed))
     from ray.tune.search import BasicVariantGenerator
 
     return BasicVariantGenerator(random_state=t.seed)
+
+
+def _optuna_search_class():
+    from ray.tune.search.optuna import OptunaSearch
+
+    return OptunaSearch
+
+
+class _OptunaOnEvaluations(_optuna_search_class()):
+    """OptunaSearch that only sees reports carrying the metric: evaluations finish asynchronously, so most reports
+    (train metrics, checkpoints) have none, and OptunaSearch would fail on them."""
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if self.metric in result:
+            super().on_trial_result(trial_id, result)
 
 
 def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):

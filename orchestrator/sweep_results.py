@@ -1,6 +1,7 @@
 """After the Tuner: rank the trials, compare with the baseline, export the best policy, write its card, push it."""
 from __future__ import annotations
 
+import sys
 
 from rich.console import Console
 
@@ -11,7 +12,7 @@ from orchestrator.sweep import PreparedSweep
 
 
 def finish(prepared: PreparedSweep, results, baseline_results, console: Console | None = None) -> dict:
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     rows = rank(rows_of(results, cfg.steps), t.metric, t.mode)
     baseline = rows_of(baseline_results, cfg.steps)[0] if baseline_results is not None else None

@@ -24,11 +24,12 @@ def policy_class(name: str) -> type[Policy]:
     return POLICY_CLASSES[name]
 
 
-def make_policy(cfg: PolicyConfig, features: dict[str, PolicyFeature], stats: dict[str, dict]) -> Policy:
+def make_policy(cfg: PolicyConfig, features: dict[str, PolicyFeature], stats: dict[str, dict] | None) -> Policy:
     """A new policy for a dataset: its ACTION features become the outputs, every other feature an input.
 
     `features` come from the dataset's metadata; `stats[key]` holds its "mean", "std", "min", "max" arrays.
-    `cfg` is not modified: the features are set on a copy, which becomes `policy.config`.
+    With `stats=None` the normalization buffers hold NaN (enough to build and count parameters; load weights
+    before use). `cfg` is not modified: the features are set on a copy, which becomes `policy.config`.
     """
     cfg = copy.deepcopy(cfg)
     cfg.output_features = {k: f for k, f in features.items() if f.type == FeatureType.ACTION}

@@ -17,7 +17,7 @@ disc tracked by a PD controller, so its motion does not depend on the block at a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +61,12 @@ KEYPOINTS = np.array([(-60, 0), (60, 0), (60, 30), (-60, 30), (-15, 30), (15, 30
 def _rotation(angle: float) -> np.ndarray:
     c, s = math.cos(angle), math.sin(angle)
     return np.array([[c, -s], [s, c]])
+
+
+def _error(block: np.ndarray, goal_corners: np.ndarray) -> float:
+    """Mean distance between the T's corners at pose (x, y, angle) and the goal's (pixels)."""
+    corners = KEYPOINTS @ _rotation(block[2]).T + block[:2]
+    return float(np.linalg.norm(corners - goal_corners, axis=1).mean())
 
 
 def _inflated(margin: float) -> np.ndarray:
@@ -180,27 +186,21 @@ class _Plan:
         return _Plan(self.targets, self.tolerances, self.block_pose)
 
 
-@dataclass
-class _Candidate:
-    plan: _Plan  # the push to execute
-    steps: int  # predicted env steps, approach included
-    error: float  # predicted pose error at the end
-    success: bool  # whether the simulated push reaches the success coverage
-
-
-@dataclass
 class PushTExpert:
     """Acts from the live env's true state (env.unwrapped); deterministic given `seed` and the initial state."""
 
-    seed: int = 0  # seed of the candidate sampling (re-applied at every reset)
-    n_candidates: int = 48  # candidate pushes sampled per decision
-    _rng: np.random.Generator = field(init=False, repr=False)
-    _sim: object = field(default=None, init=False, repr=False)  # private gym-pusht env used for simulation
-    _roadmap: _Roadmap = field(default_factory=_Roadmap, init=False, repr=False)
-    _plan: _Plan | None = field(default=None, init=False, repr=False)
+    def __init__(self, seed: int = 0, n_candidates: int = 48):
+        from gym_pusht.envs.pusht import PushTEnv
 
-    def __post_init__(self):
-        self._rng = np.random.default_rng(self.seed)
+        self.seed = seed  # seed of the candidate sampling, re-applied at every reset
+        self.n_candidates = n_candidates  # candidate pushes sampled per decision
+        self._sim = PushTEnv(obs_type="state")  # private env whose space simulates the candidate pushes
+        self._sim.reset(seed=0)
+        self._kp, self._kv, self._dt = float(self._sim.k_p), float(self._sim.k_v), self._sim.dt  # PD control
+        self._substeps = round(1 / (self._sim.dt * self._sim.control_hz))  # physics steps per env step
+        self._roadmap = _Roadmap()
+        self._rng = np.random.default_rng(seed)
+        self._plan: _Plan | None = None
 
     def reset(self, env) -> None:
         """Forget the current plan and re-seed; call after env.reset()."""
@@ -213,7 +213,7 @@ class PushTExpert:
         agent = np.array(u.agent.position)
         block = np.array([*u.block.position, u.block.angle])
         if self._plan is None or self._plan.finished(agent) or self._disturbed(block):
-            self._plan = self._decide(u)
+            self._plan = self._decide(u, agent, block)
         return self._plan.action(agent).copy()
 
     def _disturbed(self, block: np.ndarray) -> bool:
@@ -221,24 +221,39 @@ class PushTExpert:
         moved = np.abs(block - self._plan.block_pose)
         return not self._plan.pushing and (moved[:2].max() > 0.5 or moved[2] > 0.005)
 
-    # --- planning ---
-
-    def _decide(self, u) -> _Plan:
-        block = np.array([*u.block.position, u.block.angle])
+    def _decide(self, u, agent: np.ndarray, block: np.ndarray) -> _Plan:
+        """The candidate with the best progress per step, or the fastest one that succeeds."""
         goal_corners = KEYPOINTS @ _rotation(u.goal_pose[2]).T + u.goal_pose[:2]
-        error0 = self._error(block, goal_corners)
+        error0 = _error(block, goal_corners)
         best, best_score = None, -np.inf
-        for candidate in self._candidates(u, block, goal_corners):
-            score = 1e6 - candidate.steps if candidate.success else (error0 - candidate.error) / candidate.steps
+        for plan in self._candidate_plans(agent, block):
+            approach = self._approach(plan.copy(), agent, np.array(u.agent.velocity), block)
+            if approach is None:
+                continue
+            running, agent_at_push, velocity_at_push, approach_steps = approach
+            push_steps, error, success = self._push(u, running, agent_at_push, velocity_at_push, goal_corners)
+            steps = approach_steps + push_steps
+            score = 1e6 - steps if success else (error0 - error) / steps
             if score > best_score:
-                best, best_score = candidate, score
-        return best.plan.copy() if best is not None else _Plan([np.array(u.agent.position)], [np.inf], block)
+                best, best_score = plan, score
+        if best is None:  # no feasible candidate: hold still for one step, then sample again
+            return _Plan([agent.astype(np.float32)], [np.inf], block)
+        return best
 
-    @staticmethod
-    def _error(block: np.ndarray, goal_corners: np.ndarray) -> float:
-        """Mean distance between the T's corners and the goal's (pixels)."""
-        corners = KEYPOINTS @ _rotation(block[2]).T + block[:2]
-        return float(np.linalg.norm(corners - goal_corners, axis=1).mean())
+    def _candidate_plans(self, agent: np.ndarray, block: np.ndarray) -> list[_Plan]:
+        """Plans (approach around the T, then push) for freshly sampled pushes."""
+        rot = _rotation(block[2])
+        local = (agent - block[:2]) @ rot
+        exit_point = self._roadmap.exit_point(local)
+        starts, directions, lengths = self._sample_pushes(self.n_candidates)
+        paths = self._roadmap.paths(local if exit_point is None else exit_point, starts)
+        plans = []
+        for path, start, direction, length in zip(paths, starts, directions, lengths):
+            if path:
+                way = ([] if exit_point is None else [exit_point]) + path + [start + direction * (GAP + length)]
+                targets = [np.clip(p @ rot.T + block[:2], 0.0, 512.0).astype(np.float32) for p in way]
+                plans.append(_Plan(targets, [10.0] * (len(way) - 2) + [5.0, 2.0], block))
+        return plans
 
     def _sample_pushes(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """n pushes in block coordinates: start points of the agent's centre, unit directions, lengths."""
@@ -246,11 +261,9 @@ class PushTExpert:
         on_corner = rng.random(n) < 0.3
         # corner pushes: start around a convex corner, push towards it
         corner = rng.integers(len(CORNERS), size=n)
-        lo = np.array([c[1] for c in CORNERS])[corner]
-        angle = lo + rng.random(n) * (math.pi / 2)
-        outward = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-        contact = np.array([c[0] for c in CORNERS])[corner]
-        direction = -outward
+        angle = np.array([c[1] for c in CORNERS])[corner] + rng.random(n) * (math.pi / 2)
+        corner_outward = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        corner_contact = np.array([c[0] for c in CORNERS])[corner]
         # edge pushes: start off a point of an edge, push into it, up to ~30 deg off its normal
         lengths = np.linalg.norm(EDGES[:, 1] - EDGES[:, 0], axis=1)
         edge = rng.choice(len(EDGES), size=n, p=lengths / lengths.sum())
@@ -259,106 +272,64 @@ class PushTExpert:
         tilt = rng.uniform(-0.5, 0.5, size=n)
         c, s = np.cos(tilt), np.sin(tilt)
         edge_direction = np.stack([-normal[:, 0] * c + normal[:, 1] * s, -normal[:, 0] * s - normal[:, 1] * c], 1)
-        outward = np.where(on_corner[:, None], outward, normal)
-        contact = np.where(on_corner[:, None], contact, edge_contact)
-        direction = np.where(on_corner[:, None], direction, edge_direction)
-        start = contact + outward * (AGENT_RADIUS + GAP)
+
+        outward = np.where(on_corner[:, None], corner_outward, normal)
+        contact = np.where(on_corner[:, None], corner_contact, edge_contact)
+        direction = np.where(on_corner[:, None], -corner_outward, edge_direction)
         length = np.exp(rng.uniform(math.log(MIN_PUSH), math.log(MAX_PUSH), size=n))
-        return start, direction, length
+        return contact + outward * (AGENT_RADIUS + GAP), direction, length
 
-    def _candidates(self, u, block: np.ndarray, goal_corners: np.ndarray) -> list[_Candidate]:
-        rot = _rotation(block[2])
-        to_local = lambda p: (p - block[:2]) @ rot  # noqa: E731  (world -> block coordinates)
-        to_world = lambda p: p @ rot.T + block[:2]  # noqa: E731
-        agent, velocity = np.array(u.agent.position), np.array(u.agent.velocity)
-        start_local = to_local(agent)
-        exit_local = self._roadmap.exit_point(start_local)
-        origin = start_local if exit_local is None else exit_local
-        starts, directions, lengths = self._sample_pushes(self.n_candidates)
-        paths = self._roadmap.paths(origin, starts)
-        out = []
-        for path, start, direction, length in zip(paths, starts, directions, lengths):
-            if not path:
-                continue
-            way = ([] if exit_local is None else [exit_local]) + path
-            push_target = start + direction * (GAP + length)
-            targets = [np.clip(to_world(p), 0.0, 512.0).astype(np.float32) for p in [*way, push_target]]
-            tolerances = [10.0] * (len(way) - 1) + [5.0, 2.0]
-            plan = _Plan(targets, tolerances, block)
-            approach = self._approach(plan.copy(), agent, velocity, to_local)
-            if approach is None:
-                continue
-            out.append(self._push(u, plan, block, goal_corners, *approach))
-        return out
+    def _approach(self, plan: _Plan, agent: np.ndarray, velocity: np.ndarray, block: np.ndarray):
+        """Run the agent's PD dynamics alone (as gym-pusht does) until the push begins.
 
-    def _approach(self, plan: _Plan, agent, velocity, to_local):
-        """Run the agent's PD dynamics alone until the push begins: (agent, velocity, steps, plan) or None.
-
-        None when the approach is too long or would touch the T.
+        Returns (the plan as it stands then, agent position, agent velocity, steps taken), or None when the
+        approach is too long or would touch the T.
         """
-        kp, kv, dt, n_sub = self._gains()
+        kp, kv, dt = self._kp, self._kv, self._dt
         px, py = float(agent[0]), float(agent[1])
         vx, vy = float(velocity[0]), float(velocity[1])
-        trace = []
-        steps = 0
+        trace, steps = [], 0
         while True:
-            tx, ty = plan.action(np.array([px, py]))
+            tx, ty = (float(t) for t in plan.action(np.array([px, py])))
             if plan.pushing:
-                plan.push_steps = 0
+                plan.push_steps = 0  # the push's first step is taken by _push
                 break
             if steps == MAX_APPROACH_STEPS:
                 return None
-            for _ in range(n_sub):
+            for _ in range(self._substeps):
                 vx += (kp * (tx - px) - kv * vx) * dt
                 vy += (kp * (ty - py) - kv * vy) * dt
                 px += vx * dt
                 py += vy * dt
                 trace.append((px, py))
             steps += 1
-        if trace and _inside(to_local(np.array(trace[n_sub:] or trace)), _inflated(AGENT_RADIUS - 1.0)).any():
+        # the first step may still graze the T the agent has just pushed; from then on it must keep clear
+        trace = np.array(trace[self._substeps:])
+        if len(trace) and _inside((trace - block[:2]) @ _rotation(block[2]), _inflated(AGENT_RADIUS - 1.0)).any():
             return None
-        return np.array([px, py]), np.array([vx, vy]), steps, plan
+        return plan, np.array([px, py]), np.array([vx, vy]), steps
 
-    def _push(self, u, plan: _Plan, block, goal_corners, agent, velocity, steps, running: _Plan) -> _Candidate:
-        """Simulate the push with pymunk in the private env, from the live block state."""
-        sim = self._sim_env()
-        kp, kv, dt, n_sub = self._gains()
-        sim.block.angle = u.block.angle
+    def _push(self, u, plan: _Plan, agent: np.ndarray, velocity: np.ndarray, goal_corners: np.ndarray):
+        """Simulate the push with pymunk in the private env from the live block state: (steps, error, success)."""
+        sim, body = self._sim, self._sim.agent
+        sim.block.angle = u.block.angle  # angle first: setting it turns the body about its centre of gravity
         sim.block.position = u.block.position
         sim.block.velocity = u.block.velocity
         sim.block.angular_velocity = u.block.angular_velocity
-        sim.agent.position = tuple(agent)
-        sim.agent.velocity = tuple(velocity)
-        success = False
-        pos = agent
-        tx, ty = (float(t) for t in running.targets[-1])
-        body = sim.agent
+        body.position, body.velocity = tuple(agent), tuple(velocity)
+        kp, kv, dt = self._kp, self._kv, self._dt
+        tx, ty = (float(t) for t in plan.targets[-1])
+        steps, position = 0, agent
         while True:
-            running.action(pos)
-            for _ in range(n_sub):
+            plan.action(position)
+            for _ in range(self._substeps):
                 (px, py), (vx, vy) = body.position, body.velocity
                 body.velocity = (vx + (kp * (tx - px) - kv * vx) * dt, vy + (kp * (ty - py) - kv * vy) * dt)
                 sim.space.step(dt)
             steps += 1
-            pos = np.array(body.position)
-            pose = np.array([*sim.block.position, sim.block.angle])
-            error = self._error(pose, goal_corners)
+            position = np.array(body.position)
+            error = _error(np.array([*sim.block.position, sim.block.angle]), goal_corners)
             if error < COVERAGE_CHECK_ERROR and sim._get_coverage() > SUCCESS_COVERAGE:
-                success = True
-                break
-            if running.finished(pos):
-                break
-        return _Candidate(plan, max(steps, 1), error, success)
-
-    def _sim_env(self):
-        if self._sim is None:
-            from gym_pusht.envs.pusht import PushTEnv
-
-            self._sim = PushTEnv(obs_type="state")
-            self._sim.reset(seed=0)
-        return self._sim
-
-    def _gains(self) -> tuple[float, float, float, int]:
-        """PD gains, physics step and physics steps per env step, as gym-pusht uses them."""
-        sim = self._sim_env()
-        return float(sim.k_p), float(sim.k_v), sim.dt, int(round(1 / (sim.dt * sim.control_hz)))
+                return steps, error, True
+            if plan.finished(position):
+                return steps, error, False

@@ -182,11 +182,13 @@ class ACT(nn.Module):
         encoder_out = self.encoder(encoder_in, pos_embed=encoder_pos)
 
         decoder_in = encoder_in.new_zeros(batch_size, self.config.chunk_size, self.config.dim_model)
-        decoder_out = self.decoder(decoder_in, encoder_out, decoder_pos_embed=self.decoder_pos_embed.weight.unsqueeze(0),
+        decoder_pos = self.decoder_pos_embed.weight.unsqueeze(0)
+        decoder_out = self.decoder(decoder_in, encoder_out, decoder_pos_embed=decoder_pos,
                                    encoder_pos_embed=encoder_pos)
         return self.action_head(decoder_out), (mu, log_sigma_x2)
 
-    def _encode_latent(self, robot_state: Tensor | None, action: Tensor, action_is_pad: Tensor) -> tuple[Tensor, Tensor]:
+    def _encode_latent(self, robot_state: Tensor | None, action: Tensor,
+                       action_is_pad: Tensor) -> tuple[Tensor, Tensor]:
         """The VAE encoder: the latent's mean and log-variance (each (B, latent_dim)) from the action chunk."""
         batch_size = action.shape[0]
         tokens = [self.vae_encoder_cls_embed.weight.expand(batch_size, 1, -1)]
@@ -228,7 +230,7 @@ class ACTEncoderLayer(nn.Module):
 
     def __init__(self, config: ACTConfig):
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout, batch_first=True)
+        self.self_attn = attention(config)
         self.linear1, self.activation, self.linear2 = feedforward(config)
         self.dropout = nn.Dropout(config.dropout)
         self.norm1 = nn.LayerNorm(config.dim_model)
@@ -242,7 +244,8 @@ class ACTEncoderLayer(nn.Module):
         if self.pre_norm:
             x = self.norm1(x)
         q = k = with_position(x, pos_embed)
-        x = skip + self.dropout1(self.self_attn(q, k, value=x, key_padding_mask=key_padding_mask, need_weights=False)[0])
+        x = self.self_attn(q, k, value=x, key_padding_mask=key_padding_mask, need_weights=False)[0]
+        x = skip + self.dropout1(x)
         if self.pre_norm:
             skip, x = x, self.norm2(x)
         else:
@@ -271,9 +274,8 @@ class ACTDecoderLayer(nn.Module):
 
     def __init__(self, config: ACTConfig):
         super().__init__()
-        self.self_attn = nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout, batch_first=True)
-        self.multihead_attn = nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout,
-                                                    batch_first=True)
+        self.self_attn = attention(config)
+        self.multihead_attn = attention(config)
         self.linear1, self.activation, self.linear2 = feedforward(config)
         self.dropout = nn.Dropout(config.dropout)
         self.norm1 = nn.LayerNorm(config.dim_model)
@@ -306,6 +308,10 @@ class ACTDecoderLayer(nn.Module):
             x = skip = self.norm2(x)
         x = skip + self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
         return x if self.pre_norm else self.norm3(x)
+
+
+def attention(config: ACTConfig) -> nn.MultiheadAttention:
+    return nn.MultiheadAttention(config.dim_model, config.n_heads, dropout=config.dropout, batch_first=True)
 
 
 def feedforward(config: ACTConfig) -> tuple[nn.Linear, Callable[[Tensor], Tensor], nn.Linear]:

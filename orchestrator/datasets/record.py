@@ -1,0 +1,130 @@
+"""Record demonstrations: roll a scripted expert out in the real env and write a LeRobotDataset.
+
+Episode `a` (the a-th attempt) is seeded with `seed + a`, for both the env and the expert, and episodes are
+kept in attempt order, so a dataset depends on its seed only, not on how many processes recorded it.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from orchestrator.datasets.experts import EXPERTS
+from orchestrator.datasets.writer import INFO_PATH, write_dataset
+from orchestrator.errors import UserError, problem
+
+if TYPE_CHECKING:
+    from orchestrator.configs.train import DatasetConfig
+    from orchestrator.envs.configs import EnvConfig
+
+TASKS = {"pusht": "Push the T-shaped block onto the T-shaped target."}  # task string by env type
+MAX_ATTEMPTS_PER_EPISODE = 4  # give up when fewer than 1 in 4 expert episodes succeed
+
+
+@dataclass
+class RecordReport:
+    """What a recording did."""
+
+    attempted: int  # episodes rolled out
+    kept: int  # episodes written to the dataset
+    success_rate: float  # successful episodes / attempted
+    seconds: float  # wall-clock time of the whole recording, writing included
+
+
+def rollout(env_cfg: EnvConfig, seed: int) -> tuple[dict[str, np.ndarray], bool]:
+    """One expert episode: LeRobot columns (observations, action, next.reward/success/done) and its success."""
+    env = env_cfg.make()
+    expert = EXPERTS[env_cfg.type](seed=seed)
+    observation, info = env.reset(seed=seed)
+    expert.reset(env)
+    frames, done = [], False
+    while not done:
+        action = expert.act(env)
+        frame = {**env_cfg.to_frame(observation), "action": action}
+        observation, reward, terminated, truncated, info = env.step(action)
+        done = terminated or truncated
+        frames.append({**frame, "next.reward": reward, "next.success": info["is_success"], "next.done": done})
+    env.close()
+    episode = {key: np.stack([np.asarray(frame[key]) for frame in frames]) for key in frames[0]}
+    return episode, bool(info["is_success"])
+
+
+def _rollout_attempt(args: tuple[EnvConfig, int]) -> tuple[dict[str, np.ndarray], bool]:
+    return rollout(*args)
+
+
+def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 0, num_procs: int | None = None,
+                   keep_failures: bool = False) -> RecordReport:
+    """Roll the env's expert out until `n_episodes` successful episodes are kept (or, with keep_failures,
+    until `n_episodes` are attempted), in `num_procs` spawned processes (default: one per CPU), then write them.
+    """
+    if env_cfg.type not in EXPERTS:
+        raise UserError(problem("env.type", f"no scripted expert to record a dataset with; experts exist for "
+                                            f"{sorted(EXPERTS)}", env_cfg.type), "cannot record a dataset")
+    start = time.perf_counter()
+    max_attempts = n_episodes if keep_failures else MAX_ATTEMPTS_PER_EPISODE * n_episodes
+    jobs = ((env_cfg, seed + attempt) for attempt in range(max_attempts))
+    num_procs = min(num_procs or os.cpu_count() or 1, max_attempts)
+    kept, attempted, successes = [], 0, 0
+    pool = multiprocessing.get_context("spawn").Pool(num_procs) if num_procs > 1 else None
+    try:
+        results = pool.imap(_rollout_attempt, jobs) if pool else map(_rollout_attempt, jobs)
+        for episode, success in results:
+            attempted += 1
+            successes += success
+            if success or keep_failures:
+                kept.append(episode)
+            if len(kept) == n_episodes:
+                break
+            if len(kept) + max_attempts - attempted < n_episodes:
+                raise UserError(problem("env", f"the {env_cfg.type} expert succeeded in {successes} of {attempted} "
+                                               f"episodes: {n_episodes} successful episodes are out of reach within "
+                                               f"{max_attempts} attempts"), "cannot record a dataset")
+    finally:
+        if pool:
+            pool.terminate()
+    write_dataset(root, kept, env_cfg.fps, env_cfg.features(), robot_type=env_cfg.type,
+                  task=TASKS.get(env_cfg.type, env_cfg.type))
+    return RecordReport(attempted, len(kept), successes / attempted, time.perf_counter() - start)
+
+
+def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
+    """The dataset's folder; a missing `local/` dataset is first recorded there with the env's expert.
+
+    Concurrent callers on one machine (trials of a sweep) serialize on a lock file beside the folder, so the
+    dataset is recorded once and the others find it when they get the lock.
+    """
+    root = dataset_cfg.resolved_root()
+    if (root / INFO_PATH).is_file():
+        return _check_features(root, dataset_cfg, env_cfg)
+    if not dataset_cfg.repo_id.startswith("local/"):
+        raise UserError(problem("dataset.root", f"no LeRobotDataset there ({root / INFO_PATH} is missing)",
+                                str(root)), "dataset not found")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / f"{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / INFO_PATH).is_file():
+            report = record_dataset(env_cfg, root, dataset_cfg.record_episodes)
+            print(f"recorded {report.kept} {env_cfg.type} expert episodes into {root} in {report.seconds:.0f} s "
+                  f"(expert success rate {report.success_rate:.0%} over {report.attempted} episodes)", flush=True)
+    return _check_features(root, dataset_cfg, env_cfg)
+
+
+def _check_features(root: Path, dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
+    """A local dataset must hold exactly the features the env produces (it was recorded in such an env)."""
+    if dataset_cfg.repo_id.startswith("local/"):
+        have = {key: tuple(ft["shape"]) for key, ft in json.loads((root / INFO_PATH).read_text())["features"].items()}
+        wrong = {key: feature.shape for key, feature in env_cfg.features().items() if have.get(key) != feature.shape}
+        if wrong:
+            raise UserError(problem("dataset.repo_id", f"{root} was recorded in another env: this env needs "
+                                                       f"{wrong}, the dataset has {have}; pick another "
+                                                       f"local/<name> for this env", dataset_cfg.repo_id),
+                            "dataset does not match the env")
+    return root
