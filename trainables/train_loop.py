@@ -47,6 +47,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
     if checkpoint:  # a restarted trial continues where its last committed checkpoint left off
         with checkpoint.as_directory() as folder:
             step = load_training_state(Path(folder), policy, optimizer, scheduler)
+    start_step = step
     model = ray.train.torch.prepare_model(policy) if world > 1 else policy  # DDP across workers
 
     evaluator = loop_config.get("evaluator") if rank == 0 else None
@@ -78,6 +79,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
                 last_eval = finished
             metrics.update(last_eval)  # the latest finished evaluation rides along with every later report
             metrics["node_id"] = ray.get_runtime_context().get_node_id()
+            metrics["start_step"] = start_step  # > 0 when this run resumed from a checkpoint
             if rank == 0:
                 print(log.line(step, metrics), flush=True)
             wandb.log(metrics, step=step)

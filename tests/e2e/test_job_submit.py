@@ -38,6 +38,9 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 RAY = str(Path(PYTHON).with_name("ray"))
+# Two logical CPUs per node: a trial holds a sliver of a CPU for its driver besides one whole CPU per Train
+# worker, so a one-CPU node that hosts any trial's driver can host no Train worker.
+NODE_CPUS = 2
 NODE_MEMORY = 4 * 1024**3
 NODE_OBJECT_STORE = 256 * 1024**2
 NODE_START_TIMEOUT_S = 60
@@ -119,7 +122,7 @@ def two_node_cluster(tmp_path_factory):
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token_file), RAY_USAGE_STATS_ENABLED="0")
     gcs_port, dashboard_port, client_port, head_agent_port, node_agent_port = _free_ports(5)
     common = [
-        "--node-ip-address=127.0.0.1", "--num-cpus=1", f"--memory={NODE_MEMORY}",
+        "--node-ip-address=127.0.0.1", f"--num-cpus={NODE_CPUS}", f"--memory={NODE_MEMORY}",
         f"--object-store-memory={NODE_OBJECT_STORE}", f"--temp-dir={temp_dir}",
         "--min-worker-port=0", "--max-worker-port=0",  # workers bind OS-chosen ports: no clash with other Rays
     ]

@@ -126,7 +126,7 @@ class _Roadmap:
         for x0, x1, y0, y1 in self.exit_rects:
             options += [(x0, p[1]), (x1, p[1]), (p[0], y0), (p[0], y1)]
         options = np.array(options)
-        options = options[~_inside(options * 1.0001, self.exit_rects) & ~_inside(options, self.exit_rects)]
+        options = options[~_inside(options, self.exit_rects)]  # on one rectangle's side, outside the other
         return options[np.argmin(np.linalg.norm(options - p, axis=1))]
 
     def paths(self, start: np.ndarray, goals: np.ndarray) -> list[list[np.ndarray]]:

@@ -1,0 +1,56 @@
+"""Runs resume at the right step from their last checkpoint, and evaluation survives a crashed evaluator."""
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from orchestrator.configs.parsing import parse_train_args
+from tests.conftest import TINY_ACT
+from trainables.trial import fit_trainer
+
+pytestmark = pytest.mark.integration
+
+BASE = [*TINY_ACT, "--policy.chunk_size=4", "--policy.n_action_steps=4", "--batch_size=16", "--log_freq=5",
+        "--env.episode_length=30", "--eval.n_episodes=2", "--eval.batch_size=2"]
+
+
+def test_restarted_run_resumes_from_last_checkpoint(tmp_path, tiny_dataset, ray_cluster):
+    first = fit_trainer(parse_train_args([*BASE, "--steps=20", "--save_freq=10", "--eval_freq=0"]),
+                        run_name="run", storage=str(tmp_path), report_to_tune=False)
+    assert first.error is None and first.metrics["step"] == 20
+    # Same storage and run name: the trainer restores the run's checkpoints; the loop continues at step 20.
+    second = fit_trainer(parse_train_args([*BASE, "--steps=30", "--save_freq=10", "--eval_freq=0"]),
+                         run_name="run", storage=str(tmp_path), report_to_tune=False)
+    assert second.error is None
+    assert second.metrics["start_step"] == 20 and second.metrics["step"] == 30
+    steps = sorted(json.loads((c / "training_state/training_step.json").read_text())["step"]
+                   for c in (tmp_path / "run").glob("checkpoint_*") if c.is_dir())
+    assert steps[-3:] == [10, 20, 30]
+
+
+def test_dead_evaluator_is_restarted_and_training_goes_on(tmp_path, tiny_dataset, ray_cluster):
+    from ray.util.state import list_actors
+
+    killed = []
+
+    def kill_first_evaluator():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            alive = [a for a in list_actors(filters=[("class_name", "=", "EvalActor"), ("state", "=", "ALIVE")])]
+            if alive:
+                time.sleep(2.0)  # let it take an evaluation first
+                os.kill(alive[0].pid, signal.SIGKILL)
+                killed.append(alive[0].pid)
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_first_evaluator, daemon=True)
+    killer.start()
+    result = fit_trainer(parse_train_args([*BASE, "--steps=150", "--save_freq=150", "--eval_freq=10"]),
+                         run_name="evalkill", storage=str(tmp_path), report_to_tune=False)
+    killer.join(timeout=5)
+    assert killed, "the evaluator was never seen alive"
+    assert result.error is None
+    assert result.metrics["eval/step"] == 150 and result.metrics["eval/n_episodes"] == 2
