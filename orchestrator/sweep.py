@@ -50,6 +50,9 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
     _check_ties(sweep.ties, build_config(base, [cli], validate=False))
     default_cfg = from_sample(base, {}, cli, sweep.ties)
+    if tune_cfg.metric.startswith("eval/") and default_cfg.eval_freq == 0:
+        raise UserError(problem("tune.metric", "needs evaluation, but eval_freq = 0: set eval_freq > 0 or optimize a "
+                                "train/ metric", tune_cfg.metric))
     if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
         raise UserError(problem("tune.search", "optuna cannot run grid_search: use --tune.search=grid or random",
                                 tune_cfg.search))
@@ -86,28 +89,35 @@ def _check_ties(ties: dict[str, str], cfg: TrainPipelineConfig) -> None:
 
 
 def connect_ray() -> None:
-    """Join the cluster named by RAY_ADDRESS (as under `ray job submit`), else start a local Ray."""
+    """Join the cluster named by RAY_ADDRESS (as under `ray job submit`; RAY_ADDRESS=auto joins one started with
+    `ray start` on this machine), else start a fresh local Ray for this sweep."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
+    os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
     if ray.is_initialized():
         return
     env_vars = {k: os.environ[k] for k in ("ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "WANDB_DIR",
                                             "WANDB_MODE", "HF_ENDPOINT") if k in os.environ}
-    ray.init(address=os.environ.get("RAY_ADDRESS"), runtime_env={"env_vars": env_vars}, log_to_driver=True,
+    ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars}, log_to_driver=True,
              configure_logging=False)
 
 
 def max_concurrency(prepared: PreparedSweep) -> int:
-    """Trials that fit at once: Tune only sees each trial's driver bundle, so count the Train workers too."""
+    """Trials that fit at once, node by node: Tune only sees each trial's driver bundle, so count the Train workers
+    and evaluators too, or trials would start and wait forever for workers that cannot be placed."""
     from trainables.trial import trial_footprint
 
     need = trial_footprint(prepared.default_cfg)
-    have = ray.cluster_resources()
-    fits = min(int(have.get(k, 0) // v) if v else 10**6 for k, v in need.items())
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    fits = sum(min(int(res.get(k, 0) // v) for k, v in need.items() if v) for res in nodes)
     if fits < 1:
-        raise UserError(problem("resources", f"one trial needs {need} but the cluster has "
-                                f"{ {k: have.get(k, 0) for k in need} }"), "the sweep cannot run")
+        total = {k: sum(res.get(k, 0) for res in nodes) for k in need}
+        if not os.environ.get("RAY_ADDRESS"):
+            raise UserError(problem("resources", f"one trial needs {need} on one node, but this machine has {total}: "
+                                    "lower resources.* or eval.num_actors"), "the sweep cannot run")
+        print(f"warning: no node fits a trial ({need}) yet; running one at a time while the autoscaler adds nodes")
+        fits = 1
     wanted = prepared.tune_cfg.max_concurrent_trials
     return min(fits, wanted) if wanted else fits
 

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from orchestrator.configs.parsing import build_config
-from orchestrator.datasets.reader import LeRobotDataset
+from orchestrator.datasets.reader import DatasetMeta, LeRobotDataset
 from orchestrator.policies.factory import make_policy
 from trainables.checkpointing import load_training_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
@@ -29,10 +29,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
     device = ray.train.torch.get_device()
 
     # Data: this rank's shard of the dataset, with the temporal windows the policy needs.
-    meta_probe = LeRobotDataset(cfg.dataset.resolved_root(), episodes=cfg.dataset.episodes)
-    keys = list(meta_probe.meta.features)
-    dataset = LeRobotDataset(cfg.dataset.resolved_root(), episodes=cfg.dataset.episodes,
-                             delta_timestamps=cfg.policy.delta_timestamps(meta_probe.meta.fps, keys))
+    meta = DatasetMeta.load(cfg.dataset.resolved_root())
+    dataset = LeRobotDataset(meta.root, episodes=cfg.dataset.episodes,
+                             delta_timestamps=cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
     per_rank_batch = cfg.batch_size // world
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
     loader = DataLoader(dataset, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,

@@ -17,7 +17,8 @@ from trainables.evaluator import EvalPool, create_actors
 from trainables.train_loop import train_loop_per_worker
 
 
-DRIVER_CPUS = 0.01  # the trial's driver only waits on the trainer; Ray rejects a 0-CPU head bundle
+# The trial's driver only waits on its trainer: it reserves memory, no CPU (Ray rejects a {"CPU": 0} bundle).
+DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str) -> None:
@@ -62,11 +63,11 @@ def scaling_config(res: ResourcesConfig) -> ScalingConfig:
 
 
 def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
-    """What Tune reserves per trial: a sliver for the driver, one bundle per evaluator actor. The Train workers get
+    """What Tune reserves per trial: the driver's bundle, one bundle per evaluator actor. The Train workers get
     their own placement group from Ray Train; `max_concurrent_trials` (see sweep.py) accounts for them."""
-    driver = {"CPU": DRIVER_CPUS}
-    actors = [{"CPU": max(cfg.resources.cpus_per_eval_actor, DRIVER_CPUS)}] * cfg.eval.num_actors if cfg.eval_freq > 0 else []
-    return tune.PlacementGroupFactory([driver, *actors])
+    actor = {"CPU": cfg.resources.cpus_per_eval_actor} if cfg.resources.cpus_per_eval_actor > 0 else DRIVER_BUNDLE
+    actors = [actor] * cfg.eval.num_actors if cfg.eval_freq > 0 else []
+    return tune.PlacementGroupFactory([DRIVER_BUNDLE, *actors])
 
 
 def trial_footprint(cfg: TrainPipelineConfig) -> dict[str, float]:

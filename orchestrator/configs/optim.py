@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import abc
 import math
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 
 import draccus
-import torch
 
 from orchestrator.configs.checks import non_negative, positive, in_range
 from orchestrator.errors import Problem
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -47,6 +50,8 @@ class AdamWConfig(OptimizerConfig):
         return super().problems() + _betas_problems(self.betas) + positive("eps", self.eps)
 
     def build(self, params) -> torch.optim.Optimizer:
+        import torch
+
         return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps, weight_decay=self.weight_decay)
 
 
@@ -62,6 +67,8 @@ class AdamConfig(OptimizerConfig):
         return super().problems() + _betas_problems(self.betas) + positive("eps", self.eps)
 
     def build(self, params) -> torch.optim.Optimizer:
+        import torch
+
         return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps, weight_decay=self.weight_decay)
 
 
@@ -77,6 +84,8 @@ class SGDConfig(OptimizerConfig):
         return super().problems() + in_range("momentum", self.momentum, 0.0, 1.0)
 
     def build(self, params) -> torch.optim.Optimizer:
+        import torch
+
         return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
 
 
@@ -103,6 +112,8 @@ class SchedulerConfig(draccus.ChoiceRegistry):
         """The lr multiplier at `step` of `total_steps`."""
 
     def build(self, optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+        import torch
+
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: self.factor(step, total_steps))
 
 

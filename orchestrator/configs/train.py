@@ -161,3 +161,6 @@ class TrainPipelineConfig:
 
     def resolved_output_dir(self) -> Path:
         return Path(self.output_dir) if self.output_dir else Path("outputs/train") / self.name
+
+
+from orchestrator.policies import registry as _registry  # noqa: E402,F401  (registers every policy type)

@@ -27,11 +27,19 @@ def _bad_file(path: Path, message: str) -> UserError:
     return UserError(problem(str(path), message), "invalid dataset")
 
 
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as e:
+        raise _bad_file(path, f"cannot be read as parquet ({e})") from None
+
+
 def _read_parquet_files(root: Path, folder: str) -> pa.Table:
+    """Every chunk-*/file-*.parquet under `folder`, in order, as one table."""
     paths = sorted((root / folder).glob("chunk-*/file-*.parquet"))
     if not paths:
         raise _bad_file(root / folder, "no chunk-*/file-*.parquet files: the dataset is incomplete")
-    return pa.concat_tables([pq.read_table(path) for path in paths])
+    return pa.concat_tables([_read_parquet(path) for path in paths])
 
 
 @dataclass
@@ -69,7 +77,7 @@ class DatasetMeta:
         episodes = _read_parquet_files(root, "meta/episodes")
         episodes = episodes.select([name for name in episodes.column_names if not name.startswith("stats/")])
         episodes = sorted(episodes.to_pylist(), key=lambda row: row["episode_index"])
-        tasks = pq.read_table(root / TASKS_PATH).to_pylist()
+        tasks = _read_parquet(root / TASKS_PATH).to_pylist()
         tasks = [row["task"] for row in sorted(tasks, key=lambda row: row["task_index"])]
         return cls(root, info, stats, episodes, tasks)
 
@@ -111,6 +119,12 @@ class LeRobotDataset(torch.utils.data.Dataset):
             raise _bad_file(self.meta.root / "data", f"holds {table.num_rows} frames but {INFO_PATH} says "
                                                      f"{self.meta.total_frames}")
         features = self.meta.info["features"]
+        visual = [key for key, ft in features.items() if ft["dtype"] in ("image", "video")]
+        if visual:
+            raise _bad_file(self.meta.root / INFO_PATH, f"has image/video features {visual}: not supported yet")
+        missing = sorted(set(features) - set(table.column_names))
+        if missing:
+            raise _bad_file(self.meta.root / "data", f"misses the columns {missing} that {INFO_PATH} lists")
         self.arrays = {key: _to_numpy(table[key], features[key]["shape"]) for key in features}
         order = np.argsort(self.arrays["index"], kind="stable")
         self.arrays = {key: values[order] for key, values in self.arrays.items()}
@@ -118,16 +132,15 @@ class LeRobotDataset(torch.utils.data.Dataset):
             self.arrays[key] = self.arrays[key].reshape(-1, *feature.shape)
         if not np.array_equal(self.arrays["index"], np.arange(table.num_rows)):
             raise _bad_file(self.meta.root / "data", "the `index` column is not 0..total_frames-1")
-        known = [e["episode_index"] for e in self.meta.episodes]
+        known = [e["episode_index"] for e in self.meta.episodes]  # sorted
         selected = known if episodes is None else list(episodes)
         unknown = sorted(set(selected) - set(known))
         if unknown:
             raise UserError(problem("episodes", f"not in the dataset (it has episodes 0..{len(known) - 1})", unknown))
-        self.rows = np.flatnonzero(np.isin(self.arrays["episode_index"], selected))
-        by_index = {e["episode_index"]: e for e in self.meta.episodes}
-        episode = self.arrays["episode_index"][self.rows]
-        self.episode_from = np.array([by_index[e]["dataset_from_index"] for e in known])[np.searchsorted(known, episode)]
-        self.episode_to = np.array([by_index[e]["dataset_to_index"] for e in known])[np.searchsorted(known, episode)]
+        self.rows = np.flatnonzero(np.isin(self.arrays["episode_index"], selected))  # the frames, as data rows
+        position = np.searchsorted(known, self.arrays["episode_index"][self.rows])
+        self.episode_from = np.array([e["dataset_from_index"] for e in self.meta.episodes])[position]
+        self.episode_to = np.array([e["dataset_to_index"] for e in self.meta.episodes])[position]
 
     def _check_deltas(self, delta_timestamps: dict[str, list[float]]) -> dict[str, np.ndarray]:
         """delta_timestamps (seconds) -> frame offsets; UserError naming the key when one is not a frame step."""

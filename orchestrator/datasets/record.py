@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from orchestrator.datasets.experts import EXPERTS
-from orchestrator.datasets.writer import INFO_PATH, write_dataset
+from orchestrator.datasets.writer import INFO_PATH, check_writable, write_dataset
 from orchestrator.errors import UserError, problem
 
 if TYPE_CHECKING:
@@ -68,10 +68,11 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
     if env_cfg.type not in EXPERTS:
         raise UserError(problem("env.type", f"no scripted expert to record a dataset with; experts exist for "
                                             f"{sorted(EXPERTS)}", env_cfg.type), "cannot record a dataset")
+    check_writable(Path(root))  # before spending minutes on the rollouts
     start = time.perf_counter()
     max_attempts = n_episodes if keep_failures else MAX_ATTEMPTS_PER_EPISODE * n_episodes
     jobs = ((env_cfg, seed + attempt) for attempt in range(max_attempts))
-    num_procs = min(num_procs or os.cpu_count() or 1, max_attempts)
+    num_procs = min(num_procs or os.cpu_count() or 1, n_episodes)
     kept, attempted, successes = [], 0, 0
     pool = multiprocessing.get_context("spawn").Pool(num_procs) if num_procs > 1 else None
     try:

@@ -54,9 +54,7 @@ def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, f
     dataset; refuses to overwrite an existing, non-empty `root`.
     """
     root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise UserError(problem(str(root), "already exists and is not empty: delete it or record elsewhere"),
-                        "cannot write dataset")
+    check_writable(root)
     columns = _columns(episodes, features)
     starts = itertools.accumulate((len(episode["action"]) for episode in episodes[:-1]), initial=0)
     frames = [_with_bookkeeping(episode, i, start, fps, columns) for i, (episode, start) in
@@ -64,10 +62,10 @@ def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, f
     tmp = root.parent / f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        episode_rows = _write_data(tmp, frames, columns)
+        locations = _write_data(tmp, frames, columns)
         stats = compute_stats(frames, list(columns))
         _write_json(tmp / STATS_PATH, {key: {k: v.tolist() for k, v in s.items()} for key, s in stats.items()})
-        _write_episodes(tmp, frames, columns, episode_rows, task)
+        _write_episodes(tmp, frames, columns, locations, task)
         _write_tasks(tmp, [task])
         _write_json(tmp / INFO_PATH, _info(frames, fps, columns, robot_type))
         if root.exists():
@@ -76,6 +74,13 @@ def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, f
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_writable(root: Path) -> None:
+    """UserError when `root` holds anything: datasets are never overwritten."""
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise UserError(problem(str(root), "already exists and is not empty: delete it or write elsewhere"),
+                        "cannot write dataset")
 
 
 def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFeature]) -> dict[str, dict]:
@@ -94,8 +99,9 @@ def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFe
         length = len(episode["action"])
         for key, column in columns.items():
             shape = (length,) if key in OPTIONAL_COLUMNS else (length, *column["shape"])
-            if np.shape(episode[key]) != shape:
-                raise ValueError(f"episode {i}: {key} has shape {np.shape(episode[key])}, expected {shape}")
+            if key not in episode or np.shape(episode[key]) != shape:
+                raise ValueError(f"episode {i}: {key} must have shape {shape}, got "
+                                 f"{np.shape(episode[key]) if key in episode else 'nothing'}")
     columns.update({key: {"dtype": dtype, "shape": [1], "names": None} for key, dtype in BOOKKEEPING_COLUMNS.items()})
     return columns
 

@@ -1,7 +1,7 @@
 """A sweep submitted with `ray job submit` to a two-node Ray cluster runs its trials on both nodes.
 
 The cluster is what `ray up cluster.yaml` builds, shrunk onto this machine: a head started with
-`ray start --head` and a second node joining it with `ray start --address`, each with one CPU. Token
+`ray start --head` and a second node joining it with `ray start --address`, two logical CPUs each. Token
 authentication stays on, as Ray 2.60 has it by default: the test writes a fresh token to a file of its own
 and points every Ray process and CLI call at it (RAY_AUTH_MODE=token, RAY_AUTH_TOKEN_PATH), so it needs
 no ~/.ray/auth_token, works with a fresh HOME (CI), and never touches the user's token.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -31,7 +30,7 @@ from pathlib import Path
 import pytest
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-import psutil  # noqa: E402  Ray ships psutil (ray/thirdparty_files) and puts it on sys.path when imported
+import psutil  # Ray ships psutil (ray/thirdparty_files) and puts it on sys.path when imported
 
 pytestmark = pytest.mark.e2e
 
@@ -171,14 +170,19 @@ def test_the_dashboard_refuses_requests_without_the_token(two_node_cluster):
 
 def test_a_submitted_sweep_runs_trials_on_both_nodes(two_node_cluster, tmp_path):
     storage = tmp_path / "sweeps"
+    # Two concurrent one-worker trials: with two CPUs per node, no node fits both Train workers once a
+    # driver holds its sliver, so each node runs one. Random search and no baseline run: this test is
+    # about where trials run, not how they are chosen; evaluation is off (eval_freq=0).
     sweep = [
         PYTHON, "-m", "orchestrator", "sweep", str(REPO / "search_spaces" / "act.py"),
         f"--tune.storage_path={storage}", "--tune.experiment_name=two_nodes", "--tune.num_samples=2",
-        "--tune.max_concurrent_trials=2", "--steps=20", "--log_freq=10", "--save_freq=20", "--eval_freq=0",
+        "--tune.max_concurrent_trials=2", "--tune.search=random", "--tune.baseline=false",
+        "--steps=20", "--log_freq=10", "--save_freq=20", "--eval_freq=0",
         "--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.chunk_size=5",
         "--policy.n_action_steps=5", "--resources.cpus_per_worker=1", "--dataset.record_episodes=2",
     ]
-    # Both nodes run on this machine, so they share the dataset cache: it is recorded once, fresh.
+    # Passed as the job's runtime env, as a user would. Both nodes run on this machine and share the
+    # dataset cache, recorded fresh on first use.
     env_vars = {"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline",
                 "WANDB_DIR": str(tmp_path / "wandb")}
 
@@ -186,7 +190,7 @@ def test_a_submitted_sweep_runs_trials_on_both_nodes(two_node_cluster, tmp_path)
 
     summary = json.loads((storage / "two_nodes" / "summary.json").read_text())
     trials = summary["trials"]
-    assert len(trials) == 2, shlex.join(sweep) + "\n" + logs[-5000:]
-    assert all(trial["status"] == "TERMINATED" for trial in trials), trials
+    assert len(trials) == 2, logs[-5000:]
+    assert all(trial["status"] == "finished" for trial in trials), trials  # each trained all its steps
     assert {trial["node_id"] for trial in trials} == two_node_cluster.node_ids(), (
         "each node should have run one trial's Train worker")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 import time
 
@@ -76,11 +77,12 @@ def test_record_gives_up_when_the_expert_keeps_failing(tmp_path, monkeypatch):
     assert (report.attempted, report.kept, report.success_rate) == (3, 3, 0.0)
 
 
-def test_ensure_dataset_records_once_and_checks_the_env(tmp_path, capsys):
-    cfg = DatasetConfig(repo_id="local/tiny", root=str(tmp_path / "tiny"), record_episodes=1)
-    assert ensure_dataset(cfg, PushTEnvConfig()) == tmp_path / "tiny"  # recorded by worker processes
+def test_ensure_dataset_records_once_and_checks_the_env(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    cfg = DatasetConfig(repo_id="local/tiny", root=str(tmp_path / "tiny"), record_episodes=2)
+    assert ensure_dataset(cfg, PushTEnvConfig()) == tmp_path / "tiny"  # recorded by 2 spawned processes
     assert "expert success rate" in capsys.readouterr().out
-    record_dataset(PushTEnvConfig(), tmp_path / "inline", n_episodes=1, num_procs=1)
+    record_dataset(PushTEnvConfig(), tmp_path / "inline", n_episodes=2, num_procs=1)
     parallel, inline = LeRobotDataset(tmp_path / "tiny"), LeRobotDataset(tmp_path / "inline")
     np.testing.assert_array_equal(parallel.arrays["action"], inline.arrays["action"])  # same seeds, same data
     assert ensure_dataset(cfg, PushTEnvConfig()) == tmp_path / "tiny"

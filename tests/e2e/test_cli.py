@@ -1,0 +1,78 @@
+"""The CLI as a user runs it: bad input exits 2 with one clear message and no traceback; the README demo command
+(with tiny overrides) runs a real sweep, prints the ranked table and the best trial, and pushes to a local Hub."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_ACT
+from tests.support.hub_server import LocalHub
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "--policy.type=nope"], "known: ['act', 'mlp']"),
+    (["train", "--policy.n_action_steps=200"], "policy.n_action_steps = 200: must be <= policy.chunk_size"),
+    (["train", "--steps=-5", "--batch_size=abc"], "batch_size = 'abc': cannot be read as an integer"),
+    (["train", "--eval.batch_size=20"], "eval.batch_size = 20: must be <= eval.n_episodes"),
+    (["train", "--config_path=/does/not/exist.yaml"], "config_path = '/does/not/exist.yaml': file not found"),
+    (["sweep", "search_spaces/nope.py"], "file not found"),
+    (["sweep", "search_spaces/act.py", "--tune.metric=eval/sucess"], "tune.metric = 'eval/sucess': must be one of"),
+    (["sweep", "search_spaces/act.py", "--policy.n_heads=3"], "policy.n_heads = 3: must divide policy.dim_model"),
+])
+def test_bad_input_exits_2_with_one_message(args, fragment):
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    proc = run_cli("train", f"--output_dir={out}")
+    assert proc.returncode == 2 and "--resume=true" in proc.stderr and "Traceback" not in proc.stderr
+    assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
+
+
+@pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/mlp.py"])
+def test_dry_run(space):
+    proc = run_cli("sweep", space, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run: 4 configs sampled and built; nothing was trained" in proc.stdout
+
+
+@pytest.mark.e2e
+def test_readme_demo_command_with_tiny_overrides(tmp_path, tiny_dataset, cache_dir):
+    token = "hf_e2e_secret_token_123"
+    with LocalHub(token=token) as hub:
+        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": token, "ROBOT_SWEEPS_CACHE": str(cache_dir),
+               "WANDB_DIR": str(tmp_path)}
+        proc = subprocess.run(
+            ["bash", "scripts/demo.sh", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=demo",
+             "--tune.num_samples=2", "--tune.max_concurrent_trials=1", *TINY_ACT, "--steps=20", "--log_freq=10",
+             "--save_freq=20", "--eval_freq=10", "--eval.n_episodes=2", "--eval.batch_size=2",
+             "--env.episode_length=30", "--hub.repo_id=tester/pusht-act"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-3000:]
+        assert "Trials ranked by eval/avg_max_reward" in proc.stdout and "Best trial" in proc.stdout
+        assert "vs default config" in proc.stdout
+        files = hub.repos["tester/pusht-act"].files
+        assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= set(files)
+        best = tmp_path / "demo" / "best"
+        assert files["model.safetensors"] == (best / "model.safetensors").read_bytes()
+    assert token not in out
+    for path in (tmp_path / "demo").rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".md", ".txt", ".log", ".csv", ".yaml"):
+            assert token not in path.read_text(errors="ignore"), path
+    assert list((tmp_path / "wandb").glob("offline-run-*")), "W&B offline runs were not written"
