@@ -83,7 +83,8 @@ def main() -> None:
 
     use_cache(args.cache, args.episodes)
     step_s = seconds_per_step()
-    print(f"calibration: {step_s * 1000:.0f} ms per step in this process", flush=True)
+    print(f"calibration: {step_s * 1000:.0f} ms per step in this process (then: per step of the last sweep)",
+          flush=True)
     start_ray(num_cpus=2)
     rows: dict[float, list[dict]] = {length: [] for length in args.lengths}
     try:
@@ -93,6 +94,7 @@ def main() -> None:
                     steps = max(2, round(length / step_s / args.log_freq)) * args.log_freq
                     row = run_sweep(steps, args.log_freq, args.trials, storage, f"len{length:g}_{repeat}")
                     rows[length].append(row)
+                    step_s = row["loop"] / steps  # two trials at once step slower than one loop alone
                     print(f"~{length:g} s trials ({steps} steps): wall {row['wall']:.1f} s, mean loop "
                           f"{row['loop']:.1f} s, start-up (trial start -> first step) {row['startup']:.1f} s, "
                           f"fixed cost per trial {row['fixed']:.1f} s, ratio {row['ratio']:.3f}", flush=True)

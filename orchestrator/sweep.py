@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,10 +98,32 @@ def connect_ray() -> None:
     os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
     if ray.is_initialized():
         return
+    local = not os.environ.get("RAY_ADDRESS")
+    options = {}
+    if local:
+        # Ray Train's placement-group cleaner finds "its" cluster through the state API; with another Ray running
+        # on the machine it cannot tell which one and leaks placement groups. Name our dashboard explicitly.
+        port = free_port(8265)
+        os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
+        options = {"include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port}
     env_vars = {k: os.environ[k] for k in ("ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "WANDB_DIR",
-                                            "WANDB_MODE", "HF_ENDPOINT") if k in os.environ}
-    ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars}, log_to_driver=True,
-             configure_logging=False)
+                                            "WANDB_MODE", "HF_ENDPOINT", "RAY_API_SERVER_ADDRESS") if k in os.environ}
+    ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars},
+             configure_logging=False, **options)
+    if local:
+        print(f"Ray dashboard: http://127.0.0.1:{port}", flush=True)
+
+
+def free_port(preferred: int) -> int:
+    """`preferred` if nothing listens there, else any free port on loopback."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    raise OSError("no free port on 127.0.0.1")
 
 
 def max_concurrency(prepared: PreparedSweep) -> int:

@@ -37,8 +37,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 RAY = str(Path(PYTHON).with_name("ray"))
-# Two logical CPUs per node: a trial holds a sliver of a CPU for its driver besides one whole CPU per Train
-# worker, so a one-CPU node that hosts any trial's driver can host no Train worker.
+# Two logical CPUs per node; each trial's Train worker asks for two, so the two trials land on different nodes.
 NODE_CPUS = 2
 NODE_MEMORY = 4 * 1024**3
 NODE_OBJECT_STORE = 256 * 1024**2
@@ -170,16 +169,16 @@ def test_the_dashboard_refuses_requests_without_the_token(two_node_cluster):
 
 def test_a_submitted_sweep_runs_trials_on_both_nodes(two_node_cluster, tmp_path):
     storage = tmp_path / "sweeps"
-    # Two concurrent one-worker trials: with two CPUs per node, no node fits both Train workers once a
-    # driver holds its sliver, so each node runs one. Random search and no baseline run: this test is
+    # Two concurrent one-worker trials whose worker takes a whole two-CPU node: each node runs one. Random search and no baseline run: this test is
     # about where trials run, not how they are chosen; evaluation is off (eval_freq=0).
     sweep = [
         PYTHON, "-m", "orchestrator", "sweep", str(REPO / "search_spaces" / "act.py"),
         f"--tune.storage_path={storage}", "--tune.experiment_name=two_nodes", "--tune.num_samples=2",
         "--tune.max_concurrent_trials=2", "--tune.search=random", "--tune.baseline=false",
+        "--tune.metric=train/loss", "--tune.mode=min",
         "--steps=20", "--log_freq=10", "--save_freq=20", "--eval_freq=0",
         "--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.chunk_size=5",
-        "--policy.n_action_steps=5", "--resources.cpus_per_worker=1", "--dataset.record_episodes=2",
+        "--policy.n_action_steps=5", "--resources.cpus_per_worker=2", "--dataset.record_episodes=2",
     ]
     # Passed as the job's runtime env, as a user would. Both nodes run on this machine and share the
     # dataset cache, recorded fresh on first use.
