@@ -2,6 +2,7 @@
 report, checkpoint); everything between is plain PyTorch you can follow top to bottom."""
 from __future__ import annotations
 
+import logging
 import random
 import tempfile
 import time
@@ -15,9 +16,12 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from orchestrator.configs.parsing import build_config
 from orchestrator.datasets.reader import DatasetMeta, LeRobotDataset
+from orchestrator.datasets.record import ensure_dataset
 from orchestrator.policies.factory import make_policy
 from trainables.checkpointing import load_training_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
+
+logger = logging.getLogger("robot_sweeps.train")  # Ray Train routes worker logs to the driver and to files
 
 
 def train_loop_per_worker(loop_config: dict) -> None:
@@ -29,7 +33,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
     device = ray.train.torch.get_device()
 
     # Data: this rank's shard of the dataset, with the temporal windows the policy needs.
-    meta = DatasetMeta.load(cfg.dataset.resolved_root())
+    meta = DatasetMeta.load(ensure_dataset(cfg.dataset, cfg.env))  # recorded once per node if missing
     dataset = LeRobotDataset(meta.root, episodes=cfg.dataset.episodes,
                              delta_timestamps=cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
     per_rank_batch = cfg.batch_size // world
@@ -79,8 +83,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
             metrics.update(last_eval)  # the latest finished evaluation rides along with every later report
             metrics["node_id"] = ray.get_runtime_context().get_node_id()
             metrics["start_step"] = start_step  # > 0 when this run resumed from a checkpoint
+            metrics["world_size"] = world
             if rank == 0:
-                print(log.line(step, metrics), flush=True)
+                logger.info(log.line(step, metrics))
             wandb.log(metrics, step=step)
             report(metrics, step, cfg, policy, optimizer, scheduler, save=step % cfg.save_freq == 0 or is_last)
         data_start = time.perf_counter()

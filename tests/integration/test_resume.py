@@ -1,4 +1,5 @@
-"""Runs resume at the right step from their last checkpoint, and evaluation survives a crashed evaluator."""
+"""Runs resume at the right step from their last checkpoint, DDP over two workers, and evaluation survives a
+crashed evaluator."""
 import json
 import os
 import signal
@@ -29,6 +30,15 @@ def test_restarted_run_resumes_from_last_checkpoint(tmp_path, tiny_dataset, ray_
     steps = sorted(json.loads((c / "training_state/training_step.json").read_text())["step"]
                    for c in (tmp_path / "run").glob("checkpoint_*") if c.is_dir())
     assert steps[-3:] == [10, 20, 30]
+
+
+def test_two_workers_train_with_ddp(tmp_path, tiny_dataset, ray_cluster):
+    result = fit_trainer(parse_train_args([*BASE, "--steps=10", "--save_freq=10", "--eval_freq=0",
+                                           "--resources.num_workers=2"]),
+                         run_name="ddp", storage=str(tmp_path), report_to_tune=False)
+    assert result.error is None
+    assert result.metrics["world_size"] == 2 and result.metrics["step"] == 10
+    assert result.metrics["train/loss"] == result.metrics["train/loss"]  # finite, not NaN
 
 
 def test_dead_evaluator_is_restarted_and_training_goes_on(tmp_path, tiny_dataset, ray_cluster):
