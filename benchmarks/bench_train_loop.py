@@ -1,19 +1,23 @@
 """(a) Training-loop throughput: our train_loop_per_worker under a real TorchTrainer vs a bare PyTorch loop.
 
-    .venv/bin/python benchmarks/bench_train_loop.py [--window 100] [--repeats 3]
+    .venv/bin/python benchmarks/bench_train_loop.py [--window 100] [--repeats 4]
 
 Both sides train the demo's ACT (search_spaces/act.py sizes, batch 64) on the same recorded PushT dataset with the
 same DataLoader settings, AdamW, gradient clipping at 10, constant schedule and one torch thread:
 
 - ours: `trainables.trial.fit_trainer(cfg, ..., report_to_tune=False)` with eval off, `steps = 2 * window`,
   `log_freq = window` and `save_freq = steps`. The first window (start-up, warm-up) is dropped; the throughput is the
-  final report's `train/samples_per_s`, i.e. batch / mean(data_s + updt_s) over the last `window` steps.
-- bare: the same steps in this process, no Ray at all in the loop; the first window is dropped the same way and the
-  second is timed with one clock around all of it. Ray starts its worker processes at niceness 15 (its
-  `worker_niceness` default), so this process takes the same niceness first: on a busy machine a nice-0 loop would
-  otherwise win CPU from the trainer for reasons that have nothing to do with the loop (`--bare-niceness` overrides).
+  final report's `train/samples_per_s`, i.e. batch / mean(data_s + updt_s) over the last `window` steps. It covers
+  everything a step does (batch, forward, backward, grad norm and clipping, .item() calls, optimizer, scheduler,
+  logging) but not the report itself, one per `log_freq` steps (~4 ms each when reports are >= 0.2 s apart).
+- bare: `window` steps in this process after 20 warm-up steps, no Ray in the loop (benchmarks.common.BareTrainer),
+  one clock around all of them.
 
-The two sides alternate (bare, ours, ours, bare, ...) so slow drifts of a noisy machine hit both alike. The printed
+Ray starts its worker processes at niceness 15 (its `worker_niceness` default), so this process takes the same
+niceness before the bare loop: on a busy machine a nice-0 loop would otherwise win CPU from the Train worker for
+reasons that have nothing to do with the loop (`--bare-niceness 0` measures that too).
+
+The two sides alternate (bare, ours, ours, bare, ...) so slow drifts of a noisy machine hit both alike; the printed
 ratio is the median of the per-repeat ratios.
 """
 from __future__ import annotations
@@ -33,11 +37,11 @@ from benchmarks.common import (DEFAULT_CACHE, BareTrainer, demo_config, ray_work
 TARGET = 0.97
 
 
-def bare_samples_per_s(window: int) -> float:
-    """A plain PyTorch loop over the same data and model; samples/s over its second `window` steps."""
-    cfg = demo_config(steps=2 * window, eval_freq=0)
+def bare_samples_per_s(window: int, warmup: int = 20) -> float:
+    """A plain PyTorch loop over the same data and model; samples/s over `window` steps after `warmup` steps."""
+    cfg = demo_config(steps=warmup + window, eval_freq=0)
     trainer = BareTrainer(cfg)
-    for _ in range(window):
+    for _ in range(warmup):
         trainer.step()
     start = time.perf_counter()
     for _ in range(window):
@@ -60,7 +64,7 @@ def ours_samples_per_s(window: int, storage: str, run: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", type=int, default=100, help="steps timed per run (after as many warm-up steps)")
-    parser.add_argument("--repeats", type=int, default=3, help="bare/ours pairs, alternating order")
+    parser.add_argument("--repeats", type=int, default=4, help="bare/ours pairs, alternating order")
     parser.add_argument("--bare-niceness", type=int, default=None,
                         help="niceness of this process during the bare loop; default: that of Ray's workers")
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="ROBOT_SWEEPS_CACHE for the recorded dataset")

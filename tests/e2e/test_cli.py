@@ -35,6 +35,14 @@ def test_bad_input_exits_2_with_one_message(args, fragment):
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+def test_hub_without_token_is_refused_before_training(tmp_path):
+    env = {"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    proc = run_cli("sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--hub.repo_id=me/act",
+                   env=env)
+    assert proc.returncode == 2 and "hub.repo_id" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "act").exists()  # nothing started
+
+
 def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
     out = tmp_path / "run"
     out.mkdir()

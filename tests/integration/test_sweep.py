@@ -66,6 +66,7 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster, monkeypatch):
     assert len(report_rows) == 4
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 5  # one W&B run per trial (rank 0 only), plus the baseline
+    assert all(list(run.glob("run-*.wandb")) for run in runs)  # the files `wandb sync` uploads later
     # The experiment exists now: running it again without resume is refused, and nothing is touched.
     with pytest.raises(Exception, match="already exists"):
         sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
