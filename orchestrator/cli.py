@@ -73,6 +73,8 @@ def cmd_train(args: list[str]) -> None:
         raise UserError(problem("output_dir", f"{out} already exists: pass --resume=true to continue that run, or "
                                 "choose another --output_dir (nothing was changed)", str(out)))
     _check_hub(cfg)
+    if cfg.wandb.enable and cfg.wandb.dir is None:
+        cfg.wandb.dir = str(out)
     ensure_dataset(cfg.dataset, cfg.env)
     connect_ray()
     result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False)

@@ -4,6 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export RAY_USAGE_STATS_ENABLED=0 WANDB_MODE=offline WANDB_DIR="${WANDB_DIR:-$PWD/outputs}"
-mkdir -p "$WANDB_DIR"
+export RAY_USAGE_STATS_ENABLED=0 WANDB_MODE=offline
 exec .venv/bin/python -m orchestrator sweep search_spaces/act.py --wandb.enable=true "$@"

@@ -66,12 +66,16 @@ class WandbRun:
         self.run = None
         if not cfg.wandb.enable or rank != 0:
             return
+        from pathlib import Path
+
         from ray.air.integrations.wandb import setup_wandb
 
+        if cfg.wandb.dir:
+            Path(cfg.wandb.dir).mkdir(parents=True, exist_ok=True)
         self.run = setup_wandb(
             config=encode(cfg), project=cfg.wandb.project, entity=cfg.wandb.entity, group=cfg.wandb.group,
             name=run_name, id=run_name, resume="allow", notes=cfg.wandb.notes, mode=cfg.wandb.mode,
-            rank_zero_only=False,
+            rank_zero_only=False, dir=cfg.wandb.dir,
         )
 
     def log(self, metrics: dict, step: int) -> None:

@@ -27,6 +27,8 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
     trial_id = tune.get_context().get_trial_id()
     if cfg.wandb.enable and cfg.wandb.group is None:
         cfg.wandb.group = tune.get_context().get_experiment_name()
+    if cfg.wandb.enable and cfg.wandb.dir is None:  # W&B runs live beside the sweep's other artifacts
+        cfg.wandb.dir = str(Path(train_storage).resolve().parent)
     fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
 
 

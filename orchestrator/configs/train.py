@@ -67,6 +67,7 @@ class WandBConfig:
     group: str | None = None  # run group; None: the sweep's experiment name
     mode: str = "offline"  # online, offline (sync later with `wandb sync`) or disabled
     notes: str | None = None  # free-text notes attached to each run
+    dir: str | None = None  # folder that receives wandb/offline-run-*; None: the sweep's experiment folder (or output_dir)
 
     def problems(self) -> list[Problem]:
         return one_of("mode", self.mode, ["online", "offline", "disabled"])

@@ -63,8 +63,7 @@ def test_dry_run(space):
 def test_readme_demo_command_with_tiny_overrides(tmp_path, tiny_dataset, cache_dir):
     token = "hf_e2e_secret_token_123"
     with LocalHub(token=token) as hub:
-        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": token, "ROBOT_SWEEPS_CACHE": str(cache_dir),
-               "WANDB_DIR": str(tmp_path)}
+        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": token, "ROBOT_SWEEPS_CACHE": str(cache_dir)}
         proc = subprocess.run(
             ["bash", "scripts/demo.sh", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=demo",
              "--tune.num_samples=2", "--tune.max_concurrent_trials=1", *TINY_ACT, "--steps=20", "--log_freq=10",
@@ -83,4 +82,4 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, tiny_dataset, cache_d
     for path in (tmp_path / "demo").rglob("*"):
         if path.is_file() and path.suffix in (".json", ".md", ".txt", ".log", ".csv", ".yaml"):
             assert token not in path.read_text(errors="ignore"), path
-    assert list((tmp_path / "wandb").glob("offline-run-*")), "W&B offline runs were not written"
+    assert list((tmp_path / "demo" / "wandb").glob("offline-run-*")), "W&B offline runs were not written"

@@ -35,8 +35,7 @@ sweep = Sweep(
 '''
 
 
-def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster, monkeypatch):
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
@@ -64,7 +63,7 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster, monkeypatch):
     report_rows = [line for line in (tmp_path / "tiny" / "report.md").read_text().splitlines() if line[:3] in
                    {f"| {i}" for i in range(1, 10)}]
     assert len(report_rows) == 4
-    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    runs = list((tmp_path / "tiny" / "wandb").glob("offline-run-*"))  # beside the sweep's other artifacts
     assert len(runs) == 5  # one W&B run per trial (rank 0 only), plus the baseline
     assert all(list(run.glob("run-*.wandb")) for run in runs)  # the files `wandb sync` uploads later
     # The experiment exists now: running it again without resume is refused, and nothing is touched.
