@@ -1,7 +1,8 @@
 """python -m orchestrator <command> ...
 
   sweep SEARCH_SPACE.py [--dry-run] [--field.sub=value ...] [--tune.field=value ...]
-  train [--config_path=FILE] [--field.sub=value ...]
+  train [--config_path=FILE] [--field.sub=value ...] [--policy.path=FOLDER_OR_HUB_ID]
+  eval --policy.path=FOLDER_OR_HUB_ID [--env.field=value ...] [--eval.n_episodes=N ...] [--output_dir=DIR]
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
 
 Bad input prints one message naming the field and what is allowed, and exits 2 with no traceback.
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
-    commands = {"sweep": cmd_sweep, "train": cmd_train, "dataset": cmd_dataset}
+    commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset}
     try:
         if command not in commands:
             raise UserError(problem("command", f"unknown; one of {sorted(commands)}", command), "bad command line")
@@ -81,6 +82,13 @@ def cmd_train(args: list[str]) -> None:
     if result.error:
         raise SystemExit(f"training failed: {result.error}")
     print(f"done: {out} (last checkpoint: {result.checkpoint.path if result.checkpoint else None})")
+
+
+def cmd_eval(args: list[str]) -> None:
+    """A saved policy in the real simulator, with the sweep's asynchronous evaluator actors."""
+    from orchestrator.evaluate import evaluate
+
+    evaluate(args)
 
 
 def cmd_dataset(args: list[str]) -> None:

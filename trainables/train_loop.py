@@ -12,6 +12,7 @@ import numpy as np
 import ray.train
 import ray.train.torch
 import torch
+from safetensors.torch import load_model
 from torch.utils.data import DataLoader, DistributedSampler
 
 from orchestrator.configs.parsing import build_config
@@ -42,7 +43,11 @@ def train_loop_per_worker(loop_config: dict) -> None:
                         drop_last=True, persistent_workers=cfg.num_workers > 0)
 
     # Model, optimizer, schedule.
-    policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats).to(device)
+    policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats)
+    if cfg.policy.pretrained_path:  # fine-tuning: weights and normalization statistics of the saved policy
+        load_model(policy, str(Path(cfg.policy.pretrained_path) / "model.safetensors"), strict=True)
+    policy.to(device)
+    use_amp = cfg.policy.use_amp if cfg.policy.use_amp is not None else device.type == "cuda"
     optimizer = cfg.optimizer.build(policy.optim_param_groups())
     scheduler = cfg.scheduler.build(optimizer, cfg.steps)
     step = 0
@@ -64,7 +69,8 @@ def train_loop_per_worker(loop_config: dict) -> None:
         data_s = time.perf_counter() - data_start
         update_start = time.perf_counter()
         model.train()
-        loss, info = model(batch)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):  # bf16 needs no loss scaling
+            loss, info = model(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = clip_gradients(policy, cfg.optimizer.grad_clip_norm)

@@ -121,6 +121,7 @@ def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelin
                  validate: bool = True) -> TrainPipelineConfig:
     """Merge `layers` over `base` (default: the class defaults), resolve presets, decode and validate."""
     base = encode(cls()) if base is None else copy.deepcopy(base)
+    layers = [_with_policy_path(layer) for layer in layers]
     merged = copy.deepcopy(base)
     for layer in layers:
         merged = merge(merged, {k: v for k, v in layer.items() if k not in PRESET_FIELDS}, cls)
@@ -131,6 +132,15 @@ def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelin
     raise_if(problems)
     cfg = draccus.decode(cls, merged)
     return cfg.validate() if validate else cfg
+
+
+def _with_policy_path(layer: dict) -> dict:
+    """Expand `policy.path` (a saved policy folder or Hub id) into that policy's saved config."""
+    if not isinstance(layer.get("policy"), dict) or "path" not in layer["policy"]:
+        return layer
+    from orchestrator.policy_source import expand_policy_path
+
+    return {**layer, "policy": expand_policy_path(layer["policy"])}
 
 
 def _resolve_presets(merged: dict, base: dict, layers: list[dict], cls: type) -> None:

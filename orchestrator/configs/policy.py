@@ -27,6 +27,8 @@ class PolicyConfig(draccus.ChoiceRegistry):
     )  # normalization per feature type (keys: VISUAL, STATE, ENV, ACTION)
     input_features: dict[str, PolicyFeature] = field(default_factory=dict)  # set from the dataset; leave empty
     output_features: dict[str, PolicyFeature] = field(default_factory=dict)  # set from the dataset; leave empty
+    pretrained_path: str | None = None  # start from these weights (set by --policy.path=<folder or Hub id>)
+    use_amp: bool | None = None  # bf16 autocast; None: on when the worker has a GPU, off on CPU
 
     @property
     def type(self) -> str:

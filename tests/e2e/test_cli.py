@@ -1,5 +1,6 @@
 """The CLI as a user runs it: bad input exits 2 with one clear message and no traceback; the README demo command
 (with tiny overrides) runs a real sweep, prints the ranked table and the best trial, and pushes to a local Hub."""
+import json
 import os
 import subprocess
 import sys
@@ -82,4 +83,12 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, tiny_dataset, cache_d
     for path in (tmp_path / "demo").rglob("*"):
         if path.is_file() and path.suffix in (".json", ".md", ".txt", ".log", ".csv", ".yaml"):
             assert token not in path.read_text(errors="ignore"), path
-    assert list((tmp_path / "demo" / "wandb").glob("offline-run-*")), "W&B offline runs were not written"
+    assert list((tmp_path / "demo" / "wandb").glob("offline-run-*"))
+
+    # The best policy evaluates again in the real env with the async evaluators, from its folder alone.
+    proc = run_cli("eval", f"--policy.path={tmp_path / 'demo' / 'best'}", "--eval.n_episodes=3", "--eval.batch_size=3",
+                   f"--output_dir={tmp_path / 'eval'}", env={"ROBOT_SWEEPS_CACHE": str(cache_dir)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 episodes" in proc.stdout and "95% CI" in proc.stdout
+    info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
+    assert info["eval/n_episodes"] == 3 and 0 <= info["eval/avg_max_reward"] <= 1, "W&B offline runs were not written"

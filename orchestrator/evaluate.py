@@ -1,0 +1,81 @@
+"""`python -m orchestrator eval --policy.path=<folder or Hub id> [--env.* --eval.*]`: evaluate a saved policy in
+the real simulator with the same asynchronous evaluator actors a sweep uses.
+
+The env and eval settings default to those in the policy's `train_config.json` (saved beside every checkpoint
+and in a sweep's `best/` folder), else to the config defaults; CLI flags override them. Prints success with its
+95 % Wilson confidence interval, the average sum and max reward, and writes `eval_info.json` into `--output_dir`
+when one is given.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from orchestrator.configs.parsing import build_config, encode, parse_cli
+from orchestrator.errors import UserError, problem
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a success rate (well-behaved at 0 and n successes, unlike the normal one)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def parse_eval_args(args: list[str]):
+    """defaults <- the policy's train_config.json (env, eval, seed) <- CLI flags; --policy.path is required."""
+    from orchestrator.policy_source import resolve_policy_folder
+
+    cli, config_path = parse_cli(args)
+    if config_path:
+        raise UserError(problem("config_path", "is for `train`; eval takes --policy.path and --env/--eval flags"))
+    path = cli.get("policy", {}).get("path") if isinstance(cli.get("policy"), dict) else None
+    if not path:
+        raise UserError(problem("policy.path", "is required: a saved policy folder (e.g. <experiment>/best) or a "
+                                "Hub model id"), "bad command line")
+    saved = resolve_policy_folder(str(path)) / "train_config.json"
+    base = None
+    if saved.is_file():
+        base = json.loads(saved.read_text())
+        base = {k: v for k, v in base.items() if k in ("env", "eval", "resources")}
+        base = encode(build_config(base, [], validate=False))
+    return build_config(base, [cli])
+
+
+def evaluate(args: list[str]) -> dict:
+    import ray
+
+    from orchestrator.policies.factory import load_policy
+    from orchestrator.sweep import connect_ray
+    from trainables.evaluator import EvalPool, create_actors
+
+    cfg = parse_eval_args(args)
+    policy = load_policy(cfg.policy.pretrained_path)
+    connect_ray()
+    actors = create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
+    try:
+        pool = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
+        pool.submit(0, policy)
+        metrics = pool.poll(wait=True)[0]
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+    metrics.pop("eval/step", None)
+    n = int(metrics["eval/n_episodes"])
+    low, high = wilson_interval(round(metrics["eval/success"] * n), n)
+    metrics["eval/success_ci95"] = [low, high]
+    print(f"policy {cfg.policy.pretrained_path} ({cfg.policy.type}) on {cfg.env.type}, {n} episodes "
+          f"(seeds {cfg.eval.seed}..{cfg.eval.seed + n - 1}):")
+    print(f"  success {metrics['eval/success']:.1%} (95% CI {low:.1%}-{high:.1%}), "
+          f"avg sum reward {metrics['eval/avg_sum_reward']:.3f}, avg max reward {metrics['eval/avg_max_reward']:.3f}, "
+          f"{metrics['eval/eval_s']:.1f} s")
+    if cfg.output_dir:
+        out = Path(cfg.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "eval_info.json").write_text(json.dumps(metrics, indent=2))
+        print(f"  written to {out / 'eval_info.json'}")
+    return metrics

@@ -1,0 +1,67 @@
+"""`--policy.path=<folder or Hub id>`: start from a saved policy (to fine-tune or evaluate it).
+
+The saved folder's config.json becomes the policy section of that config layer (its `type` included); fields the
+same layer sets next to `path` override it, and `policy.pretrained_path` records the folder so the weights (and
+their normalization statistics) are loaded when the policy is built. A Hub id is downloaded with
+`huggingface_hub.snapshot_download` into the local Hugging Face cache (a cached copy is used when offline).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import Problem, UserError, problem
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+POLICY_FILES = [CONFIG_NAME, WEIGHTS_NAME, "train_config.json", "README.md"]
+
+
+def resolve_policy_folder(path: str) -> Path:
+    """A local folder as is; otherwise `path` is taken as a Hub model id and downloaded (or found in the cache)."""
+    local = Path(path).expanduser()
+    if local.exists() or path.startswith((".", "/", "~")) or path.count("/") != 1:
+        return local
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(path, repo_type="model", allow_patterns=POLICY_FILES, etag_timeout=5))
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
+        from huggingface_hub import constants
+
+        raise UserError(problem("policy.path", f"is neither a local folder nor a Hub model that can be downloaded "
+                                f"(no network and nothing in the cache {constants.HF_HUB_CACHE}?): "
+                                f"{type(e).__name__}", path)) from None
+
+
+def saved_policy_problems(folder: Path, path: str) -> list[Problem]:
+    """What makes `folder` unusable as a saved policy."""
+    if not folder.is_dir():
+        return [problem("policy.path", "folder not found", path)]
+    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME) if not (folder / name).is_file()]
+    if missing:
+        return [problem("policy.path", f"is not a saved policy: {folder} has no {' and no '.join(missing)}", path)]
+    return []
+
+
+def expand_policy_path(section: dict[str, Any]) -> dict[str, Any]:
+    """A policy section holding `path` -> the saved config with the section's other fields over it."""
+    if not isinstance(section, dict) or section.get("path") is None:
+        return section
+    section = dict(section)
+    path = str(section.pop("path"))
+    folder = resolve_policy_folder(path)
+    bad = saved_policy_problems(folder, path)
+    if bad:
+        raise UserError(bad)
+    try:
+        saved = json.loads((folder / CONFIG_NAME).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(problem("policy.path", f"{folder / CONFIG_NAME} is not valid JSON ({e})", path)) from None
+    if "type" in section and section["type"] != saved.get("type"):
+        raise UserError(problem("policy.type", f"conflicts with policy.path = {path!r}, which holds a "
+                                f"{saved.get('type')!r} policy: drop --policy.type or point at a "
+                                f"{section['type']!r} policy", section["type"]))
+    return {**saved, **section, "pretrained_path": str(folder.resolve())}
