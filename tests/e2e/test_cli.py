@@ -20,7 +20,7 @@ def run_cli(*args, env=None, timeout=120):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["train", "--policy.type=nope"], "known: ['act', 'mlp']"),
+    (["train", "--policy.type=nope"], "unknown choice; known: ['act', "),
     (["train", "--policy.n_action_steps=200"], "policy.n_action_steps = 200: must be <= policy.chunk_size"),
     (["train", "--steps=-5", "--batch_size=abc"], "batch_size = 'abc': cannot be read as an integer"),
     (["train", "--eval.batch_size=20"], "eval.batch_size = 20: must be <= eval.n_episodes"),

@@ -65,8 +65,11 @@ def test_every_problem_reported_at_once_with_field_value_and_rule():
 
 
 def test_unknown_policy_type_lists_known_ones():
-    errors, text = errors_of(["--policy.type=diffusionn"])
-    assert "policy.type" in errors and "['act', 'mlp']" in text
+    from orchestrator.configs.policy import PolicyConfig
+
+    errors, text = errors_of(["--policy.type=difusion"])
+    assert "policy.type" in errors and f"known: {sorted(PolicyConfig.get_known_choices())}" in text
+    assert "'act'" in text and "'mlp'" in text
 
 
 def test_unknown_field_and_non_numeric_value():
