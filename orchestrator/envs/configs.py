@@ -1,4 +1,5 @@
-"""Simulator configs, selected by name (`--env.type=pusht`). Each maps env observations to LeRobot feature names."""
+"""Simulator configs, selected by name (`--env.type=pusht`). Each simulator lives in its own module
+(pusht.py, aloha.py, metaworld.py, gym_env.py) and maps its observations to LeRobot feature names."""
 from __future__ import annotations
 
 import abc
@@ -8,8 +9,8 @@ import draccus
 import gymnasium as gym
 import numpy as np
 
-from orchestrator.configs.checks import one_of, positive
-from orchestrator.configs.features import FeatureType, PolicyFeature
+from orchestrator.configs.checks import positive
+from orchestrator.configs.features import PolicyFeature
 from orchestrator.errors import Problem
 
 
@@ -24,52 +25,34 @@ class EnvConfig(draccus.ChoiceRegistry):
     def type(self) -> str:
         return self.get_choice_name(self.__class__)
 
+    @property
+    def task_description(self) -> str:
+        """The task in words, as LeRobot datasets store it (meta/tasks)."""
+        return self.type
+
     def problems(self) -> list[Problem]:
         return positive("fps", self.fps) + positive("episode_length", self.episode_length)
 
     @abc.abstractmethod
     def make(self) -> gym.Env:
-        """One env instance (time-limited to episode_length)."""
+        """One env instance (time-limited to episode_length); info["is_success"] says whether the task is solved."""
 
     @abc.abstractmethod
     def features(self) -> dict[str, PolicyFeature]:
-        """LeRobot features (observations and action) this env produces and consumes."""
+        """LeRobot features (observations and action) this env produces and consumes; images are (C, H, W)."""
 
     @abc.abstractmethod
     def to_frame(self, observation) -> dict[str, np.ndarray]:
-        """Map one (or a batch of) raw env observation(s) to LeRobot feature names."""
+        """Map one (or a batch of) raw env observation(s) to LeRobot feature names.
+
+        Vectors come out float32; images uint8 (H, W, C), or (B, H, W, C) for a batch, as cameras give them.
+        """
 
 
-@EnvConfig.register_subclass("pusht")
-@dataclass
-class PushTEnvConfig(EnvConfig):
-    """gym-pusht: push a T-shaped block onto a target with a circular agent (Chi et al. 2023)."""
+# Every simulator registers itself on import; re-exported for `from orchestrator.envs.configs import ...`.
+from orchestrator.envs.aloha import AlohaEnvConfig  # noqa: E402
+from orchestrator.envs.gym_env import GymEnvConfig  # noqa: E402
+from orchestrator.envs.metaworld import MetaWorldEnvConfig  # noqa: E402
+from orchestrator.envs.pusht import PushTEnvConfig  # noqa: E402
 
-    obs_type: str = "keypoints"  # "keypoints": agent position + 16-d block keypoints; "state": 5-d [agent, block, angle]
-
-    def problems(self) -> list[Problem]:
-        return super().problems() + one_of("obs_type", self.obs_type, ["keypoints", "state"])
-
-    def make(self) -> gym.Env:
-        import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
-
-        gym_obs_type = {"keypoints": "environment_state_agent_pos", "state": "state"}[self.obs_type]
-        return gym.make("gym_pusht/PushT-v0", obs_type=gym_obs_type, max_episode_steps=self.episode_length)
-
-    def features(self) -> dict[str, PolicyFeature]:
-        action = {"action": PolicyFeature(FeatureType.ACTION, (2,))}
-        if self.obs_type == "state":
-            return {"observation.state": PolicyFeature(FeatureType.STATE, (5,)), **action}
-        return {
-            "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-            "observation.environment_state": PolicyFeature(FeatureType.ENV, (16,)),
-            **action,
-        }
-
-    def to_frame(self, observation) -> dict[str, np.ndarray]:
-        if self.obs_type == "state":
-            return {"observation.state": np.asarray(observation, dtype=np.float32)}
-        return {
-            "observation.state": np.asarray(observation["agent_pos"], dtype=np.float32),
-            "observation.environment_state": np.asarray(observation["environment_state"], dtype=np.float32),
-        }
+__all__ = ["EnvConfig", "AlohaEnvConfig", "GymEnvConfig", "MetaWorldEnvConfig", "PushTEnvConfig"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from orchestrator.configs.features import FeatureType
 from orchestrator.envs.configs import EnvConfig
 from orchestrator.envs.vector import make_vector_env
 
@@ -41,8 +42,9 @@ def _run_batch(policy, env_cfg: EnvConfig, env, seeds: list[int]) -> list[Episod
     sum_reward = np.zeros(n)
     max_reward = np.full(n, -np.inf)
     device = next(policy.parameters()).device
+    visual = {key for key, feature in env_cfg.features().items() if feature.type == FeatureType.VISUAL}
     while not done.all():
-        frame = {k: torch.from_numpy(v).to(device) for k, v in env_cfg.to_frame(obs).items()}
+        frame = to_policy_inputs(env_cfg.to_frame(obs), visual, device)
         action = policy.select_action(frame).cpu().numpy()
         obs, reward, terminated, truncated, info = env.step(action)
         live = ~done
@@ -51,6 +53,18 @@ def _run_batch(policy, env_cfg: EnvConfig, env, seeds: list[int]) -> list[Episod
         success[live] |= np.asarray(info.get("is_success", np.zeros(n, dtype=bool)), dtype=bool)[live]
         done |= terminated | truncated
     return [EpisodeResult(s, bool(success[i]), float(sum_reward[i]), float(max_reward[i])) for i, s in enumerate(seeds)]
+
+
+def to_policy_inputs(frame: dict[str, np.ndarray], visual: set[str], device) -> dict[str, torch.Tensor]:
+    """A batched frame as policy inputs (LeRobot's preprocess_observation): images uint8 (B, H, W, C) become
+    float32 (B, C, H, W) in [0, 1]; other features are passed as they are."""
+    out = {}
+    for key, value in frame.items():
+        tensor = torch.from_numpy(value).to(device)
+        if key in visual:
+            tensor = tensor.permute(0, 3, 1, 2).float().div_(255.0)
+        out[key] = tensor
+    return out
 
 
 def summarize(results: list[EpisodeResult]) -> dict[str, float]:
