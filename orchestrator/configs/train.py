@@ -7,6 +7,7 @@ from pathlib import Path
 from orchestrator.configs.checks import non_negative, one_of, positive, prefixed
 from orchestrator.configs.optim import OptimizerConfig, SchedulerConfig
 from orchestrator.configs.policy import PolicyConfig
+from orchestrator.datasets.transforms import ImageTransformsConfig
 from orchestrator.envs.configs import EnvConfig, PushTEnvConfig
 from orchestrator.errors import Problem, problem, raise_if
 from orchestrator.policies.act.configuration import ACTConfig
@@ -21,21 +22,32 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class DatasetConfig:
-    """Which LeRobotDataset to train on."""
+    """Which LeRobotDataset to train on, which of its episodes, and how its frames are served."""
 
-    repo_id: str = "local/pusht_keypoints_expert"  # dataset id; "local/<name>" datasets are recorded on this machine
-    root: str | None = None  # folder holding the dataset; default: <cache>/datasets/<repo_id>
-    episodes: list[int] | None = None  # train on these episode indices only; None: all
+    repo_id: str = "local/pusht_keypoints_expert"  # "local/<name>": recorded on this machine; "<org>/<name>": the Hub
+    revision: str | None = None  # Hub branch, tag or commit of a Hub dataset; None: main
+    root: str | None = None  # read the dataset from this folder instead (no download, no recording)
+    episodes: list[int] | None = None  # use these episode indices only; None: all
+    val_episodes: list[int] | None = None  # hold these episodes out for the validation loss (overrides val_fraction)
+    val_fraction: float = 0.0  # hold out this fraction of the episodes (the last ones) for the validation loss
+    image_transforms: ImageTransformsConfig = field(default_factory=ImageTransformsConfig)  # camera augmentations
     record_episodes: int = 60  # a missing local dataset is recorded with this many successful expert episodes
+    record_video: bool = True  # a recorded dataset stores cameras as MP4 videos (false: PNG inside the parquet)
 
     def problems(self) -> list[Problem]:
         out = positive("record_episodes", self.record_episodes)
-        if not self.repo_id.startswith("local/") and self.root is None:
-            out.append(problem("repo_id", "only local datasets are supported yet: use local/<name> or set dataset.root",
-                               self.repo_id))
-        return out
+        if self.repo_id.count("/") != 1 or not all(self.repo_id.split("/")):
+            out.append(problem("repo_id", "must look like local/<name> or <org>/<name> (a Hub dataset)", self.repo_id))
+        if not isinstance(self.val_fraction, (int, float)) or not 0 <= self.val_fraction < 1:
+            out.append(problem("val_fraction", "must be a number in [0, 1)", self.val_fraction))
+        return out + prefixed("image_transforms", self.image_transforms.problems())
+
+    def is_local(self) -> bool:
+        """Read from a folder on this machine (dataset.root, or a recorded local/<name>) rather than the Hub."""
+        return self.root is not None or self.repo_id.startswith("local/")
 
     def resolved_root(self) -> Path:
+        """The folder of a local dataset (for a Hub dataset, use orchestrator.datasets.record.ensure_dataset)."""
         return Path(self.root) if self.root else default_cache_dir() / "datasets" / self.repo_id
 
 

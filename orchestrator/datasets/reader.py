@@ -1,146 +1,101 @@
-"""Read a LeRobotDataset v3.0 folder as a torch Dataset, with LeRobot's `delta_timestamps` windows.
+"""Read a LeRobotDataset (v3.0, or v2.1) as a torch Dataset, with LeRobot's `delta_timestamps` windows.
 
-Everything is loaded into NumPy once (PushT-sized tables are a few MB); `__getitem__` is plain array indexing.
-A window frame that falls outside its episode is clamped to the episode's first/last frame and flagged in
-`<key>_is_pad`, as LeRobot does.
+The frame table is memory-mapped (table.py): one copy per machine, however many trials read it, and `__getitem__`
+indexes NumPy views of it. Cameras come back as float32 in [0, 1], shaped (C, H, W), or (T, C, H, W) in a window:
+videos are decoded by timestamp (within LeRobot's 1e-4 s) in the data-loader worker that asks, inline PNGs are
+decoded from the table. A window frame that falls outside its episode is clamped to the episode's first/last frame
+and flagged in `<key>_is_pad`, as LeRobot does, for every key, cameras included.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 
-from orchestrator.configs.features import PolicyFeature, feature_type_of
-from orchestrator.datasets.writer import CODEBASE_VERSION, INFO_PATH, STATS_PATH, TASKS_PATH
+from orchestrator.datasets.images import decode_png
+from orchestrator.datasets.meta import DatasetMeta, bad_file
+from orchestrator.datasets.table import shared_table
+from orchestrator.datasets.transforms import ImageTransformsConfig, apply_transforms
+from orchestrator.datasets.video import TOLERANCE_S, FrameNotFound, decode_frames
+from orchestrator.datasets.writer import INFO_PATH
 from orchestrator.errors import UserError, problem
 
-TOLERANCE_S = 1e-4  # a delta timestamp must be this close to a multiple of 1/fps (LeRobot's default)
-_REQUIRED_INFO = ("codebase_version", "fps", "features", "total_episodes", "total_frames")
-
-
-def _bad_file(path: Path, message: str) -> UserError:
-    return UserError(problem(str(path), message), "invalid dataset")
-
-
-def _read_parquet(path: Path) -> pa.Table:
-    try:
-        return pq.read_table(path)
-    except (OSError, pa.ArrowException) as e:
-        raise _bad_file(path, f"cannot be read as parquet ({e})") from None
-
-
-def _read_parquet_files(root: Path, folder: str) -> pa.Table:
-    """Every chunk-*/file-*.parquet under `folder`, in order, as one table."""
-    paths = sorted((root / folder).glob("chunk-*/file-*.parquet"))
-    if not paths:
-        raise _bad_file(root / folder, "no chunk-*/file-*.parquet files: the dataset is incomplete")
-    return pa.concat_tables([_read_parquet(path) for path in paths])
-
-
-@dataclass
-class DatasetMeta:
-    """The `meta/` folder of a dataset."""
-
-    root: Path  # the dataset folder
-    info: dict  # meta/info.json
-    stats: dict[str, dict[str, np.ndarray]]  # meta/stats.json: feature -> stat name -> array
-    episodes: list[dict]  # rows of meta/episodes (episode_index, length, dataset_from/to_index, ...), by index
-    tasks: list[str]  # task strings, by task_index
-
-    @classmethod
-    def load(cls, root: Path | str) -> "DatasetMeta":
-        root = Path(root)
-        info_path = root / INFO_PATH
-        if not info_path.is_file():
-            raise _bad_file(info_path, "not found: this folder is not a LeRobotDataset (or was not fully written)")
-        try:
-            info = json.loads(info_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise _bad_file(info_path, f"is not valid JSON ({e})") from None
-        missing = [key for key in _REQUIRED_INFO if not isinstance(info, dict) or key not in info]
-        if missing:
-            raise _bad_file(info_path, f"misses {missing}")
-        if info["codebase_version"] != CODEBASE_VERSION:
-            raise _bad_file(info_path, f"codebase_version {info['codebase_version']!r} is not supported; only "
-                                       f"{CODEBASE_VERSION!r} is (convert older datasets with LeRobot)")
-        stats_path = root / STATS_PATH
-        try:
-            stats = {key: {name: np.asarray(value) for name, value in s.items()}
-                     for key, s in json.loads(stats_path.read_text()).items()}
-        except (OSError, ValueError, AttributeError) as e:
-            raise _bad_file(stats_path, f"cannot be read as stats ({e})") from None
-        episodes = _read_parquet_files(root, "meta/episodes")
-        episodes = episodes.select([name for name in episodes.column_names if not name.startswith("stats/")])
-        episodes = sorted(episodes.to_pylist(), key=lambda row: row["episode_index"])
-        tasks = _read_parquet(root / TASKS_PATH).to_pylist()
-        tasks = [row["task"] for row in sorted(tasks, key=lambda row: row["task_index"])]
-        return cls(root, info, stats, episodes, tasks)
-
-    @property
-    def fps(self) -> int:
-        return int(self.info["fps"])
-
-    @property
-    def features(self) -> dict[str, PolicyFeature]:
-        """The policy-relevant features (observations and action) with their types and per-frame shapes."""
-        return {key: PolicyFeature(feature_type_of(key), tuple(ft["shape"]))
-                for key, ft in self.info["features"].items() if feature_type_of(key) is not None}
-
-    @property
-    def total_episodes(self) -> int:
-        return int(self.info["total_episodes"])
-
-    @property
-    def total_frames(self) -> int:
-        return int(self.info["total_frames"])
-
-
-def _to_numpy(column: pa.ChunkedArray, shape: list[int]) -> np.ndarray:
-    column = column.combine_chunks()
-    if pa.types.is_fixed_size_list(column.type):
-        return column.flatten().to_numpy().reshape(len(column), *shape)
-    return column.to_numpy(zero_copy_only=False)
+__all__ = ["DatasetMeta", "LeRobotDataset"]
 
 
 class LeRobotDataset(torch.utils.data.Dataset):
-    """Frames of a LeRobotDataset v3.0 folder; item i is a dict of tensors (windows where delta_timestamps ask)."""
+    """Frames of a dataset folder; item i is a dict of tensors (windows where delta_timestamps ask)."""
 
     def __init__(self, root: Path | str, episodes: list[int] | None = None,
-                 delta_timestamps: dict[str, list[float]] | None = None):
+                 delta_timestamps: dict[str, list[float]] | None = None,
+                 image_transforms: ImageTransformsConfig | None = None, tolerance_s: float = TOLERANCE_S):
         self.meta = DatasetMeta.load(root)
         self.delta_indices = self._check_deltas(delta_timestamps or {})
-        table = _read_parquet_files(self.meta.root, "data")
-        if table.num_rows != self.meta.total_frames:
-            raise _bad_file(self.meta.root / "data", f"holds {table.num_rows} frames but {INFO_PATH} says "
-                                                     f"{self.meta.total_frames}")
-        features = self.meta.info["features"]
-        visual = [key for key, ft in features.items() if ft["dtype"] in ("image", "video")]
-        if visual:
-            raise _bad_file(self.meta.root / INFO_PATH, f"has image/video features {visual}: not supported yet")
-        missing = sorted(set(features) - set(table.column_names))
-        if missing:
-            raise _bad_file(self.meta.root / "data", f"misses the columns {missing} that {INFO_PATH} lists")
-        self.arrays = {key: _to_numpy(table[key], features[key]["shape"]) for key in features}
-        order = np.argsort(self.arrays["index"], kind="stable")
-        self.arrays = {key: values[order] for key, values in self.arrays.items()}
-        for key, feature in self.meta.features.items():  # policy features keep their shape, even (1,)
-            self.arrays[key] = self.arrays[key].reshape(-1, *feature.shape)
-        if not np.array_equal(self.arrays["index"], np.arange(table.num_rows)):
-            raise _bad_file(self.meta.root / "data", "the `index` column is not 0..total_frames-1")
+        self.image_transforms = image_transforms or ImageTransformsConfig()
+        self.tolerance_s = tolerance_s
+        self._map_table()
         known = [e["episode_index"] for e in self.meta.episodes]  # sorted
         selected = known if episodes is None else list(episodes)
         unknown = sorted(set(selected) - set(known))
         if unknown:
             raise UserError(problem("episodes", f"not in the dataset (it has episodes 0..{len(known) - 1})", unknown))
         self.rows = np.flatnonzero(np.isin(self.arrays["episode_index"], selected))  # the frames, as data rows
-        position = np.searchsorted(known, self.arrays["episode_index"][self.rows])
-        self.episode_from = np.array([e["dataset_from_index"] for e in self.meta.episodes])[position]
-        self.episode_to = np.array([e["dataset_to_index"] for e in self.meta.episodes])[position]
+        self.position = np.searchsorted(known, self.arrays["episode_index"][self.rows])  # into meta.episodes
+        self.episode_from = np.array([e["dataset_from_index"] for e in self.meta.episodes])[self.position]
+        self.episode_to = np.array([e["dataset_to_index"] for e in self.meta.episodes])[self.position]
+        self.videos = {key: [self.meta.video_file(key, e) for e in self.meta.episodes] for key in self.meta.video_keys}
+        for key, paths in self.videos.items():
+            for position in np.unique(self.position):
+                if not paths[position].is_file():
+                    raise bad_file(paths[position], f"not found: the {key} video of episode "
+                                                    f"{known[position]}")
+
+    def _map_table(self) -> None:
+        """Memory-map the frame table and check it against info.json."""
+        table = shared_table(self.meta)
+        features = self.meta.info["features"]
+        if table.num_rows != self.meta.total_frames:
+            raise bad_file(self.meta.root / "data", f"holds {table.num_rows} frames but {INFO_PATH} says "
+                                                    f"{self.meta.total_frames}")
+        problems = []
+        for key, ft in features.items():
+            if ft["dtype"] == "video":
+                continue
+            if key not in table.column_names:
+                problems.append(problem(f"{INFO_PATH}: features.{key}", f"is not a column of the data files "
+                                                                        f"(they have {table.column_names})"))
+            elif pa.types.is_fixed_size_list(table.schema.field(key).type):
+                size = table.schema.field(key).type.list_size
+                if size != int(np.prod(ft["shape"])):
+                    problems.append(problem(f"{INFO_PATH}: features.{key}.shape", f"disagrees with the data files, "
+                                                                                  f"whose rows hold {size} values",
+                                            ft["shape"]))
+        if problems:
+            raise UserError(problems, f"invalid dataset {self.meta.root}")
+        policy = self.meta.features
+        self.arrays, self.images = {}, {}
+        for key, ft in features.items():
+            if ft["dtype"] == "video":
+                continue
+            column = table[key].chunk(0) if table[key].num_chunks == 1 else table[key].combine_chunks()
+            if ft["dtype"] == "image":
+                self.images[key] = column.field("bytes")
+            elif pa.types.is_fixed_size_list(column.type):
+                self.arrays[key] = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), *ft["shape"])
+            else:
+                values = column.to_numpy(zero_copy_only=False)
+                self.arrays[key] = values.reshape(-1, *policy[key].shape) if key in policy else values
+        if not np.array_equal(self.arrays["index"], np.arange(table.num_rows)):
+            raise bad_file(self.meta.root / "data", "the `index` column is not 0..total_frames-1")
+
+    def __getstate__(self) -> dict:  # data-loader workers started with spawn map the table again
+        return {k: v for k, v in self.__dict__.items() if k not in ("arrays", "images")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._map_table()
 
     def _check_deltas(self, delta_timestamps: dict[str, list[float]]) -> dict[str, np.ndarray]:
         """delta_timestamps (seconds) -> frame offsets; UserError naming the key when one is not a frame step."""
@@ -163,15 +118,40 @@ class LeRobotDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def _rows(self, key: str, i: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The data rows `key` needs for item i (clamped to the episode) and its pad mask (None: no window)."""
         row, first, end = self.rows[i], self.episode_from[i], self.episode_to[i]
+        offsets = self.delta_indices.get(key)
+        if offsets is None:
+            return np.array([row]), None
+        wanted = row + offsets
+        return np.clip(wanted, first, end - 1), (wanted < first) | (wanted >= end)
+
+    def _camera(self, key: str, i: int, rows: np.ndarray) -> torch.Tensor:
+        """(len(rows), C, H, W) float32 frames of camera `key` in [0, 1]."""
+        if key in self.images:
+            frames = np.stack([decode_png(self.images[key][row].as_buffer()) for row in rows])
+        else:
+            episode = self.meta.episodes[self.position[i]]
+            path = self.videos[key][self.position[i]]
+            timestamps = (self.arrays["timestamp"][rows] + episode[f"videos/{key}/from_timestamp"]).tolist()
+            try:
+                frames = decode_frames(path, timestamps, self.tolerance_s)
+            except FrameNotFound as e:
+                raise bad_file(path, f"episode {episode['episode_index']}: {e}") from None
+        return torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         item = {}
         for key, values in self.arrays.items():
-            offsets = self.delta_indices.get(key)
-            if offsets is None:
-                item[key] = torch.from_numpy(np.array(values[row]))
-            else:
-                wanted = row + offsets
-                item[key] = torch.from_numpy(values[np.clip(wanted, first, end - 1)])
-                item[f"{key}_is_pad"] = torch.from_numpy((wanted < first) | (wanted >= end))
+            rows, is_pad = self._rows(key, i)
+            item[key] = torch.from_numpy(np.array(values[rows] if is_pad is not None else values[rows[0]]))
+            if is_pad is not None:
+                item[f"{key}_is_pad"] = torch.from_numpy(is_pad)
+        for key in [*self.images, *self.videos]:
+            rows, is_pad = self._rows(key, i)
+            frames = apply_transforms(self.image_transforms, self._camera(key, i, rows))
+            item[key] = frames if is_pad is not None else frames[0]
+            if is_pad is not None:
+                item[f"{key}_is_pad"] = torch.from_numpy(is_pad)
         return item

@@ -6,7 +6,6 @@ kept in attempt order, so a dataset depends on its seed only, not on how many pr
 from __future__ import annotations
 
 import fcntl
-import json
 import multiprocessing
 import os
 import time
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from orchestrator.datasets.experts import EXPERTS
+from orchestrator.datasets.meta import DatasetMeta
+from orchestrator.datasets.sources import download
 from orchestrator.datasets.writer import INFO_PATH, check_writable, write_dataset
 from orchestrator.errors import UserError, problem
 
@@ -61,9 +62,10 @@ def _rollout_attempt(args: tuple[EnvConfig, int]) -> tuple[dict[str, np.ndarray]
 
 
 def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 0, num_procs: int | None = None,
-                   keep_failures: bool = False) -> RecordReport:
+                   keep_failures: bool = False, video: bool = True) -> RecordReport:
     """Roll the env's expert out until `n_episodes` successful episodes are kept (or, with keep_failures,
-    until `n_episodes` are attempted), in `num_procs` spawned processes (default: one per CPU), then write them.
+    until `n_episodes` are attempted), in `num_procs` spawned processes (default: one per CPU), then write them
+    (cameras as MP4 videos, or with video=False as PNG images inside the parquet).
     """
     if env_cfg.type not in EXPERTS:
         raise UserError(problem("env.type", f"no scripted expert to record a dataset with; experts exist for "
@@ -92,16 +94,19 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
         if pool:
             pool.terminate()
     write_dataset(root, kept, env_cfg.fps, env_cfg.features(), robot_type=env_cfg.type,
-                  task=TASKS.get(env_cfg.type, env_cfg.type))
+                  task=TASKS.get(env_cfg.type, env_cfg.type), image_storage="video" if video else "image")
     return RecordReport(attempted, len(kept), successes / attempted, time.perf_counter() - start)
 
 
 def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
-    """The dataset's folder; a missing `local/` dataset is first recorded there with the env's expert.
+    """The dataset's folder: `dataset.root`; a Hub dataset's snapshot in the Hugging Face cache (downloaded when
+    missing); or a `local/` dataset, first recorded with the env's expert when missing.
 
     Concurrent callers on one machine (trials of a sweep) serialize on a lock file beside the folder, so the
     dataset is recorded once and the others find it when they get the lock.
     """
+    if not dataset_cfg.is_local():
+        return download(dataset_cfg.repo_id, dataset_cfg.revision)
     root = dataset_cfg.resolved_root()
     if (root / INFO_PATH).is_file():
         return _check_features(root, dataset_cfg, env_cfg)
@@ -112,7 +117,7 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     with open(root.parent / f"{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (root / INFO_PATH).is_file():
-            report = record_dataset(env_cfg, root, dataset_cfg.record_episodes)
+            report = record_dataset(env_cfg, root, dataset_cfg.record_episodes, video=dataset_cfg.record_video)
             print(f"recorded {report.kept} {env_cfg.type} expert episodes into {root} in {report.seconds:.0f} s "
                   f"(expert success rate {report.success_rate:.0%} over {report.attempted} episodes)", flush=True)
     return _check_features(root, dataset_cfg, env_cfg)
@@ -121,7 +126,7 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
 def _check_features(root: Path, dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     """A local dataset must hold exactly the features the env produces (it was recorded in such an env)."""
     if dataset_cfg.repo_id.startswith("local/"):
-        have = {key: tuple(ft["shape"]) for key, ft in json.loads((root / INFO_PATH).read_text())["features"].items()}
+        have = {key: feature.shape for key, feature in DatasetMeta.load(root).features.items()}
         wrong = {key: feature.shape for key, feature in env_cfg.features().items() if have.get(key) != feature.shape}
         if wrong:
             raise UserError(problem("dataset.repo_id", f"{root} was recorded in another env: this env needs "

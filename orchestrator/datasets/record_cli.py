@@ -24,6 +24,7 @@ class RecordConfig:
     seed: int = 0  # seed of the first episode; episode i uses seed + i
     keep_failures: bool = False  # keep unsuccessful episodes too
     num_procs: int = 0  # parallel rollout processes; 0: one per core
+    video: bool = True  # store cameras as MP4 videos (LeRobot's default); false: PNG images inside the parquet
 
     def problems(self) -> list[Problem]:
         out = prefixed("env", self.env.problems()) + positive("episodes", self.episodes)
@@ -40,6 +41,6 @@ def record_from_args(args: list[str]) -> None:
     raise_if(cfg.problems())
     root = Path(cfg.root) if cfg.root else DatasetConfig().resolved_root()
     report = record_dataset(cfg.env, root, cfg.episodes, seed=cfg.seed, num_procs=cfg.num_procs or os.cpu_count(),
-                            keep_failures=cfg.keep_failures)
+                            keep_failures=cfg.keep_failures, video=cfg.video)
     print(f"recorded {report.kept} episodes to {root} in {report.seconds:.0f}s; expert success rate "
           f"{report.success_rate:.0%} ({report.attempted} attempted)")

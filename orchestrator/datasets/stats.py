@@ -1,28 +1,76 @@
-"""Per-feature statistics in LeRobot's layout (min, max, mean, std, count and quantiles), used for normalization."""
+"""Per-feature statistics in LeRobot's layout (min, max, mean, std, count and quantiles), used for normalization.
+
+Vectors get one value per dimension. Camera frames (uint8 (T, H, W, 3)) are scaled to [0, 1] and get one value
+per channel, shaped (3, 1, 1) so that they broadcast over (C, H, W) images, as LeRobot's are.
+"""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
+from orchestrator.configs.features import feature_type_of
+
 QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}  # LeRobot's quantile stats
+MAX_IMAGE_SAMPLES_PER_EPISODE = 100  # image stats use at most this many evenly spaced frames of each episode
+IDENTITY = {"mean": 0.0, "std": 1.0, "min": -1.0, "max": 1.0}  # stands in for a stat that is NaN (or inf)
 
 
-def compute_stats(episodes: list[dict[str, np.ndarray]], keys: list[str]) -> dict[str, dict[str, np.ndarray]]:
-    """Stats over every frame of every episode, per key and per dimension (float64; bools count as 0/1).
+def compute_stats(episodes: list[dict[str, np.ndarray]], columns: dict[str, dict]) -> dict[str, dict[str, np.ndarray]]:
+    """Stats over the frames of every episode, per column of `columns` (info.json feature entries), in float64.
 
-    Each stat has the shape of one frame (scalars become shape (1,)), except `count`, which is [n_frames].
+    Each stat has the shape of one frame (scalars become shape (1,), images (3, 1, 1)); `count` is [n_frames].
     """
     stats = {}
-    for key in keys:
+    for key, column in columns.items():
+        if column["dtype"] in ("image", "video"):
+            stats[key] = _image_stats([episode[key] for episode in episodes])
+            continue
         data = np.concatenate([np.asarray(episode[key]) for episode in episodes]).astype(np.float64)
-        if data.ndim == 1:
-            data = data[:, None]
-        quantiles = np.quantile(data, list(QUANTILES.values()), axis=0)
-        stats[key] = {
-            "min": data.min(axis=0),
-            "max": data.max(axis=0),
-            "mean": data.mean(axis=0),
-            "std": data.std(axis=0),
-            "count": np.array([len(data)]),
-            **dict(zip(QUANTILES, quantiles)),
-        }
+        stats[key] = _stats(data[:, None] if data.ndim == 1 else data, len(data))
     return stats
+
+
+def _stats(data: np.ndarray, count: int, axis=0, keepdims: bool = False) -> dict[str, np.ndarray]:
+    quantiles = np.quantile(data, list(QUANTILES.values()), axis=axis, keepdims=keepdims)
+    return {
+        "min": data.min(axis=axis, keepdims=keepdims),
+        "max": data.max(axis=axis, keepdims=keepdims),
+        "mean": data.mean(axis=axis, keepdims=keepdims),
+        "std": data.std(axis=axis, keepdims=keepdims),
+        "count": np.array([count]),
+        **dict(zip(QUANTILES, quantiles)),
+    }
+
+
+def _image_stats(episodes: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-channel stats of (T, H, W, 3) uint8 frames in [0, 1], each stat of shape (3, 1, 1)."""
+    sampled = [frames[np.unique(np.linspace(0, len(frames) - 1, MAX_IMAGE_SAMPLES_PER_EPISODE).round().astype(int))]
+               for frames in episodes]
+    data = np.concatenate(sampled).transpose(3, 0, 1, 2).astype(np.float64) / 255.0  # (3, N, H, W)
+    stats = _stats(data.reshape(3, -1), sum(len(frames) for frames in episodes), axis=1, keepdims=True)
+    return {name: value if name == "count" else value[..., None] for name, value in stats.items()}
+
+
+def sanitize_stats(stats: dict[str, dict[str, np.ndarray]], source: str) -> dict[str, dict[str, np.ndarray]]:
+    """Stats safe to normalize with, for the features policies see (observations, action): NaN/inf entries are
+    replaced, and a zero std (a constant feature) becomes 1, with a warning naming `source` and the stat.
+    """
+    out = dict(stats)
+    for key, feature_stats in stats.items():
+        if feature_type_of(key) is None:
+            continue
+        out[key] = dict(feature_stats)
+        for name, value in feature_stats.items():
+            value = np.asarray(value, dtype=np.float64)
+            bad = ~np.isfinite(value)
+            if bad.any():
+                warnings.warn(f"{source}: stats[{key!r}][{name!r}] holds NaN/inf; using {IDENTITY.get(name, 0.0)} "
+                              f"there", stacklevel=2)
+                out[key][name] = np.where(bad, IDENTITY.get(name, 0.0), value)
+        std = out[key].get("std")
+        if std is not None and np.any(np.asarray(std) == 0):
+            warnings.warn(f"{source}: stats[{key!r}]['std'] is 0 in some dimension (a constant feature); using 1 "
+                          f"there", stacklevel=2)
+            out[key]["std"] = np.where(np.asarray(std) == 0, 1.0, std)
+    return out

@@ -3,11 +3,14 @@
     meta/info.json                                  fps, features (dtype, shape, names), counts, path templates
     meta/stats.json                                 per-feature stats (see stats.py)
     meta/tasks.parquet                              task strings (pandas index "task") -> task_index
-    meta/episodes/chunk-000/file-000.parquet        one row per episode: length, frame range, data file, stats
+    meta/episodes/chunk-000/file-000.parquet        one row per episode: length, frame range, data/video files, stats
     data/chunk-000/file-000.parquet                 one row per frame, many episodes per file
+    videos/<key>/chunk-000/file-000.mp4             camera `key` (dtype "video"), many episodes per file
 
 Vectors are stored as fixed-size lists of float32, shape-(1,) features as plain columns (LeRobot's convention).
-No videos yet: image features are not supported.
+Camera features (shape (3, H, W); frames given as uint8 (H, W, 3), as envs render them) are stored either as video
+(dtype "video", not in the data parquet) or inline as PNG structs (dtype "image"); info.json gives their shape as
+[H, W, 3] with names ["height", "width", "channels"], as LeRobot does.
 """
 from __future__ import annotations
 
@@ -23,18 +26,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestrator.configs.features import PolicyFeature
+from orchestrator.datasets.images import image_column
 from orchestrator.datasets.stats import compute_stats
+from orchestrator.datasets.video import DEFAULT_CODEC, VideoEncoder, video_info
 from orchestrator.errors import UserError, problem
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000  # files per chunk folder (LeRobot's default)
 DATA_FILES_SIZE_IN_MB = 100  # a data file takes episodes until it holds about this much (LeRobot's default)
-VIDEO_FILES_SIZE_IN_MB = 500  # LeRobot's default; recorded for compatibility, no videos are written
+VIDEO_FILES_SIZE_IN_MB = 500  # a video file takes episodes until it holds about this much (LeRobot's default)
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 INFO_PATH = "meta/info.json"
 STATS_PATH = "meta/stats.json"
 TASKS_PATH = "meta/tasks.parquet"
+IMAGE_STORAGES = ("video", "image")  # camera features as MP4 videos, or as PNG bytes inside the data parquet
+IMAGE_NAMES = ["height", "width", "channels"]  # info.json `names` of a camera feature
 
 OPTIONAL_COLUMNS = {"next.reward": "float32", "next.success": "bool", "next.done": "bool"}  # written when given
 BOOKKEEPING_COLUMNS = {  # LeRobot's DEFAULT_FEATURES, filled in by the writer
@@ -47,15 +55,18 @@ BOOKKEEPING_COLUMNS = {  # LeRobot's DEFAULT_FEATURES, filled in by the writer
 
 
 def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, features: dict[str, PolicyFeature],
-                  robot_type: str, task: str) -> None:
-    """Write `episodes` (each key -> array of shape (T, *feature.shape)) as a new dataset at `root`.
+                  robot_type: str, task: str, image_storage: str = "video", video_codec: str = DEFAULT_CODEC) -> None:
+    """Write `episodes` (each key -> array of shape (T, *feature.shape); cameras (T, H, W, 3) uint8) at `root`.
 
+    `image_storage` is "video" (MP4 files, encoded with `video_codec`) or "image" (PNG inside the data parquet).
     Writes into a temporary folder beside `root` and renames it at the end, so a reader never sees half a
     dataset; refuses to overwrite an existing, non-empty `root`.
     """
     root = Path(root)
     check_writable(root)
-    columns = _columns(episodes, features)
+    if image_storage not in IMAGE_STORAGES:
+        raise ValueError(f"image_storage must be one of {IMAGE_STORAGES}, got {image_storage!r}")
+    columns = _columns(episodes, features, fps, image_storage, video_codec)
     starts = itertools.accumulate((len(episode["action"]) for episode in episodes[:-1]), initial=0)
     frames = [_with_bookkeeping(episode, i, start, fps, columns) for i, (episode, start) in
               enumerate(zip(episodes, starts))]
@@ -63,9 +74,11 @@ def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, f
     tmp.mkdir(parents=True)
     try:
         locations = _write_data(tmp, frames, columns)
-        stats = compute_stats(frames, list(columns))
+        videos = {key: _write_videos(tmp, key, frames, fps, video_codec) for key, ft in columns.items()
+                  if ft["dtype"] == "video"}
+        stats = compute_stats(frames, columns)
         _write_json(tmp / STATS_PATH, {key: {k: v.tolist() for k, v in s.items()} for key, s in stats.items()})
-        _write_episodes(tmp, frames, columns, locations, task)
+        _write_episodes(tmp, frames, columns, locations, videos, task)
         _write_tasks(tmp, [task])
         _write_json(tmp / INFO_PATH, _info(frames, fps, columns, robot_type))
         if root.exists():
@@ -83,22 +96,32 @@ def check_writable(root: Path) -> None:
                         "cannot write dataset")
 
 
-def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFeature]) -> dict[str, dict]:
+def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFeature], fps: int,
+             image_storage: str, video_codec: str) -> dict[str, dict]:
     """info.json feature entries for every column, checking that every episode provides them with the right shape."""
     if not episodes:
         raise ValueError("write_dataset needs at least one episode")
-    columns = {}
+    columns, frame_shapes = {}, {}
     for key, feature in features.items():
-        if len(feature.shape) != 1:
-            raise ValueError(f"{key}: only vector features are supported (no images yet), got shape {feature.shape}")
-        columns[key] = {"dtype": "float32", "shape": list(feature.shape), "names": None}
+        if len(feature.shape) == 3 and feature.shape[0] == 3:  # a camera: (3, H, W) for policies
+            _, height, width = feature.shape
+            columns[key] = {"dtype": image_storage, "shape": [height, width, 3], "names": IMAGE_NAMES}
+            if image_storage == "video":
+                columns[key]["info"] = video_info(fps, height, width, video_codec)
+            frame_shapes[key] = (height, width, 3)
+        elif len(feature.shape) == 1:
+            columns[key] = {"dtype": "float32", "shape": list(feature.shape), "names": None}
+            frame_shapes[key] = feature.shape
+        else:
+            raise ValueError(f"{key}: only vectors (D,) and RGB cameras (3, H, W) are supported, got {feature.shape}")
     for key, dtype in OPTIONAL_COLUMNS.items():
         if all(key in episode for episode in episodes):
             columns[key] = {"dtype": dtype, "shape": [1], "names": None}
+            frame_shapes[key] = ()
     for i, episode in enumerate(episodes):
         length = len(episode["action"])
-        for key, column in columns.items():
-            shape = (length,) if key in OPTIONAL_COLUMNS else (length, *column["shape"])
+        for key, frame_shape in frame_shapes.items():
+            shape = (length, *frame_shape)
             if key not in episode or np.shape(episode[key]) != shape:
                 raise ValueError(f"episode {i}: {key} must have shape {shape}, got "
                                  f"{np.shape(episode[key]) if key in episode else 'nothing'}")
@@ -114,7 +137,8 @@ def _with_bookkeeping(episode: dict[str, np.ndarray], episode_index: int, start:
     out = {}
     for key, column in columns.items():
         if key in episode:
-            values = np.asarray(episode[key], dtype=column["dtype"])
+            dtype = "uint8" if column["dtype"] in IMAGE_STORAGES else column["dtype"]
+            values = np.asarray(episode[key], dtype=dtype)
             out[key] = values.reshape(length) if column["shape"] == [1] else values
     out["timestamp"] = (frame_index / fps).astype(np.float32)
     out["frame_index"] = frame_index
@@ -128,11 +152,19 @@ def _table(frames: dict[str, np.ndarray], columns: dict[str, dict]) -> pa.Table:
     arrays = {}
     for key, column in columns.items():
         values = frames[key]
-        if values.ndim == 1:
+        if column["dtype"] == "video":
+            continue  # videos live in their own files
+        if column["dtype"] == "image":
+            arrays[key] = image_column(values)
+        elif values.ndim == 1:
             arrays[key] = pa.array(values)
         else:
             arrays[key] = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1])
     return pa.table(arrays)
+
+
+def _next_file(chunk: int, file: int) -> tuple[int, int]:
+    return (chunk + 1, 0) if file == CHUNKS_SIZE - 1 else (chunk, file + 1)
 
 
 def _write_data(root: Path, frames: list[dict], columns: dict[str, dict]) -> list[tuple[int, int]]:
@@ -141,7 +173,7 @@ def _write_data(root: Path, frames: list[dict], columns: dict[str, dict]) -> lis
     for table in (_table(episode, columns) for episode in frames):
         if group and group_bytes + table.nbytes > DATA_FILES_SIZE_IN_MB * 1024**2:
             _write_parquet(pa.concat_tables(group), root / DATA_PATH.format(chunk_index=chunk, file_index=file))
-            chunk, file = (chunk + 1, 0) if file == CHUNKS_SIZE - 1 else (chunk, file + 1)
+            chunk, file = _next_file(chunk, file)
             group, group_bytes = [], 0
         group.append(table)
         group_bytes += table.nbytes
@@ -150,8 +182,29 @@ def _write_data(root: Path, frames: list[dict], columns: dict[str, dict]) -> lis
     return locations
 
 
+def _write_videos(root: Path, key: str, frames: list[dict], fps: int, codec: str) -> list[dict]:
+    """Encode camera `key` episode after episode into files of about VIDEO_FILES_SIZE_IN_MB; return, per episode,
+    its file (chunk, file index) and its time range in that file."""
+    out, chunk, file, encoder = [], 0, 0, None
+    height, width = frames[0][key].shape[1:3]
+    for episode in frames:
+        if encoder is not None and encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2:
+            encoder.close()
+            chunk, file = _next_file(chunk, file)
+            encoder = None
+        if encoder is None:
+            path = root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
+            encoder = VideoEncoder(path, fps, height, width, codec)
+        start = encoder.frames
+        encoder.add(episode[key])
+        out.append({"chunk_index": chunk, "file_index": file, "from_timestamp": start / fps,
+                    "to_timestamp": encoder.frames / fps})
+    encoder.close()
+    return out
+
+
 def _write_episodes(root: Path, frames: list[dict], columns: dict[str, dict], locations: list[tuple[int, int]],
-                    task: str) -> None:
+                    videos: dict[str, list[dict]], task: str) -> None:
     lengths = [len(episode["index"]) for episode in frames]
     rows = {
         "episode_index": list(range(len(frames))),
@@ -161,10 +214,13 @@ def _write_episodes(root: Path, frames: list[dict], columns: dict[str, dict], lo
         "data/file_index": [file for _, file in locations],
         "dataset_from_index": [int(episode["index"][0]) for episode in frames],
         "dataset_to_index": [int(episode["index"][-1]) + 1 for episode in frames],
-        "meta/episodes/chunk_index": [0] * len(frames),
-        "meta/episodes/file_index": [0] * len(frames),
     }
-    per_episode = [compute_stats([episode], list(columns)) for episode in frames]
+    for key, per_episode in videos.items():
+        for field in ("chunk_index", "file_index", "from_timestamp", "to_timestamp"):
+            rows[f"videos/{key}/{field}"] = [video[field] for video in per_episode]
+    rows["meta/episodes/chunk_index"] = [0] * len(frames)
+    rows["meta/episodes/file_index"] = [0] * len(frames)
+    per_episode = [compute_stats([episode], columns) for episode in frames]
     for key in columns:
         for stat in per_episode[0][key]:
             rows[f"stats/{key}/{stat}"] = [s[key][stat].tolist() for s in per_episode]
@@ -188,6 +244,7 @@ def _write_tasks(root: Path, tasks: list[str]) -> None:
 
 
 def _info(frames: list[dict], fps: int, columns: dict[str, dict], robot_type: str) -> dict:
+    has_video = any(column["dtype"] == "video" for column in columns.values())
     return {
         "codebase_version": CODEBASE_VERSION,
         "robot_type": robot_type,
@@ -200,7 +257,7 @@ def _info(frames: list[dict], fps: int, columns: dict[str, dict], robot_type: st
         "fps": fps,
         "splits": {"train": f"0:{len(frames)}"},
         "data_path": DATA_PATH,
-        "video_path": None,
+        "video_path": VIDEO_PATH if has_video else None,
         "features": columns,
     }
 

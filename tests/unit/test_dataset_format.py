@@ -36,6 +36,20 @@ def make_episodes(lengths=LENGTHS, seed=0):
     } for n in lengths]
 
 
+@pytest.fixture(autouse=True)
+def _table_cache(tmp_path, monkeypatch):
+    """Memory-mapped tables go to a fresh cache folder, not ~/.cache."""
+    monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
+
+
+def with_camera(episodes, size=(12, 16), seed=1):
+    """The episodes plus an `observation.image` (T, H, W, 3) uint8 camera; the FEATURES to write them with."""
+    rng = np.random.default_rng(seed)
+    out = [{**e, "observation.image": rng.integers(0, 256, (len(e["action"]), *size, 3), dtype=np.uint8)}
+           for e in episodes]
+    return out, {**FEATURES, "observation.image": PolicyFeature(FeatureType.VISUAL, (3, *size))}
+
+
 @pytest.fixture
 def episodes():
     return make_episodes()
@@ -113,7 +127,7 @@ def test_stats_equal_numpy(root, episodes):
             np.testing.assert_allclose(stats[key][name], np.quantile(data, q, axis=0))
         assert stats[key]["count"].tolist() == [15]
     assert stats["next.success"]["mean"].tolist() == [3 / 15]
-    np.testing.assert_allclose(compute_stats(episodes, ["action"])["action"]["mean"], stats["action"]["mean"])
+    np.testing.assert_allclose(compute_stats(episodes, {"action": {"dtype": "float32"}})["action"]["mean"], stats["action"]["mean"])
 
 
 def test_windows_are_clamped_and_padded_at_episode_edges(root, episodes):
@@ -167,9 +181,9 @@ def test_missing_or_broken_info_names_the_file(tmp_path, root):
     (root / "meta/info.json").write_text("{not json")
     with pytest.raises(UserError, match=r"meta/info\.json.*not valid JSON"):
         DatasetMeta.load(root)
-    (root / "meta/info.json").write_text(json.dumps({"codebase_version": "v2.1", "fps": 10, "features": {},
+    (root / "meta/info.json").write_text(json.dumps({"codebase_version": "v1.6", "fps": 10, "features": {},
                                                      "total_episodes": 0, "total_frames": 0}))
-    with pytest.raises(UserError, match=r"meta/info\.json.*v2\.1"):
+    with pytest.raises(UserError, match=r"meta/info\.json.*v1\.6"):
         DatasetMeta.load(root)
 
 
@@ -187,3 +201,111 @@ def test_refuses_to_overwrite_and_leaves_no_temp_folder(root, episodes, monkeypa
     with pytest.raises(OSError):
         write_dataset(root.parent / "half", episodes, 10, FEATURES, "pusht", TASK)
     assert sorted(p.name for p in root.parent.iterdir()) == ["ds"]
+
+
+def test_inline_images_round_trip_exactly_with_per_channel_stats(tmp_path, episodes):
+    episodes, features = with_camera(episodes)
+    write_dataset(tmp_path / "ds", episodes, 10, features, "pusht", TASK, image_storage="image")
+    info = json.loads((tmp_path / "ds/meta/info.json").read_text())
+    assert info["features"]["observation.image"] == {"dtype": "image", "shape": [12, 16, 3],
+                                                     "names": ["height", "width", "channels"]}
+    assert info["video_path"] is None and not (tmp_path / "ds/videos").exists()
+    column = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").schema.field("observation.image")
+    assert str(column.type) == "struct<bytes: binary, path: string>"  # LeRobot's (Hugging Face's) Image feature
+    dataset = LeRobotDataset(tmp_path / "ds", delta_timestamps={"observation.image": [-0.1, 0.0]})
+    assert dataset.meta.features["observation.image"] == PolicyFeature(FeatureType.VISUAL, (3, 12, 16))
+    item = dataset[6]  # second frame of episode 1
+    assert item["observation.image"].dtype == torch.float32 and item["observation.image"].shape == (2, 3, 12, 16)
+    expected = episodes[1]["observation.image"][[0, 1]].transpose(0, 3, 1, 2) / 255.0
+    np.testing.assert_allclose(item["observation.image"].numpy(), expected, atol=1e-6)
+    assert LeRobotDataset(tmp_path / "ds")[5]["observation.image"].shape == (3, 12, 16)  # no window: one frame
+    assert dataset[5]["observation.image_is_pad"].tolist() == [True, False]
+
+    stats = dataset.meta.stats["observation.image"]
+    pixels = np.concatenate([e["observation.image"] for e in episodes]).astype(np.float64) / 255.0
+    for name, reduce in [("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)]:
+        assert stats[name].shape == (3, 1, 1)
+        np.testing.assert_allclose(stats[name].reshape(3), reduce(pixels, axis=(0, 1, 2)))
+    np.testing.assert_allclose(stats["q50"].reshape(3), np.quantile(pixels.reshape(-1, 3), 0.5, axis=0))
+    assert stats["count"].tolist() == [15]
+
+
+def test_one_memory_mapped_table_per_machine(root):
+    first, second = LeRobotDataset(root), LeRobotDataset(root, episodes=[1])
+    tables = list((root.parent / "cache/tables").glob("*.arrow"))
+    assert len(tables) == 1  # built once, then mapped by every reader
+    assert np.shares_memory(first.arrays["action"], first.arrays["action"]) and not first.arrays["action"].flags.owndata
+    np.testing.assert_array_equal(second[0]["action"], first[5]["action"])
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(first))  # what a spawned data-loader worker gets: it maps the file again
+    assert len(pickle.dumps(first)) < 20_000
+    np.testing.assert_array_equal(clone[14]["action"], first[14]["action"])
+
+
+def test_episode_shorter_than_the_action_chunk_is_padded(root, episodes):
+    dataset = LeRobotDataset(root, delta_timestamps={"action": [i / 10 for i in range(10)]})
+    item = dataset[12]  # first frame of the 3-frame episode 2
+    np.testing.assert_array_equal(item["action"], episodes[2]["action"][[0, 1, 2] + [2] * 7])
+    assert item["action_is_pad"].tolist() == [False] * 3 + [True] * 7
+
+
+def test_truncated_parquet_names_the_file(root):
+    path = root / "data/chunk-000/file-000.parquet"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(UserError, match=r"data/chunk-000/file-000\.parquet.*cannot be read as parquet"):
+        LeRobotDataset(root)
+
+
+def test_info_features_disagreeing_with_the_parquet_name_the_field(root):
+    info = json.loads((root / "meta/info.json").read_text())
+    info["features"]["observation.velocity"] = {"dtype": "float32", "shape": [2], "names": None}
+    info["features"]["action"]["shape"] = [3]
+    (root / "meta/info.json").write_text(json.dumps(info))
+    with pytest.raises(UserError) as e:
+        LeRobotDataset(root)
+    assert "features.observation.velocity: is not a column" in str(e.value)
+    assert "features.action.shape = [3]: disagrees with the data files, whose rows hold 2 values" in str(e.value)
+
+
+def test_nan_and_zero_std_stats_are_warned_about_and_guarded(root):
+    stats = json.loads((root / "meta/stats.json").read_text())
+    stats["action"]["mean"] = [float("nan"), 1.0]
+    stats["observation.state"]["std"] = [0.0, 2.0]
+    (root / "meta/stats.json").write_text(json.dumps(stats))
+    with pytest.warns(UserWarning, match=r"stats\.json.*'action'.*'mean'.*NaN"):
+        meta = DatasetMeta.load(root)
+    assert meta.stats["action"]["mean"].tolist() == [0.0, 1.0]
+    assert meta.stats["observation.state"]["std"].tolist() == [1.0, 2.0]
+    with pytest.warns(UserWarning, match=r"'observation\.state'\]\['std'\] is 0"):
+        DatasetMeta.load(root)
+
+
+def test_validation_split_and_image_transforms(tmp_path, episodes):
+    from orchestrator.configs.train import DatasetConfig
+    from orchestrator.datasets.split import make_datasets, split_episodes
+    from orchestrator.datasets.transforms import ImageTransformsConfig, apply_transforms
+
+    episodes, features = with_camera(episodes)
+    write_dataset(tmp_path / "ds", episodes, 10, features, "pusht", TASK, image_storage="image")
+    meta = DatasetMeta.load(tmp_path / "ds")
+    assert split_episodes(meta, DatasetConfig(val_fraction=0.3)) == ([0, 1], [2])
+    assert split_episodes(meta, DatasetConfig(val_episodes=[0])) == ([1, 2], [0])
+    assert split_episodes(meta, DatasetConfig()) == ([0, 1, 2], [])
+    with pytest.raises(UserError, match="val_episodes"):
+        split_episodes(meta, DatasetConfig(val_episodes=[7]))
+    transforms = ImageTransformsConfig(enable=True, max_num_transforms=4, brightness=[0.5, 0.5], contrast=[1, 1], saturation=[1, 1],
+                                       sharpness=[1, 1])
+    train, val = make_datasets(DatasetConfig(root=str(tmp_path / "ds"), val_episodes=[2], image_transforms=transforms),
+                               tmp_path / "ds", None)
+    assert (len(train), len(val)) == (12, 3)
+    assert [int(val[i]["episode_index"]) for i in range(3)] == [2, 2, 2]
+    plain = LeRobotDataset(tmp_path / "ds")
+    np.testing.assert_allclose(train[0]["observation.image"], plain[0]["observation.image"] * 0.5, atol=1e-6)
+    np.testing.assert_array_equal(val[0]["observation.image"], plain[12]["observation.image"])  # val: never augmented
+    image = torch.rand(2, 3, 8, 8)
+    assert apply_transforms(ImageTransformsConfig(), image) is image  # off by default
+    out = apply_transforms(ImageTransformsConfig(enable=True), image)
+    assert out.shape == image.shape and 0 <= out.min() and out.max() <= 1
+    assert [p.field for p in DatasetConfig(val_fraction=1.0, image_transforms=ImageTransformsConfig(
+        brightness=[1.2, 0.8])).problems()] == ["val_fraction", "image_transforms.brightness"]
