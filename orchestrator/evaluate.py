@@ -42,7 +42,7 @@ def parse_eval_args(args: list[str]):
     if saved.is_file():
         base = json.loads(saved.read_text())
         base = {k: v for k, v in base.items() if k in ("env", "eval", "resources")}
-        base = encode(build_config(base, [], validate=False))
+        base = encode(build_config(None, [base], validate=False))
     return build_config(base, [cli])
 
 

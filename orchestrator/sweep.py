@@ -54,6 +54,10 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.metric.startswith("eval/") and default_cfg.eval_freq == 0:
         raise UserError(problem("tune.metric", "needs evaluation, but eval_freq = 0: set eval_freq > 0 or optimize a "
                                 "train/ metric", tune_cfg.metric))
+    ds = default_cfg.dataset
+    if tune_cfg.metric == "val/loss" and not ds.val_fraction and not ds.val_episodes:
+        raise UserError(problem("tune.metric", "needs held-out episodes: set dataset.val_fraction or "
+                                "dataset.val_episodes", tune_cfg.metric))
     if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
         raise UserError(problem("tune.search", "optuna cannot run grid_search: use --tune.search=grid or random",
                                 tune_cfg.search))

@@ -25,6 +25,7 @@ sweep = Sweep(
             n_heads=4,
             dim_feedforward=256,
             n_encoder_layers=2,
+            n_decoder_layers=tune.choice([1, 2]),
             n_vae_encoder_layers=2,
             latent_dim=16,
             kl_weight=tune.loguniform(1.0, 30.0),
@@ -40,5 +41,6 @@ sweep = Sweep(
     tune=TuneConfig(metric="eval/avg_max_reward", mode="max", num_samples=6),
     ties={"policy.n_action_steps": "policy.chunk_size"},  # execute the whole chunk before re-planning
     # The baseline ("default config"): LeRobot's ACT preset (lr 1e-5, kl_weight 10) at the same model size.
-    defaults={"policy.chunk_size": 20, "policy.dim_model": 128, "policy.kl_weight": 10.0, "optimizer.lr": 1e-5},
+    defaults={"policy.chunk_size": 20, "policy.dim_model": 128, "policy.kl_weight": 10.0,
+              "policy.n_decoder_layers": 1, "optimizer.lr": 1e-5},
 )

@@ -34,6 +34,17 @@ def tiny_dataset(cache_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_pixels_dataset(cache_dir) -> Path:
+    """PushT from pixels (96x96 camera as AV1 video + agent position), 3 expert episodes."""
+    from orchestrator.configs.train import DatasetConfig
+    from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.envs.configs import PushTEnvConfig
+
+    return ensure_dataset(DatasetConfig(repo_id="local/pusht_pixels_expert", record_episodes=3),
+                          PushTEnvConfig(obs_type="pixels_agent_pos"))
+
+
+@pytest.fixture(scope="session")
 def ray_cluster(cache_dir):
     """A head and a second Ray node on this machine (2 logical CPUs each), shared by every integration test."""
     import ray

@@ -16,12 +16,14 @@ from safetensors.torch import load_model
 from torch.utils.data import DataLoader, DistributedSampler
 
 from orchestrator.configs.parsing import build_config
-from orchestrator.datasets.reader import DatasetMeta, LeRobotDataset
+from orchestrator.datasets.meta import DatasetMeta
+from orchestrator.datasets.split import make_datasets
 from orchestrator.datasets.record import ensure_dataset
 from orchestrator.policies.factory import make_policy
 from trainables.checkpointing import load_training_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
 
+VAL_BATCHES = 8  # batches of held-out episodes behind each val/loss
 logger = logging.getLogger("robot_sweeps.train")  # Ray Train routes worker logs to the driver and to files
 
 
@@ -35,12 +37,15 @@ def train_loop_per_worker(loop_config: dict) -> None:
 
     # Data: this rank's shard of the dataset, with the temporal windows the policy needs.
     meta = DatasetMeta.load(ensure_dataset(cfg.dataset, cfg.env))  # recorded once per node if missing
-    dataset = LeRobotDataset(meta.root, episodes=cfg.dataset.episodes,
-                             delta_timestamps=cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
+    dataset, val_dataset = make_datasets(cfg.dataset, meta.root,  # train split (augmented), held-out split or None
+                                         cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
     per_rank_batch = cfg.batch_size // world
     sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
     loader = DataLoader(dataset, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,
                         drop_last=True, persistent_workers=cfg.num_workers > 0)
+    val_loader = None
+    if val_dataset is not None and rank == 0:  # the same first batches every time, so losses compare across steps
+        val_loader = DataLoader(val_dataset, batch_size=per_rank_batch, shuffle=False, num_workers=cfg.num_workers)
 
     # Model, optimizer, schedule.
     policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats)
@@ -86,6 +91,8 @@ def train_loop_per_worker(loop_config: dict) -> None:
             metrics = log.flush(step, scheduler.get_last_lr()[0])
             for finished in evaluator.poll(wait=is_last) if evaluator is not None else []:
                 last_eval = finished
+            if val_loader is not None:
+                metrics["val/loss"] = validation_loss(policy, val_loader, device, use_amp)
             metrics.update(last_eval)  # the latest finished evaluation rides along with every later report
             metrics["node_id"] = ray.get_runtime_context().get_node_id()
             metrics["start_step"] = start_step  # > 0 when this run resumed from a checkpoint
@@ -107,6 +114,21 @@ def report(metrics: dict, step: int, cfg, policy, optimizer, scheduler, save: bo
     with tempfile.TemporaryDirectory() as folder:
         save_checkpoint(Path(folder), step, cfg, policy, optimizer, scheduler)
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+@torch.no_grad()
+def validation_loss(policy: torch.nn.Module, loader: DataLoader, device: torch.device, use_amp: bool,
+                    max_batches: int = VAL_BATCHES) -> float:
+    """Mean training loss over the first `max_batches` batches of the held-out episodes, in eval mode (no dropout;
+    ACT's latent is zero, as at inference)."""
+    policy.eval()
+    losses = []
+    for i, batch in enumerate(loader):
+        if i == max_batches:
+            break
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            losses.append(policy({k: v.to(device) for k, v in batch.items()})[0].item())
+    return float(np.mean(losses))
 
 
 def clip_gradients(policy: torch.nn.Module, max_norm: float) -> float:

@@ -12,7 +12,7 @@ from orchestrator.errors import Problem, problem
 REPORTED_METRICS = (
     "train/loss", "train/grad_norm", "train/lr", "train/samples_per_s", "train/update_s", "train/data_s",
     "eval/success", "eval/avg_sum_reward", "eval/avg_max_reward", "eval/n_episodes", "eval/eval_s", "eval/step",
-    "step", "epoch",
+    "val/loss", "step", "epoch",
 )
 
 

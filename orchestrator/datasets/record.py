@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestrator.datasets.experts import EXPERTS
+from orchestrator.datasets.experts import EXPERT_TASKS, EXPERTS
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.sources import download
 from orchestrator.datasets.writer import INFO_PATH, check_writable, write_dataset
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from orchestrator.configs.train import DatasetConfig
     from orchestrator.envs.configs import EnvConfig
 
-TASKS = {"pusht": "Push the T-shaped block onto the T-shaped target."}  # task string by env type
 MAX_ATTEMPTS_PER_EPISODE = 4  # give up when fewer than 1 in 4 expert episodes succeed
 
 
@@ -70,6 +69,10 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
     if env_cfg.type not in EXPERTS:
         raise UserError(problem("env.type", f"no scripted expert to record a dataset with; experts exist for "
                                             f"{sorted(EXPERTS)}", env_cfg.type), "cannot record a dataset")
+    task = getattr(env_cfg, "task", None)
+    if env_cfg.type in EXPERT_TASKS and task not in EXPERT_TASKS[env_cfg.type]:
+        raise UserError(problem("env.task", f"the {env_cfg.type} expert solves only {EXPERT_TASKS[env_cfg.type]}",
+                                task), "cannot record a dataset")
     check_writable(Path(root))  # before spending minutes on the rollouts
     start = time.perf_counter()
     max_attempts = n_episodes if keep_failures else MAX_ATTEMPTS_PER_EPISODE * n_episodes
@@ -94,7 +97,7 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
         if pool:
             pool.terminate()
     write_dataset(root, kept, env_cfg.fps, env_cfg.features(), robot_type=env_cfg.type,
-                  task=TASKS.get(env_cfg.type, env_cfg.type), image_storage="video" if video else "image")
+                  task=env_cfg.task_description, image_storage="video" if video else "image")
     return RecordReport(attempted, len(kept), successes / attempted, time.perf_counter() - start)
 
 

@@ -14,13 +14,14 @@ pytestmark = pytest.mark.integration
 SPACE = '''
 from ray import tune
 from orchestrator.configs.optim import AdamWConfig
-from orchestrator.configs.train import EvalConfig, TrainPipelineConfig, WandBConfig
+from orchestrator.configs.train import DatasetConfig, EvalConfig, TrainPipelineConfig, WandBConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
 from orchestrator.envs.configs import PushTEnvConfig
 from orchestrator.policies.act.configuration import ACTConfig
 
 sweep = Sweep(
     base=TrainPipelineConfig(
+        dataset=DatasetConfig(record_episodes=3, val_fraction=0.34),  # one of the 3 episodes held out
         env=PushTEnvConfig(episode_length=40),
         policy=ACTConfig(chunk_size=tune.choice([4, 8]), n_action_steps=4, dim_model=32, n_heads=2,
                          dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8,
@@ -49,6 +50,7 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
         assert m["train/lr"] == pytest.approx(t["params"]["optimizer.lr"])  # the sampled lr took effect
         assert m["eval/n_episodes"] == 2 and 0 <= m["eval/avg_max_reward"] <= 1
         assert m["eval/step"] % 10 == 0 and m["eval/step"] <= m["step"]
+        assert m["val/loss"] > 0  # the held-out episode's loss rides along with every report
         ckpt = Path(t["checkpoint_path"])
         for name in ("pretrained_model/config.json", "pretrained_model/model.safetensors",
                      "pretrained_model/train_config.json", "training_state/optimizer_state.pt",
