@@ -28,12 +28,14 @@ WEIGHTS_NAME = "model.safetensors"
 class Policy(nn.Module, abc.ABC):
     """A policy: training loss on dataset batches, and actions for (vector) envs through an action queue.
 
-    Subclasses set `config_class` and `name` and implement `forward` and `predict_action_chunk`.
+    Subclasses set `config_class` and `name` (and `accepts_images`) and implement `forward` and
+    `predict_action_chunk`. Images are float32 in [0, 1], (B, C, H, W), normalized per channel.
     The device is the caller's: `policy.to(device)` moves weights and normalization buffers alike.
     """
 
     config_class: type[PolicyConfig]
     name: str
+    accepts_images: bool = False  # whether VISUAL input features (cameras) are allowed
 
     def __init__(self, config: PolicyConfig, stats: dict[str, dict] | None = None):
         """`stats[key]` holds the dataset's "mean", "std", "min", "max" arrays; None when loading weights."""
@@ -45,15 +47,23 @@ class Policy(nn.Module, abc.ABC):
         self._action_queue: deque[Tensor] = deque(maxlen=config.n_action_steps)
 
     def feature_problems(self, config: PolicyConfig) -> list[Problem]:
-        """State-only policies: 1-D STATE/ENV inputs and one 1-D "action" output."""
+        """1-D STATE/ENV inputs, images (C, H, W) if `accepts_images`, and one 1-D "action" output.
+
+        Policies override it to add their own rules (and call it first).
+        """
         out = []
         if not config.input_features:
             out.append(problem("policy.input_features", "the dataset has no observation features"))
         for key, feature in config.input_features.items():
-            if feature.type == FeatureType.VISUAL:
-                out.append(problem(f"policy.input_features[{key}]", "images are not supported by this policy yet"))
-            elif feature.type not in (FeatureType.STATE, FeatureType.ENV) or len(feature.shape) != 1:
-                out.append(problem(f"policy.input_features[{key}]", "must be a 1-D STATE or ENV feature", feature))
+            field = f"policy.input_features[{key}]"
+            if feature.type == FeatureType.VISUAL and not self.accepts_images:
+                out.append(problem(field, f"images are not supported by the {self.name} policy: use a policy that "
+                                   "takes images (e.g. act), or a dataset without cameras"))
+            elif feature.type == FeatureType.VISUAL and len(feature.shape) != 3:
+                out.append(problem(field, "an image must have the shape (channels, height, width)", feature.shape))
+            elif feature.type != FeatureType.VISUAL and (
+                    feature.type not in (FeatureType.STATE, FeatureType.ENV) or len(feature.shape) != 1):
+                out.append(problem(field, "must be a 1-D STATE or ENV feature", feature))
         action = config.output_features.get("action")
         if set(config.output_features) != {"action"} or action.type != FeatureType.ACTION or len(action.shape) != 1:
             out.append(problem("policy.output_features", "must be exactly one 1-D ACTION feature named 'action'",

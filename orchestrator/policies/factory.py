@@ -9,10 +9,12 @@ from orchestrator.configs.policy import PolicyConfig
 from orchestrator.errors import UserError, problem
 from orchestrator.policies.act.modeling import ACTPolicy
 from orchestrator.policies.base import Policy, read_config
+from orchestrator.policies.diffusion.modeling import DiffusionPolicy
 from orchestrator.policies.mlp.modeling import MLPPolicy
 
 POLICY_CLASSES: dict[str, type[Policy]] = {
     "act": ACTPolicy,
+    "diffusion": DiffusionPolicy,
     "mlp": MLPPolicy,
 }
 

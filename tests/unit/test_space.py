@@ -84,7 +84,7 @@ def test_search_space_file_errors(tmp_path, content, fragment):
 
 
 def test_shipped_search_spaces_load_and_validate():
-    for name in ("act", "mlp"):
+    for name in ("act", "diffusion", "mlp"):
         sweep = load_sweep(f"search_spaces/{name}.py")
         space, plain = split_space(sweep.base, {})
         assert space, f"{name}.py searches nothing"

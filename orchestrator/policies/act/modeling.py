@@ -1,16 +1,21 @@
 """ACT, the Action Chunking Transformer (Zhao et al. 2023, https://arxiv.org/abs/2304.13705), after LeRobot.
 
-State observations only for now (observation.state and/or observation.environment_state). Module names and
-parameter shapes follow LeRobot's `modeling_act.py`, so parameter counts and state-dict keys under `model.`
-can be compared with it. Tensors are batch-first here: (B, sequence, dim_model).
+Inputs: robot state (STATE features, concatenated), environment state (ENV features) and any number of cameras
+(VISUAL features, e.g. observation.images.top or observation.image). Module names and parameter shapes follow
+LeRobot 0.4.4's `modeling_act.py`, so parameter counts and state-dict keys under `model.` can be compared with
+it. Tensors are batch-first here: (B, sequence, dim_model).
 
                  training only                                 training and inference
     [CLS, robot state, action chunk] -> VAE encoder -> mu, log(sigma^2) -> latent (zeros at inference)
-    [latent, robot state, env state] -> encoder -> memory
+    every camera: ResNet-18 trunk (frozen batch norm) -> layer4 map -> 1x1 conv to dim_model -> h*w tokens
+    [latent, robot state, env state, *camera tokens] -> encoder -> memory
     chunk_size queries (zeros + learned position) -> decoder (cross-attends to memory) -> action head
+
+The 1-D tokens have learned position embeddings; camera tokens fixed 2-D sinusoidal ones (DETR's).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from itertools import chain
 
@@ -19,8 +24,10 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from orchestrator.configs.features import FeatureType
+from orchestrator.errors import Problem, problem
 from orchestrator.policies.act.configuration import ACTConfig
 from orchestrator.policies.base import Policy
+from orchestrator.policies.vision import FrozenBatchNorm2d, load_backbone_weights, resnet18, trunk
 
 
 class ACTPolicy(Policy):
@@ -28,13 +35,51 @@ class ACTPolicy(Policy):
 
     config_class = ACTConfig
     name = "act"
+    accepts_images = True
 
     def __init__(self, config: ACTConfig, stats: dict[str, dict] | None = None):
+        """With `stats` (a new policy), the backbone starts from `config.pretrained_backbone_weights`; without
+        (weights loaded afterwards, as by `from_pretrained`), that file is not read."""
         super().__init__(config, stats)
         self.model = ACT(config)
+        if stats is not None and self.model.image_keys:
+            load_backbone_weights(self.model.backbone, config.pretrained_backbone_weights,
+                                  "policy.pretrained_backbone_weights")
         self.temporal_ensembler = None
         if config.temporal_ensemble_coeff is not None:
             self.temporal_ensembler = TemporalEnsembler(config.temporal_ensemble_coeff, config.chunk_size)
+
+    def feature_problems(self, config: ACTConfig) -> list[Problem]:
+        """The base rules, plus: cameras are RGB, large enough for the backbone, and dim_model splits in 4."""
+        out = super().feature_problems(config)
+        images = {k: f.shape for k, f in config.input_features.items() if f.type == FeatureType.VISUAL}
+        if out or not images:
+            return out
+        stride = 16 if config.replace_final_stride_with_dilation else 32
+        for key, (channels, height, width) in images.items():
+            field = f"policy.input_features[{key}]"
+            if channels != 3:
+                out.append(problem(field, f"policy.vision_backbone (= {config.vision_backbone}) takes RGB images: "
+                                   "must have 3 channels", images[key]))
+            if min(height, width) < stride:
+                out.append(problem(field, f"is smaller than policy.vision_backbone (= {config.vision_backbone}) can "
+                                   f"use: height and width must be >= {stride}, its output stride (with "
+                                   f"policy.replace_final_stride_with_dilation = "
+                                   f"{config.replace_final_stride_with_dilation})", images[key]))
+        if config.dim_model % 4:
+            out.append(problem("policy.dim_model", f"must be a multiple of 4 with cameras ({', '.join(images)} in "
+                               "policy.input_features): their 2-D sinusoidal position embeddings split it in 4",
+                               config.dim_model))
+        return out
+
+    def optim_param_groups(self) -> list[dict]:
+        """As LeRobot: the backbone in its own group at `optimizer_lr_backbone`, the rest at the optimizer's lr."""
+        groups = {True: [], False: []}
+        for name, param in self.named_parameters():
+            if param.requires_grad:
+                groups[name.startswith("model.backbone.")].append(param)
+        backbone = [{"params": groups[True], "lr": self.config.optimizer_lr_backbone}] if groups[True] else []
+        return [{"params": groups[False]}, *backbone]
 
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
         """L1 on normalized actions (padded steps masked), + kl_weight * KL when the VAE encoder ran.
@@ -116,6 +161,7 @@ class ACT(nn.Module):
         self.config = config
         self.robot_state_keys = sorted(k for k, f in config.input_features.items() if f.type == FeatureType.STATE)
         self.env_state_keys = sorted(k for k, f in config.input_features.items() if f.type == FeatureType.ENV)
+        self.image_keys = sorted(k for k, f in config.input_features.items() if f.type == FeatureType.VISUAL)
         robot_state_dim = sum(config.input_features[k].shape[0] for k in self.robot_state_keys)
         env_state_dim = sum(config.input_features[k].shape[0] for k in self.env_state_keys)
         action_dim = config.output_features["action"].shape[0]
@@ -133,6 +179,12 @@ class ACT(nn.Module):
             self.register_buffer("vae_encoder_pos_enc",
                                  sinusoidal_position_embedding(n_vae_tokens, config.dim_model).unsqueeze(0))
 
+        if self.image_keys:
+            # layer4's feature map, shared by every camera; LeRobot keeps no avgpool or fc either.
+            resnet = resnet18(replace_stride_with_dilation=(False, False, config.replace_final_stride_with_dilation),
+                              norm_layer=FrozenBatchNorm2d)
+            self.backbone = trunk(resnet)
+
         self.encoder = ACTEncoder(config)
         self.decoder = ACTDecoder(config)
 
@@ -144,6 +196,10 @@ class ACT(nn.Module):
         self.encoder_latent_input_proj = nn.Linear(config.latent_dim, config.dim_model)
         n_1d_tokens = 1 + bool(robot_state_dim) + bool(env_state_dim)
         self.encoder_1d_feature_pos_embed = nn.Embedding(n_1d_tokens, config.dim_model)
+        # Camera tokens: one per layer4 cell, projected to dim_model, with a fixed 2-D position embedding.
+        if self.image_keys:
+            self.encoder_img_feat_input_proj = nn.Conv2d(resnet.fc.in_features, config.dim_model, kernel_size=1)
+            self.encoder_cam_feat_pos_embed = SinusoidalPositionEmbedding2d(config.dim_model // 2)
 
         # Decoder queries: one learned position per action of the chunk (DETR-style object queries).
         self.decoder_pos_embed = nn.Embedding(config.chunk_size, config.dim_model)
@@ -157,10 +213,12 @@ class ACT(nn.Module):
         """Normalized batch -> (normalized actions (B, chunk_size, action_dim), (mu, log(sigma^2)) or Nones).
 
         The VAE encoder runs when `use_vae` and in training mode, and then needs "action" and "action_is_pad".
+        Images are (B, 3, H, W), normalized.
         """
         robot_state = self._concat(batch, self.robot_state_keys)
         env_state = self._concat(batch, self.env_state_keys)
-        reference = robot_state if robot_state is not None else env_state
+        images = [batch[k] for k in self.image_keys]
+        reference = next(x for x in (robot_state, env_state, *images) if x is not None)
         batch_size = reference.shape[0]
 
         if self.config.use_vae and self.training:
@@ -177,8 +235,14 @@ class ACT(nn.Module):
             tokens.append(self.encoder_robot_state_input_proj(robot_state))
         if env_state is not None:
             tokens.append(self.encoder_env_state_input_proj(env_state))
-        encoder_in = torch.stack(tokens, dim=1)  # (B, n_1d_tokens, D)
-        encoder_pos = self.encoder_1d_feature_pos_embed.weight.unsqueeze(0)
+        encoder_in = [torch.stack(tokens, dim=1)]  # (B, n_1d_tokens, D)
+        encoder_pos = [self.encoder_1d_feature_pos_embed.weight.unsqueeze(0)]  # (1, n_1d_tokens, D)
+        for image in images:
+            features = self.backbone(image)  # (B, 512, h, w)
+            pos = self.encoder_cam_feat_pos_embed(features).to(features.dtype)  # (1, D, h, w)
+            encoder_in.append(self.encoder_img_feat_input_proj(features).flatten(2).transpose(1, 2))  # (B, h*w, D)
+            encoder_pos.append(pos.flatten(2).transpose(1, 2))  # (1, h*w, D)
+        encoder_in, encoder_pos = torch.cat(encoder_in, dim=1), torch.cat(encoder_pos, dim=1)
         encoder_out = self.encoder(encoder_in, pos_embed=encoder_pos)
 
         decoder_in = encoder_in.new_zeros(batch_size, self.config.chunk_size, self.config.dim_model)
@@ -338,3 +402,28 @@ def sinusoidal_position_embedding(n_positions: int, dim: int) -> Tensor:
     table[:, 0::2] = torch.sin(angles[:, 0::2])
     table[:, 1::2] = torch.cos(angles[:, 1::2])
     return table.float()
+
+
+class SinusoidalPositionEmbedding2d(nn.Module):
+    """Fixed 2-D position embeddings of a feature map (DETR's; LeRobot's ACTSinusoidalPositionEmbedding2d).
+
+    Rows and columns are numbered 1..h and 1..w and scaled to (0, 2*pi]; each axis gets `dim` interleaved
+    sin/cos features with frequencies 1 / 10000^(2i/dim); the row features come first. No parameters.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim  # features per axis; the embedding has 2 * dim channels
+
+    def forward(self, feature_map: Tensor) -> Tensor:
+        """(B, C, h, w) feature map -> (1, 2 * dim, h, w) embeddings (only its size and device are used)."""
+        height, width = feature_map.shape[-2:]
+        rows, cols = (self._embed(n, feature_map.device) for n in (height, width))  # (h, dim), (w, dim)
+        grid = torch.cat([rows.unsqueeze(1).expand(-1, width, -1), cols.unsqueeze(0).expand(height, -1, -1)], dim=-1)
+        return grid.permute(2, 0, 1).unsqueeze(0)
+
+    def _embed(self, n: int, device: torch.device) -> Tensor:
+        positions = torch.arange(1, n + 1, dtype=torch.float32, device=device) / (n + 1e-6) * (2 * math.pi)
+        inverse_freq = 10000 ** (2 * (torch.arange(self.dim, dtype=torch.float32, device=device) // 2) / self.dim)
+        angles = positions.unsqueeze(-1) / inverse_freq  # (n, dim)
+        return torch.stack([angles[:, 0::2].sin(), angles[:, 1::2].cos()], dim=-1).flatten(1)
