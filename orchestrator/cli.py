@@ -56,7 +56,7 @@ def cmd_sweep(args: list[str]) -> None:
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.sweep_results import finish
 
-    ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env)  # once, before trials start
+    _check_features(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
     results, baseline = sweep.run(prepared)
     finish(prepared, results, baseline)
 
@@ -76,7 +76,7 @@ def cmd_train(args: list[str]) -> None:
     _check_hub(cfg)
     if cfg.wandb.enable and cfg.wandb.dir is None:
         cfg.wandb.dir = str(out)
-    ensure_dataset(cfg.dataset, cfg.env)
+    _check_features(cfg, ensure_dataset(cfg.dataset, cfg.env))
     connect_ray()
     result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False)
     if result.error:
@@ -105,3 +105,11 @@ def _check_hub(cfg) -> None:
         from orchestrator.hub import check_hub_access
 
         check_hub_access(cfg.hub.repo_id)
+
+
+def _check_features(cfg, dataset_root) -> None:
+    """The policy can use the dataset's features (cameras large enough, ...): exit 2 before any trial starts."""
+    from orchestrator.datasets.meta import DatasetMeta
+    from orchestrator.policies.factory import check_features
+
+    check_features(cfg.policy, DatasetMeta.load(dataset_root).features)

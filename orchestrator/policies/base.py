@@ -46,7 +46,8 @@ class Policy(nn.Module, abc.ABC):
                                      config.normalization_mapping, stats)
         self._action_queue: deque[Tensor] = deque(maxlen=config.n_action_steps)
 
-    def feature_problems(self, config: PolicyConfig) -> list[Problem]:
+    @classmethod
+    def feature_problems(cls, config: PolicyConfig) -> list[Problem]:
         """1-D STATE/ENV inputs, images (C, H, W) if `accepts_images`, and one 1-D "action" output.
 
         Policies override it to add their own rules (and call it first).
@@ -56,8 +57,8 @@ class Policy(nn.Module, abc.ABC):
             out.append(problem("policy.input_features", "the dataset has no observation features"))
         for key, feature in config.input_features.items():
             field = f"policy.input_features[{key}]"
-            if feature.type == FeatureType.VISUAL and not self.accepts_images:
-                out.append(problem(field, f"images are not supported by the {self.name} policy: use a policy that "
+            if feature.type == FeatureType.VISUAL and not cls.accepts_images:
+                out.append(problem(field, f"images are not supported by the {cls.name} policy: use a policy that "
                                    "takes images (e.g. act), or a dataset without cameras"))
             elif feature.type == FeatureType.VISUAL and len(feature.shape) != 3:
                 out.append(problem(field, "an image must have the shape (channels, height, width)", feature.shape))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from orchestrator.configs.features import FeatureType, PolicyFeature
 from orchestrator.configs.policy import PolicyConfig
-from orchestrator.errors import UserError, problem
+from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.policies.act.modeling import ACTPolicy
 from orchestrator.policies.base import Policy, read_config
 from orchestrator.policies.diffusion.modeling import DiffusionPolicy
@@ -26,6 +26,21 @@ def policy_class(name: str) -> type[Policy]:
     return POLICY_CLASSES[name]
 
 
+def with_features(cfg: PolicyConfig, features: dict[str, PolicyFeature]) -> PolicyConfig:
+    """A copy of `cfg` whose ACTION features are the outputs and every other feature an input."""
+    cfg = copy.deepcopy(cfg)
+    cfg.output_features = {k: f for k, f in features.items() if f.type == FeatureType.ACTION}
+    cfg.input_features = {k: f for k, f in features.items() if f.type != FeatureType.ACTION}
+    return cfg
+
+
+def check_features(cfg: PolicyConfig, features: dict[str, PolicyFeature]) -> None:
+    """UserError naming the fields when the policy cannot use these features (e.g. an image smaller than the
+    crop): checked before Ray starts, without building the model."""
+    cfg = with_features(cfg, features)
+    raise_if(policy_class(cfg.type).feature_problems(cfg), f"the {cfg.type} policy cannot use these features")
+
+
 def make_policy(cfg: PolicyConfig, features: dict[str, PolicyFeature], stats: dict[str, dict] | None) -> Policy:
     """A new policy for a dataset: its ACTION features become the outputs, every other feature an input.
 
@@ -33,10 +48,7 @@ def make_policy(cfg: PolicyConfig, features: dict[str, PolicyFeature], stats: di
     With `stats=None` the normalization buffers hold NaN (enough to build and count parameters; load weights
     before use). `cfg` is not modified: the features are set on a copy, which becomes `policy.config`.
     """
-    cfg = copy.deepcopy(cfg)
-    cfg.output_features = {k: f for k, f in features.items() if f.type == FeatureType.ACTION}
-    cfg.input_features = {k: f for k, f in features.items() if f.type != FeatureType.ACTION}
-    return policy_class(cfg.type)(cfg, stats)
+    return policy_class(cfg.type)(with_features(cfg, features), stats)
 
 
 def load_policy(directory: Path | str) -> Policy:

@@ -36,6 +36,15 @@ def test_bad_input_exits_2_with_one_message(args, fragment):
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, tiny_pixels_dataset):
+    proc = run_cli("train", "--policy.type=diffusion", "--env.obs_type=pixels_agent_pos",
+                   "--dataset.repo_id=local/pusht_pixels_expert", "--policy.crop_shape=[120,120]",
+                   f"--output_dir={tmp_path / 'run'}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "policy.crop_shape = (120, 120): must fit inside the images" in proc.stderr
+    assert "96x96" in proc.stderr
+
+
 def test_hub_without_token_is_refused_before_training(tmp_path):
     env = {"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}
     proc = run_cli("sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--hub.repo_id=me/act",

@@ -49,7 +49,8 @@ class ACTPolicy(Policy):
         if config.temporal_ensemble_coeff is not None:
             self.temporal_ensembler = TemporalEnsembler(config.temporal_ensemble_coeff, config.chunk_size)
 
-    def feature_problems(self, config: ACTConfig) -> list[Problem]:
+    @classmethod
+    def feature_problems(cls, config: ACTConfig) -> list[Problem]:
         """The base rules, plus: cameras are RGB, large enough for the backbone, and dim_model splits in 4."""
         out = super().feature_problems(config)
         images = {k: f.shape for k, f in config.input_features.items() if f.type == FeatureType.VISUAL}

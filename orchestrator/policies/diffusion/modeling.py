@@ -48,7 +48,8 @@ class DiffusionPolicy(Policy):
                                       "policy.pretrained_backbone_weights")
         self._observation_queue: deque[dict[str, Tensor]] = deque(maxlen=config.n_obs_steps)
 
-    def feature_problems(self, config: PolicyConfig) -> list[Problem]:
+    @classmethod
+    def feature_problems(cls, config: PolicyConfig) -> list[Problem]:
         """The base rules, plus: an image or an env state to condition on; RGB images of one shape that fit the crop
         and leave the backbone's feature map more than one pixel."""
         out = super().feature_problems(config)
