@@ -62,7 +62,7 @@ def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
 
-@pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/mlp.py"])
+@pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/diffusion.py", "search_spaces/mlp.py"])
 def test_dry_run(space):
     proc = run_cli("sweep", space, "--dry-run")
     assert proc.returncode == 0, proc.stderr
