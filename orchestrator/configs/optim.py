@@ -52,7 +52,9 @@ class AdamWConfig(OptimizerConfig):
     def build(self, params) -> torch.optim.Optimizer:
         import torch
 
-        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps, weight_decay=self.weight_decay)
+        # fused: one kernel per step for every parameter (CPU and GPU); measured faster on CPU, see benchmarks/README.md
+        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
+                                 weight_decay=self.weight_decay, fused=True)
 
 
 @OptimizerConfig.register_subclass("adam")
@@ -69,7 +71,9 @@ class AdamConfig(OptimizerConfig):
     def build(self, params) -> torch.optim.Optimizer:
         import torch
 
-        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps, weight_decay=self.weight_decay)
+        # fused: one kernel per step for every parameter (CPU and GPU); measured faster on CPU, see benchmarks/README.md
+        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
+                                weight_decay=self.weight_decay, fused=True)
 
 
 @OptimizerConfig.register_subclass("sgd")

@@ -188,7 +188,9 @@ def _write_videos(root: Path, key: str, frames: list[dict], fps: int, codec: str
     out, chunk, file, encoder = [], 0, 0, None
     height, width = frames[0][key].shape[1:3]
     for episode in frames:
-        if encoder is not None and encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2:
+        full = encoder is not None and encoder.path.exists() and (  # no file until the first packet is written
+            encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2)
+        if full:
             encoder.close()
             chunk, file = _next_file(chunk, file)
             encoder = None

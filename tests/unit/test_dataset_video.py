@@ -140,3 +140,11 @@ def test_timestamps_off_the_video_name_the_file(root):
     pq.write_table(shifted, root / "meta/episodes/chunk-000/file-000.parquet")
     with pytest.raises(UserError, match=r"file-000\.mp4: episode 0: no frame at 0\.0500 s"):
         LeRobotDataset(root)[0]
+
+
+def test_short_episodes_with_the_default_codec(tmp_path):
+    """libsvtav1 buffers frames: a file may not exist yet when the next short episode starts (it used to crash)."""
+    episodes, features = video_episodes()
+    write_dataset(tmp_path / "ds", episodes, 10, features, "pusht", TASK)
+    dataset = LeRobotDataset(tmp_path / "ds")
+    assert [level(dataset[i]["observation.images.top"]) for i in (0, len(dataset) - 1)] == [10, 10 * len(dataset)]
