@@ -45,6 +45,7 @@ class AdamWConfig(OptimizerConfig):
     weight_decay: float = 1e-2  # decoupled weight decay
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
     eps: float = 1e-8  # numerical stability term
+    fused: bool = False  # one fused kernel per step (faster for big models alone on a machine, benchmarks/README.md)
 
     def problems(self) -> list[Problem]:
         return super().problems() + _betas_problems(self.betas) + positive("eps", self.eps)
@@ -52,9 +53,8 @@ class AdamWConfig(OptimizerConfig):
     def build(self, params) -> torch.optim.Optimizer:
         import torch
 
-        # fused: one kernel per step for every parameter (CPU and GPU); measured faster on CPU, see benchmarks/README.md
         return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
-                                 weight_decay=self.weight_decay, fused=True)
+                                 weight_decay=self.weight_decay, fused=self.fused)
 
 
 @OptimizerConfig.register_subclass("adam")
@@ -64,6 +64,7 @@ class AdamConfig(OptimizerConfig):
 
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
     eps: float = 1e-8  # numerical stability term
+    fused: bool = False  # one fused kernel per step (faster for big models alone on a machine, benchmarks/README.md)
 
     def problems(self) -> list[Problem]:
         return super().problems() + _betas_problems(self.betas) + positive("eps", self.eps)
@@ -71,9 +72,8 @@ class AdamConfig(OptimizerConfig):
     def build(self, params) -> torch.optim.Optimizer:
         import torch
 
-        # fused: one kernel per step for every parameter (CPU and GPU); measured faster on CPU, see benchmarks/README.md
         return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
-                                weight_decay=self.weight_decay, fused=True)
+                                weight_decay=self.weight_decay, fused=self.fused)
 
 
 @OptimizerConfig.register_subclass("sgd")
