@@ -20,9 +20,8 @@ from orchestrator.configs.features import FeatureType
 from orchestrator.configs.policy import PolicyConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.policies.normalize import Normalizer
+from orchestrator.policy_source import CONFIG_NAME, WEIGHTS_NAME  # the saved-policy layout, shared with --policy.path
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 
 
 class Policy(nn.Module, abc.ABC):
