@@ -3,6 +3,7 @@ the other, frame i of the file at time i / fps. A frame is looked up by timestam
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +16,22 @@ CODEC_NAMES = {"libsvtav1": "av1", "libx264": "h264", "h264": "h264", "mpeg4": "
 TOLERANCE_S = 1e-4  # a decoded frame must lie this close to the asked timestamp (LeRobot's default tolerance_s)
 
 os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its whole configuration to stderr otherwise
+
+
+@contextmanager
+def _keeping_scheduling_policy():
+    """Undo SVT-AV1's switch of the calling thread to real-time scheduling.
+
+    Run as root, SVT-AV1's first `encode` turns the calling thread into SCHED_FIFO priority 99. Every process
+    started from it afterwards (Ray's GCS, raylets, workers, the dashboard) inherits that, and their busy threads
+    then starve the kernel: on a 2-core machine the load climbs past 100 and the machine stops making progress.
+    """
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if os.sched_getscheduler(0) != policy or os.sched_getparam(0) != param:
+            os.sched_setscheduler(0, policy, param)
 
 
 class VideoEncoder:
@@ -37,12 +54,16 @@ class VideoEncoder:
         for frame in frames:
             video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
             video_frame.pts = self.frames
-            self._container.mux(self._stream.encode(video_frame))
+            with _keeping_scheduling_policy():
+                packets = self._stream.encode(video_frame)
+            self._container.mux(packets)
             self.frames += 1
 
     def close(self) -> None:
-        self._container.mux(self._stream.encode())
-        self._container.close()
+        with _keeping_scheduling_policy():
+            packets = self._stream.encode()
+            self._container.mux(packets)
+            self._container.close()
 
 
 def video_info(fps: int, height: int, width: int, codec: str) -> dict:

@@ -148,3 +148,16 @@ def test_short_episodes_with_the_default_codec(tmp_path):
     write_dataset(tmp_path / "ds", episodes, 10, features, "pusht", TASK)
     dataset = LeRobotDataset(tmp_path / "ds")
     assert [level(dataset[i]["observation.images.top"]) for i in (0, len(dataset) - 1)] == [10, 10 * len(dataset)]
+
+
+def test_encoding_leaves_the_thread_scheduling_policy_alone(tmp_path):
+    """Run as root (CI, containers), SVT-AV1 switches the encoding thread to real-time SCHED_FIFO 99; every Ray
+    process started afterwards inherited it and starved the machine. The encoder must leave the policy as it was."""
+    import os
+
+    before = os.sched_getscheduler(0), os.sched_getparam(0)
+    encoder = VideoEncoder(tmp_path / "v.mp4", fps=10, height=16, width=16)
+    encoder.add(gray_frames([20, 40, 60])[:, :16, :16])
+    assert (os.sched_getscheduler(0), os.sched_getparam(0)) == before
+    encoder.close()
+    assert (os.sched_getscheduler(0), os.sched_getparam(0)) == before
