@@ -22,7 +22,7 @@ Two sides, on the SAME modules (one policy object, one optimizer each):
   per-log_freq reports.
 - bare: what a researcher writes by hand: pre-normalized tensors (normalized once, outside the clock) moved to the
   device and fed straight to the inner nn.Module (`policy.model` / `policy.diffusion`), the loss written inline,
-  plain torch.optim (AdamW / Adam) with the same hyperparameters and parameter groups, clip_grad_norm_, for
+  plain torch.optim (AdamW / Adam) with the same hyperparameters, parameter groups and fused flag, clip_grad_norm_, for
   Diffusion an inline LambdaLR with the same warm-up, and loss.item().
 
 Each policy's timing runs in a fresh subprocess: `--warmup` untimed steps per side, then `--repeats` rounds of
@@ -174,7 +174,8 @@ class Sides:
             backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
             rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
             optimizer = torch.optim.AdamW([{"params": rest}, {"params": backbone, "lr": pc.optimizer_lr_backbone}],
-                                          lr=pc.optimizer_lr, weight_decay=pc.optimizer_weight_decay)
+                                          lr=pc.optimizer_lr, weight_decay=pc.optimizer_weight_decay,
+                                          fused=self.cfg.optimizer.fused)  # ours' implementation choice
             scheduler = None
 
             def loss_of(b):
@@ -186,7 +187,8 @@ class Sides:
         else:
             model = self.policy.diffusion
             optimizer = torch.optim.Adam(model.parameters(), lr=pc.optimizer_lr, betas=pc.optimizer_betas,
-                                         eps=pc.optimizer_eps, weight_decay=pc.optimizer_weight_decay)
+                                         eps=pc.optimizer_eps, weight_decay=pc.optimizer_weight_decay,
+                                         fused=self.cfg.optimizer.fused)
             warmup, total = pc.scheduler_warmup_steps, self.cfg.steps
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup
                                                           else 0.5 * (1 + math.cos(math.pi * (s - warmup)

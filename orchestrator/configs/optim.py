@@ -45,7 +45,7 @@ class AdamWConfig(OptimizerConfig):
     weight_decay: float = 1e-2  # decoupled weight decay
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
     eps: float = 1e-8  # numerical stability term
-    fused: bool = False  # one fused kernel per step (faster for big models alone on a machine, benchmarks/README.md)
+    fused: bool = True  # one fused kernel per step: same math up to rounding, faster (benchmarks/README.md (d))
 
     def problems(self) -> list[Problem]:
         return super().problems() + _betas_problems(self.betas) + positive("eps", self.eps)
@@ -64,7 +64,7 @@ class AdamConfig(OptimizerConfig):
 
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's moment decay rates
     eps: float = 1e-8  # numerical stability term
-    fused: bool = False  # one fused kernel per step (faster for big models alone on a machine, benchmarks/README.md)
+    fused: bool = True  # one fused kernel per step: same math up to rounding, faster (benchmarks/README.md (d))
 
     def problems(self) -> list[Problem]:
         return super().problems() + _betas_problems(self.betas) + positive("eps", self.eps)

@@ -98,3 +98,27 @@ def test_no_preset_needs_explicit_optimizer():
     assert {"optimizer", "scheduler"} <= set(errors)
     cfg = parse_train_args(["--use_policy_training_preset=false", "--optimizer.type=adam", "--scheduler.type=constant"])
     assert cfg.optimizer.lr == 1e-4  # Adam's class default, no preset involved
+
+
+@pytest.mark.parametrize("kind", ["adam", "adamw"])
+def test_fused_optimizer_is_the_default_and_takes_the_same_steps(kind):
+    """Fused Adam(W) is the default (faster, benchmarks/README.md (d)); it must follow the loop form's trajectory."""
+    import torch
+
+    cfg = parse_train_args(["--use_policy_training_preset=false", f"--optimizer.type={kind}",
+                            "--optimizer.lr=0.01", "--scheduler.type=constant"])
+    assert cfg.optimizer.fused is True
+    params = {}
+    for fused in (True, False):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+        cfg.optimizer.fused = fused
+        optimizer = cfg.optimizer.build([{"params": list(model.parameters())}])
+        assert optimizer.defaults["fused"] is fused
+        x, y = torch.randn(32, 4), torch.randn(32, 1)
+        for _ in range(20):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+        params[fused] = torch.cat([p.detach().flatten() for p in model.parameters()])
+    torch.testing.assert_close(params[True], params[False], rtol=1e-5, atol=1e-6)
