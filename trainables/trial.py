@@ -47,7 +47,10 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
             name=run_name,
             storage_path=str(Path(storage).resolve()) if "://" not in storage else storage,
             callbacks=[TuneReportCallback()] if report_to_tune else [],
-            failure_config=FailureConfig(max_failures=1),
+            # In a sweep, Tune retries a crashed trial (tune.max_failures) and it resumes from its last checkpoint.
+            # A Train-level retry there races the trial's teardown when the scheduler stops it: the dying controller
+            # starts a new worker group whose placement group nobody removes, and the sweep deadlocks on that CPU.
+            failure_config=FailureConfig(max_failures=0 if report_to_tune else 1),
         ),
     )
     try:
