@@ -114,10 +114,20 @@ def connect_ray() -> None:
                                             "WANDB_MODE", "HF_ENDPOINT", "RAY_API_SERVER_ADDRESS",
                                             "THP_MEM_ALLOC_ENABLE")  # opt-in huge pages, see benchmarks/README.md
                 if k in os.environ}
+    if local:
+        start_at_normal_priority()
     ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars},
              configure_logging=False, **options)
     if local:
         print(f"Ray dashboard: http://127.0.0.1:{port}", flush=True)
+
+
+def start_at_normal_priority() -> None:
+    """Ray's processes inherit this process's scheduling policy. Under a real-time one (SVT-AV1, run as root, leaves
+    SCHED_FIFO 99 on the thread that encoded video) their busy threads starve a small machine: go back to normal."""
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        print("note: this process had real-time scheduling; Ray starts at normal priority", flush=True)
 
 
 def free_port(preferred: int) -> int:
