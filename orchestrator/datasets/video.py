@@ -51,18 +51,16 @@ class VideoEncoder:
     def add(self, frames: np.ndarray) -> None:
         import av
 
-        for frame in frames:
-            video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-            video_frame.pts = self.frames
-            with _keeping_scheduling_policy():
-                packets = self._stream.encode(video_frame)
-            self._container.mux(packets)
-            self.frames += 1
+        with _keeping_scheduling_policy():
+            for frame in frames:
+                video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+                video_frame.pts = self.frames
+                self._container.mux(self._stream.encode(video_frame))
+                self.frames += 1
 
     def close(self) -> None:
         with _keeping_scheduling_policy():
-            packets = self._stream.encode()
-            self._container.mux(packets)
+            self._container.mux(self._stream.encode())
             self._container.close()
 
 

@@ -23,7 +23,6 @@ from orchestrator.policies.normalize import Normalizer
 from orchestrator.policy_source import CONFIG_NAME, WEIGHTS_NAME  # the saved-policy layout, shared with --policy.path
 
 
-
 class Policy(nn.Module, abc.ABC):
     """A policy: training loss on dataset batches, and actions for (vector) envs through an action queue.
 
