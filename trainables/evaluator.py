@@ -28,9 +28,13 @@ class EvalActor:
         self.policy = None
         self.policy_key = None
 
-    def evaluate(self, snapshot: dict, seeds: list[int]) -> dict:
-        """Evaluate `snapshot` ({"policy_config": json, "weights": state dict}) on one episode per seed."""
+    def evaluate(self, snapshot: dict | None, seeds: list[int]) -> dict:
+        """Evaluate `snapshot` ({"policy_config": json, "weights": state dict}) on one episode per seed; None
+        evaluates the env's scripted expert on the same episodes."""
         start = time.perf_counter()
+        if snapshot is None:
+            episodes = rollout(None, self.cfg.env, seeds, self.cfg.eval.batch_size, self.cfg.eval.use_async_envs)
+            return {"episodes": episodes, "seconds": time.perf_counter() - start}
         if snapshot["policy_config"] != self.policy_key:  # built once; later calls only swap weights
             self.policy = policy_from_config_json(snapshot["policy_config"])
             self.policy.eval()
@@ -80,9 +84,11 @@ class EvalPool:
         self.pending: list[_Pending] = []
 
     def submit(self, step: int, policy) -> None:
-        """Hand `policy`'s current weights (one ObjectRef shared by all actors) to the actors; returns at once."""
-        snapshot = ray.put({"policy_config": policy_config_json(policy),
-                            "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}})
+        """Hand `policy`'s current weights (one ObjectRef shared by all actors) to the actors; returns at once.
+        `policy=None` evaluates the env's scripted expert on the same episodes."""
+        snapshot = None if policy is None else ray.put(
+            {"policy_config": policy_config_json(policy),
+             "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}})
         shares = [self.seeds[i::len(self.actors)] for i in range(len(self.actors))]
         refs = [a.evaluate.remote(snapshot, s) for a, s in zip(self.actors, shares) if s]
         self.pending.append(_Pending(step, refs))

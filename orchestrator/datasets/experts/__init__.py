@@ -3,6 +3,8 @@
 An expert is built as Expert(seed=...); reset(env) after each env.reset(), then act(env) -> action at every step.
 Experts read the live simulator (env.unwrapped), not the policy's observation, so they work with any obs_type.
 """
+import gymnasium as gym
+
 from orchestrator.datasets.experts.aloha import AlohaTransferCubeExpert
 from orchestrator.datasets.experts.metaworld import MetaWorldExpert
 from orchestrator.datasets.experts.pusht import PushTExpert
@@ -13,3 +15,23 @@ EXPERTS = {  # env type -> expert class
     "aloha": AlohaTransferCubeExpert,
 }
 EXPERT_TASKS = {"aloha": ["transfer_cube"]}  # env types whose expert solves only these values of env.task
+
+
+class ExpertDriven(gym.Wrapper):
+    """An env whose actions come from its scripted expert, whatever the caller sends: the expert's episodes then go
+    through exactly the evaluation path a policy's do (vector env, autoreset, evaluator actors, success counting).
+    The expert is seeded with each episode's reset seed, as when recording."""
+
+    def __init__(self, env: gym.Env, env_type: str):
+        super().__init__(env)
+        self._expert_class = EXPERTS[env_type]
+        self._expert = None
+
+    def reset(self, *, seed=None, options=None):
+        observation, info = self.env.reset(seed=seed, options=options)
+        self._expert = self._expert_class(seed=0 if seed is None else seed)
+        self._expert.reset(self.env)
+        return observation, info
+
+    def step(self, action):
+        return self.env.step(self._expert.act(self.env))
