@@ -128,3 +128,17 @@ def split_space(base_cfg: TrainPipelineConfig, overrides: dict) -> tuple[dict[st
     space = {k: v for k, v in space.items() if k not in fixed}
     raise_if(check_space(space, base_cfg), "invalid search space")
     return space, base
+
+
+def describe(dist: Any) -> str:
+    """A distribution in words, for reports and model cards: `loguniform(0.0001, 0.003)`, `choice([10, 20])`."""
+    if isinstance(dist, dict):
+        return f"grid_search({dist['grid_search']})"
+    if isinstance(dist, Categorical):
+        return f"choice({list(dist.categories)})"
+    if isinstance(dist, (Float, Integer)):
+        sampler = type(dist.get_sampler()).__name__.lstrip("_").lower()  # uniform, loguniform, normal, quantized
+        if isinstance(dist, Integer):
+            sampler = {"uniform": "randint", "loguniform": "lograndint"}.get(sampler, sampler)
+        return f"{sampler}({dist.lower}, {dist.upper})"
+    return repr(dist)

@@ -22,7 +22,9 @@ from ray import tune
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
+from orchestrator.confirm import overlapping_seeds
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.metrics import EVAL_STEP, is_eval_metric
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 
@@ -51,7 +53,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
     _check_ties(sweep.ties, build_config(base, [cli], validate=False))
     default_cfg = from_sample(base, {}, cli, sweep.ties)
-    if tune_cfg.metric.startswith("eval/") and default_cfg.eval_freq == 0:
+    if is_eval_metric(tune_cfg.metric) and not default_cfg.evaluates:
         raise UserError(problem("tune.metric", "needs evaluation, but eval_freq = 0: set eval_freq > 0 or optimize a "
                                 "train/ metric", tune_cfg.metric))
     ds = default_cfg.dataset
@@ -61,6 +63,17 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
         raise UserError(problem("tune.search", "optuna cannot run grid_search: use --tune.search=grid or random",
                                 tune_cfg.search))
+    if tune_cfg.confirm_top_k and overlapping_seeds(default_cfg, tune_cfg.confirm_seed, tune_cfg.confirm_episodes):
+        raise UserError(problem("tune.confirm_seed", f"confirmation episodes must be fresh: seeds {tune_cfg.confirm_seed}"
+                                f"..{tune_cfg.confirm_seed + tune_cfg.confirm_episodes - 1} overlap the search's "
+                                f"eval seeds {default_cfg.eval.seed}..{default_cfg.eval.seed + default_cfg.eval.n_episodes - 1}",
+                                tune_cfg.confirm_seed))
+    if tune_cfg.scheduler == "asha" and default_cfg.evaluates:
+        grace = tune_cfg.grace_period or default_cfg.eval_freq
+        if grace > default_cfg.steps:
+            raise UserError(problem("tune.grace_period" if tune_cfg.grace_period else "eval_freq",
+                                    f"ASHA's first rung (step {grace}) lies beyond steps = {default_cfg.steps}: lower "
+                                    "it, raise steps, or use --tune.scheduler=none", grace))
     experiment_dir = Path(tune_cfg.storage_path).resolve() / tune_cfg.experiment_name
     if experiment_dir.exists() and not tune_cfg.resume:
         raise UserError(problem("tune.experiment_name", f"{experiment_dir} already exists: pass --tune.resume=true "
@@ -217,12 +230,12 @@ class _OptunaOnEvaluations(_optuna_search_class()):
 
 
 def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):
-    if t.scheduler == "none" or cfg.eval_freq == 0:
+    if t.scheduler == "none" or not cfg.evaluates:
         return None
     from ray.tune.schedulers import ASHAScheduler
 
     # Rungs are counted in evaluated training steps (our own counter survives trial retries; Tune's does not).
-    return ASHAScheduler(time_attr="eval/step", max_t=cfg.steps, grace_period=t.grace_period or cfg.eval_freq,
+    return ASHAScheduler(time_attr=EVAL_STEP, max_t=cfg.steps, grace_period=t.grace_period or cfg.eval_freq,
                          reduction_factor=t.reduction_factor)
 
 
@@ -235,4 +248,10 @@ def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | Non
     if t.baseline and prepared.space:
         baseline = build_tuner(prepared, "baseline", {}, 1, search=False).fit()
     return results, baseline
+
+
+def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int]) -> tune.ResultGrid:
+    """The same sampled config trained again with each of `seeds` (one trial per seed, no search, no scheduler)."""
+    space = {**params, "seed": tune.grid_search(seeds)}
+    return build_tuner(prepared, "seeds", space, 1, search=False).fit()
 

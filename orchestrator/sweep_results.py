@@ -1,65 +1,176 @@
-"""After the Tuner: rank the trials, compare with the baseline, export the best policy, write its card, push it."""
+"""After the Tuner: rank the trials by their best checkpoints, confirm the top candidates and the baseline on fresh
+episodes, choose the winner by that confirmation, export it as best/ with its model card, write the report, push."""
 from __future__ import annotations
 
+import statistics
 import sys
 
 from rich.console import Console
 
-from orchestrator.hub import ModelCardInfo, push_to_hub, write_model_card
-from orchestrator.report import (TrialRow, export_best, headline_metric, markdown_table, print_table, rank,
-                                 rows_of, write_summary)
+from orchestrator import metrics as M
+from orchestrator.confirm import Confirmed, confirm
+from orchestrator.model_card import ModelCardInfo, SearchEvidence, write_model_card
+from orchestrator.report import (TrialRow, export_best, markdown_table, print_table, rank, rows_of, scheduler_stops,
+                                 write_summary)
+from orchestrator.space import describe
+from orchestrator.stats import improvement_sentence, newcombe_interval
 from orchestrator.sweep import PreparedSweep
 
 
 def finish(prepared: PreparedSweep, results, baseline_results, console: Console | None = None) -> dict:
     console = console or Console(width=None if sys.stdout.isatty() else 160)
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    rows = rank(rows_of(results, cfg.steps), t.metric, t.mode)
-    baseline = rows_of(baseline_results, cfg.steps)[0] if baseline_results is not None else None
-    headline = headline_metric(rows + ([baseline] if baseline else []))
+    rows = rank(rows_of(results, cfg.steps, t.metric, t.mode), t.metric, t.mode)
+    baseline = rows_of(baseline_results, cfg.steps, t.metric, t.mode)[0] if baseline_results is not None else None
     print_table(rows, t.metric, console)
-    best = next((r for r in rows if r.value(t.metric) is not None and r.checkpoint_path), None)
+    stops = scheduler_stops(rows)
+    for s in stops:
+        console.print(f"  stopped by the scheduler: {s['trial_id']} at step {s['rung']}, success {s['success']:.0%} "
+                      f"[{s['success_ci95'][0]:.0%}, {s['success_ci95'][1]:.0%}], overlapping {s['overlapping']} of "
+                      f"{s['survivors']} survivors' intervals there")
     summary = {
-        "experiment": t.experiment_name, "metric": t.metric, "mode": t.mode, "headline_metric": headline,
-        "n_eval_episodes": cfg.eval.n_episodes,
-        "trials": [vars(r) for r in rows],
-        "baseline": vars(baseline) if baseline else None,
-        "best": vars(best) if best else None,
+        "experiment": t.experiment_name, "metric": t.metric, "mode": t.mode,
+        "search_episodes": {"n": cfg.eval.n_episodes, "first_seed": cfg.eval.seed},
+        "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
+        "scheduler_stops": stops,
     }
     out = prepared.experiment_dir
-    (out / "report.md").write_text(f"# Sweep {t.experiment_name}\n\n{markdown_table(rows, t.metric)}\n")
-    if best is None:
+    ranked = [r for r in rows if r.value(t.metric) is not None and r.best and r.best.checkpoint_path]
+    if not ranked:
         console.print(f"[red]No trial reported {t.metric}; see the errors above and {out / 'trials'}[/red]")
-        write_summary(out / "summary.json", **summary)
+        _write(prepared, summary, rows, None)
         return summary
-    diff = dict(best.params)  # the sampled fields are exactly where it differs from the base
-    console.print(f"\n[bold]Best trial[/bold] {best.trial_id}: {t.metric} = {best.value(t.metric):.4g}")
-    console.print(f"  config diff vs base: {diff}")
-    console.print(f"  checkpoint: {best.checkpoint_path}")
-    line = f"  {headline} on the same {cfg.eval.n_episodes} episodes: best {_v(best, headline)}"
-    console.print(line + (f" vs default config {_v(baseline, headline)}" if baseline else ""))
-    best_dir = export_best(best, out / "best")
+
+    winner, confirmed, comparison = ranked[0], [], None
+    baseline_confirmed = None
+    if t.confirm_top_k and M.is_eval_metric(t.metric):
+        entries = [(r.trial_id, r.best) for r in ranked[:t.confirm_top_k]]
+        if baseline is not None and baseline.best is not None and baseline.best.checkpoint_path:
+            entries.append(("baseline", baseline.best))
+        console.print(f"\nConfirming {len(entries)} candidates on {t.confirm_episodes} fresh episodes "
+                      f"(seeds {t.confirm_seed}..{t.confirm_seed + t.confirm_episodes - 1}) ...")
+        confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
+        trials = [c for c in confirmed if c.label != "baseline"]
+        baseline_confirmed = next((c for c in confirmed if c.label == "baseline"), None)
+        sign = 1 if t.mode == "max" else -1
+        order = {c.label: i for i, c in enumerate(trials)}  # search rank breaks ties
+        best = max(trials, key=lambda c: (sign * (c.value(t.metric) or 0.0), -order[c.label]))
+        winner = next(r for r in ranked if r.trial_id == best.label)
+        _print_confirmation(console, confirmed, best)
+        if baseline_confirmed is not None:
+            comparison = improvement_sentence(best.successes, best.n_episodes, baseline_confirmed.successes,
+                                              baseline_confirmed.n_episodes)
+            console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
+        summary["confirmation"] = _confirmation_summary(confirmed, best, baseline_confirmed, comparison, t)
+    winner_confirmed = next((c for c in confirmed if c.label == winner.trial_id), None)
+
+    console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
+                  f"{t.metric} = {winner.value(t.metric):.4g} in the search")
+    console.print(f"  config diff vs base: {winner.params}")
+    seed_spread = None
+    if t.confirm_seeds and winner_confirmed is not None:
+        seed_spread = _seed_spread(prepared, winner, winner_confirmed, console)
+        summary["seed_spread"] = seed_spread
+    best_dir = export_best(winner.best, out / "best")
+    every_run = rows + ([baseline] if baseline else [])
     card = ModelCardInfo(
-        repo_id=cfg.hub.repo_id, policy_type=cfg.policy.type, env_type=cfg.env.type,
-        dataset_repo_id=cfg.dataset.repo_id, metric=t.metric, metric_value=best.value(t.metric),
-        n_episodes=cfg.eval.n_episodes, success_rate=best.value("eval/success"),
-        baseline_value=baseline.value(t.metric) if baseline else None,
-        trials_table_md=markdown_table(rows, t.metric), config_diff=diff, experiment=t.experiment_name,
+        repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
+        dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
+        search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step, cfg.eval.n_episodes,
+                              cfg.eval.seed),
+        winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,
+        confirm_first_seed=t.confirm_seed if winner_confirmed else None,
+        search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),
+        search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=_hours(every_run, cfg),
+        gpu_hours=_hours(every_run, cfg, "GPU"),
+        trials_table_md=markdown_table(rows, t.metric), config_diff=dict(winner.params), seed_spread=seed_spread,
     )
     write_model_card(best_dir, card)
     console.print(f"  best policy, config and model card: {best_dir}")
+    summary["best"] = {**winner.summary(), "confirmed": _confirmed_summary(winner_confirmed)}
+    summary["compute"] = {"cpu_hours": card.cpu_hours, "gpu_hours": card.gpu_hours}
     if cfg.hub.repo_id and cfg.hub.push:
+        from orchestrator.hub import push_to_hub
+
         url = push_to_hub(best_dir, cfg.hub.repo_id, private=cfg.hub.private,
                           commit_message=f"Best policy of sweep {t.experiment_name}")
         console.print(f"  pushed to {url}")
         summary["hub_url"] = url
-    write_summary(out / "summary.json", **summary)
+    _write(prepared, summary, rows, card)
     return summary
 
 
-def _v(row: TrialRow | None, metric: str) -> str:
-    value = row.value(metric) if row else None
-    return "-" if value is None else f"{value:.3f}"
+def _print_confirmation(console: Console, confirmed: list[Confirmed], winner: Confirmed) -> None:
+    for c in confirmed:
+        low, high = c.success_ci95
+        mark = "  <- winner" if c is winner else ""
+        console.print(f"  {c.label:>10} (step {c.candidate.step}): success {c.success:.0%} [{low:.0%}, {high:.0%}] "
+                      f"({c.successes}/{c.n_episodes}), avg max reward {c.avg_max_reward[0]:.3f}{mark}")
 
 
+def _confirmed_summary(c: Confirmed | None) -> dict | None:
+    if c is None:
+        return None
+    return {"label": c.label, "step": c.candidate.step, "success": c.success, "successes": c.successes,
+            "n_episodes": c.n_episodes, "success_ci95": list(c.success_ci95),
+            "avg_sum_reward": list(c.avg_sum_reward), "avg_max_reward": list(c.avg_max_reward),
+            "checkpoint_path": c.candidate.checkpoint_path, "episodes": c.episodes}
 
+
+def _confirmation_summary(confirmed, winner, baseline, comparison, t) -> dict:
+    out = {"n_episodes": t.confirm_episodes, "first_seed": t.confirm_seed, "winner": winner.label,
+           "candidates": [_confirmed_summary(c) for c in confirmed], "comparison": comparison}
+    if baseline is not None:
+        d, low, high = newcombe_interval(winner.successes, winner.n_episodes, baseline.successes, baseline.n_episodes)
+        out["difference_vs_baseline"] = {"difference": d, "ci95": [low, high]}
+    return out
+
+
+def _seed_spread(prepared: PreparedSweep, winner: TrialRow, winner_confirmed: Confirmed, console: Console) -> dict:
+    """Retrain the winner's config with tune.confirm_seeds more seeds; confirm each on the same fresh episodes."""
+    from orchestrator.sweep import retrain_with_seeds
+
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    seeds = [cfg.seed + i for i in range(1, t.confirm_seeds + 1)]
+    console.print(f"\nRetraining the winner's config with seeds {seeds} ...")
+    rows = rows_of(retrain_with_seeds(prepared, winner.params, seeds), cfg.steps, t.metric, t.mode)
+    entries = [(str(r.params.get("seed")), r.best) for r in rows if r.best and r.best.checkpoint_path]
+    confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
+    values = [winner_confirmed.success] + [c.success for c in confirmed]
+    spread = {"seeds": [cfg.seed] + [int(c.label) for c in confirmed], "success": values,
+              "mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+    console.print(f"  confirmed success over seeds {spread['seeds']}: {[f'{v:.0%}' for v in values]}, "
+                  f"mean {spread['mean']:.1%}, std {spread['std']:.1%}")
+    return spread
+
+
+def _hours(rows: list[TrialRow], cfg, resource: str = "CPU") -> float:
+    """Resource-hours the trials held: wall time x what one trial reserves (driver, Train workers, evaluators)."""
+    from trainables.trial import trial_footprint
+
+    per_trial = trial_footprint(cfg).get(resource, 0.0)
+    return sum(r.seconds for r in rows) / 3600 * per_trial
+
+
+def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: ModelCardInfo | None) -> None:
+    t, out = prepared.tune_cfg, prepared.experiment_dir
+    lines = [f"# Sweep {t.experiment_name}", "", markdown_table(rows, t.metric), ""]
+    if summary.get("scheduler_stops"):
+        lines += ["## Stopped by the scheduler", "", "| trial | at step | success [95% CI] | overlapping survivors |",
+                  "|---|---|---|---|"]
+        lines += [f"| {s['trial_id']} | {s['rung']} | {s['success']:.0%} [{s['success_ci95'][0]:.0%}, "
+                  f"{s['success_ci95'][1]:.0%}] | {s['overlapping']} of {s['survivors']} |"
+                  for s in summary["scheduler_stops"]] + [""]
+    if "confirmation" in summary:
+        c = summary["confirmation"]
+        lines += [f"## Confirmation on {c['n_episodes']} fresh episodes (seeds {c['first_seed']}.."
+                  f"{c['first_seed'] + c['n_episodes'] - 1})", "",
+                  "| candidate | step | success | 95% CI | avg max reward |", "|---|---|---|---|---|"]
+        lines += [f"| {x['label']}{' (winner)' if x['label'] == c['winner'] else ''} | {x['step']} | "
+                  f"{x['success']:.1%} ({x['successes']}/{x['n_episodes']}) | {x['success_ci95'][0]:.1%} - "
+                  f"{x['success_ci95'][1]:.1%} | {x['avg_max_reward'][0]:.3f} |" for x in c["candidates"]]
+        if c.get("comparison"):
+            lines += ["", f"**{c['comparison'][0].upper() + c['comparison'][1:]}**"]
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines))
+    write_summary(out / "summary.json", **summary)

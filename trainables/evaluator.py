@@ -16,6 +16,7 @@ import torch
 
 from orchestrator.configs.parsing import build_config
 from orchestrator.envs.rollout import rollout, summarize
+from orchestrator.metrics import EVAL_SECONDS, EVAL_STEP
 
 
 @ray.remote(max_restarts=3, max_task_retries=3)
@@ -96,14 +97,23 @@ class EvalPool:
     def poll(self, wait: bool = False) -> list[dict]:
         """Metrics of every finished evaluation, oldest first (all of them when wait=True)."""
         finished = []
+        for step, shares in self._finished(wait):
+            metrics = summarize([e for share in shares for e in share["episodes"]])
+            metrics[EVAL_STEP] = step
+            metrics[EVAL_SECONDS] = max(share["seconds"] for share in shares)  # actors run in parallel
+            finished.append(metrics)
+        return finished
+
+    def collect(self) -> list:
+        """Wait for every evaluation in flight; their episodes (EpisodeResult), in submission order."""
+        return [e for _, shares in self._finished(wait=True) for share in shares for e in share["episodes"]]
+
+    def _finished(self, wait: bool) -> list[tuple[int, list[dict]]]:
+        finished = []
         for p in list(self.pending):
             ready, _ = ray.wait(p.refs, num_returns=len(p.refs), timeout=None if wait else 0)
             if len(ready) == len(p.refs):
-                shares = ray.get(p.refs)
-                metrics = summarize([e for share in shares for e in share["episodes"]])
-                metrics["eval/step"] = p.step
-                metrics["eval/eval_s"] = max(share["seconds"] for share in shares)  # actors run in parallel
-                finished.append(metrics)
+                finished.append((p.step, ray.get(p.refs)))
                 self.pending.remove(p)
         return finished
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from orchestrator import metrics as M
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
 
@@ -34,14 +35,14 @@ class LogLine:
         loss, grad_norm, update_s, data_s = (float(np.mean(col)) for col in zip(*self._rows))
         samples = step * self.cfg.batch_size
         metrics = {
-            "step": step,
-            "epoch": samples / max(1, self.frames),
-            "train/loss": loss,
-            "train/grad_norm": grad_norm,
-            "train/lr": lr,
-            "train/update_s": update_s,
-            "train/data_s": data_s,
-            "train/samples_per_s": self.cfg.batch_size / max(1e-9, update_s + data_s),
+            M.STEP: step,
+            M.EPOCH: samples / max(1, self.frames),
+            M.TRAIN_LOSS: loss,
+            M.TRAIN_GRAD_NORM: grad_norm,
+            M.TRAIN_LR: lr,
+            M.TRAIN_UPDATE_S: update_s,
+            M.TRAIN_DATA_S: data_s,
+            M.TRAIN_SAMPLES_PER_S: self.cfg.batch_size / max(1e-9, update_s + data_s),
             **{f"train/{k}": float(np.mean(v)) for k, v in self._info.items()},
         }
         self._rows, self._info = [], {}
@@ -50,12 +51,13 @@ class LogLine:
     def line(self, step: int, m: dict) -> str:
         samples = step * self.cfg.batch_size
         episodes = samples / max(1, self.frames) * self.episodes
-        text = (f"step:{_fmt(step)} smpl:{_fmt(samples)} ep:{_fmt(episodes)} epch:{m['epoch']:.2f} "
-                f"loss:{m['train/loss']:.3f} grdn:{m['train/grad_norm']:.3f} lr:{m['train/lr']:.1e} "
-                f"updt_s:{m['train/update_s']:.3f} data_s:{m['train/data_s']:.3f}")
-        if "eval/step" in m:
-            text += (f" | eval@{m['eval/step']}: success:{m['eval/success']:.2f} "
-                     f"max_rwd:{m['eval/avg_max_reward']:.3f} eval_s:{m['eval/eval_s']:.1f}")
+        text = (f"step:{_fmt(step)} smpl:{_fmt(samples)} ep:{_fmt(episodes)} epch:{m[M.EPOCH]:.2f} "
+                f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
+                f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
+        if M.EVAL_STEP in m:
+            text += (f" | eval@{m[M.EVAL_STEP]}: success:{m[M.EVAL_SUCCESS]:.2f} "
+                     f"[{m[M.EVAL_SUCCESS_LOW]:.2f}, {m[M.EVAL_SUCCESS_HIGH]:.2f}] "
+                     f"max_rwd:{m[M.EVAL_AVG_MAX_REWARD]:.3f} eval_s:{m[M.EVAL_SECONDS]:.1f}")
         return text
 
 

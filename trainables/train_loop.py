@@ -2,6 +2,7 @@
 report, checkpoint); everything between is plain PyTorch you can follow top to bottom."""
 from __future__ import annotations
 
+import json
 import logging
 import random
 import tempfile
@@ -15,6 +16,7 @@ import torch
 from safetensors.torch import load_model
 from torch.utils.data import DataLoader, DistributedSampler
 
+from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.split import make_datasets
@@ -85,22 +87,27 @@ def train_loop_per_worker(loop_config: dict) -> None:
         log.add(loss.item(), grad_norm, time.perf_counter() - update_start, data_s, info)
 
         is_last = step == cfg.steps
-        if evaluator is not None and (step % cfg.eval_freq == 0 or is_last):  # evaluator exists iff eval_freq > 0
+        # Every evaluated step is also checkpointed: each evaluation is a candidate for the trial's best policy.
+        evaluating = cfg.evaluates and (step % cfg.eval_freq == 0 or is_last)
+        if evaluator is not None and evaluating:  # the evaluator lives on rank 0
             evaluator.submit(step, policy)  # returns at once; the actors evaluate while we keep training
-        if step % cfg.log_freq == 0 or step % cfg.save_freq == 0 or is_last:
+        save = step % cfg.save_freq == 0 or evaluating or is_last
+        if step % cfg.log_freq == 0 or save:
             metrics = log.flush(step, scheduler.get_last_lr()[0])
-            for finished in evaluator.poll(wait=is_last) if evaluator is not None else []:
-                last_eval = finished
+            finished = evaluator.poll(wait=is_last) if evaluator is not None else []
+            if finished:  # every evaluation is reported once in full (as JSON text, which loggers pass over);
+                metrics[M.EVALUATIONS] = json.dumps(finished)  # the latest also rides along as eval/*
+                last_eval = finished[-1]
             if val_loader is not None:
-                metrics["val/loss"] = validation_loss(policy, val_loader, device, use_amp)
+                metrics[M.VAL_LOSS] = validation_loss(policy, val_loader, device, use_amp)
             metrics.update(last_eval)  # the latest finished evaluation rides along with every later report
             metrics["node_id"] = ray.get_runtime_context().get_node_id()
-            metrics["start_step"] = start_step  # > 0 when this run resumed from a checkpoint
+            metrics[M.START_STEP] = start_step
             metrics["world_size"] = world
             if rank == 0:
                 logger.info(log.line(step, metrics))
             wandb.log(metrics, step=step)
-            report(metrics, step, cfg, policy, optimizer, scheduler, save=step % cfg.save_freq == 0 or is_last)
+            report(metrics, step, cfg, policy, optimizer, scheduler, save=save)
         data_start = time.perf_counter()
     wandb.finish()
 

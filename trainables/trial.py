@@ -35,7 +35,7 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
 def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool):
     """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint."""
     loop_config = {"train_config": encode(cfg), "run_name": run_name}
-    if cfg.eval_freq > 0:
+    if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
         loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
     trainer = TorchTrainer(
@@ -71,7 +71,7 @@ def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
     """What Tune reserves per trial: the driver's bundle, one bundle per evaluator actor. The Train workers get
     their own placement group from Ray Train; `max_concurrent_trials` (see sweep.py) accounts for them."""
     actor = {"CPU": cfg.resources.cpus_per_eval_actor} if cfg.resources.cpus_per_eval_actor > 0 else DRIVER_BUNDLE
-    actors = [actor] * cfg.eval.num_actors if cfg.eval_freq > 0 else []
+    actors = [actor] * cfg.eval.num_actors if cfg.evaluates else []
     return tune.PlacementGroupFactory([DRIVER_BUNDLE, *actors])
 
 

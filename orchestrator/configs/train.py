@@ -163,6 +163,11 @@ class TrainPipelineConfig:
                                self.batch_size))
         return out
 
+    @property
+    def evaluates(self) -> bool:
+        """This run evaluates in the simulator (every eval_freq steps and at the end)."""
+        return self.eval_freq > 0
+
     def validate(self) -> "TrainPipelineConfig":
         """Raise one UserError listing every problem; return self when there is none."""
         raise_if(self.problems())

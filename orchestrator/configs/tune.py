@@ -7,20 +7,15 @@ from typing import Any
 from orchestrator.configs.checks import non_negative, one_of, positive
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, problem
+from orchestrator.metrics import EVAL_SUCCESS, OPTIMIZABLE
 
-# Every metric a trial reports (trainables/train_loop.py); a sweep may optimize any numeric one.
-REPORTED_METRICS = (
-    "train/loss", "train/grad_norm", "train/lr", "train/samples_per_s", "train/update_s", "train/data_s",
-    "eval/success", "eval/avg_sum_reward", "eval/avg_max_reward", "eval/n_episodes", "eval/eval_s", "eval/step",
-    "val/loss", "step", "epoch",
-)
 
 
 @dataclass
 class TuneConfig:
     """Ray Tune settings of a sweep."""
 
-    metric: str = "eval/success"  # the reported metric to optimize (one of REPORTED_METRICS)
+    metric: str = EVAL_SUCCESS  # the reported metric to optimize (one of orchestrator.metrics.OPTIMIZABLE)
     mode: str = "max"  # max or min
     search: str = "optuna"  # optuna (TPE), random, or grid (every grid_search/choice combination once)
     scheduler: str = "asha"  # asha (early-stops weak trials at eval rungs) or none
@@ -34,12 +29,19 @@ class TuneConfig:
     experiment_name: str | None = None  # folder under storage_path; None: the search-space file's name
     resume: bool = False  # continue the experiment found in storage_path/experiment_name
     baseline: bool = True  # also evaluate the base config's defaults on the same episodes, for comparison
+    confirm_top_k: int = 3  # re-evaluate the best checkpoints of this many top trials (and the baseline's) on fresh
+    #   episodes after the search; the winner is chosen by that confirmation. 0: no confirmation
+    confirm_episodes: int = 50  # fresh episodes per confirmed candidate
+    confirm_seed: int = 1_000_000  # seed of the first confirmation episode (the range must not overlap eval.seed's)
+    confirm_seeds: int = 0  # retrain the winner's config with this many more seeds; the report gives mean and spread
 
     def problems(self) -> list[Problem]:
-        out = one_of("metric", self.metric, REPORTED_METRICS) + one_of("mode", self.mode, ["max", "min"])
+        out = one_of("metric", self.metric, OPTIMIZABLE) + one_of("mode", self.mode, ["max", "min"])
         out += one_of("search", self.search, ["optuna", "random", "grid"]) + one_of("scheduler", self.scheduler, ["asha", "none"])
         out += positive("num_samples", self.num_samples) + non_negative("max_concurrent_trials", self.max_concurrent_trials)
         out += non_negative("grace_period", self.grace_period) + non_negative("max_failures", self.max_failures)
+        out += non_negative("confirm_top_k", self.confirm_top_k) + positive("confirm_episodes", self.confirm_episodes)
+        out += non_negative("confirm_seed", self.confirm_seed) + non_negative("confirm_seeds", self.confirm_seeds)
         if self.reduction_factor < 2:
             out.append(problem("reduction_factor", "must be an integer >= 2", self.reduction_factor))
         return out

@@ -10,6 +10,7 @@ import torch
 from orchestrator.configs.features import FeatureType
 from orchestrator.envs.configs import EnvConfig
 from orchestrator.envs.vector import make_vector_env
+from orchestrator.metrics import eval_metrics
 
 
 @dataclass
@@ -104,10 +105,6 @@ def to_policy_inputs(frame: dict[str, np.ndarray], visual: set[str], device) -> 
 
 
 def summarize(results: list[EpisodeResult]) -> dict[str, float]:
-    """LeRobot's aggregate eval metrics."""
-    return {
-        "eval/success": float(np.mean([r.success for r in results])),
-        "eval/avg_sum_reward": float(np.mean([r.sum_reward for r in results])),
-        "eval/avg_max_reward": float(np.mean([r.max_reward for r in results])),
-        "eval/n_episodes": len(results),
-    }
+    """LeRobot's aggregate eval metrics, with the success rate's 95 % interval."""
+    return eval_metrics([r.success for r in results], [r.sum_reward for r in results],
+                        [r.max_reward for r in results])

@@ -1,5 +1,6 @@
 """A tiny real sweep on the shared local Ray cluster: Optuna + ASHA, 4 trials of a tiny ACT, real eval actors,
-W&B offline, LeRobot-layout checkpoints, the report and the best policy's folder."""
+W&B offline, LeRobot-layout checkpoints at every evaluated step, each trial at its best checkpoint, the top
+candidates and the baseline confirmed on fresh episodes, the report and the confirmed winner's folder."""
 import json
 from pathlib import Path
 
@@ -31,7 +32,8 @@ sweep = Sweep(
         eval=EvalConfig(n_episodes=2, batch_size=2),
         wandb=WandBConfig(enable=True, mode="offline"),
     ),
-    tune=TuneConfig(metric="eval/avg_max_reward", num_samples=4, grace_period=10),
+    tune=TuneConfig(metric="eval/avg_max_reward", num_samples=4, grace_period=10, confirm_top_k=2,
+                    confirm_episodes=3),
 )
 '''
 
@@ -46,24 +48,48 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     trials = summary["trials"]
     assert len(trials) == 4 and not any(t["status"] == "error" for t in trials)
     for t in trials:
-        m = t["metrics"]
+        m = t["last_metrics"]
         assert m["train/lr"] == pytest.approx(t["params"]["optimizer.lr"])  # the sampled lr took effect
-        assert m["eval/n_episodes"] == 2 and 0 <= m["eval/avg_max_reward"] <= 1
-        assert m["eval/step"] % 10 == 0 and m["eval/step"] <= m["step"]
         assert m["val/loss"] > 0  # the held-out episode's loss rides along with every report
+        steps = [e["step"] for e in t["evaluations"]]
+        assert steps == sorted(set(steps)) and steps[0] == 10 and all(s % 10 == 0 for s in steps)  # every evaluation
+        for e in t["evaluations"]:
+            assert e["eval/n_episodes"] == 2 and 0 <= e["eval/avg_max_reward"] <= 1
+            assert e["eval/success_ci95_low"] <= e["eval/success"] <= e["eval/success_ci95_high"]
+        best = max(t["evaluations"], key=lambda e: (e["eval/avg_max_reward"], e["step"]))  # best, not last
+        assert t["best_step"] == best["step"] and t["best_metrics"]["eval/avg_max_reward"] == best["eval/avg_max_reward"]
         ckpt = Path(t["checkpoint_path"])
+        assert json.loads((ckpt / "training_state/training_step.json").read_text())["step"] == t["best_step"]
         for name in ("pretrained_model/config.json", "pretrained_model/model.safetensors",
-                     "pretrained_model/train_config.json", "training_state/optimizer_state.pt",
-                     "training_state/training_step.json"):
+                     "pretrained_model/train_config.json", "training_state/optimizer_state.pt"):
             assert (ckpt / name).is_file(), name
         saved = build_config(json.loads((ckpt / "pretrained_model/train_config.json").read_text()), [])
         assert saved.optimizer.lr == pytest.approx(t["params"]["optimizer.lr"])
         assert saved.policy.chunk_size == t["params"]["policy.chunk_size"]
-    assert summary["baseline"] is not None and "eval/avg_max_reward" in summary["baseline"]["metrics"]
-    best = tmp_path / "tiny" / "best"
-    assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= {p.name for p in best.iterdir()}
-    report_rows = [line for line in (tmp_path / "tiny" / "report.md").read_text().splitlines() if line[:3] in
-                   {f"| {i}" for i in range(1, 10)}]
+    assert summary["baseline"] is not None and summary["baseline"]["best_step"] is not None
+
+    confirmation = summary["confirmation"]  # the top 2 trials and the baseline, on 3 fresh episodes
+    labels = [c["label"] for c in confirmation["candidates"]]
+    assert labels == [trials[0]["trial_id"], trials[1]["trial_id"], "baseline"]
+    for c in confirmation["candidates"]:
+        assert [e[0] for e in c["episodes"]] == [1_000_000, 1_000_001, 1_000_002]  # seeds the search never used
+        assert c["n_episodes"] == 3 and c["success_ci95"][0] <= c["success"] <= c["success_ci95"][1]
+    winner = next(c for c in confirmation["candidates"] if c["label"] == confirmation["winner"])
+    assert winner["avg_max_reward"][0] == max(c["avg_max_reward"][0] for c in confirmation["candidates"][:2])
+    assert summary["best"]["trial_id"] == confirmation["winner"]
+    assert "difference_vs_baseline" in confirmation and confirmation["comparison"]
+
+    best_dir = tmp_path / "tiny" / "best"
+    assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= {p.name for p in best_dir.iterdir()}
+    winner_ckpt = Path(winner["checkpoint_path"]) / "pretrained_model"
+    assert (best_dir / "model.safetensors").read_bytes() == (winner_ckpt / "model.safetensors").read_bytes()
+    card = (best_dir / "README.md").read_text()
+    assert "Confirmed on 3 fresh episodes (seeds 1000000..1000002)" in card and "default config" in card
+    assert str(tmp_path) not in card  # no path of this machine
+    report = (tmp_path / "tiny" / "report.md").read_text()
+    assert "## Confirmation on 3 fresh episodes" in report
+    ranked = report.split("\n## ")[0]  # the first table: trials ranked by their best checkpoints
+    report_rows = [line for line in ranked.splitlines() if line[:3] in {f"| {i}" for i in range(1, 10)}]
     assert len(report_rows) == 4
     runs = list((tmp_path / "tiny" / "wandb").glob("offline-run-*"))  # beside the sweep's other artifacts
     assert len(runs) == 5  # one W&B run per trial (rank 0 only), plus the baseline

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from huggingface_hub import constants
 from safetensors.numpy import save_file
 
 from orchestrator.errors import UserError
-from orchestrator.hub import (ModelCardInfo, check_hub_access, push_to_hub, resolve_token, scrub_secrets,
-                              write_model_card)
+from orchestrator.hub import check_hub_access, push_to_hub, resolve_token, scrub_secrets
 from tests.support.hub_server import LocalHub
 
 TOKEN = "hf_LocalTestTokenThatMustNeverLeak0123"
@@ -38,30 +36,14 @@ def local_hub(monkeypatch: pytest.MonkeyPatch):
         yield hub
 
 
-def card_info(**changes) -> ModelCardInfo:
-    info = dict(
-        repo_id="tester/act_pusht", policy_type="act", env_type="pusht",
-        dataset_repo_id="local/pusht_keypoints_expert", metric="eval/avg_max_reward", metric_value=0.91,
-        n_episodes=10, success_rate=0.8, baseline_value=0.62,
-        trials_table_md="| rank | trial | eval/avg_max_reward |\n|---|---|---|\n| 1 | t0 | 0.91 |\n| 2 | t1 | 0.70 |",
-        config_diff={"policy.dim_model": 256, "optimizer.lr": 3e-05}, experiment="act_pusht_sweep",
-    )
-    return ModelCardInfo(**{**info, **changes})
-
-
-def policy_folder(folder: Path, info: ModelCardInfo) -> Path:
+def policy_folder(folder: Path, repo_id: str) -> Path:
     """What a published policy folder holds: config, weights, train config and the model card."""
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"type": "act", "dim_model": 256}))
     save_file({"encoder.weight": np.arange(64 * 32, dtype=np.float32).reshape(64, 32)}, folder / "model.safetensors")
-    (folder / "train_config.json").write_text(json.dumps({"steps": 2000, "hub": {"repo_id": info.repo_id}}))
-    write_model_card(folder, info)
+    (folder / "train_config.json").write_text(json.dumps({"steps": 2000, "hub": {"repo_id": repo_id}}))
+    (folder / "README.md").write_text(f"---\nlibrary_name: robot-sweeps\n---\n\n# {repo_id}\n")
     return folder
-
-
-def front_matter(card: str) -> dict:
-    assert card.startswith("---\n")
-    return yaml.safe_load(card.split("---\n", 2)[1])
 
 
 def free_port() -> int:
@@ -73,7 +55,7 @@ def free_port() -> int:
 def test_push_uploads_every_file_byte_identical(local_hub: LocalHub, tmp_path: Path, caplog, capfd) -> None:
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="huggingface_hub")
-    folder = policy_folder(tmp_path / "best", card_info())
+    folder = policy_folder(tmp_path / "best", "tester/act_pusht")
 
     url = push_to_hub(folder, "tester/act_pusht")
 
@@ -96,7 +78,7 @@ def test_push_uploads_every_file_byte_identical(local_hub: LocalHub, tmp_path: P
 
 
 def test_push_to_an_existing_private_repo_adds_a_commit(local_hub: LocalHub, tmp_path: Path) -> None:
-    folder = policy_folder(tmp_path / "best", card_info(repo_id="robot-lab/act_pusht"))
+    folder = policy_folder(tmp_path / "best", "robot-lab/act_pusht")
     push_to_hub(folder, "robot-lab/act_pusht", private=True)
     (folder / "config.json").write_text("{}")
 
@@ -107,45 +89,6 @@ def test_push_to_an_existing_private_repo_adds_a_commit(local_hub: LocalHub, tmp
     assert repo.private
     assert repo.files["config.json"] == b"{}"
     assert repo.commits[-1] == "second" and len(repo.commits) == 2
-
-
-def test_model_card_metadata(tmp_path: Path) -> None:
-    path = write_model_card(tmp_path, card_info())
-
-    card = path.read_text()
-    meta = front_matter(card)
-    assert path == tmp_path / "README.md"
-    assert meta["library_name"] == "robot-sweeps"
-    assert meta["tags"] == ["robotics", "act", "pusht", "ray-tune"]
-    assert meta["datasets"] == ["local/pusht_keypoints_expert"]
-    assert meta["pipeline_tag"] == "robotics"
-    [model] = meta["model-index"]
-    assert model["name"] == "tester/act_pusht"
-    [result] = model["results"]
-    assert result["task"] == {"type": "robotics"}
-    assert result["dataset"]["type"] == "local/pusht_keypoints_expert"
-    assert result["metrics"] == [
-        {"type": "success_rate", "value": 0.8, "name": "Success rate (10 episodes)"},
-        {"type": "eval/avg_max_reward", "value": 0.91, "name": "eval/avg_max_reward (10 episodes)"},
-    ]
-    assert "python -m orchestrator eval --policy.path=tester/act_pusht" in card
-    assert "| 2 | t1 | 0.70 |" in card
-    assert "| `optimizer.lr` | `3e-05` |" in card and "| `policy.dim_model` | `256` |" in card
-    assert "80.0% (8 of 10 episodes)" in card
-    assert "0.62" in card and "+0.29" in card
-
-
-def test_model_card_when_the_sweep_ranks_by_success_and_has_no_baseline(tmp_path: Path) -> None:
-    info = card_info(repo_id=None, metric="eval/success", metric_value=0.7, success_rate=None, baseline_value=None,
-                     config_diff={})
-
-    card = write_model_card(tmp_path, info).read_text()
-
-    [result] = front_matter(card)["model-index"][0]["results"]
-    assert result["metrics"] == [{"type": "success_rate", "value": 0.7, "name": "Success rate (10 episodes)"}]
-    assert f"--policy.path={tmp_path}" in card
-    assert "no baseline" in card
-    assert "base configuration unchanged" in card
 
 
 def test_check_hub_access_accepts_the_user_and_their_orgs(local_hub: LocalHub) -> None:

@@ -1,0 +1,63 @@
+"""Candidates for the best policy: every evaluated checkpoint of every trial.
+
+A trial's result is its best evaluated checkpoint, not its last (ties: the later step). Evaluations finish
+asynchronously, so each report lists the evaluations that finished since the previous one (`evaluations`), and the
+train loop checkpoints every step it evaluates; the trial's report history (Tune's result.json) pairs them.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import metrics as M
+
+
+@dataclass
+class Candidate:
+    """One evaluated checkpoint."""
+
+    trial_id: str
+    step: int  # the training step that was evaluated and checkpointed
+    metrics: dict[str, Any]  # the evaluation's eval/* metrics
+    checkpoint_path: str | None  # the checkpoint of that step (None if it was never committed)
+    params: dict[str, Any] = field(default_factory=dict)  # the trial's sampled fields
+
+    def value(self, metric: str) -> float | None:
+        v = self.metrics.get(metric)
+        return float(v) if isinstance(v, (int, float)) and not math.isnan(v) else None
+
+
+def report_history(result) -> list[dict]:
+    """Every report of a Tune trial, oldest first (its result.json, read through the trial's storage filesystem)."""
+    path = f"{result.path}/result.json"
+    try:
+        with result.filesystem.open_input_stream(path) as stream:
+            text = stream.read().decode()
+    except (FileNotFoundError, OSError):
+        return []
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def candidates_of(history: list[dict], trial_id: str, params: dict) -> list[Candidate]:
+    """The trial's evaluated checkpoints, by step (a step evaluated twice, after a retry, keeps its latest result)."""
+    checkpoints: dict[int, str] = {}
+    evaluations: dict[int, dict] = {}
+    for report in history:
+        if report.get(M.CHECKPOINT_PATH):
+            checkpoints[int(report[M.STEP])] = report[M.CHECKPOINT_PATH]
+        finished = report.get(M.EVALUATIONS) or []
+        for evaluation in json.loads(finished) if isinstance(finished, str) else finished:
+            evaluations[int(evaluation[M.EVAL_STEP])] = evaluation
+    return [Candidate(trial_id, step, evaluation, checkpoints.get(step), dict(params))
+            for step, evaluation in sorted(evaluations.items())]
+
+
+def best_candidate(candidates: list[Candidate], metric: str, mode: str) -> Candidate | None:
+    """The best checkpoint that exists on storage by `metric`; ties go to the later step."""
+    usable = [c for c in candidates if c.checkpoint_path and c.value(metric) is not None]
+    if not usable:
+        return None
+    sign = 1 if mode == "max" else -1
+    return max(usable, key=lambda c: (sign * c.value(metric), c.step))

@@ -1,0 +1,96 @@
+"""Confirmation: the search's best candidates and the baseline, re-evaluated on fresh episodes.
+
+The winner of a search is the maximum of noisy numbers (the winner's curse): its search score is biased upwards.
+So after the search, the best checkpoints of the top `tune.confirm_top_k` trials and the baseline's best checkpoint
+are evaluated again on `tune.confirm_episodes` episodes whose seeds (from `tune.confirm_seed`) never appeared in the
+search, in parallel on evaluator actors, and the winner is chosen by that confirmation.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator import metrics as M
+from orchestrator.candidates import Candidate
+from orchestrator.configs.parsing import encode
+from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.stats import mean_interval, wilson_interval
+
+
+@dataclass
+class Confirmed:
+    """A candidate's result on the confirmation episodes."""
+
+    label: str  # the trial id, or "baseline"
+    candidate: Candidate
+    successes: int
+    n_episodes: int
+    success: float
+    success_ci95: tuple[float, float]  # Wilson
+    avg_sum_reward: tuple[float, float, float]  # mean, 95 % low, high
+    avg_max_reward: tuple[float, float, float]
+    episodes: list[tuple[int, bool, float, float]] = field(default_factory=list)  # (seed, success, sum, max reward)
+
+    def value(self, metric: str) -> float | None:
+        """The confirmed value of an eval/ metric (success or an average reward)."""
+        return {M.EVAL_SUCCESS: self.success, M.EVAL_SUCCESS_LOW: self.success_ci95[0],
+                M.EVAL_SUCCESS_HIGH: self.success_ci95[1], M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward[0],
+                M.EVAL_AVG_MAX_REWARD: self.avg_max_reward[0]}.get(metric)
+
+
+def confirmation_seeds(first: int, n: int) -> list[int]:
+    return list(range(first, first + n))
+
+
+def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episodes: int) -> bool:
+    """Whether the confirmation episodes would reuse a seed the search evaluated on."""
+    search = range(cfg.eval.seed, cfg.eval.seed + cfg.eval.n_episodes)
+    confirm = range(confirm_seed, confirm_seed + confirm_episodes)
+    return max(search.start, confirm.start) < min(search.stop, confirm.stop)
+
+
+def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_episodes: int, first_seed: int,
+            max_actors: int | None = None) -> list[Confirmed]:
+    """Evaluate each entry's checkpoint on the same `n_episodes` fresh episodes, all at once on evaluator actors
+    (as many as the cluster's free CPUs allow); results in the order of `entries`."""
+    import ray
+
+    from orchestrator.policies.factory import load_policy
+    from trainables.evaluator import EvalPool, create_actors
+
+    free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
+    n_actors = max(1, min(free, n_episodes, max_actors or free))
+    actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor)
+    try:
+        pools = []
+        for _, candidate in entries:  # every submission is queued at once; the actors work through them in parallel
+            pool = EvalPool(actors, n_episodes, first_seed)
+            pool.submit(candidate.step, load_policy(_local_pretrained(candidate.checkpoint_path)))
+            pools.append(pool)
+        raw = [pool.collect() for pool in pools]
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+    return [_confirmed(label, candidate, episodes) for (label, candidate), episodes in zip(entries, raw)]
+
+
+def _local_pretrained(checkpoint_path: str) -> Path:
+    """The checkpoint's pretrained_model folder on this machine (copied from remote storage if need be)."""
+    local = Path(checkpoint_path) / "pretrained_model"
+    if local.is_dir():
+        return local
+    from ray.train import Checkpoint
+
+    folder = Path(tempfile.mkdtemp(prefix="confirm-"))
+    Checkpoint(path=checkpoint_path).to_directory(str(folder))
+    return folder / "pretrained_model"
+
+
+def _confirmed(label: str, candidate: Candidate, episodes) -> Confirmed:
+    episodes = sorted(episodes, key=lambda e: e.seed)
+    successes = sum(e.success for e in episodes)
+    n = len(episodes)
+    return Confirmed(label, candidate, successes, n, successes / n, wilson_interval(successes, n),
+                     mean_interval([e.sum_reward for e in episodes]), mean_interval([e.max_reward for e in episodes]),
+                     [(e.seed, e.success, e.sum_reward, e.max_reward) for e in episodes])

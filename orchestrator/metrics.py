@@ -1,0 +1,64 @@
+"""Every metric a run reports, by name, in one place: the train loop, the evaluators, Tune's scheduler and searcher,
+the report, W&B and the model card all use these names.
+
+An evaluation's success rate always travels with its episode count and 95 % Wilson interval (low, high, and the
+half-width a scheduler can weigh), so no number is read without its noise.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from orchestrator.stats import wilson_interval
+
+STEP = "step"  # optimizer steps done
+EPOCH = "epoch"  # passes over the training split
+START_STEP = "start_step"  # > 0 when the run resumed from a checkpoint
+CHECKPOINT_PATH = "checkpoint_path"  # set by Ray's TuneReportCallback on reports that carry a checkpoint
+EVALUATIONS = "evaluations"  # the evaluations that finished since the previous report: JSON list of eval/* dicts
+
+TRAIN_LOSS = "train/loss"
+TRAIN_GRAD_NORM = "train/grad_norm"
+TRAIN_LR = "train/lr"
+TRAIN_SAMPLES_PER_S = "train/samples_per_s"
+TRAIN_UPDATE_S = "train/update_s"
+TRAIN_DATA_S = "train/data_s"
+VAL_LOSS = "val/loss"  # loss on held-out episodes
+
+EVAL_SUCCESS = "eval/success"  # fraction of episodes the env reported solved
+EVAL_SUCCESS_LOW = "eval/success_ci95_low"  # 95 % Wilson interval of eval/success
+EVAL_SUCCESS_HIGH = "eval/success_ci95_high"
+EVAL_SUCCESS_HALF_WIDTH = "eval/success_ci95_half_width"  # (high - low) / 2: how much to trust a difference
+EVAL_AVG_SUM_REWARD = "eval/avg_sum_reward"
+EVAL_AVG_MAX_REWARD = "eval/avg_max_reward"
+EVAL_N_EPISODES = "eval/n_episodes"
+EVAL_SECONDS = "eval/eval_s"
+EVAL_STEP = "eval/step"  # the training step whose weights were evaluated (ASHA's time attribute)
+
+# What `tune.metric` may name: every numeric metric a trial reports.
+OPTIMIZABLE = (
+    TRAIN_LOSS, TRAIN_GRAD_NORM, TRAIN_LR, TRAIN_SAMPLES_PER_S, TRAIN_UPDATE_S, TRAIN_DATA_S,
+    EVAL_SUCCESS, EVAL_SUCCESS_LOW, EVAL_SUCCESS_HIGH, EVAL_AVG_SUM_REWARD, EVAL_AVG_MAX_REWARD,
+    EVAL_N_EPISODES, EVAL_SECONDS, EVAL_STEP, VAL_LOSS, STEP, EPOCH,
+)
+
+
+def is_eval_metric(name: str) -> bool:
+    """Measured by evaluation in the simulator (so it needs eval_freq > 0 and can be confirmed on fresh episodes)."""
+    return name.startswith("eval/")
+
+
+def eval_metrics(successes: Sequence[bool], sum_rewards: Sequence[float], max_rewards: Sequence[float]) -> dict:
+    """LeRobot's aggregate eval metrics over episodes, with the success rate's 95 % Wilson interval."""
+    n = len(successes)
+    low, high = wilson_interval(int(sum(successes)), n)
+    return {
+        EVAL_SUCCESS: float(np.mean(successes)),
+        EVAL_SUCCESS_LOW: low,
+        EVAL_SUCCESS_HIGH: high,
+        EVAL_SUCCESS_HALF_WIDTH: (high - low) / 2,
+        EVAL_AVG_SUM_REWARD: float(np.mean(sum_rewards)),
+        EVAL_AVG_MAX_REWARD: float(np.mean(max_rewards)),
+        EVAL_N_EPISODES: n,
+    }

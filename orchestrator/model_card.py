@@ -1,0 +1,201 @@
+"""The model card of a sweep's best policy (`best/README.md`): the evidence behind it, not just a number.
+
+It states the confirmed success with its 95 % interval and episode count, the evaluation seeds, the comparison with
+the default config (Newcombe's interval of the difference), the search space, trial count, compute used, the
+versions that produced it, and how to load it: by its Hub repo id when pushed, never by a path of the machine that
+ran the sweep. The front matter's model-index is what the Hub shows as evaluation results.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from orchestrator.confirm import Confirmed
+
+
+@dataclass
+class SearchEvidence:
+    """What the search measured for the winner, on the search's evaluation episodes."""
+
+    metric: str  # the sweep metric, e.g. "eval/success"
+    mode: str  # max or min
+    value: float | None  # the winner's value at its best evaluated checkpoint
+    step: int | None  # that checkpoint's training step
+    n_episodes: int  # episodes behind every search-time evaluation
+    first_seed: int  # their seeds: first_seed .. first_seed + n_episodes - 1
+
+
+@dataclass
+class ModelCardInfo:
+    """Everything the card says."""
+
+    repo_id: str | None  # where it is pushed (None: not pushed; the card then names no machine's path)
+    policy_type: str
+    env_type: str
+    dataset_repo_id: str
+    experiment: str  # the sweep's name
+    search: SearchEvidence
+    winner: Confirmed | None  # the winner on the confirmation episodes (None: not confirmed)
+    baseline: Confirmed | None  # the default config on the same confirmation episodes
+    comparison: str | None  # "the sweep improved success by ..." (from orchestrator.stats.improvement_sentence)
+    confirm_first_seed: int | None
+    search_space: dict[str, str]  # dotted field -> distribution in words
+    n_trials: int
+    search_algorithm: str  # e.g. "optuna + asha"
+    cpu_hours: float
+    gpu_hours: float
+    trials_table_md: str
+    config_diff: dict[str, object]  # the winner's sampled fields
+    seed_spread: dict | None = None  # retrained with more seeds: {"seeds": [...], "success": [...], "mean", "std"}
+    versions: dict[str, str] = field(default_factory=lambda: versions())
+
+
+def versions() -> dict[str, str]:
+    """torch, ray and this project's git commit (or "unknown" outside a git checkout)."""
+    import ray
+    import torch
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, text=True,
+                                capture_output=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        commit = "unknown"
+    return {"torch": torch.__version__, "ray": ray.__version__, "robot-sweeps commit": commit}
+
+
+def write_model_card(folder: Path, info: ModelCardInfo) -> Path:
+    """Write folder/README.md: Hub metadata (YAML front matter with a model-index) and a body for people."""
+    card = ModelCard(f"---\n{card_data(info).to_yaml()}\n---\n\n{_body(info)}")
+    path = Path(folder) / "README.md"
+    card.save(path)
+    return path
+
+
+def card_data(info: ModelCardInfo) -> ModelCardData:
+    """The front matter: library, tags, dataset, and a model-index with the confirmed (else search-time) results."""
+    result = dict(task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=info.dataset_repo_id,
+                  dataset_name=info.dataset_repo_id)
+    eval_results = []
+    if info.winner is not None:
+        w = info.winner
+        eval_results.append(EvalResult(**result, metric_type="success_rate", metric_value=w.success,
+                                       metric_name=f"Success rate ({w.n_episodes} fresh episodes, 95% CI "
+                                                   f"{w.success_ci95[0]:.3f}-{w.success_ci95[1]:.3f})"))
+        eval_results.append(EvalResult(**result, metric_type="avg_max_reward", metric_value=w.avg_max_reward[0],
+                                       metric_name=f"Average max reward ({w.n_episodes} fresh episodes)"))
+    elif info.search.value is not None:
+        s = info.search
+        eval_results.append(EvalResult(**result, metric_type=s.metric.replace("eval/", ""), metric_value=s.value,
+                                       metric_name=f"{s.metric} ({s.n_episodes} search episodes, not confirmed)"))
+    return ModelCardData(
+        library_name="robot-sweeps",
+        tags=["robotics", info.policy_type, info.env_type, "ray-tune"],
+        datasets=[info.dataset_repo_id],
+        pipeline_tag="robotics",
+        model_name=info.repo_id or f"{info.experiment}-{info.policy_type}",
+        eval_results=eval_results or None,
+    )
+
+
+def _body(info: ModelCardInfo) -> str:
+    dataset = info.dataset_repo_id
+    dataset_md = f"`{dataset}` (recorded locally by the env's scripted expert)" if dataset.startswith("local/") \
+        else f"[`{dataset}`](https://huggingface.co/datasets/{dataset})"
+    load_from = info.repo_id or "path/to/this/folder"
+    return f"""# {info.policy_type} policy for {info.env_type}, tuned by the sweep `{info.experiment}`
+
+This `{info.policy_type}` policy was trained on {dataset_md} with robot-sweeps. It won the Ray Tune sweep
+`{info.experiment}` ({info.n_trials} trials, {info.search_algorithm}){_chosen_how(info)}.
+
+## How to load it
+
+```bash
+python -m orchestrator eval --policy.path={load_from} --eval.n_episodes=50
+python -m orchestrator train --policy.path={load_from} --steps=1000   # fine-tune it
+```
+{"" if info.repo_id else chr(10) + "(Not pushed to the Hub: replace `path/to/this/folder` with where this folder lives.)" + chr(10)}
+## Evidence
+
+{_evidence_md(info)}
+
+## Search
+
+{_search_md(info)}
+
+## Best configuration
+
+{_config_diff_md(info.config_diff)}
+
+`train_config.json` beside this card is the complete configuration (seed included): training it again on one CPU
+machine gives bit-identical losses and evaluations (`python -m orchestrator train --config_path=train_config.json`).
+Across machines, CPU kernels may differ in the last bits; on GPU, kernels are not deterministic.
+
+## Versions
+
+{chr(10).join(f"- {name}: `{value}`" for name, value in info.versions.items())}
+"""
+
+
+def _chosen_how(info: ModelCardInfo) -> str:
+    step = f" at step {info.search.step}" if info.search.step is not None else ""
+    if info.winner is not None:
+        return (f"; its best evaluated checkpoint{step} was confirmed, with the other top candidates and the default "
+                f"config, on fresh episodes, and chosen by that confirmation")
+    return f"; it is the best evaluated checkpoint{step} by `{info.search.metric}` (not confirmed on fresh episodes)"
+
+
+def _row(name: str, c: Confirmed) -> str:
+    low, high = c.success_ci95
+    return (f"| {name} | {c.success:.1%} ({c.successes} of {c.n_episodes}) | {low:.1%} - {high:.1%} | "
+            f"{c.avg_sum_reward[0]:.3f} ± {c.avg_sum_reward[2] - c.avg_sum_reward[0]:.3f} | "
+            f"{c.avg_max_reward[0]:.3f} ± {c.avg_max_reward[2] - c.avg_max_reward[0]:.3f} |")
+
+
+def _evidence_md(info: ModelCardInfo) -> str:
+    s = info.search
+    search_seeds = f"seeds {s.first_seed}..{s.first_seed + s.n_episodes - 1}"
+    search_line = (f"During the search every trial was evaluated on the same {s.n_episodes} episodes "
+                   f"({search_seeds}); this checkpoint scored `{s.metric}` = "
+                   f"{'-' if s.value is None else f'{s.value:.4g}'} there (step {s.step}).")
+    if info.winner is None:
+        return search_line + "\n\nIt was not confirmed on fresh episodes (`tune.confirm_top_k=0`)."
+    w = info.winner
+    seeds = f"seeds {info.confirm_first_seed}..{info.confirm_first_seed + w.n_episodes - 1}"
+    rows = [_row("this policy", w)] + ([_row("default config", info.baseline)] if info.baseline else [])
+    table = ("| policy | success | 95 % CI (Wilson) | avg sum reward (± 95 %) | avg max reward (± 95 %) |\n"
+             "|---|---|---|---|---|\n" + "\n".join(rows))
+    comparison = info.comparison or "The default config was not evaluated, so there is no comparison."
+    spread = ""
+    if info.seed_spread:
+        sp = info.seed_spread
+        spread = (f"\n\nRetrained with {len(sp['seeds'])} seeds ({sp['seeds']}), the same configuration's confirmed "
+                  f"success was {', '.join(f'{v:.0%}' for v in sp['success'])}: mean {sp['mean']:.1%}, "
+                  f"standard deviation {sp['std']:.1%}.")
+    return (f"Confirmed on {w.n_episodes} fresh episodes ({seeds}) that no trial saw during the search:\n\n{table}\n\n"
+            f"**{comparison[0].upper() + comparison[1:]}** (difference of the two success rates, Newcombe's 95 % "
+            f"interval).{spread}\n\n{search_line}")
+
+
+def _search_md(info: ModelCardInfo) -> str:
+    space = "\n".join(f"| `{name}` | `{_cell(dist)}` |" for name, dist in sorted(info.search_space.items()))
+    gpu = f", {info.gpu_hours:.2f} GPU-hours" if info.gpu_hours else ""
+    return (f"{info.n_trials} trials ({info.search_algorithm}), optimizing `{info.search.metric}` ({info.search.mode}); "
+            f"compute used: {info.cpu_hours:.2f} CPU-hours{gpu}.\n\n| field | searched over |\n|---|---|\n{space}\n\n"
+            f"{info.trials_table_md.strip()}")
+
+
+def _config_diff_md(config_diff: dict[str, object]) -> str:
+    if not config_diff:
+        return "The best trial used the base configuration unchanged."
+    rows = "\n".join(f"| `{name}` | `{_cell(json.dumps(value, default=str))}` |"
+                     for name, value in sorted(config_diff.items()))
+    return f"The searched fields of this policy's configuration:\n\n| field | value |\n|---|---|\n{rows}"
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,71 @@
+"""best/README.md carries the evidence: confirmed success with interval, seeds, the baseline comparison, the search,
+compute and versions; its model-index parses with huggingface_hub; it loads by Hub id and names no local path."""
+from pathlib import Path
+
+import pytest
+import yaml
+from huggingface_hub import ModelCard
+from huggingface_hub.repocard_data import model_index_to_eval_results
+
+from orchestrator.candidates import Candidate
+from orchestrator.confirm import Confirmed
+from orchestrator.model_card import ModelCardInfo, SearchEvidence, write_model_card
+from orchestrator.stats import improvement_sentence, mean_interval, wilson_interval
+
+
+def confirmed(label: str, successes: int, n: int = 50) -> Confirmed:
+    return Confirmed(label, Candidate(label, 800, {}, f"/machine/ckpt/{label}"), successes, n, successes / n,
+                     wilson_interval(successes, n), mean_interval([1.0, 2.0]), mean_interval([0.5, 0.7]))
+
+
+def info(tmp_path: Path, **changes) -> ModelCardInfo:
+    fields = dict(
+        repo_id="tester/act_metaworld", policy_type="act", env_type="metaworld", dataset_repo_id="local/mw_reach",
+        experiment="act_reach", search=SearchEvidence("eval/success", "max", 0.9, 800, 20, 100_000),
+        winner=confirmed("t1", 40), baseline=confirmed("baseline", 10),
+        comparison=improvement_sentence(40, 50, 10, 50), confirm_first_seed=1_000_000,
+        search_space={"optimizer.lr": "loguniform(0.0001, 0.003)", "policy.chunk_size": "choice([10, 20])"},
+        n_trials=6, search_algorithm="optuna + asha", cpu_hours=0.25, gpu_hours=0.0,
+        trials_table_md="| # | trial |\n|---|---|\n| 1 | t1 |", config_diff={"optimizer.lr": 0.001},
+        seed_spread={"seeds": [1000, 1001], "success": [0.8, 0.7], "mean": 0.75, "std": 0.0707},
+    )
+    return ModelCardInfo(**{**fields, **changes})
+
+
+def front_matter(text: str) -> dict:
+    return yaml.safe_load(text.split("---\n", 2)[1])
+
+
+def test_card_states_the_confirmed_evidence(tmp_path):
+    card = write_model_card(tmp_path, info(tmp_path)).read_text()
+    assert "80.0% (40 of 50)" in card and "67.0% - 88.8%" in card  # Wilson interval of 40/50: 0.6696-0.8876
+    assert "20.0% (10 of 50)" in card  # the default config on the same episodes
+    assert "seeds 1000000..1000049" in card and "seeds 100000..100019" in card
+    assert "The sweep improved success by 60.0 points (95 % CI +" in card
+    assert "| `optimizer.lr` | `loguniform(0.0001, 0.003)` |" in card and "6 trials (optuna + asha)" in card
+    assert "0.25 CPU-hours" in card and "mean 75.0%" in card
+    for name in ("torch", "ray", "robot-sweeps commit"):
+        assert f"- {name}: `" in card
+    assert "--policy.path=tester/act_metaworld" in card
+    assert "/machine/" not in card and str(tmp_path) not in card
+
+
+def test_model_index_validates_with_huggingface_hub(tmp_path):
+    path = write_model_card(tmp_path, info(tmp_path))
+    meta = front_matter(path.read_text())
+    name, results = model_index_to_eval_results(meta["model-index"])
+    assert name == "tester/act_metaworld"
+    success = next(r for r in results if r.metric_type == "success_rate")
+    assert success.metric_value == pytest.approx(0.8) and "50 fresh episodes" in success.metric_name
+    assert success.task_type == "robotics" and success.dataset_type == "local/mw_reach"
+    loaded = ModelCard.load(path)  # huggingface_hub's own parser accepts the card
+    assert loaded.data.library_name == "robot-sweeps" and len(loaded.data.eval_results) == 2
+
+
+def test_unpushed_unconfirmed_card_names_no_path_and_says_it_was_not_confirmed(tmp_path):
+    card = write_model_card(tmp_path, info(tmp_path, repo_id=None, winner=None, baseline=None, comparison=None,
+                                           confirm_first_seed=None, seed_spread=None)).read_text()
+    assert "--policy.path=path/to/this/folder" in card and str(tmp_path) not in card
+    assert "not confirmed" in card
+    [result] = model_index_to_eval_results(front_matter(card)["model-index"])[1]
+    assert result.metric_value == 0.9 and "not confirmed" in result.metric_name

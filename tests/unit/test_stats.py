@@ -1,0 +1,36 @@
+"""Intervals against published answers: Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10."""
+import pytest
+
+from orchestrator.stats import improvement_sentence, mean_interval, newcombe_interval, wilson_interval
+
+
+@pytest.mark.parametrize("a, n_a, b, n_b, low, high", [
+    (56, 70, 48, 80, 0.0524, 0.3339),
+    (9, 10, 3, 10, 0.1705, 0.8090),
+    (6, 7, 2, 7, 0.0582, 0.8062),
+    (5, 56, 0, 29, -0.0381, 0.1926),
+    (0, 10, 0, 20, -0.1611, 0.2775),
+    (0, 10, 0, 10, -0.2775, 0.2775),
+])
+def test_newcombe_interval_matches_the_paper(a, n_a, b, n_b, low, high):
+    d, lo, hi = newcombe_interval(a, n_a, b, n_b)
+    assert d == pytest.approx(a / n_a - b / n_b)
+    assert (lo, hi) == pytest.approx((low, high), abs=1e-4)
+
+
+@pytest.mark.parametrize("k, n, low, high", [(0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (15, 20, 0.5313, 0.8881),
+                                             (81, 263, 0.2553, 0.3662)])
+def test_wilson_interval(k, n, low, high):
+    assert wilson_interval(k, n) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_mean_interval():
+    mean, low, high = mean_interval([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and high - mean == pytest.approx(1.959964 * 1.2909944 / 2, rel=1e-6) and mean - low == high - mean
+    assert mean_interval([5.0]) == (5.0, 5.0, 5.0)
+
+
+def test_improvement_sentence_says_whether_the_interval_excludes_zero():
+    assert improvement_sentence(40, 50, 10, 50).startswith("the sweep improved success by 60.0 points (95 % CI +")
+    assert improvement_sentence(12, 50, 10, 50).startswith("no significant improvement: +4.0 points (95 % CI -")
+    assert improvement_sentence(5, 50, 30, 50).startswith("the sweep made success worse by 50.0 points")
