@@ -5,6 +5,9 @@ The env and eval settings default to those in the policy's `train_config.json` (
 and in a sweep's `best/` folder), else to the config defaults; CLI flags override them. Prints success with its
 95 % Wilson confidence interval, the average sum and max reward, and writes `eval_info.json` into `--output_dir`
 when one is given.
+
+`--expert=true` evaluates the env's scripted expert instead of a policy, on exactly the same episodes and actors: the
+ceiling a policy can be compared with. It takes no --policy.path.
 """
 from __future__ import annotations
 
@@ -27,13 +30,17 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 
 
 def parse_eval_args(args: list[str]):
-    """defaults <- the policy's train_config.json (env, eval, seed) <- CLI flags; --policy.path is required."""
+    """(config, expert): defaults <- the policy's train_config.json (env, eval, seed) <- CLI flags; --policy.path is
+    required. With --expert=true (expert True) --policy.path is refused and the config is the defaults <- CLI flags."""
     from orchestrator.policy_source import resolve_policy_folder
 
     cli, config_path = parse_cli(args)
     if config_path:
         raise UserError(problem("config_path", "is for `train`; eval takes --policy.path and --env/--eval flags"))
-    path = cli.get("policy", {}).get("path") if isinstance(cli.get("policy"), dict) else None
+    section = cli.get("policy") if isinstance(cli.get("policy"), dict) else {}
+    path = section.get("path")
+    if _expert_flag(cli):
+        return _expert_config(cli, path or section.get("pretrained_path")), True
     if not path:
         raise UserError(problem("policy.path", "is required: a saved policy folder (e.g. <experiment>/best) or a "
                                 "Hub model id"), "bad command line")
@@ -43,18 +50,60 @@ def parse_eval_args(args: list[str]):
         base = json.loads(saved.read_text())
         base = {k: v for k, v in base.items() if k in ("env", "eval", "resources")}
         base = encode(build_config(None, [base], validate=False))
-    return build_config(base, [cli])
+    return build_config(base, [cli]), False
+
+
+def _expert_flag(cli: dict) -> bool:
+    """Pop and read `--expert` (true/false)."""
+    if "expert" not in cli:
+        return False
+    value = cli.pop("expert")
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or text in ("true", "false", "1", "0", "yes", "no"):
+        return value if isinstance(value, bool) else text in ("true", "1", "yes")
+    raise UserError(problem("expert", "must be true or false", value), "bad command line")
+
+
+def _expert_config(cli: dict, path):
+    """defaults <- CLI flags, for an env whose type (and task) has a scripted expert."""
+    from orchestrator.configs.train import TrainPipelineConfig
+    from orchestrator.datasets.experts import EXPERT_TASKS, EXPERTS
+    from orchestrator.envs.configs import EnvConfig
+
+    if path:
+        raise UserError(problem("expert", f"--expert=true and --policy.path (= {path!r}) are mutually exclusive: "
+                                "evaluate either the env's scripted expert or a saved policy"), "bad command line")
+    env_type = cli["env"].get("type") if isinstance(cli.get("env"), dict) else None
+    env_type = env_type or TrainPipelineConfig().env.type
+    if env_type in EnvConfig.get_known_choices() and env_type not in EXPERTS:  # before the env's own fields are checked
+        raise UserError(problem("env.type", f"has no scripted expert to evaluate; experts exist for {sorted(EXPERTS)}",
+                                env_type), "bad command line")
+    cfg = build_config(None, [cli])
+    task = getattr(cfg.env, "task", None)
+    if cfg.env.type in EXPERT_TASKS and task not in EXPERT_TASKS[cfg.env.type]:
+        raise UserError(problem("env.task", f"the {cfg.env.type} expert solves only {EXPERT_TASKS[cfg.env.type]}",
+                                task), "bad command line")
+    return cfg
+
+
+def _expert_name(env_cfg) -> str:
+    """e.g. "MetaWorldExpert, task reach"."""
+    from orchestrator.datasets.experts import EXPERTS
+
+    task = getattr(env_cfg, "task", None)
+    return EXPERTS[env_cfg.type].__name__ + (f", task {task}" if task else "")
 
 
 def evaluate(args: list[str]) -> dict:
+    cfg, expert = parse_eval_args(args)  # bad input is refused before Ray and torch are imported
+
     import ray
 
     from orchestrator.policies.factory import load_policy
     from orchestrator.sweep import connect_ray
     from trainables.evaluator import EvalPool, create_actors
 
-    cfg = parse_eval_args(args)
-    policy = load_policy(cfg.policy.pretrained_path)
+    policy = None if expert else load_policy(cfg.policy.pretrained_path)  # None: the env's scripted expert acts
     connect_ray()
     actors = create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
     try:
@@ -68,8 +117,9 @@ def evaluate(args: list[str]) -> dict:
     n = int(metrics["eval/n_episodes"])
     low, high = wilson_interval(round(metrics["eval/success"] * n), n)
     metrics["eval/success_ci95"] = [low, high]
-    print(f"policy {cfg.policy.pretrained_path} ({cfg.policy.type}) on {cfg.env.type}, {n} episodes "
-          f"(seeds {cfg.eval.seed}..{cfg.eval.seed + n - 1}):")
+    what = (f"scripted expert ({_expert_name(cfg.env)})" if expert
+            else f"policy {cfg.policy.pretrained_path} ({cfg.policy.type})")
+    print(f"{what} on {cfg.env.type}, {n} episodes (seeds {cfg.eval.seed}..{cfg.eval.seed + n - 1}):")
     print(f"  success {metrics['eval/success']:.1%} (95% CI {low:.1%}-{high:.1%}), "
           f"avg sum reward {metrics['eval/avg_sum_reward']:.3f}, avg max reward {metrics['eval/avg_max_reward']:.3f}, "
           f"{metrics['eval/eval_s']:.1f} s")
