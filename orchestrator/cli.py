@@ -3,6 +3,7 @@
   sweep SEARCH_SPACE.py [--dry-run] [--field.sub=value ...] [--tune.field=value ...]
   train [--config_path=FILE] [--field.sub=value ...] [--policy.path=FOLDER_OR_HUB_ID]
   eval --policy.path=FOLDER_OR_HUB_ID [--env.field=value ...] [--eval.n_episodes=N ...] [--output_dir=DIR]
+  eval --expert=true [--env.field=value ...] [--eval.n_episodes=N ...]   (the env's scripted expert: the ceiling)
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
 
 Bad input prints one message naming the field and what is allowed, and exits 2 with no traceback.

@@ -12,21 +12,11 @@ ceiling a policy can be compared with. It takes no --policy.path.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
+from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config, encode, parse_cli
 from orchestrator.errors import UserError, problem
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a success rate (well-behaved at 0 and n successes, unlike the normal one)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def parse_eval_args(args: list[str]):
@@ -113,16 +103,14 @@ def evaluate(args: list[str]) -> dict:
     finally:
         for actor in actors:
             ray.kill(actor)
-    metrics.pop("eval/step", None)
-    n = int(metrics["eval/n_episodes"])
-    low, high = wilson_interval(round(metrics["eval/success"] * n), n)
-    metrics["eval/success_ci95"] = [low, high]
+    metrics.pop(M.EVAL_STEP, None)
+    n, low, high = int(metrics[M.EVAL_N_EPISODES]), metrics[M.EVAL_SUCCESS_LOW], metrics[M.EVAL_SUCCESS_HIGH]
     what = (f"scripted expert ({_expert_name(cfg.env)})" if expert
             else f"policy {cfg.policy.pretrained_path} ({cfg.policy.type})")
     print(f"{what} on {cfg.env.type}, {n} episodes (seeds {cfg.eval.seed}..{cfg.eval.seed + n - 1}):")
-    print(f"  success {metrics['eval/success']:.1%} (95% CI {low:.1%}-{high:.1%}), "
-          f"avg sum reward {metrics['eval/avg_sum_reward']:.3f}, avg max reward {metrics['eval/avg_max_reward']:.3f}, "
-          f"{metrics['eval/eval_s']:.1f} s")
+    print(f"  success {metrics[M.EVAL_SUCCESS]:.1%} (95% CI {low:.1%}-{high:.1%}), "
+          f"avg sum reward {metrics[M.EVAL_AVG_SUM_REWARD]:.3f}, avg max reward {metrics[M.EVAL_AVG_MAX_REWARD]:.3f}, "
+          f"{metrics[M.EVAL_SECONDS]:.1f} s")
     if cfg.output_dir:
         out = Path(cfg.output_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 report, checkpoint); everything between is plain PyTorch you can follow top to bottom."""
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -14,7 +15,7 @@ import ray.train
 import ray.train.torch
 import torch
 from safetensors.torch import load_model
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
@@ -42,8 +43,11 @@ def train_loop_per_worker(loop_config: dict) -> None:
     dataset, val_dataset = make_datasets(cfg.dataset, meta.root,  # train split (augmented), held-out split or None
                                          cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
     per_rank_batch = cfg.batch_size // world
-    sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    sampler = ResumableSampler(DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed,
+                                                  drop_last=True))
+    loader_rng = torch.Generator()  # the loader's own (worker seeds), so creating an iterator leaves the global RNG be
     loader = DataLoader(dataset, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,
+                        generator=loader_rng,
                         drop_last=True, persistent_workers=cfg.num_workers > 0)
     val_loader = None
     if val_dataset is not None and rank == 0:  # the same first batches every time, so losses compare across steps
@@ -69,7 +73,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
     wandb = WandbRun(cfg, loop_config.get("run_name", "run"), rank)
     log = LogLine(cfg, dataset.meta.total_frames, dataset.meta.total_episodes)
     last_eval: dict = {}
-    batches = _forever(loader, sampler, start_epoch=step * cfg.batch_size // max(1, len(dataset)))
+    batches = _forever(loader, sampler, loader_rng, per_rank_batch, cfg.seed, start_step=step)
     data_start = time.perf_counter()
     while step < cfg.steps:
         batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
@@ -151,11 +155,33 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _forever(loader: DataLoader, sampler: DistributedSampler, start_epoch: int):
-    """Cycle through the loader epoch after epoch, reshuffling each epoch (deterministically per epoch)."""
-    epoch = start_epoch
-    while True:
-        sampler.set_epoch(epoch)
-        yield from loader
-        epoch += 1
+class ResumableSampler(Sampler):
+    """DistributedSampler's order for each epoch, able to start part-way through one: a run resumed at step k sees
+    exactly the samples the uninterrupted run saw from step k on (the indices are skipped, not the batches loaded)."""
 
+    def __init__(self, base: DistributedSampler):
+        self.base = base
+        self.skip = 0
+
+    def set_position(self, epoch: int, skip_samples: int) -> None:
+        self.base.set_epoch(epoch)
+        self.skip = skip_samples
+
+    def __iter__(self):
+        return itertools.islice(iter(self.base), self.skip, None)
+
+    def __len__(self) -> int:
+        return len(self.base) - self.skip
+
+
+def _forever(loader: DataLoader, sampler: ResumableSampler, loader_rng: torch.Generator, per_rank_batch: int,
+             seed: int, start_step: int):
+    """Cycle through the loader epoch after epoch (a deterministic shuffle per epoch), from the position of
+    `start_step`: its epoch, and the batches of that epoch already trained on skipped."""
+    steps_per_epoch = max(1, len(sampler.base) // per_rank_batch)
+    epoch, offset = divmod(start_step, steps_per_epoch)
+    while True:
+        sampler.set_position(epoch, offset * per_rank_batch)
+        loader_rng.manual_seed(seed * 100_003 + epoch)  # data-loader worker seeds depend on the epoch only
+        yield from loader
+        epoch, offset = epoch + 1, 0
