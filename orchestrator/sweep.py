@@ -18,6 +18,7 @@ from typing import Any
 import draccus
 import ray
 from ray import tune
+from ray.tune.search import BasicVariantGenerator
 
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
@@ -186,14 +187,18 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     path = prepared.experiment_dir / name
     if t.resume and tune.Tuner.can_restore(str(path)):
         return tune.Tuner.restore(str(path), trainable=trainable, resume_errored=True)
+    concurrency = max_concurrency(prepared)
+    search_alg = _search_alg(t, concurrency) if search else None
     return tune.Tuner(
         trainable,
         param_space=space,
         tune_config=tune.TuneConfig(
             metric=t.metric, mode=t.mode, num_samples=num_samples,
-            search_alg=_search_alg(t) if search else None,
+            search_alg=search_alg,
             scheduler=_scheduler(t, prepared.default_cfg) if search else None,
-            max_concurrent_trials=max_concurrency(prepared),
+            # Tune applies this limit to a Searcher (it wraps it in a ConcurrencyLimiter) and to its own default
+            # generator; a BasicVariantGenerator we build takes the limit itself, and Tune would ignore this one.
+            max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator) else concurrency,
             trial_name_creator=lambda trial: f"trial_{trial.trial_id}",
             trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
         ),
@@ -204,14 +209,12 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     )
 
 
-def _search_alg(t: TuneConfig):
+def _search_alg(t: TuneConfig, max_concurrent: int):
     if t.search == "optuna":
         import optuna
 
         return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed))
-    from ray.tune.search import BasicVariantGenerator
-
-    return BasicVariantGenerator(random_state=t.seed)
+    return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
 
 def _optuna_search_class():
