@@ -45,7 +45,7 @@ def confirmation_seeds(first: int, n: int) -> list[int]:
 
 def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episodes: int) -> bool:
     """Whether the confirmation episodes would reuse a seed the search evaluated on."""
-    search = range(cfg.eval.seed, cfg.eval.seed + cfg.eval.n_episodes)
+    search = range(cfg.eval.seed, cfg.eval.seed + max(cfg.eval.n_episodes, cfg.most_eval_episodes()))
     confirm = range(confirm_seed, confirm_seed + confirm_episodes)
     return max(search.start, confirm.start) < min(search.stop, confirm.stop)
 

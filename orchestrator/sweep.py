@@ -67,7 +67,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.confirm_top_k and overlapping_seeds(default_cfg, tune_cfg.confirm_seed, tune_cfg.confirm_episodes):
         raise UserError(problem("tune.confirm_seed", f"confirmation episodes must be fresh: seeds {tune_cfg.confirm_seed}"
                                 f"..{tune_cfg.confirm_seed + tune_cfg.confirm_episodes - 1} overlap the search's "
-                                f"eval seeds {default_cfg.eval.seed}..{default_cfg.eval.seed + default_cfg.eval.n_episodes - 1}",
+                                f"eval seeds {default_cfg.eval.seed}..{default_cfg.eval.seed + default_cfg.most_eval_episodes() - 1}",
                                 tune_cfg.confirm_seed))
     if tune_cfg.scheduler == "asha" and default_cfg.evaluates:
         grace = tune_cfg.grace_period or default_cfg.eval_freq

@@ -30,7 +30,8 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
                       f"{s['survivors']} survivors' intervals there")
     summary = {
         "experiment": t.experiment_name, "metric": t.metric, "mode": t.mode,
-        "search_episodes": {"n": cfg.eval.n_episodes, "first_seed": cfg.eval.seed},
+        "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
+                            "first_seed": cfg.eval.seed},
         "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
         "scheduler_stops": stops,
     }
@@ -76,8 +77,8 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     card = ModelCardInfo(
         repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
         dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
-        search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step, cfg.eval.n_episodes,
-                              cfg.eval.seed),
+        search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step,
+                              int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
         winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,
         confirm_first_seed=t.confirm_seed if winner_confirmed else None,
         search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),

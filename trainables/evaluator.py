@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import ray
@@ -79,9 +80,11 @@ class _Pending:
 class EvalPool:
     """Splits each evaluation's episodes over the actors and tracks evaluations in flight."""
 
-    def __init__(self, actors: list, n_episodes: int, seed: int):
+    def __init__(self, actors: list, n_episodes: int, seed: int, episodes_at: Callable[[int], int] | None = None):
         self.actors = actors
-        self.seeds = [seed + i for i in range(n_episodes)]  # the same episodes for every trial and every evaluation
+        self.n_episodes = n_episodes
+        self.seed = seed  # the same episodes for every trial and every evaluation: seed, seed + 1, ...
+        self.episodes_at = episodes_at  # step -> episodes of that evaluation (None: always n_episodes)
         self.pending: list[_Pending] = []
 
     def submit(self, step: int, policy) -> None:
@@ -90,7 +93,9 @@ class EvalPool:
         snapshot = None if policy is None else ray.put(
             {"policy_config": policy_config_json(policy),
              "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}})
-        shares = [self.seeds[i::len(self.actors)] for i in range(len(self.actors))]
+        n = self.episodes_at(step) if self.episodes_at else self.n_episodes
+        seeds = [self.seed + i for i in range(n)]
+        shares = [seeds[i::len(self.actors)] for i in range(len(self.actors))]
         refs = [a.evaluate.remote(snapshot, s) for a, s in zip(self.actors, shares) if s]
         self.pending.append(_Pending(step, refs))
 

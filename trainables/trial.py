@@ -2,6 +2,7 @@
 fits the trainer, with TuneReportCallback forwarding rank 0's reports to Tune)."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import ray
@@ -37,7 +38,8 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     loop_config = {"train_config": encode(cfg), "run_name": run_name}
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
-        loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
+        loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
+                                            partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq))
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_config,

@@ -56,6 +56,8 @@ class EvalConfig:
     """Asynchronous evaluation in the simulator, by Ray actors holding vector envs."""
 
     n_episodes: int = 10  # episodes per evaluation (the same seeds for every trial and every evaluation)
+    n_episodes_growth: float = 1.0  # the k-th evaluation of a run uses n_episodes * growth^(k-1) episodes (the
+    #   first seeds shared): fewer episodes early, more at later ASHA rungs where the decisions matter more
     batch_size: int = 10  # envs per evaluator actor (episodes run in parallel in one vector env)
     num_actors: int = 1  # evaluator actors per trial; episodes are split between them
     use_async_envs: bool = False  # run each env of an actor in its own process
@@ -66,7 +68,14 @@ class EvalConfig:
         out += positive("num_actors", self.num_actors) + non_negative("seed", self.seed)
         if not out and self.batch_size > self.n_episodes:
             out.append(problem("batch_size", f"must be <= eval.n_episodes (= {self.n_episodes})", self.batch_size))
+        if not isinstance(self.n_episodes_growth, (int, float)) or not 1.0 <= self.n_episodes_growth <= 10.0:
+            out.append(problem("n_episodes_growth", "must be a number in [1, 10]", self.n_episodes_growth))
         return out
+
+    def episodes_at(self, step: int, eval_freq: int) -> int:
+        """Episodes of the evaluation at training step `step` (the k-th evaluation, k = ceil(step / eval_freq))."""
+        k = max(1, -(-step // max(1, eval_freq)))
+        return max(1, round(self.n_episodes * self.n_episodes_growth ** (k - 1)))
 
 
 @dataclass
@@ -162,6 +171,10 @@ class TrainPipelineConfig:
             out.append(problem("batch_size", f"must be >= resources.num_workers (= {self.resources.num_workers})",
                                self.batch_size))
         return out
+
+    def most_eval_episodes(self) -> int:
+        """The largest number of episodes any evaluation of this run uses (its last one)."""
+        return self.eval.episodes_at(self.steps, self.eval_freq) if self.evaluates else 0
 
     @property
     def evaluates(self) -> bool:

@@ -34,3 +34,14 @@ def test_improvement_sentence_says_whether_the_interval_excludes_zero():
     assert improvement_sentence(40, 50, 10, 50).startswith("the sweep improved success by 60.0 points (95 % CI +")
     assert improvement_sentence(12, 50, 10, 50).startswith("no significant improvement: +4.0 points (95 % CI -")
     assert improvement_sentence(5, 50, 30, 50).startswith("the sweep made success worse by 50.0 points")
+
+
+def test_more_episodes_at_later_evaluations_and_fresh_confirmation_seeds():
+    from orchestrator.configs.parsing import build_config
+    from orchestrator.confirm import overlapping_seeds
+
+    cfg = build_config(None, [{"steps": 1200, "eval_freq": 400, "eval": {"n_episodes": 5, "batch_size": 5,
+                                                                          "n_episodes_growth": 2.0}}])
+    assert [cfg.eval.episodes_at(s, cfg.eval_freq) for s in (400, 800, 1200, 1000)] == [5, 10, 20, 20]
+    assert cfg.most_eval_episodes() == 20
+    assert overlapping_seeds(cfg, cfg.eval.seed + 19, 10) and not overlapping_seeds(cfg, cfg.eval.seed + 20, 10)
