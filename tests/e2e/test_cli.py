@@ -70,7 +70,7 @@ def test_dry_run(space):
 
 
 @pytest.mark.e2e
-def test_readme_demo_command_with_tiny_overrides(tmp_path, tiny_dataset, cache_dir):
+def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     token = "hf_e2e_secret_token_123"
     with LocalHub(token=token) as hub:
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": token, "ROBOT_SWEEPS_CACHE": str(cache_dir)}
@@ -78,16 +78,19 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, tiny_dataset, cache_d
             ["bash", "scripts/demo.sh", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=demo",
              "--tune.num_samples=2", "--tune.max_concurrent_trials=1", *TINY_ACT, "--steps=20", "--log_freq=10",
              "--save_freq=20", "--eval_freq=10", "--eval.n_episodes=2", "--eval.batch_size=2",
-             "--env.episode_length=30", "--hub.repo_id=tester/pusht-act"],
+             "--env.episode_length=30", "--dataset.record_episodes=3", "--tune.confirm_episodes=3",
+             "--hub.repo_id=tester/mw-act"],
             cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-3000:]
-        assert "Trials ranked by eval/avg_max_reward" in proc.stdout and "Best trial" in proc.stdout
-        assert "vs default config" in proc.stdout
-        files = hub.repos["tester/pusht-act"].files
+        assert "Trials ranked by eval/success" in proc.stdout and "Best trial" in proc.stdout
+        assert "Confirming 3 candidates on 3 fresh episodes" in proc.stdout  # 2 trials + the baseline
+        assert "baseline (step" in proc.stdout
+        files = hub.repos["tester/mw-act"].files
         assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= set(files)
         best = tmp_path / "demo" / "best"
         assert files["model.safetensors"] == (best / "model.safetensors").read_bytes()
+        assert b"--policy.path=tester/mw-act" in files["README.md"] and str(tmp_path).encode() not in files["README.md"]
     assert token not in out
     for path in (tmp_path / "demo").rglob("*"):
         if path.is_file() and path.suffix in (".json", ".md", ".txt", ".log", ".csv", ".yaml"):
