@@ -78,7 +78,7 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
             ["bash", "scripts/demo.sh", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=demo",
              "--tune.num_samples=2", "--tune.max_concurrent_trials=1", *TINY_ACT, "--steps=20", "--log_freq=10",
              "--save_freq=20", "--eval_freq=10", "--eval.n_episodes=2", "--eval.batch_size=2",
-             "--env.episode_length=30", "--dataset.record_episodes=3", "--tune.confirm_episodes=3",
+             "--dataset.record_episodes=3", "--tune.confirm_episodes=3",  # the expert needs ~60 steps: full episodes
              "--hub.repo_id=tester/mw-act"],
             cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
         out = proc.stdout + proc.stderr
@@ -103,4 +103,4 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "3 episodes" in proc.stdout and "95% CI" in proc.stdout
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
-    assert info["eval/n_episodes"] == 3 and 0 <= info["eval/avg_max_reward"] <= 1, "W&B offline runs were not written"
+    assert info["eval/n_episodes"] == 3 and info["eval/avg_max_reward"] > 0  # MetaWorld rewards exceed 1

@@ -191,5 +191,5 @@ def test_a_submitted_sweep_runs_trials_on_both_nodes(two_node_cluster, tmp_path)
     trials = summary["trials"]
     assert len(trials) == 2, logs[-5000:]
     assert all(trial["status"] == "finished" for trial in trials), trials  # each trained all its steps
-    assert {trial["node_id"] for trial in trials} == two_node_cluster.node_ids(), (
+    assert {trial["last_metrics"]["node_id"] for trial in trials} == two_node_cluster.node_ids(), (
         "each node should have run one trial's Train worker")

@@ -53,7 +53,7 @@ def test_expert_through_the_evaluators_reaches_its_recording_success_rate(name, 
     try:
         pool.submit(0, None)  # the actors evaluate while this process records the same episodes
         assert len(pool.pending[-1].refs) == N_ACTORS  # the episodes are split over both actors
-        recorded = [record.rollout(env_cfg, seed)[1] for seed in pool.seeds]
+        recorded = [record.rollout(env_cfg, seed)[1] for seed in range(pool.seed, pool.seed + pool.n_episodes)]
         metrics = pool.poll(wait=True)[0]
     finally:
         for actor in actors:

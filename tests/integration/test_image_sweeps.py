@@ -34,7 +34,7 @@ def test_image_search_space_runs_a_tiny_sweep(name, tmp_path, tiny_pixels_datase
     trials = summary["trials"]
     assert len(trials) == 2 and all(t["status"] == "finished" for t in trials), trials
     for t in trials:
-        assert t["metrics"]["eval/n_episodes"] == 2 and t["metrics"]["step"] == 10
+        assert t["best_metrics"]["eval/n_episodes"] == 2 and t["last_metrics"]["step"] == 10
         saved = json.loads((Path(t["checkpoint_path"]) / "pretrained_model" / "config.json").read_text())
         assert saved["type"] == name and "observation.image" in saved["input_features"]
     assert (tmp_path / "img" / "best" / "model.safetensors").is_file()
