@@ -107,7 +107,7 @@ def _success_cell(c: Candidate | None) -> str:
 
 def _columns(rows: list[TrialRow], metric: str) -> tuple[list[str], list[list[str]]]:
     params = sorted({k for r in rows for k in r.params})
-    cols = ["#", "trial", "status", *params, metric, "success [95% CI]", "best step", "train/loss", "minutes"]
+    cols = ["#", "trial", "status", *params, metric, "success [95% CI]", "best step", M.TRAIN_LOSS, "minutes"]
     body = []
     for i, r in enumerate(rows, 1):
         body.append([str(i), r.trial_id, r.status, *[_fmt(r.params.get(p)) for p in params], _fmt(r.value(metric)),

@@ -25,7 +25,7 @@ from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
 from orchestrator.confirm import overlapping_seeds
 from orchestrator.errors import UserError, problem, raise_if
-from orchestrator.metrics import EVAL_STEP, is_eval_metric
+from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 
@@ -58,7 +58,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
         raise UserError(problem("tune.metric", "needs evaluation, but eval_freq = 0: set eval_freq > 0 or optimize a "
                                 "train/ metric", tune_cfg.metric))
     ds = default_cfg.dataset
-    if tune_cfg.metric == "val/loss" and not ds.val_fraction and not ds.val_episodes:
+    if tune_cfg.metric == VAL_LOSS and not ds.val_fraction and not ds.val_episodes:
         raise UserError(problem("tune.metric", "needs held-out episodes: set dataset.val_fraction or "
                                 "dataset.val_episodes", tune_cfg.metric))
     if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
