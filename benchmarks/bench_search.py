@@ -52,10 +52,14 @@ def run_sweep(space: str, rule: str, seed: int, storage: Path, extra: list[str],
 
 
 def score(summary: dict, rule: str, seed: int, wall: float) -> dict:
-    trials = sorted(summary["trials"], key=lambda t: t["trial_id"])  # Tune's ids count up in start order
+    def started(t: dict) -> float:  # Tune's trial ids are random: order by start time (last report - its runtime)
+        return t["last_metrics"]["timestamp"] - t["last_metrics"]["time_total_s"]
+
+    trials = sorted(summary["trials"], key=started)
     last_steps = {t["trial_id"]: t["last_metrics"].get("step", 0) for t in trials}
     winner = summary["best"]
-    before = sum(steps for trial_id, steps in last_steps.items() if trial_id < winner["trial_id"])
+    order = [t["trial_id"] for t in trials]
+    before = sum(last_steps[t] for t in order[:order.index(winner["trial_id"])])
     confirmed = winner["confirmed"]
     return {"rule": rule, "seed": seed, "success": confirmed["success"], "ci": confirmed["success_ci95"],
             "n": confirmed["n_episodes"], "trial_steps": sum(last_steps.values()),
@@ -70,13 +74,20 @@ def main() -> None:
     parser.add_argument("--rules", nargs="+", default=list(RULES), choices=list(RULES))
     parser.add_argument("--n-episodes", type=int, default=10, help="the space's eval.n_episodes (asha_grow halves it)")
     parser.add_argument("--storage", default="/tmp/robot-sweeps-bench-search")
+    parser.add_argument("--rescore", metavar="DIR", help="score the sweeps already in DIR (a previous run's folder)")
     parser.add_argument("extra", nargs="*", help="flags for every sweep, after --")
     args = parser.parse_args()
-    storage = Path(args.storage) / time.strftime("%Y%m%d-%H%M%S")
+    storage = Path(args.rescore) if args.rescore else Path(args.storage) / time.strftime("%Y%m%d-%H%M%S")
     rows = []
     for seed in args.seeds:  # rules alternate within each seed, so load drifts hit every rule alike
         for rule in (args.rules if seed % 2 == 0 else list(reversed(args.rules))):
-            row = run_sweep(args.space, rule, seed, storage, args.extra, args.n_episodes)
+            if args.rescore:
+                walls = {(r["rule"], r["seed"]): r["wall_s"] for r in
+                         json.loads((storage / "bench_search.json").read_text())}
+                summary = json.loads((storage / f"{rule}-seed{seed}" / "summary.json").read_text())
+                row = score(summary, rule, seed, walls.get((rule, seed), 0.0))
+            else:
+                row = run_sweep(args.space, rule, seed, storage, args.extra, args.n_episodes)
             rows.append(row)
             print(f"{rule:>9} seed {seed}: confirmed success {row['success']:.1%} [{row['ci'][0]:.1%}, "
                   f"{row['ci'][1]:.1%}] (n={row['n']}), trial-steps {row['trial_steps']}, to winner "
