@@ -25,9 +25,10 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     print_table(rows, t.metric, console)
     stops = scheduler_stops(rows)
     for s in stops:
+        noise = (f"overlapping {s['overlapping']} of {s['survivors']} survivors' intervals there" if s["survivors"]
+                 else "no other trial went past that step")
         console.print(f"  stopped by the scheduler: {s['trial_id']} at step {s['rung']}, success {s['success']:.0%} "
-                      f"[{s['success_ci95'][0]:.0%}, {s['success_ci95'][1]:.0%}], overlapping {s['overlapping']} of "
-                      f"{s['survivors']} survivors' intervals there")
+                      f"[{s['success_ci95'][0]:.0%}, {s['success_ci95'][1]:.0%}], {noise}")
     summary = {
         "experiment": t.experiment_name, "metric": t.metric, "mode": t.mode,
         "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
