@@ -43,27 +43,10 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         _write(prepared, summary, rows, None)
         return summary
 
-    winner, confirmed, comparison = ranked[0], [], None
-    baseline_confirmed = None
+    winner, confirmed, baseline_confirmed, comparison = ranked[0], [], None, None
     if t.confirm_top_k and M.is_eval_metric(t.metric):
-        entries = [(r.trial_id, r.best) for r in ranked[:t.confirm_top_k]]
-        if baseline is not None and baseline.best is not None and baseline.best.checkpoint_path:
-            entries.append(("baseline", baseline.best))
-        console.print(f"\nConfirming {len(entries)} candidates on {t.confirm_episodes} fresh episodes "
-                      f"(seeds {t.confirm_seed}..{t.confirm_seed + t.confirm_episodes - 1}) ...")
-        confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
-        trials = [c for c in confirmed if c.label != "baseline"]
-        baseline_confirmed = next((c for c in confirmed if c.label == "baseline"), None)
-        sign = 1 if t.mode == "max" else -1
-        order = {c.label: i for i, c in enumerate(trials)}  # search rank breaks ties
-        best = max(trials, key=lambda c: (sign * (c.value(t.metric) or 0.0), -order[c.label]))
-        winner = next(r for r in ranked if r.trial_id == best.label)
-        _print_confirmation(console, confirmed, best)
-        if baseline_confirmed is not None:
-            comparison = improvement_sentence(best.successes, best.n_episodes, baseline_confirmed.successes,
-                                              baseline_confirmed.n_episodes)
-            console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
-        summary["confirmation"] = _confirmation_summary(confirmed, best, baseline_confirmed, comparison, t)
+        winner, confirmed, baseline_confirmed, comparison = _confirm_top(prepared, ranked, baseline, console)
+        summary["confirmation"] = _confirmation_summary(confirmed, winner.trial_id, baseline_confirmed, comparison, t)
     winner_confirmed = next((c for c in confirmed if c.label == winner.trial_id), None)
 
     console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
@@ -74,19 +57,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         seed_spread = _seed_spread(prepared, winner, winner_confirmed, console)
         summary["seed_spread"] = seed_spread
     best_dir = export_best(winner.best, out / "best")
-    every_run = rows + ([baseline] if baseline else [])
-    card = ModelCardInfo(
-        repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
-        dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
-        search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step,
-                              int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
-        winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,
-        confirm_first_seed=t.confirm_seed if winner_confirmed else None,
-        search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),
-        search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=_hours(every_run, cfg),
-        gpu_hours=_hours(every_run, cfg, "GPU"),
-        trials_table_md=markdown_table(rows, t.metric), config_diff=dict(winner.params), seed_spread=seed_spread,
-    )
+    card = _card(prepared, rows, baseline, winner, winner_confirmed, baseline_confirmed, comparison, seed_spread)
     write_model_card(best_dir, card)
     console.print(f"  best policy, config and model card: {best_dir}")
     summary["best"] = {**winner.summary(), "confirmed": _confirmed_summary(winner_confirmed)}
@@ -100,6 +71,49 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         summary["hub_url"] = url
     _write(prepared, summary, rows, card)
     return summary
+
+
+def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, console: Console):
+    """Confirm the top trials' best checkpoints and the baseline's on fresh episodes; the winner is the best there
+    (the search's rank breaks ties). Returns (winner row, every Confirmed, the baseline's, the comparison)."""
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    entries = [(r.trial_id, r.best) for r in ranked[:t.confirm_top_k]]
+    if baseline is not None and baseline.best is not None and baseline.best.checkpoint_path:
+        entries.append(("baseline", baseline.best))
+    console.print(f"\nConfirming {len(entries)} candidates on {t.confirm_episodes} fresh episodes "
+                  f"(seeds {t.confirm_seed}..{t.confirm_seed + t.confirm_episodes - 1}) ...")
+    confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
+    trials = [c for c in confirmed if c.label != "baseline"]
+    baseline_confirmed = next((c for c in confirmed if c.label == "baseline"), None)
+    sign = 1 if t.mode == "max" else -1
+    order = {c.label: i for i, c in enumerate(trials)}
+    best = max(trials, key=lambda c: (sign * (c.value(t.metric) or 0.0), -order[c.label]))
+    _print_confirmation(console, confirmed, best)
+    comparison = None
+    if baseline_confirmed is not None:
+        comparison = improvement_sentence(best.successes, best.n_episodes, baseline_confirmed.successes,
+                                          baseline_confirmed.n_episodes)
+        console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
+    return next(r for r in ranked if r.trial_id == best.label), confirmed, baseline_confirmed, comparison
+
+
+def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, winner: TrialRow,
+          winner_confirmed: Confirmed | None, baseline_confirmed: Confirmed | None, comparison: str | None,
+          seed_spread: dict | None) -> ModelCardInfo:
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    every_run = rows + ([baseline] if baseline else [])
+    return ModelCardInfo(
+        repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
+        dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
+        search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step,
+                              int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
+        winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,
+        confirm_first_seed=t.confirm_seed if winner_confirmed else None,
+        search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),
+        search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=_hours(every_run, cfg),
+        gpu_hours=_hours(every_run, cfg, "GPU"),
+        trials_table_md=markdown_table(rows, t.metric), config_diff=dict(winner.params), seed_spread=seed_spread,
+    )
 
 
 def _print_confirmation(console: Console, confirmed: list[Confirmed], winner: Confirmed) -> None:
@@ -119,8 +133,9 @@ def _confirmed_summary(c: Confirmed | None) -> dict | None:
             "checkpoint_path": c.candidate.checkpoint_path, "episodes": c.episodes}
 
 
-def _confirmation_summary(confirmed, winner, baseline, comparison, t) -> dict:
-    out = {"n_episodes": t.confirm_episodes, "first_seed": t.confirm_seed, "winner": winner.label,
+def _confirmation_summary(confirmed, winner_label, baseline, comparison, t) -> dict:
+    winner = next(c for c in confirmed if c.label == winner_label)
+    out = {"n_episodes": t.confirm_episodes, "first_seed": t.confirm_seed, "winner": winner_label,
            "candidates": [_confirmed_summary(c) for c in confirmed], "comparison": comparison}
     if baseline is not None:
         d, low, high = newcombe_interval(winner.successes, winner.n_episodes, baseline.successes, baseline.n_episodes)
