@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from orchestrator import metrics as M
@@ -27,6 +29,18 @@ class Candidate:
     def value(self, metric: str) -> float | None:
         v = self.metrics.get(metric)
         return float(v) if isinstance(v, (int, float)) and not math.isnan(v) else None
+
+
+def local_pretrained(checkpoint_path: str) -> Path:
+    """A checkpoint's pretrained_model folder on this machine (copied from remote storage, e.g. s3://, if need be)."""
+    local = Path(checkpoint_path) / "pretrained_model"
+    if local.is_dir():
+        return local
+    from ray.train import Checkpoint
+
+    folder = Path(tempfile.mkdtemp(prefix="checkpoint-"))
+    Checkpoint(path=checkpoint_path).to_directory(str(folder))
+    return folder / "pretrained_model"
 
 
 def report_history(result) -> list[dict]:

@@ -7,12 +7,10 @@ search, in parallel on evaluator actors, and the winner is chosen by that confir
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate
+from orchestrator.candidates import Candidate, local_pretrained
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.stats import mean_interval, wilson_interval
@@ -39,10 +37,6 @@ class Confirmed:
                 M.EVAL_AVG_MAX_REWARD: self.avg_max_reward[0]}.get(metric)
 
 
-def confirmation_seeds(first: int, n: int) -> list[int]:
-    return list(range(first, first + n))
-
-
 def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episodes: int) -> bool:
     """Whether the confirmation episodes would reuse a seed the search evaluated on."""
     search = range(cfg.eval.seed, cfg.eval.seed + max(cfg.eval.n_episodes, cfg.most_eval_episodes()))
@@ -50,8 +44,8 @@ def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episo
     return max(search.start, confirm.start) < min(search.stop, confirm.stop)
 
 
-def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_episodes: int, first_seed: int,
-            max_actors: int | None = None) -> list[Confirmed]:
+def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_episodes: int,
+            first_seed: int) -> list[Confirmed]:
     """Evaluate each entry's checkpoint on the same `n_episodes` fresh episodes, all at once on evaluator actors
     (as many as the cluster's free CPUs allow); results in the order of `entries`."""
     import ray
@@ -60,31 +54,19 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
     from trainables.evaluator import EvalPool, create_actors
 
     free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
-    n_actors = max(1, min(free, n_episodes, max_actors or free))
+    n_actors = max(1, min(free, n_episodes))
     actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor)
     try:
         pools = []
         for _, candidate in entries:  # every submission is queued at once; the actors work through them in parallel
             pool = EvalPool(actors, n_episodes, first_seed)
-            pool.submit(candidate.step, load_policy(_local_pretrained(candidate.checkpoint_path)))
+            pool.submit(candidate.step, load_policy(local_pretrained(candidate.checkpoint_path)))
             pools.append(pool)
         raw = [pool.collect() for pool in pools]
     finally:
         for actor in actors:
             ray.kill(actor)
     return [_confirmed(label, candidate, episodes) for (label, candidate), episodes in zip(entries, raw)]
-
-
-def _local_pretrained(checkpoint_path: str) -> Path:
-    """The checkpoint's pretrained_model folder on this machine (copied from remote storage if need be)."""
-    local = Path(checkpoint_path) / "pretrained_model"
-    if local.is_dir():
-        return local
-    from ray.train import Checkpoint
-
-    folder = Path(tempfile.mkdtemp(prefix="confirm-"))
-    Checkpoint(path=checkpoint_path).to_directory(str(folder))
-    return folder / "pretrained_model"
 
 
 def _confirmed(label: str, candidate: Candidate, episodes) -> Confirmed:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config, encode, parse_cli
-from orchestrator.errors import UserError, problem
+from orchestrator.errors import UserError, problem, raise_if
 
 
 def parse_eval_args(args: list[str]):
@@ -57,7 +57,7 @@ def _expert_flag(cli: dict) -> bool:
 def _expert_config(cli: dict, path):
     """defaults <- CLI flags, for an env whose type (and task) has a scripted expert."""
     from orchestrator.configs.train import TrainPipelineConfig
-    from orchestrator.datasets.experts import EXPERT_TASKS, EXPERTS
+    from orchestrator.datasets.experts import EXPERTS, expert_problems
     from orchestrator.envs.configs import EnvConfig
 
     if path:
@@ -65,14 +65,10 @@ def _expert_config(cli: dict, path):
                                 "evaluate either the env's scripted expert or a saved policy"), "bad command line")
     env_type = cli["env"].get("type") if isinstance(cli.get("env"), dict) else None
     env_type = env_type or TrainPipelineConfig().env.type
-    if env_type in EnvConfig.get_known_choices() and env_type not in EXPERTS:  # before the env's own fields are checked
-        raise UserError(problem("env.type", f"has no scripted expert to evaluate; experts exist for {sorted(EXPERTS)}",
-                                env_type), "bad command line")
+    if env_type in EnvConfig.get_known_choices() and env_type not in EXPERTS:  # before the env's own fields
+        raise_if(expert_problems(env_type, None), "bad command line")
     cfg = build_config(None, [cli])
-    task = getattr(cfg.env, "task", None)
-    if cfg.env.type in EXPERT_TASKS and task not in EXPERT_TASKS[cfg.env.type]:
-        raise UserError(problem("env.task", f"the {cfg.env.type} expert solves only {EXPERT_TASKS[cfg.env.type]}",
-                                task), "bad command line")
+    raise_if(expert_problems(cfg.env.type, getattr(cfg.env, "task", None)), "bad command line")
     return cfg
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate, best_candidate, candidates_of, report_history
+from orchestrator.candidates import Candidate, best_candidate, candidates_of, local_pretrained, report_history
 
 
 @dataclass
@@ -140,13 +139,9 @@ def _fmt(v: Any) -> str:
 
 def export_best(candidate: Candidate, folder: Path) -> Path:
     """Copy a checkpoint's pretrained_model (config.json, model.safetensors, train_config.json) to `folder`."""
-    from ray.train import Checkpoint
-
     if folder.exists():
         shutil.rmtree(folder)
-    with tempfile.TemporaryDirectory() as tmp:
-        Checkpoint(path=candidate.checkpoint_path).to_directory(tmp)
-        shutil.copytree(Path(tmp) / "pretrained_model", folder)
+    shutil.copytree(local_pretrained(candidate.checkpoint_path), folder)
     return folder
 
 

@@ -34,15 +34,14 @@ class EvalActor:
         """Evaluate `snapshot` ({"policy_config": json, "weights": state dict}) on one episode per seed; None
         evaluates the env's scripted expert on the same episodes."""
         start = time.perf_counter()
-        if snapshot is None:
-            episodes = rollout(None, self.cfg.env, seeds, self.cfg.eval.batch_size, self.cfg.eval.use_async_envs)
-            return {"episodes": episodes, "seconds": time.perf_counter() - start}
-        if snapshot["policy_config"] != self.policy_key:  # built once; later calls only swap weights
+        if snapshot is not None and snapshot["policy_config"] != self.policy_key:  # built once; then swap weights
             self.policy = policy_from_config_json(snapshot["policy_config"])
             self.policy.eval()
             self.policy_key = snapshot["policy_config"]
-        self.policy.load_state_dict(snapshot["weights"])
-        episodes = rollout(self.policy, self.cfg.env, seeds, self.cfg.eval.batch_size, self.cfg.eval.use_async_envs)
+        if snapshot is not None:
+            self.policy.load_state_dict(snapshot["weights"])
+        policy = None if snapshot is None else self.policy  # None: the env's scripted expert acts
+        episodes = rollout(policy, self.cfg.env, seeds, self.cfg.eval.batch_size, self.cfg.eval.use_async_envs)
         return {"episodes": episodes, "seconds": time.perf_counter() - start}
 
     def pid(self) -> int:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestrator.datasets.experts import EXPERT_TASKS, EXPERTS
+from orchestrator.datasets.experts import EXPERTS, expert_problems
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.sources import download
 from orchestrator.datasets.writer import INFO_PATH, check_writable, write_dataset
-from orchestrator.errors import UserError, problem
+from orchestrator.errors import UserError, problem, raise_if
 
 if TYPE_CHECKING:
     from orchestrator.configs.train import DatasetConfig
@@ -66,13 +66,7 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
     until `n_episodes` are attempted), in `num_procs` spawned processes (default: one per CPU), then write them
     (cameras as MP4 videos, or with video=False as PNG images inside the parquet).
     """
-    if env_cfg.type not in EXPERTS:
-        raise UserError(problem("env.type", f"no scripted expert to record a dataset with; experts exist for "
-                                            f"{sorted(EXPERTS)}", env_cfg.type), "cannot record a dataset")
-    task = getattr(env_cfg, "task", None)
-    if env_cfg.type in EXPERT_TASKS and task not in EXPERT_TASKS[env_cfg.type]:
-        raise UserError(problem("env.task", f"the {env_cfg.type} expert solves only {EXPERT_TASKS[env_cfg.type]}",
-                                task), "cannot record a dataset")
+    raise_if(expert_problems(env_cfg.type, getattr(env_cfg, "task", None)), "cannot record a dataset")
     check_writable(Path(root))  # before spending minutes on the rollouts
     start = time.perf_counter()
     max_attempts = n_episodes if keep_failures else MAX_ATTEMPTS_PER_EPISODE * n_episodes

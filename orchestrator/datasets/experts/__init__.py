@@ -5,6 +5,8 @@ Experts read the live simulator (env.unwrapped), not the policy's observation, s
 """
 import gymnasium as gym
 
+from orchestrator.errors import Problem, problem
+
 from orchestrator.datasets.experts.aloha import AlohaTransferCubeExpert
 from orchestrator.datasets.experts.metaworld import MetaWorldExpert
 from orchestrator.datasets.experts.pusht import PushTExpert
@@ -15,6 +17,15 @@ EXPERTS = {  # env type -> expert class
     "aloha": AlohaTransferCubeExpert,
 }
 EXPERT_TASKS = {"aloha": ["transfer_cube"]}  # env types whose expert solves only these values of env.task
+
+
+def expert_problems(env_type: str, task: str | None) -> list[Problem]:
+    """Why an env (type and task) has no scripted expert to drive it; empty when it has one."""
+    if env_type not in EXPERTS:
+        return [problem("env.type", f"has no scripted expert; experts exist for {sorted(EXPERTS)}", env_type)]
+    if env_type in EXPERT_TASKS and task not in EXPERT_TASKS[env_type]:
+        return [problem("env.task", f"the {env_type} expert solves only {EXPERT_TASKS[env_type]}", task)]
+    return []
 
 
 class ExpertDriven(gym.Wrapper):
