@@ -16,10 +16,9 @@ import pyarrow.parquet as pq
 
 from orchestrator.configs.features import PolicyFeature, feature_type_of
 from orchestrator.datasets.stats import sanitize_stats
-from orchestrator.datasets.writer import CODEBASE_VERSION, INFO_PATH, STATS_PATH, TASKS_PATH, VIDEO_PATH
+from orchestrator.datasets.layout import CODEBASE_VERSION, INFO_PATH, STATS_PATH, TASKS_PATH, V21_VERSIONS, VIDEO_PATH
 from orchestrator.errors import UserError, problem
 
-V21_VERSIONS = ("v2.0", "v2.1")  # read through v21.py (one parquet and one video per episode)
 _REQUIRED_INFO = ("codebase_version", "fps", "features", "total_episodes", "total_frames")
 
 

@@ -19,7 +19,7 @@ from orchestrator.datasets.meta import DatasetMeta, bad_file
 from orchestrator.datasets.table import shared_table
 from orchestrator.datasets.transforms import ImageTransformsConfig, apply_transforms
 from orchestrator.datasets.video import TOLERANCE_S, FrameNotFound, decode_frames
-from orchestrator.datasets.writer import INFO_PATH
+from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.errors import UserError, problem
 
 __all__ = ["DatasetMeta", "LeRobotDataset"]

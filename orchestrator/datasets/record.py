@@ -18,7 +18,8 @@ import numpy as np
 from orchestrator.datasets.experts import EXPERTS, expert_problems
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.sources import download
-from orchestrator.datasets.writer import INFO_PATH, check_writable, write_dataset
+from orchestrator.datasets.layout import INFO_PATH
+from orchestrator.datasets.writer import check_writable, write_dataset
 from orchestrator.errors import UserError, problem, raise_if
 
 if TYPE_CHECKING:

@@ -11,14 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestrator.datasets.layout import V21_CHUNKS_SIZE, V21_DATA_PATH, V21_EPISODES_PATH, V21_EPISODES_STATS_PATH, \
+    V21_STATS_PATH, V21_TASKS_PATH
 from orchestrator.datasets.meta import DatasetMeta, bad_file, read_json
-
-EPISODES_PATH = "meta/episodes.jsonl"
-TASKS_PATH = "meta/tasks.jsonl"
-EPISODES_STATS_PATH = "meta/episodes_stats.jsonl"
-STATS_PATH = "meta/stats.json"
-DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"  # v2.1's default data_path
-CHUNKS_SIZE = 1000  # v2.1's default chunks_size (episodes per chunk folder)
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -36,10 +31,10 @@ def _json_line(path: Path, i: int, line: str) -> dict:
 
 def load_v21(root: Path, info: dict) -> tuple[dict, list[dict], list[str]]:
     """(stats, episodes as v3.0 rows, tasks) of a v2.x folder."""
-    fps, chunks_size = int(info["fps"]), int(info.get("chunks_size", CHUNKS_SIZE))
+    fps, chunks_size = int(info["fps"]), int(info.get("chunks_size", V21_CHUNKS_SIZE))
     video_keys = [key for key, ft in info["features"].items() if ft["dtype"] == "video"]
     episodes, start = [], 0
-    for row in sorted(_read_jsonl(root / EPISODES_PATH), key=lambda row: row["episode_index"]):
+    for row in sorted(_read_jsonl(root / V21_EPISODES_PATH), key=lambda row: row["episode_index"]):
         index, length = int(row["episode_index"]), int(row["length"])
         episode = {"episode_index": index, "tasks": row.get("tasks", []), "length": length,
                    "dataset_from_index": start, "dataset_to_index": start + length}
@@ -48,18 +43,18 @@ def load_v21(root: Path, info: dict) -> tuple[dict, list[dict], list[str]]:
                             f"videos/{key}/from_timestamp": 0.0, f"videos/{key}/to_timestamp": length / fps})
         episodes.append(episode)
         start += length
-    tasks = sorted(_read_jsonl(root / TASKS_PATH), key=lambda row: row["task_index"])
+    tasks = sorted(_read_jsonl(root / V21_TASKS_PATH), key=lambda row: row["task_index"])
     return _stats(root), episodes, [row["task"] for row in tasks]
 
 
 def _stats(root: Path) -> dict[str, dict[str, np.ndarray]]:
     """v2.0 keeps meta/stats.json; v2.1 keeps per-episode stats, aggregated here as LeRobot does."""
-    if (root / STATS_PATH).is_file():
+    if (root / V21_STATS_PATH).is_file():
         return {key: {name: np.asarray(v, dtype=np.float64) for name, v in s.items()}
-                for key, s in read_json(root / STATS_PATH).items()}
-    per_episode = [row["stats"] for row in _read_jsonl(root / EPISODES_STATS_PATH)]
+                for key, s in read_json(root / V21_STATS_PATH).items()}
+    per_episode = [row["stats"] for row in _read_jsonl(root / V21_EPISODES_STATS_PATH)]
     if not per_episode:
-        raise bad_file(root / EPISODES_STATS_PATH, "holds no episode")
+        raise bad_file(root / V21_EPISODES_STATS_PATH, "holds no episode")
     stats = {}
     for key in per_episode[0]:
         s = [{name: np.asarray(v, dtype=np.float64) for name, v in episode[key].items()} for episode in per_episode]
@@ -75,8 +70,8 @@ def _stats(root: Path) -> dict[str, dict[str, np.ndarray]]:
 
 def data_files(meta: DatasetMeta) -> list[Path]:
     """One parquet per episode, in episode order; UserError naming the first missing one."""
-    template = meta.info.get("data_path") or DATA_PATH
-    chunks_size = int(meta.info.get("chunks_size", CHUNKS_SIZE))
+    template = meta.info.get("data_path") or V21_DATA_PATH
+    chunks_size = int(meta.info.get("chunks_size", V21_CHUNKS_SIZE))
     paths = [meta.root / template.format(episode_chunk=e["episode_index"] // chunks_size,
                                          episode_index=e["episode_index"]) for e in meta.episodes]
     for path, episode in zip(paths, meta.episodes):

@@ -1,11 +1,5 @@
-"""Write a LeRobotDataset v3.0 folder, laid out as LeRobot writes it so that LeRobot can open it:
-
-    meta/info.json                                  fps, features (dtype, shape, names), counts, path templates
-    meta/stats.json                                 per-feature stats (see stats.py)
-    meta/tasks.parquet                              task strings (pandas index "task") -> task_index
-    meta/episodes/chunk-000/file-000.parquet        one row per episode: length, frame range, data/video files, stats
-    data/chunk-000/file-000.parquet                 one row per frame, many episodes per file
-    videos/<key>/chunk-000/file-000.mp4             camera `key` (dtype "video"), many episodes per file
+"""Write a LeRobotDataset v3.0 folder, laid out as LeRobot writes it so that LeRobot can open it (the layout is in
+layout.py; tasks.parquet's index is named "task", as newer LeRobot writes it; stats as in stats.py).
 
 Vectors are stored as fixed-size lists of float32, shape-(1,) features as plain columns (LeRobot's convention).
 Camera features (shape (3, H, W); frames given as uint8 (H, W, 3), as envs render them) are stored either as video
@@ -27,31 +21,15 @@ import pyarrow.parquet as pq
 
 from orchestrator.configs.features import PolicyFeature
 from orchestrator.datasets.images import image_column
+from orchestrator.datasets.layout import BOOKKEEPING_COLUMNS, CHUNKS_SIZE, CODEBASE_VERSION, DATA_FILES_SIZE_IN_MB, \
+    DATA_PATH, EPISODES_PATH, IMAGE_NAMES, INFO_PATH, STATS_PATH, TASKS_PATH, VIDEO_FILES_SIZE_IN_MB, VIDEO_PATH
 from orchestrator.datasets.stats import compute_stats
 from orchestrator.datasets.video import DEFAULT_CODEC, VideoEncoder, video_info
 from orchestrator.errors import UserError, problem
 
-CODEBASE_VERSION = "v3.0"
-CHUNKS_SIZE = 1000  # files per chunk folder (LeRobot's default)
-DATA_FILES_SIZE_IN_MB = 100  # a data file takes episodes until it holds about this much (LeRobot's default)
-VIDEO_FILES_SIZE_IN_MB = 500  # a video file takes episodes until it holds about this much (LeRobot's default)
-DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
-VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
-EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
-INFO_PATH = "meta/info.json"
-STATS_PATH = "meta/stats.json"
-TASKS_PATH = "meta/tasks.parquet"
 IMAGE_STORAGES = ("video", "image")  # camera features as MP4 videos, or as PNG bytes inside the data parquet
-IMAGE_NAMES = ["height", "width", "channels"]  # info.json `names` of a camera feature
 
 OPTIONAL_COLUMNS = {"next.reward": "float32", "next.success": "bool", "next.done": "bool"}  # written when given
-BOOKKEEPING_COLUMNS = {  # LeRobot's DEFAULT_FEATURES, filled in by the writer
-    "timestamp": "float32",
-    "frame_index": "int64",
-    "episode_index": "int64",
-    "index": "int64",
-    "task_index": "int64",
-}
 
 
 def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, features: dict[str, PolicyFeature],
