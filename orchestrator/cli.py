@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from orchestrator.errors import UserError, problem
 
@@ -96,6 +97,8 @@ def cmd_train(args: list[str]) -> None:
     from trainables.trial import fit_trainer
 
     cfg = parse_train_args(args)
+    if cfg.dataset.root:  # the workers run in their own folders: they get the folder the user meant
+        cfg.dataset.root = str(Path(cfg.dataset.root).expanduser().resolve())
     out = cfg.resolved_output_dir().resolve()
     if out.exists() and not cfg.resume:
         raise UserError(problem("output_dir", f"{out} already exists: pass --resume=true to continue that run, or "
@@ -135,8 +138,9 @@ def _check_hub(cfg) -> None:
 
 
 def _check_features(cfg, dataset_root) -> None:
-    """The policy can use the dataset's features (cameras large enough, ...): exit 2 before any trial starts."""
-    from orchestrator.datasets.meta import DatasetMeta
+    """The dataset is whole and readable (every file checked, each problem named with its file) and the policy can
+    use its features (cameras large enough, ...): exit 2 before Ray starts."""
+    from orchestrator.datasets.check import check_dataset
     from orchestrator.policies.factory import check_features
 
-    check_features(cfg.policy, DatasetMeta.load(dataset_root).features)
+    check_features(cfg.policy, check_dataset(dataset_root).features)

@@ -54,6 +54,9 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
     _check_ties(sweep.ties, build_config(base, [cli], validate=False))
     default_cfg = from_sample(base, {}, cli, sweep.ties)
+    if default_cfg.dataset.root:  # trials run in their own folders: every one gets the folder the user meant
+        default_cfg.dataset.root = str(Path(default_cfg.dataset.root).expanduser().resolve())
+        cli.setdefault("dataset", {})["root"] = default_cfg.dataset.root
     if is_eval_metric(tune_cfg.metric) and not default_cfg.evaluates:
         raise UserError(problem("tune.metric", "needs evaluation, but eval_freq = 0: set eval_freq > 0 or optimize a "
                                 "train/ metric", tune_cfg.metric))

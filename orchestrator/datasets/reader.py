@@ -16,6 +16,7 @@ import torch
 
 from orchestrator.datasets.images import decode_png
 from orchestrator.datasets.meta import DatasetMeta, bad_file
+from orchestrator.datasets.stats import complete_stats
 from orchestrator.datasets.table import shared_table
 from orchestrator.datasets.transforms import ImageTransformsConfig, apply_transforms
 from orchestrator.datasets.video import TOLERANCE_S, FrameNotFound, decode_frames
@@ -36,6 +37,7 @@ class LeRobotDataset(torch.utils.data.Dataset):
         self.image_transforms = image_transforms or ImageTransformsConfig()
         self.tolerance_s = tolerance_s
         self._map_table()
+        self.meta.stats = complete_stats(self.meta, self.arrays)
         known = [e["episode_index"] for e in self.meta.episodes]  # sorted
         selected = known if episodes is None else list(episodes)
         unknown = sorted(set(selected) - set(known))
@@ -82,8 +84,14 @@ class LeRobotDataset(torch.utils.data.Dataset):
             column = table[key].chunk(0) if table[key].num_chunks == 1 else table[key].combine_chunks()
             if ft["dtype"] == "image":
                 self.images[key] = column.field("bytes")
-            elif pa.types.is_fixed_size_list(column.type):
-                self.arrays[key] = column.flatten().to_numpy(zero_copy_only=False).reshape(len(column), *ft["shape"])
+            elif pa.types.is_fixed_size_list(column.type) or pa.types.is_list(column.type) or pa.types.is_large_list(
+                    column.type):  # lists of a fixed length, or (as some converted datasets hold) of any length
+                values = column.flatten().to_numpy(zero_copy_only=False)
+                if len(values) != len(column) * int(np.prod(ft["shape"])):
+                    raise UserError(problem(f"{INFO_PATH}: features.{key}.shape", "disagrees with the data files, "
+                                            f"whose {len(column)} rows hold {len(values)} values", ft["shape"]),
+                                    f"invalid dataset {self.meta.root}")
+                self.arrays[key] = values.reshape(len(column), *ft["shape"])
             else:
                 values = column.to_numpy(zero_copy_only=False)
                 self.arrays[key] = values.reshape(-1, *policy[key].shape) if key in policy else values

@@ -17,7 +17,7 @@ import numpy as np
 
 from orchestrator.datasets.experts import EXPERTS, expert_problems
 from orchestrator.datasets.meta import DatasetMeta
-from orchestrator.datasets.sources import download
+from orchestrator.datasets.sources import cached_snapshot, download
 from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.datasets.writer import check_writable, write_dataset
 from orchestrator.errors import UserError, problem, raise_if
@@ -97,20 +97,20 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
 
 
 def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
-    """The dataset's folder: `dataset.root`; a Hub dataset's snapshot in the Hugging Face cache (downloaded when
-    missing); or a `local/` dataset, first recorded with the env's expert when missing.
+    """The dataset's folder: `dataset.root` (which must hold a dataset: it is never recorded into); a Hub dataset's
+    snapshot in the Hugging Face cache (downloaded when missing); or a `local/` dataset, first recorded with the
+    env's expert when missing.
 
     Concurrent callers on one machine (trials of a sweep) serialize on a lock file beside the folder, so the
     dataset is recorded once and the others find it when they get the lock.
     """
+    if dataset_cfg.root is not None:
+        return _check_features(_given_root(dataset_cfg), dataset_cfg, env_cfg)
     if not dataset_cfg.is_local():
         return download(dataset_cfg.repo_id, dataset_cfg.revision)
     root = dataset_cfg.resolved_root()
     if (root / INFO_PATH).is_file():
         return _check_features(root, dataset_cfg, env_cfg)
-    if not dataset_cfg.repo_id.startswith("local/"):
-        raise UserError(problem("dataset.root", f"no LeRobotDataset there ({root / INFO_PATH} is missing)",
-                                str(root)), "dataset not found")
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f"{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -121,11 +121,39 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     return _check_features(root, dataset_cfg, env_cfg)
 
 
+def existing_dataset(dataset_cfg: DatasetConfig) -> Path | None:
+    """The dataset's folder when it is already on this machine (`dataset.root`, a recorded `local/` dataset, or a
+    Hub snapshot in the cache), else None; records and downloads nothing (for `sweep --dry-run`)."""
+    if dataset_cfg.root is not None:
+        return _given_root(dataset_cfg)
+    if dataset_cfg.is_local():
+        root = dataset_cfg.resolved_root()
+        return root if (root / INFO_PATH).is_file() else None
+    return cached_snapshot(dataset_cfg.repo_id, dataset_cfg.revision)
+
+
+def _given_root(dataset_cfg: DatasetConfig) -> Path:
+    """`dataset.root`, which must hold a dataset: a typo is an error, never a place to record a new one."""
+    root = Path(dataset_cfg.root).expanduser()
+    if not (root / INFO_PATH).is_file():
+        why = ("the folder does not exist" if not root.exists() else "it is not a folder" if not root.is_dir()
+               else f"{root / INFO_PATH} is missing")
+        raise UserError(problem("dataset.root", f"no LeRobotDataset there ({why}); dataset.root reads an existing "
+                                "dataset, it never records one (to record one: `python -m orchestrator dataset record "
+                                "--root=...`)", str(dataset_cfg.root)), "dataset not found")
+    return root
+
+
 def _check_features(root: Path, dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     """A local dataset must hold exactly the features the env produces (it was recorded in such an env)."""
     if dataset_cfg.repo_id.startswith("local/"):
         have = {key: feature.shape for key, feature in DatasetMeta.load(root).features.items()}
         wrong = {key: feature.shape for key, feature in env_cfg.features().items() if have.get(key) != feature.shape}
+        if wrong and dataset_cfg.root is not None:
+            raise UserError(problem("dataset.root", f"{root} holds the features {have}, but the {env_cfg.type} env "
+                                                    f"(which evaluates the policy) needs {wrong}: choose the env the "
+                                                    f"dataset was recorded in (--env.type, --env.obs_type, ...)",
+                                    dataset_cfg.root), "dataset does not match the env")
         if wrong:
             raise UserError(problem("dataset.repo_id", f"{root} was recorded in another env: this env needs "
                                                        f"{wrong}, the dataset has {have}; pick another "

@@ -55,3 +55,15 @@ def download(repo_id: str, revision: str | None) -> Path:
                                        f"to a local copy", repo_id), "dataset not found") from None
     except (HfHubHTTPError, OSError) as e:
         raise UserError(problem(field, f"downloading from the Hub failed: {e}", repo_id), "dataset not found") from None
+
+
+def cached_snapshot(repo_id: str, revision: str | None) -> Path | None:
+    """The Hub dataset's snapshot when it is in the Hugging Face cache already, else None (nothing downloaded)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, cache_dir=hub_cache_dir(),
+                                      local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None

@@ -74,3 +74,34 @@ def sanitize_stats(stats: dict[str, dict[str, np.ndarray]], source: str) -> dict
                           f"there", stacklevel=2)
             out[key]["std"] = np.where(np.asarray(std) == 0, 1.0, std)
     return out
+
+
+NORMALIZATION_STATS = ("mean", "std", "min", "max")  # what normalization may ask for
+
+
+def complete_stats(meta, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """`meta.stats` with every policy feature's normalization stats present: LeRobot's reader accepts a dataset
+    without meta/stats.json (or without some feature's entry). Vector features missing there are computed from
+    `arrays` (the reader's columns, every frame); cameras get identity stats. Both with a warning naming them."""
+    out, computed, identity = dict(meta.stats), [], []
+    for key, feature in meta.features.items():
+        if all(name in out.get(key, {}) for name in NORMALIZATION_STATS):
+            continue
+        if key in arrays:
+            data = np.asarray(arrays[key], dtype=np.float64).reshape(len(arrays[key]), -1)
+            out[key] = {**_stats(data, len(data)), **out.get(key, {})}
+            out[key] = {name: np.asarray(value).reshape(feature.shape) if name != "count" else value
+                        for name, value in out[key].items()}
+            computed.append(key)
+        else:
+            shape = (feature.shape[0], 1, 1)
+            out[key] = {**{name: np.full(shape, value) for name, value in IDENTITY.items()}, **out.get(key, {})}
+            identity.append(key)
+    source = f"{meta.root}/meta/stats.json"
+    if computed:
+        warnings.warn(f"{source}: no normalization stats for {computed}; computed them from the data files",
+                      stacklevel=2)
+    if identity:
+        warnings.warn(f"{source}: no normalization stats for the cameras {identity}; they are not normalized "
+                      f"(as LeRobot does without stats)", stacklevel=2)
+    return out
