@@ -1,7 +1,7 @@
 """python -m orchestrator <command> ...
 
   sweep SEARCH_SPACE.py [--dry-run] [--field.sub=value ...] [--tune.field=value ...]
-  train [--config_path=FILE] [--field.sub=value ...] [--policy.path=FOLDER_OR_HUB_ID]
+  train [--config_path=FILE_OR_HUB_ID] [--field.sub=value ...] [--policy.path=FOLDER_OR_HUB_ID] [--dry-run]
   eval --policy.path=FOLDER_OR_HUB_ID [--env.field=value ...] [--eval.n_episodes=N ...] [--output_dir=DIR]
   eval --expert=true [--env.field=value ...] [--eval.n_episodes=N ...]   (the env's scripted expert: the ceiling)
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
@@ -92,11 +92,15 @@ def cmd_sweep(args: list[str]) -> None:
 def cmd_train(args: list[str]) -> None:
     """One run: the same train loop as a sweep's trial, without a search space."""
     from orchestrator.configs.parsing import parse_train_args
+
+    cfg = parse_train_args([a for a in args if a != "--dry-run"])
+    if "--dry-run" in args:
+        _dry_run_train(cfg)
+        return
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.sweep import connect_ray
     from trainables.trial import fit_trainer
 
-    cfg = parse_train_args(args)
     if cfg.dataset.root:  # the workers run in their own folders: they get the folder the user meant
         cfg.dataset.root = str(Path(cfg.dataset.root).expanduser().resolve())
     out = cfg.resolved_output_dir().resolve()
@@ -112,6 +116,25 @@ def cmd_train(args: list[str]) -> None:
     if result.error:
         raise SystemExit(f"training failed: {result.error}")
     print(f"done: {out} (last checkpoint: {result.checkpoint.path if result.checkpoint else None})")
+
+
+def _dry_run_train(cfg) -> None:
+    """`train --dry-run`: print the concrete config and build its policy on CPU; no Ray, no dataset, no training."""
+    import json
+
+    from orchestrator.configs.parsing import encode
+    from orchestrator.policies.factory import make_policy
+
+    features = {**cfg.policy.input_features, **cfg.policy.output_features} or cfg.env.features()
+    try:
+        n_params = sum(p.numel() for p in make_policy(cfg.policy, features, stats=None).parameters())
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001  (a policy that cannot be built is reported, not raised)
+        raise UserError(problem("policy", f"building the policy failed: {type(e).__name__}: {e}")) from None
+    print(json.dumps(encode(cfg), indent=2))
+    print(f"dry run: the config is valid and builds a {cfg.policy.type} policy with {n_params:,} parameters "
+          f"({'the policy' if cfg.policy.input_features else 'the env'}'s features); nothing was trained")
 
 
 def cmd_eval(args: list[str]) -> None:

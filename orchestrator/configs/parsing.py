@@ -260,7 +260,10 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 
 def parse_train_args(args: list[str]) -> TrainPipelineConfig:
-    """The `train` command: defaults <- --config_path file <- CLI flags."""
+    """The `train` command: defaults <- --config_path file <- CLI flags. The file may be LeRobot's train_config.json
+    (a file, a folder holding one, or a Hub model repo id): see orchestrator/configs/lerobot_train_config.py."""
+    from orchestrator.configs.lerobot_train_config import config_path_layer
+
     cli, config_path = parse_cli(args)
-    layers = [load_config_file(config_path)] if config_path else []
+    layers = [config_path_layer(config_path)] if config_path else []
     return build_config(None, [*layers, cli])
