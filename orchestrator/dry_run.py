@@ -25,7 +25,7 @@ def dry_run(prepared: PreparedSweep, n: int = 4, console: Console | None = None)
     from orchestrator.policies.factory import make_policy
 
     console = console or Console()
-    features = prepared.default_cfg.env.features()
+    features = _dataset_features(prepared, console)
     rng = random.Random(prepared.tune_cfg.seed)
     problems = []
     for i in range(n):
@@ -42,3 +42,20 @@ def dry_run(prepared: PreparedSweep, n: int = 4, console: Console | None = None)
     if problems:
         raise UserError(problems, "dry run found problems")
     console.print(f"dry run: {n} configs sampled and built; nothing was trained")
+
+
+def _dataset_features(prepared: PreparedSweep, console: Console) -> dict:
+    """The dataset's features once the dataset has been checked (`dataset.root` must hold one), or the env's when
+    the dataset is not on this machine yet (a dry run records and downloads nothing)."""
+    from orchestrator.datasets.check import check_dataset
+    from orchestrator.datasets.record import existing_dataset
+
+    cfg = prepared.default_cfg
+    root = existing_dataset(cfg.dataset)
+    if root is None:
+        console.print(f"dataset {cfg.dataset.repo_id}: not on this machine yet (a sweep records or downloads it "
+                      f"first); the configs are built for the env's features")
+        return cfg.env.features()
+    meta = check_dataset(root)
+    console.print(f"dataset {root} ok: {meta.total_episodes} episodes, {meta.total_frames} frames")
+    return meta.features
