@@ -1,9 +1,12 @@
 """`--policy.path=<folder or Hub id>`: start from a saved policy (to fine-tune or evaluate it).
 
-The saved folder's config.json becomes the policy section of that config layer (its `type` included); fields the
-same layer sets next to `path` override it, and `policy.pretrained_path` records the folder so the weights (and
-their normalization statistics) are loaded when the policy is built. A Hub id is downloaded with
-`huggingface_hub.snapshot_download` into the local Hugging Face cache (a cached copy is used when offline).
+The saved folder (ours, or one LeRobot >= 0.4 wrote) has config.json, model.safetensors and LeRobot's processor
+files (policies/processors.py). Its config.json becomes the policy section of that config layer (its `type` and
+LeRobot's base fields included); fields the same layer sets next to `path` override it, and `policy.pretrained_path`
+records the folder so the weights are loaded when the policy is built (`eval` also takes the normalization
+statistics from the processor files; fine-tuning normalizes with the new dataset's, as LeRobot does). A Hub id is
+downloaded with `huggingface_hub.snapshot_download` into the local Hugging Face cache (a cached copy is used when
+offline).
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from orchestrator.errors import Problem, UserError, problem
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-POLICY_FILES = [CONFIG_NAME, WEIGHTS_NAME, "train_config.json", "README.md"]
+PREPROCESSOR_CONFIG = "policy_preprocessor.json"  # see policies/processors.py
+POLICY_FILES = [CONFIG_NAME, WEIGHTS_NAME, "train_config.json", "README.md", "policy_*processor*"]  # to download
 
 
 def resolve_policy_folder(path: str) -> Path:
@@ -40,9 +44,13 @@ def saved_policy_problems(folder: Path, path: str) -> list[Problem]:
     """What makes `folder` unusable as a saved policy."""
     if not folder.is_dir():
         return [problem("policy.path", "folder not found", path)]
-    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME) if not (folder / name).is_file()]
+    missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, PREPROCESSOR_CONFIG) if not (folder / name).is_file()]
     if missing:
-        return [problem("policy.path", f"is not a saved policy: {folder} has no {' and no '.join(missing)}", path)]
+        why = (" (the normalization statistics: policy folders of LeRobot < 0.4 keep them in model.safetensors; "
+               "convert them with `python -m lerobot.processor.migrate_policy_normalization`)"
+               ) if PREPROCESSOR_CONFIG in missing else ""
+        return [problem("policy.path", f"is not a saved policy: {folder} has no {' and no '.join(missing)}{why}",
+                        path)]
     return []
 
 
@@ -64,4 +72,6 @@ def expand_policy_path(section: dict[str, Any]) -> dict[str, Any]:
         raise UserError(problem("policy.type", f"conflicts with policy.path = {path!r}, which holds a "
                                 f"{saved.get('type')!r} policy: drop --policy.type or point at a "
                                 f"{section['type']!r} policy", section["type"]))
+    if "pretrained_backbone_weights" in saved:  # the saved backbone is in model.safetensors: nothing to download
+        saved["pretrained_backbone_weights"] = None
     return {**saved, **section, "pretrained_path": str(folder.resolve())}

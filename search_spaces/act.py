@@ -12,6 +12,7 @@ episode, /0.95), which still tells configs apart. With a GPU budget, switch to `
 """
 from ray import tune
 
+from orchestrator.configs.features import NormalizationMode
 from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import EvalConfig, TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -29,6 +30,9 @@ sweep = Sweep(
             n_vae_encoder_layers=2,
             latent_dim=16,
             kl_weight=tune.loguniform(1.0, 30.0),
+            # PushT's keypoints are pixel coordinates (0..512): normalize them too (LeRobot's ACT leaves ENV as is)
+            normalization_mapping={"STATE": NormalizationMode.MEAN_STD, "ENV": NormalizationMode.MEAN_STD,
+                                   "ACTION": NormalizationMode.MEAN_STD},
         ),
         optimizer=AdamWConfig(lr=tune.loguniform(1e-4, 3e-3), weight_decay=1e-4, grad_clip_norm=10.0),
         steps=1200,

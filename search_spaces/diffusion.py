@@ -29,6 +29,7 @@ sweep = Sweep(
             n_action_steps=tune.choice([2, 4, 6]),
             down_dims=tune.choice([(64, 128, 256), (128, 256, 512)]),
             diffusion_step_embed_dim=64,
+            crop_shape=(84, 84),  # LeRobot's PushT crop (its 0.4.4 default is None)
             noise_scheduler_type="DDIM",
             num_inference_steps=tune.choice([5, 10, 20]),
         ),

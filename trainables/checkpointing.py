@@ -1,6 +1,6 @@
 """Checkpoints in LeRobot's layout, written into a local folder that Ray Train then persists atomically.
 
-    <checkpoint>/pretrained_model/{config.json, model.safetensors, train_config.json}
+    <checkpoint>/pretrained_model/{config.json, model.safetensors, policy_*processor*, train_config.json}
     <checkpoint>/training_state/{optimizer_state.pt, scheduler_state.json, rng_state.pt, training_step.json}
 
 Ray Train copies the folder to storage and only then registers it, so an interrupted write never becomes the
@@ -18,6 +18,7 @@ import torch
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.policies.base import Policy
+from orchestrator.policy_source import WEIGHTS_NAME
 
 PRETRAINED = "pretrained_model"
 TRAINING_STATE = "training_state"
@@ -44,10 +45,8 @@ def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: P
 
 def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler) -> int:
     """Restore weights, optimizer, scheduler and RNG from a checkpoint folder; returns the step it was taken at."""
-    from safetensors.torch import load_model
-
     state = folder / TRAINING_STATE
-    load_model(policy, str(folder / PRETRAINED / "model.safetensors"), strict=True)
+    policy.load_weights(folder / PRETRAINED / WEIGHTS_NAME)
     optimizer.load_state_dict(torch.load(state / "optimizer_state.pt", weights_only=True))
     scheduler.load_state_dict(json.loads((state / "scheduler_state.json").read_text()))
     rng = torch.load(state / "rng_state.pt", weights_only=False)

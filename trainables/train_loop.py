@@ -14,15 +14,17 @@ import numpy as np
 import ray.train
 import ray.train.torch
 import torch
-from safetensors.torch import load_model
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler, Subset
 
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
 from orchestrator.datasets.meta import DatasetMeta
+from orchestrator.datasets.reader import LeRobotDataset
 from orchestrator.datasets.split import make_datasets
 from orchestrator.datasets.record import ensure_dataset
+from orchestrator.errors import UserError, problem
 from orchestrator.policies.factory import make_policy
+from orchestrator.policy_source import WEIGHTS_NAME
 from trainables.checkpointing import load_training_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
 
@@ -43,10 +45,11 @@ def train_loop_per_worker(loop_config: dict) -> None:
     dataset, val_dataset = make_datasets(cfg.dataset, meta.root,  # train split (augmented), held-out split or None
                                          cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
     per_rank_batch = cfg.batch_size // world
-    sampler = ResumableSampler(DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed,
+    samples = training_samples(dataset, getattr(cfg.policy, "drop_n_last_frames", 0), cfg.batch_size)
+    sampler = ResumableSampler(DistributedSampler(samples, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed,
                                                   drop_last=True))
     loader_rng = torch.Generator()  # the loader's own (worker seeds), so creating an iterator leaves the global RNG be
-    loader = DataLoader(dataset, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,
+    loader = DataLoader(samples, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,
                         generator=loader_rng,
                         drop_last=True, persistent_workers=cfg.num_workers > 0)
     val_loader = None
@@ -55,8 +58,8 @@ def train_loop_per_worker(loop_config: dict) -> None:
 
     # Model, optimizer, schedule.
     policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats)
-    if cfg.policy.pretrained_path:  # fine-tuning: weights and normalization statistics of the saved policy
-        load_model(policy, str(Path(cfg.policy.pretrained_path) / "model.safetensors"), strict=True)
+    if cfg.policy.pretrained_path:  # fine-tuning: the saved weights; normalized with this dataset's stats (as LeRobot)
+        policy.load_weights(Path(cfg.policy.pretrained_path) / WEIGHTS_NAME)
     policy.to(device)
     use_amp = cfg.policy.use_amp if cfg.policy.use_amp is not None else device.type == "cuda"
     optimizer = cfg.optimizer.build(policy.optim_param_groups())
@@ -153,6 +156,17 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def training_samples(dataset: LeRobotDataset, drop_n_last_frames: int, batch_size: int) -> Subset:
+    """The frames a training sample may start at: all but each episode's last `drop_n_last_frames` (LeRobot's
+    EpisodeAwareSampler, used for policies that have the field, e.g. Diffusion). At least one batch of them."""
+    keep = np.flatnonzero(dataset.rows < dataset.episode_to - drop_n_last_frames)
+    if len(keep) < batch_size:
+        raise UserError(problem("batch_size", f"is larger than the {len(keep)} training samples of the dataset "
+                                f"{dataset.meta.root} (its training episodes' frames, less policy.drop_n_last_frames "
+                                f"= {drop_n_last_frames} per episode)", batch_size))
+    return Subset(dataset, keep.tolist())
 
 
 class ResumableSampler(Sampler):

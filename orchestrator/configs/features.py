@@ -15,9 +15,13 @@ class FeatureType(str, Enum):
 
 
 class NormalizationMode(str, Enum):
+    """LeRobot's normalization modes (lerobot/configs/types.py), with its maths (orchestrator/policies/normalize.py)."""
+
     MEAN_STD = "MEAN_STD"  # (x - mean) / std
     MIN_MAX = "MIN_MAX"  # map [min, max] to [-1, 1]
     IDENTITY = "IDENTITY"  # leave as is
+    QUANTILES = "QUANTILES"  # map [q01, q99] to [-1, 1]
+    QUANTILE10 = "QUANTILE10"  # map [q10, q90] to [-1, 1]
 
 
 @dataclass

@@ -9,7 +9,7 @@ import draccus
 from orchestrator.configs.checks import positive
 from orchestrator.configs.features import FeatureType, NormalizationMode, PolicyFeature
 from orchestrator.configs.optim import OptimizerConfig, SchedulerConfig
-from orchestrator.errors import Problem
+from orchestrator.errors import Problem, problem
 
 
 @dataclass
@@ -29,13 +29,25 @@ class PolicyConfig(draccus.ChoiceRegistry):
     output_features: dict[str, PolicyFeature] = field(default_factory=dict)  # set from the dataset; leave empty
     pretrained_path: str | None = None  # start from these weights (set by --policy.path=<folder or Hub id>)
     use_amp: bool | None = None  # bf16 autocast; None: on when the worker has a GPU, off on CPU
+    # LeRobot's base-config fields, so that config.json files load both ways. Saved policies record the device
+    # they were trained on; here the device follows resources.use_gpu. Pushing follows hub.repo_id/hub.private.
+    device: str | None = None  # LeRobot's: the torch device the policy runs on (cpu, cuda, mps)
+    use_peft: bool = False  # LeRobot's: the weights are a PEFT adapter (not supported here: must be false)
+    push_to_hub: bool = True  # LeRobot's: push after training (here: hub.repo_id decides)
+    repo_id: str | None = None  # LeRobot's: the Hub repo to push to (here: hub.repo_id)
+    private: bool | None = None  # LeRobot's: create that repo as private (here: hub.private)
+    tags: list[str] | None = None  # LeRobot's: tags for the model card
+    license: str | None = None  # LeRobot's: license for the model card
 
     @property
     def type(self) -> str:
         return self.get_choice_name(self.__class__)
 
     def problems(self) -> list[Problem]:
-        return positive("n_obs_steps", self.n_obs_steps)
+        out = positive("n_obs_steps", self.n_obs_steps)
+        if self.use_peft:
+            out.append(problem("use_peft", "PEFT adapters are not supported here: must be false", self.use_peft))
+        return out
 
     @abc.abstractmethod
     def optimizer_preset(self) -> OptimizerConfig:

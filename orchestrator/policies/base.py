@@ -1,8 +1,10 @@
 """The base of every policy: the contract the train loop, the evaluator and the Hub code rely on.
 
 A policy takes RAW batches as a LeRobotDataset yields them and normalizes inside, so callers never see
-statistics. Saved as a folder with config.json (the draccus-encoded config, "type" and features included) and
-model.safetensors (weights and normalization statistics, no pickle).
+statistics. Saved as a LeRobot policy folder: config.json (the draccus-encoded config, "type", features and
+LeRobot's base fields included), model.safetensors (the weights, with LeRobot's names) and LeRobot's processor
+files holding the normalization statistics (processors.py). LeRobot's `from_pretrained` and
+`make_pre_post_processors(config, pretrained_path=folder)` load it, and `from_pretrained` here loads LeRobot's.
 """
 from __future__ import annotations
 
@@ -13,14 +15,18 @@ from pathlib import Path
 
 import draccus
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors import SafetensorError
+from safetensors.torch import load_model, save_file
 from torch import Tensor, nn
 
 from orchestrator.configs.features import FeatureType
 from orchestrator.configs.policy import PolicyConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.policies.normalize import Normalizer
+from orchestrator.policies.processors import read_processor_stats, write_processors
 from orchestrator.policy_source import CONFIG_NAME, WEIGHTS_NAME  # the saved-policy layout, shared with --policy.path
+
+NORMALIZER_PREFIX = "normalizer."  # state-dict keys of the statistics, which live in the processor files instead
 
 
 class Policy(nn.Module, abc.ABC):
@@ -107,28 +113,71 @@ class Policy(nn.Module, abc.ABC):
         return [{"params": [p for p in self.parameters() if p.requires_grad]}]
 
     def save_pretrained(self, directory: Path | str) -> None:
-        """Write config.json and model.safetensors (weights and normalization statistics) to `directory`."""
+        """Write a LeRobot policy folder: config.json, model.safetensors (the weights) and the processor files
+        (the normalization statistics) to `directory`."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        config = draccus.encode(self.config, PolicyConfig)  # declared as the base class so "type" is written
-        (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-        save_model(self, str(directory / WEIGHTS_NAME))
+        device = next(self.parameters()).device.type
+        (directory / CONFIG_NAME).write_text(json.dumps(config_json(self.config, device), indent=4) + "\n")
+        weights = {k: v.detach().cpu().contiguous().clone() for k, v in self.state_dict().items()
+                   if not k.startswith(NORMALIZER_PREFIX)}  # clones: safetensors refuses tensors sharing memory
+        save_file(weights, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+        write_processors(directory, self.config, self.normalizer.stats, device)
 
     @classmethod
     def from_pretrained(cls, directory: Path | str) -> Policy:
-        """Load a policy written by `save_pretrained`, on the CPU."""
+        """Load a policy folder written by `save_pretrained` or by LeRobot (>= 0.4), on the CPU."""
+        directory = Path(directory)
         config = read_config(directory)
         if not isinstance(config, cls.config_class):
-            raise UserError(problem(str(Path(directory) / CONFIG_NAME), f"holds a {config.type!r} policy, "
+            raise UserError(problem(str(directory / CONFIG_NAME), f"holds a {config.type!r} policy, "
                                     f"not {cls.name!r}: load it with orchestrator.policies.factory.load_policy"))
-        policy = cls(config)
-        load_model(policy, str(Path(directory) / WEIGHTS_NAME), strict=True)
+        stats = read_processor_stats(directory)
+        try:
+            policy = cls(config, stats)
+        except ValueError as e:  # a statistic the normalization needs is missing or has the wrong shape
+            raise UserError(problem(str(directory), f"its processor files do not fit its config.json: {e}"),
+                            "not a policy folder") from None
+        policy.load_weights(directory / WEIGHTS_NAME)
         return policy
+
+    def load_weights(self, path: Path | str) -> None:
+        """Load model.safetensors (written here or by LeRobot) into this policy: every weight must be there with
+        its shape, and nothing else (normalization statistics, if the file has them, are not read from it)."""
+        try:
+            missing, unexpected = load_model(self, str(path), strict=False)
+        except (OSError, RuntimeError, SafetensorError) as e:
+            raise UserError(problem(str(path), f"does not hold the weights of this {self.name} policy: "
+                                    f"{str(e).splitlines()[0]}"), "wrong weights") from None
+        missing = [k for k in missing if not k.startswith(NORMALIZER_PREFIX)]
+        unexpected = [k for k in unexpected if not k.startswith(NORMALIZER_PREFIX)]
+        if missing or unexpected:
+            raise UserError(problem(str(path), f"does not hold the weights of this {self.name} policy: missing "
+                                    f"{missing[:5]}{' ...' if len(missing) > 5 else ''}, unexpected "
+                                    f"{unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"), "wrong weights")
+
+
+def config_json(config: PolicyConfig, device: str) -> dict:
+    """config.json as LeRobot writes it: the draccus encoding with "type", `use_amp` a bool, the device trained on,
+    and no backbone-weights source (the backbone's weights are in model.safetensors)."""
+    out = draccus.encode(config, PolicyConfig)  # declared as the base class so "type" is written
+    out.update(device=device, use_amp=bool(config.use_amp))
+    if "pretrained_backbone_weights" in out:
+        out["pretrained_backbone_weights"] = None
+    return out
 
 
 def read_config(directory: Path | str) -> PolicyConfig:
-    """The PolicyConfig saved in `directory`/config.json, as its registered subclass."""
+    """The PolicyConfig saved in `directory`/config.json, as its registered subclass, without a backbone-weights
+    source (a saved policy's backbone is in its model.safetensors)."""
     path = Path(directory) / CONFIG_NAME
     if not path.is_file():
         raise UserError(problem(str(directory), f"is not a saved policy: it has no {CONFIG_NAME}"))
-    return draccus.decode(PolicyConfig, json.loads(path.read_text()))
+    try:
+        config = draccus.decode(PolicyConfig, json.loads(path.read_text()))
+    except (ValueError, TypeError, draccus.utils.DecodingError) as e:
+        raise UserError(problem(str(path), f"is not a policy config this version can read: {e}"),
+                        "not a policy folder") from None
+    if hasattr(config, "pretrained_backbone_weights"):
+        config.pretrained_backbone_weights = None
+    return config

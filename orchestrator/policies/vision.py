@@ -140,17 +140,25 @@ def resnet18(replace_stride_with_dilation: tuple[bool, bool, bool] = (False, Fal
     return ResNet([2, 2, 2, 2], replace_stride_with_dilation=replace_stride_with_dilation, norm_layer=norm_layer)
 
 
-def trunk(model: ResNet) -> nn.Sequential:
+TRUNK_NAMES = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
+
+
+def trunk(model: ResNet, indexed: bool = False) -> nn.Sequential:
     """The layers of `model` up to layer4, sharing its modules: images (B, 3, H, W) -> features (B, 512, h, w).
 
-    Its state-dict keys are the model's without avgpool and fc (as torchvision's IntermediateLayerGetter).
+    Its state-dict keys are the model's without avgpool and fc (as torchvision's IntermediateLayerGetter, which
+    LeRobot's ACT uses); `indexed=True` numbers the layers instead, `0.weight`, `4.0.conv1.weight`, ... (as
+    `nn.Sequential(*children[:-2])`, which LeRobot's Diffusion Policy uses).
     """
-    children = OrderedDict()
-    for name, module in model.named_children():
-        children[name] = module
-        if name == "layer4":
-            break
-    return nn.Sequential(children)
+    children = OrderedDict((name, getattr(model, name)) for name in TRUNK_NAMES)
+    return nn.Sequential(*children.values()) if indexed else nn.Sequential(children)
+
+
+def _indexed_key(key: str) -> str:
+    """A torchvision ResNet key -> the key of the same tensor in an indexed trunk ("layer1.0.conv1.weight" ->
+    "4.0.conv1.weight"); keys outside the trunk (fc.*) are returned unchanged."""
+    head, _, rest = key.partition(".")
+    return f"{TRUNK_NAMES.index(head)}.{rest}" if head in TRUNK_NAMES else key
 
 
 def load_backbone_weights(model: nn.Module, path: str | None, field: str) -> None:
@@ -168,6 +176,8 @@ def load_backbone_weights(model: nn.Module, path: str | None, field: str) -> Non
     except (SafetensorError, OSError) as e:
         raise UserError(problem(field, f"is not a readable safetensors file ({e})", path)) from None
     expected = model.state_dict()
+    if next(iter(expected), "").split(".")[0].isdigit():  # an indexed trunk: the file has torchvision's names
+        weights = {_indexed_key(k): v for k, v in weights.items()}
     weights = {k: v for k, v in weights.items()
                if not k.endswith("num_batches_tracked") and (k in expected or not k.startswith("fc."))}
     missing = [k for k in expected if k not in weights and not k.startswith("fc.")]

@@ -183,17 +183,23 @@ def test_normalization_round_trip(mode):
                                    torch.zeros(3))
 
 
-@pytest.mark.parametrize("mode", [NormalizationMode.MEAN_STD, NormalizationMode.MIN_MAX])
-def test_normalization_guards_a_constant_feature(mode):
+def test_normalization_has_lerobots_maths_for_every_mode():
+    """LeRobot 0.4.4's NormalizerProcessorStep: std + 1e-8, a zero range replaced by 1e-8, quantile ranges."""
     feature = {"observation.state": PolicyFeature(FeatureType.STATE, (2,))}
-    stats = {"observation.state": {"mean": np.array([4.0, 1.0]), "std": np.array([0.0, 1.0]),
-                                   "min": np.array([4.0, 0.0]), "max": np.array([4.0, 2.0])}}
-    normalizer = Normalizer(feature, {"STATE": mode}, stats)
+    stats = {"observation.state": {"mean": np.array([4.0, 1.0]), "std": np.array([0.0, 2.0]),
+                                   "min": np.array([4.0, 0.0]), "max": np.array([4.0, 2.0]),
+                                   "q01": np.array([1.0, 0.0]), "q99": np.array([3.0, 4.0]),
+                                   "q10": np.array([2.0, 1.0]), "q90": np.array([2.0, 3.0])}}
     x = torch.tensor([[4.0, 1.0], [5.0, 2.0]])
-    y = normalizer.normalize("observation.state", x)
-    assert torch.isfinite(y).all()
-    torch.testing.assert_close(y[:, 0], torch.tensor([0.0, 1.0]))  # centred, not scaled
-    torch.testing.assert_close(normalizer.unnormalize("observation.state", y), x)
+    expected = {
+        NormalizationMode.MEAN_STD: [[0.0, 0.0], [1e8, 0.5]],
+        NormalizationMode.MIN_MAX: [[-1.0, 0.0], [2e8 - 1, 1.0]],
+        NormalizationMode.QUANTILES: [[2.0, -0.5], [3.0, 0.0]],
+        NormalizationMode.QUANTILE10: [[4e8 - 1, -1.0], [6e8 - 1, 0.0]],
+    }
+    for mode, values in expected.items():
+        y = Normalizer(feature, {"STATE": mode}, stats).normalize("observation.state", x)
+        torch.testing.assert_close(y, torch.tensor(values), rtol=1e-6, atol=1e-6, msg=str(mode))
 
 
 def test_identity_normalization_has_no_buffers_and_changes_nothing():

@@ -30,6 +30,9 @@ from orchestrator.policies.factory import POLICY_CLASSES, load_policy, make_poli
 torch.set_num_threads(1)
 
 GOLDEN_DIR = Path(__file__).parents[1] / "golden"
+LEROBOT_PROCESSOR_FILES = {"policy_preprocessor.json", "policy_postprocessor.json",
+                           "policy_preprocessor_step_3_normalizer_processor.safetensors",
+                           "policy_postprocessor_step_0_unnormalizer_processor.safetensors"}
 REGENERATE = os.environ.get("REGENERATE_GOLDEN") == "1"
 N_ACTION_STEPS = 3
 
@@ -208,9 +211,11 @@ def test_select_action_shapes_and_reset(kind, features, batch_size):
 def test_save_and_load_give_identical_outputs(kind, features, tmp_path):
     policy = build(kind, features)
     policy.save_pretrained(tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors"}
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "model.safetensors", *LEROBOT_PROCESSOR_FILES}
     loaded = load_policy(tmp_path)
-    assert type(loaded) is type(policy) and loaded.config == policy.config
+    assert type(loaded) is type(policy)
+    assert dataclasses.replace(loaded.config, device=None, use_amp=None) == policy.config  # saved as LeRobot's values
+    assert (loaded.config.device, loaded.config.use_amp) == ("cpu", False)
     torch.testing.assert_close(actions(loaded), actions(policy), rtol=0, atol=0)
     batch = raw_batch(policy)
     assert seeded_loss(loaded, batch).item() == seeded_loss(policy, batch).item()

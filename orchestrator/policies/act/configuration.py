@@ -1,10 +1,11 @@
 """ACT (Zhao et al. 2023, "Learning Fine-Grained Bimanual Manipulation with Low-Cost Hardware"), LeRobot's defaults."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.configs.checks import in_range, non_negative, one_of, positive
+from orchestrator.configs.features import NormalizationMode
 from orchestrator.configs.optim import AdamWConfig, ConstantSchedulerConfig
 from orchestrator.configs.policy import PolicyConfig
 from orchestrator.errors import Problem, problem
@@ -18,6 +19,13 @@ class ACTConfig(PolicyConfig):
     Inputs: STATE and ENV features and any number of cameras (VISUAL), each encoded by a shared ResNet-18.
     """
 
+    normalization_mapping: dict[str, NormalizationMode] = field(
+        default_factory=lambda: {
+            "VISUAL": NormalizationMode.MEAN_STD,
+            "STATE": NormalizationMode.MEAN_STD,
+            "ACTION": NormalizationMode.MEAN_STD,
+        }
+    )  # per feature type, LeRobot's: ENV (observation.environment_state) is not normalized unless you add it
     vision_backbone: str = "resnet18"  # image backbone (torchvision's name); only resnet18 is built here
     # Local safetensors file of backbone weights converted from torchvision (see orchestrator/policies/vision.py);
     # None: random init. LeRobot's default is "ResNet18_Weights.IMAGENET1K_V1", which needs a download.
@@ -41,7 +49,6 @@ class ACTConfig(PolicyConfig):
     optimizer_lr: float = 1e-5  # preset: AdamW learning rate
     optimizer_lr_backbone: float = 1e-5  # learning rate of the backbone's parameter group, whatever the optimizer
     optimizer_weight_decay: float = 1e-4  # preset: AdamW weight decay
-    optimizer_grad_clip_norm: float = 10.0  # preset: gradient clipping
 
     def problems(self) -> list[Problem]:
         out = super().problems()
@@ -65,8 +72,7 @@ class ACTConfig(PolicyConfig):
         return out
 
     def optimizer_preset(self) -> AdamWConfig:
-        return AdamWConfig(lr=self.optimizer_lr, weight_decay=self.optimizer_weight_decay,
-                           grad_clip_norm=self.optimizer_grad_clip_norm)
+        return AdamWConfig(lr=self.optimizer_lr, weight_decay=self.optimizer_weight_decay, grad_clip_norm=10.0)
 
     def scheduler_preset(self) -> ConstantSchedulerConfig:
         return ConstantSchedulerConfig()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from orchestrator.configs.checks import in_range, one_of, positive
+from orchestrator.configs.checks import in_range, non_negative, one_of, positive
 from orchestrator.configs.features import NormalizationMode
-from orchestrator.configs.optim import AdamConfig, CosineDecayWithWarmupConfig
+from orchestrator.configs.optim import AdamConfig, ConstantSchedulerConfig, CosineDecayWithWarmupConfig, SchedulerConfig
 from orchestrator.configs.policy import PolicyConfig
 from orchestrator.errors import Problem, problem
 from orchestrator.policies.act.configuration import backbone_weights_problems
@@ -18,6 +18,7 @@ VISION_BACKBONES = ["resnet18"]
 NOISE_SCHEDULERS = ["DDPM", "DDIM"]
 BETA_SCHEDULES = ["linear", "scaled_linear", "squaredcos_cap_v2"]
 PREDICTION_TYPES = ["epsilon", "sample"]
+SCHEDULER_NAMES = ["cosine", "constant"]  # of diffusers' get_scheduler names, the ones built here
 
 
 @PolicyConfig.register_subclass("diffusion")
@@ -41,10 +42,13 @@ class DiffusionConfig(PolicyConfig):
             "ACTION": NormalizationMode.MIN_MAX,
         }
     )  # per feature type, LeRobot's (ENV unmapped: not normalized); ACTION MIN_MAX suits clip_sample's [-1, 1]
+    drop_n_last_frames: int = 7  # training never samples an episode's last frames (LeRobot's EpisodeAwareSampler)
 
     # Image encoder.
     vision_backbone: str = "resnet18"  # ResNet trunk (without its average pool and classifier) of each image
-    crop_shape: tuple[int, int] | None = (84, 84)  # (H, W) crop of every image before the backbone; None: no crop
+    resize_shape: tuple[int, int] | None = None  # (H, W) every image is resized to first (bilinear); None: no resize
+    crop_ratio: float = 1.0  # with resize_shape: crop this fraction of it (1.0: no crop); crop_shape is then ignored
+    crop_shape: tuple[int, int] | None = None  # (H, W) crop of every image before the backbone; None: no crop
     crop_is_random: bool = True  # random crop when training (one offset per batch), centre crop when evaluating
     # Local safetensors file of ResNet weights converted from torchvision (see orchestrator/policies/vision.py),
     # loaded when a policy is built for training; None: random init (LeRobot's PushT default).
@@ -71,6 +75,10 @@ class DiffusionConfig(PolicyConfig):
     clip_sample_range: float = 1.0  # magnitude of that clipping (normalized action units)
     num_inference_steps: int | None = None  # denoising steps when acting; None: num_train_timesteps
 
+    # Optimization (LeRobot's torch.compile of the U-Net is not supported here).
+    compile_model: bool = False  # LeRobot's: compile the U-Net with torch.compile (must be false here)
+    compile_mode: str = "reduce-overhead"  # LeRobot's: torch.compile mode (unused here)
+
     # Loss.
     do_mask_loss_for_padding: bool = False  # leave actions past an episode's end out of the loss (original: no)
 
@@ -79,7 +87,7 @@ class DiffusionConfig(PolicyConfig):
     optimizer_betas: tuple[float, float] = (0.95, 0.999)  # preset: Adam betas
     optimizer_eps: float = 1e-8  # preset: Adam epsilon
     optimizer_weight_decay: float = 1e-6  # preset: Adam (L2) weight decay
-    optimizer_grad_clip_norm: float = 10.0  # preset: gradient clipping
+    scheduler_name: str = "cosine"  # preset schedule, diffusers' name: cosine (warm-up, then cosine decay) or constant
     scheduler_warmup_steps: int = 500  # preset: linear warm-up steps before the cosine decay
 
     def problems(self) -> list[Problem]:
@@ -96,6 +104,16 @@ class DiffusionConfig(PolicyConfig):
             out.append(problem("down_dims", "must be a non-empty tuple of positive integers", self.down_dims))
         if self.crop_shape is not None and (len(self.crop_shape) != 2 or min(self.crop_shape) <= 0):
             out.append(problem("crop_shape", "must be None or (height, width), both > 0", self.crop_shape))
+        if self.resize_shape is not None and (len(self.resize_shape) != 2 or min(self.resize_shape) <= 0):
+            out.append(problem("resize_shape", "must be None or (height, width), both > 0", self.resize_shape))
+        out += in_range("crop_ratio", self.crop_ratio, 0.0, 1.0)
+        if self.crop_ratio == 0:
+            out.append(problem("crop_ratio", "must be in (0, 1]", self.crop_ratio))
+        out += non_negative("drop_n_last_frames", self.drop_n_last_frames)
+        out += one_of("scheduler_name", self.scheduler_name, SCHEDULER_NAMES)
+        if self.compile_model:
+            out.append(problem("compile_model", "torch.compile of the U-Net (LeRobot's option) is not supported here: "
+                               "must be false", self.compile_model))
         if self.num_inference_steps is not None:
             out += positive("num_inference_steps", self.num_inference_steps)
         out += backbone_weights_problems(self.pretrained_backbone_weights, "pretrained_backbone_weights")
@@ -129,10 +147,22 @@ class DiffusionConfig(PolicyConfig):
 
     def optimizer_preset(self) -> AdamConfig:
         return AdamConfig(lr=self.optimizer_lr, betas=self.optimizer_betas, eps=self.optimizer_eps,
-                          weight_decay=self.optimizer_weight_decay, grad_clip_norm=self.optimizer_grad_clip_norm)
+                          weight_decay=self.optimizer_weight_decay, grad_clip_norm=10.0)
 
-    def scheduler_preset(self) -> CosineDecayWithWarmupConfig:
+    def scheduler_preset(self) -> SchedulerConfig:
+        if self.scheduler_name == "constant":
+            return ConstantSchedulerConfig()
         return CosineDecayWithWarmupConfig(num_warmup_steps=self.scheduler_warmup_steps)
+
+    @property
+    def image_crop_shape(self) -> tuple[int, int] | None:
+        """The crop applied to images (after the resize), as LeRobot derives it: with resize_shape, crop_ratio of it
+        (None when the ratio is 1); without, crop_shape."""
+        if self.resize_shape is not None:
+            if self.crop_ratio < 1.0:
+                return int(self.resize_shape[0] * self.crop_ratio), int(self.resize_shape[1] * self.crop_ratio)
+            return None
+        return tuple(self.crop_shape) if self.crop_shape is not None else None
 
     @property
     def action_delta_indices(self) -> list[int]:

@@ -67,29 +67,29 @@ class DiffusionPolicy(Policy):
         if first.shape[0] != 3:
             out.append(problem(f"policy.input_features[{first_key}]", "the ResNet backbone takes RGB images: "
                                "must have 3 channels", tuple(first.shape)))
-        crop = config.crop_shape
-        if crop is not None and (crop[0] > first.shape[1] or crop[1] > first.shape[2]):
+        crop, size = config.image_crop_shape, tuple(config.resize_shape or first.shape[1:])
+        if crop is not None and config.resize_shape is None and (crop[0] > size[0] or crop[1] > size[1]):
             out.append(problem("policy.crop_shape", f"must fit inside the images: policy.input_features[{first_key}] "
-                               f"is {first.shape[1]}x{first.shape[2]} (height x width)", tuple(crop)))
-        elif max(crop or first.shape[1:]) <= 32:  # ResNet-18 maps H x W to ceil(H/32) x ceil(W/32)
-            field = "policy.crop_shape" if crop else f"policy.input_features[{first_key}]"
+                               f"is {size[0]}x{size[1]} (height x width)", tuple(crop)))
+        elif max(crop or size) <= 32:  # ResNet-18 maps H x W to ceil(H/32) x ceil(W/32)
+            field = "policy.crop_shape" if crop and config.resize_shape is None else (
+                "policy.resize_shape" if config.resize_shape else f"policy.input_features[{first_key}]")
             out.append(problem(field, "gives a 1x1 ResNet feature map, where the spatial softmax is constant and the "
-                               "image encoder learns nothing: images (after the crop) must exceed 32 pixels in "
-                               "height or width", tuple(crop or first.shape)))
+                               "image encoder learns nothing: images (after the resize and crop) must exceed 32 "
+                               "pixels in height or width", tuple(crop or config.resize_shape or first.shape)))
         return out
 
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
-        """Mean squared error of the U-Net's prediction; with do_mask_loss_for_padding, padded actions excluded."""
+        """Mean squared error of the U-Net's prediction; with do_mask_loss_for_padding, the errors of padded actions
+        are zeroed (and the mean still taken over every element, as LeRobot does)."""
         actions = self.normalizer.normalize("action", batch["action"])
         if actions.shape[1] != self.config.horizon:
             raise ValueError(f"batch['action'] holds {actions.shape[1]} steps; policy.horizon is "
                              f"{self.config.horizon}: load the dataset with the config's delta_timestamps")
         loss = self.diffusion.compute_loss(self._observations(batch), actions)  # (B, horizon, A)
         if self.config.do_mask_loss_for_padding:
-            valid = ~batch["action_is_pad"].unsqueeze(-1)
-            loss = (loss * valid).sum() / (valid.sum() * loss.shape[-1]).clamp_min(1)
-        else:
-            loss = loss.mean()
+            loss = loss * ~batch["action_is_pad"].unsqueeze(-1)
+        loss = loss.mean()
         return loss, {"mse_loss": loss.item()}
 
     @torch.no_grad()
@@ -203,19 +203,21 @@ class DiffusionModel(nn.Module):
 
 
 class RgbEncoder(nn.Module):
-    """Image (N, C, H, W) -> feature (N, 2 * keypoints): crop, ResNet trunk, spatial softmax, linear + ReLU.
+    """Image (N, C, H, W) -> feature (N, 2 * keypoints): resize, crop, ResNet trunk, spatial softmax, linear + ReLU.
 
-    The crop is random in training mode (one offset for the whole call, as LeRobot's torchvision RandomCrop on a
-    batch) when crop_is_random, and central otherwise.
+    The resize is bilinear with antialiasing (torchvision's Resize on tensors). The crop is random in training mode
+    (one offset for the whole call, as LeRobot's torchvision RandomCrop on a batch) when crop_is_random, and central
+    otherwise. The trunk is an indexed nn.Sequential, so its keys are LeRobot's (`backbone.0.weight`, `backbone.4.0...`).
     """
 
     def __init__(self, config: DiffusionConfig, image_shape: tuple[int, int, int]):
         super().__init__()
-        self.crop_shape = tuple(config.crop_shape) if config.crop_shape is not None else None
+        self.resize_shape = tuple(config.resize_shape) if config.resize_shape is not None else None
+        self.crop_shape = config.image_crop_shape
         self.crop_is_random = config.crop_is_random
         norm_layer = group_norm if config.use_group_norm else nn.BatchNorm2d
-        self.backbone = trunk(resnet18(norm_layer=norm_layer))
-        height, width = self.crop_shape or image_shape[1:]
+        self.backbone = trunk(resnet18(norm_layer=norm_layer), indexed=True)
+        height, width = self.crop_shape or self.resize_shape or image_shape[1:]
         with torch.no_grad():  # a dry run, in eval mode so that BatchNorm statistics stay untouched
             feature_map_shape = self.backbone.eval()(torch.zeros(1, image_shape[0], height, width)).shape[1:]
         self.backbone.train()
@@ -235,8 +237,13 @@ class RgbEncoder(nn.Module):
             top, left = int(round((height - crop_h) / 2)), int(round((width - crop_w) / 2))
         return images[..., top: top + crop_h, left: left + crop_w]
 
+    def resize(self, images: Tensor) -> Tensor:
+        if self.resize_shape is None:
+            return images
+        return F.interpolate(images, size=self.resize_shape, mode="bilinear", align_corners=False, antialias=True)
+
     def forward(self, images: Tensor) -> Tensor:
-        keypoints = self.pool(self.backbone(self.crop(images)))
+        keypoints = self.pool(self.backbone(self.crop(self.resize(images))))
         return self.relu(self.out(keypoints.flatten(1)))
 
 
