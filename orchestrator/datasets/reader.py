@@ -59,8 +59,8 @@ class LeRobotDataset(torch.utils.data.Dataset):
         table = shared_table(self.meta)
         features = self.meta.info["features"]
         if table.num_rows != self.meta.total_frames:
-            raise bad_file(self.meta.root / "data", f"holds {table.num_rows} frames but {INFO_PATH} says "
-                                                    f"{self.meta.total_frames}")
+            raise bad_file(self.meta.root / INFO_PATH, f"total_frames is {self.meta.total_frames} but the data files "
+                                                       f"({self.meta.root / 'data'}) hold {table.num_rows} frames")
         problems = []
         for key, ft in features.items():
             if ft["dtype"] == "video":

@@ -21,6 +21,13 @@ def is_offline() -> bool:
     return value.strip().upper() in ("1", "ON", "YES", "TRUE")
 
 
+def hub_endpoint() -> str:
+    """HF_ENDPOINT now, else what huggingface_hub resolved at import (it reads the variable only then)."""
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
 def hub_cache_dir() -> Path:
     from huggingface_hub import constants
 
@@ -41,7 +48,8 @@ def download(repo_id: str, revision: str | None) -> Path:
     field = "dataset.repo_id"
     try:
         return Path(snapshot_download(repo_id, repo_type="dataset", revision=revision, cache_dir=cache,
-                                      local_files_only=is_offline(), etag_timeout=ETAG_TIMEOUT_S))
+                                      local_files_only=is_offline(), etag_timeout=ETAG_TIMEOUT_S,
+                                      endpoint=hub_endpoint()))
     except RevisionNotFoundError:
         raise UserError(problem("dataset.revision", f"no such revision of the dataset {repo_id} on the Hub",
                                 revision), "dataset not found") from None

@@ -13,7 +13,9 @@ from orchestrator.datasets.record import ensure_dataset
 from orchestrator.datasets.writer import write_dataset
 from orchestrator.envs.configs import PushTEnvConfig
 from orchestrator.errors import UserError
+from tests.support.hub_server import LocalHub
 from tests.unit.test_dataset_format import FEATURES, TASK, make_episodes
+from tests.unit.test_dataset_lerobot import FIXTURE
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -57,6 +59,32 @@ def test_a_local_root_is_read_as_is(tmp_path):
     assert ensure_dataset(cfg, PushTEnvConfig()) == tmp_path / "mine"
     with pytest.raises(UserError, match=r"no LeRobotDataset there"):
         ensure_dataset(DatasetConfig(repo_id="someone/else", root=str(tmp_path / "empty")), PushTEnvConfig())
+
+
+def test_a_hub_dataset_lerobot_wrote_downloads_at_its_revision_then_works_offline(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from orchestrator.datasets.check import check_dataset
+
+    with LocalHub(token="hf_unused") as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # read at import, maybe under an earlier test's "1"
+        sha = hub.serve("lerobot/state", FIXTURE, repo_type="dataset", revision="v3.0")
+        cfg = DatasetConfig(repo_id="lerobot/state", revision="v3.0")
+        root = ensure_dataset(cfg, PushTEnvConfig())
+        assert root == tmp_path / "hub" / "datasets--lerobot--state" / "snapshots" / sha
+        assert (root / "data/chunk-000/file-000.parquet").read_bytes() == (
+            FIXTURE / "data/chunk-000/file-000.parquet").read_bytes()
+        assert check_dataset(root).tasks == ["push the T"]
+        with pytest.raises(UserError, match=r"dataset\.revision = 'v9': no such revision"):
+            ensure_dataset(DatasetConfig(repo_id="lerobot/state", revision="v9"), PushTEnvConfig())
+        with pytest.raises(UserError, match=r"dataset\.repo_id = 'lerobot/other': no such dataset on the Hub"):
+            ensure_dataset(DatasetConfig(repo_id="lerobot/other"), PushTEnvConfig())
+        downloads = [call for call in hub.calls if "/resolve/" in call]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the Hub is gone: the cached snapshot is used as it is
+    assert ensure_dataset(cfg, PushTEnvConfig()) == root
+    assert len(downloads) >= 5  # info, stats, tasks, episodes and data were fetched, not found elsewhere
 
 
 def test_dataset_config_checks_the_repo_id():
