@@ -133,7 +133,8 @@ class ConstantSchedulerConfig(SchedulerConfig):
 @SchedulerConfig.register_subclass("cosine_decay_with_warmup")
 @dataclass
 class CosineDecayWithWarmupConfig(SchedulerConfig):
-    """Linear warm-up from 0, then cosine decay to `min_lr_ratio` x lr at the last step (Diffusion Policy's)."""
+    """Linear warm-up from 0, then cosine decay to `min_lr_ratio` x lr at the last step (Diffusion Policy's); with
+    min_lr_ratio 0 it is diffusers' `get_cosine_schedule_with_warmup`, LeRobot's `diffuser` scheduler named cosine."""
 
     num_warmup_steps: int = 500  # steps of linear warm-up
     min_lr_ratio: float = 0.0  # final lr as a fraction of the peak lr
@@ -143,7 +144,7 @@ class CosineDecayWithWarmupConfig(SchedulerConfig):
 
     def factor(self, step: int, total_steps: int) -> float:
         if step < self.num_warmup_steps:
-            return (step + 1) / (self.num_warmup_steps + 1)
+            return step / self.num_warmup_steps
         span = max(1, total_steps - self.num_warmup_steps)
         progress = min(1.0, (step - self.num_warmup_steps) / span)
         return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))

@@ -122,3 +122,22 @@ def test_fused_optimizer_is_the_default_and_takes_the_same_steps(kind):
             optimizer.step()
         params[fused] = torch.cat([p.detach().flatten() for p in model.parameters()])
     torch.testing.assert_close(params[True], params[False], rtol=1e-5, atol=1e-6)
+
+
+def test_cosine_schedule_is_diffusers_cosine_with_warmup():
+    """LeRobot's Diffusion preset: diffusers' get_cosine_schedule_with_warmup (lr 0 at step 0, peak at the end of the
+    warm-up, half a cosine to 0 at the last step), written out here from diffusers' source."""
+    import math
+
+    from orchestrator.configs.optim import CosineDecayWithWarmupConfig
+
+    warmup, total = 10, 50
+    schedule = CosineDecayWithWarmupConfig(num_warmup_steps=warmup)
+
+    def diffusers(step: int) -> float:
+        if step < warmup:
+            return step / max(1, warmup)
+        progress = (step - warmup) / max(1, total - warmup)
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
+
+    assert [schedule.factor(s, total) for s in range(total + 1)] == pytest.approx([diffusers(s) for s in range(total + 1)])
