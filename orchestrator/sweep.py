@@ -25,7 +25,9 @@ from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
 from orchestrator.confirm import overlapping_seeds
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
+from orchestrator.policy_source import expand_policy_path
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 
@@ -51,6 +53,8 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
         raise UserError(problem("config_path", "is for `train`; a sweep's base config is its search-space file"))
     tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
     space, base = split_space(sweep.base, cli)
+    base = _pretrained_policy_under_space(base, cli)
+    sampled_base = base  # the base a sample lands on (the defaults are the baseline's values of sampled fields)
     base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
     _check_ties(sweep.ties, build_config(base, [cli], validate=False))
     default_cfg = from_sample(base, {}, cli, sweep.ties)
@@ -78,6 +82,9 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
             raise UserError(problem("tune.grace_period" if tune_cfg.grace_period else "eval_freq",
                                     f"ASHA's first rung (step {grace}) lies beyond steps = {default_cfg.steps}: lower "
                                     "it, raise steps, or use --tune.scheduler=none", grace))
+    raise_if(fine_tuning_problems(default_cfg.policy, space,
+                                  lambda sample: from_sample(sampled_base, sample, cli, sweep.ties)),
+             "the search space cannot fine-tune this policy")
     experiment_dir = Path(tune_cfg.storage_path).resolve() / tune_cfg.experiment_name
     if experiment_dir.exists() and not tune_cfg.resume:
         raise UserError(problem("tune.experiment_name", f"{experiment_dir} already exists: pass --tune.resume=true "
@@ -86,6 +93,18 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.resume and not (experiment_dir / "trials").exists():
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
     return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, experiment_dir)
+
+
+def _pretrained_policy_under_space(base: dict, cli: dict) -> dict:
+    """`--policy.path` on a sweep: the saved policy's config replaces the file's policy section, UNDER the search
+    space (a sampled field, e.g. policy.dropout, wins over the saved value); other --policy.* flags stay on top."""
+    section = cli.get("policy")
+    if not isinstance(section, dict) or section.get("path") is None:
+        return base
+    saved = expand_policy_path({"path": section.pop("path")})
+    if not section:
+        cli.pop("policy")
+    return {**base, "policy": saved}
 
 
 def _tune_config(sweep: Sweep, layer: dict, default_name: str) -> TuneConfig:

@@ -1,0 +1,69 @@
+"""Checks, before Ray starts, that a sweep can fine-tune the saved policy it starts from (`--policy.path`).
+
+A sampled policy field that changes the shape of a weight (dim_model, chunk_size, n_encoder_layers, ...) cannot
+start from the saved weights: every trial would fail when loading them. Fields that keep the shapes (dropout,
+kl_weight, the optimizer's, ...) are what a fine-tuning sweep searches. Shapes are found by building the policy on
+PyTorch's meta device: no memory, no time.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from orchestrator.configs.policy import PolicyConfig
+from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.errors import Problem, UserError, problem
+from orchestrator.policy_source import WEIGHTS_NAME
+from orchestrator.space import candidate_values, describe
+
+
+def weight_shapes(policy: PolicyConfig) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes (normalization statistics aside) of the policy `policy` describes, features included."""
+    import torch
+
+    from orchestrator.policies.base import NORMALIZER_PREFIX
+    from orchestrator.policies.factory import make_policy
+
+    with torch.device("meta"):
+        model = make_policy(policy, {**policy.input_features, **policy.output_features}, None)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.startswith(NORMALIZER_PREFIX)}
+
+
+def saved_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    from safetensors import safe_open
+
+    with safe_open(str(folder / WEIGHTS_NAME), "pt") as f:
+        return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
+
+
+def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
+                         config_of: Callable[[dict[str, Any]], TrainPipelineConfig]) -> list[Problem]:
+    """One problem per sampled `policy.*` field with a value that changes a weight's shape (`config_of(sample)` is
+    the trial config of a partial sample), and one if the baseline's `policy` does. Nothing to check without
+    `policy.pretrained_path`."""
+    if not policy.pretrained_path:
+        return []
+    folder = Path(policy.pretrained_path)
+    saved = saved_shapes(folder)
+    out = []
+    if weight_shapes(policy) != saved:
+        out.append(problem("policy", f"the baseline's policy (the search-space file's defaults over the saved config) "
+                           f"does not fit the saved weights in {folder / WEIGHTS_NAME}: its defaults may only set "
+                           "fields that keep the weights' shapes"))
+    for key, dist in space.items():
+        if not key.startswith("policy."):
+            continue
+        for value in candidate_values(dist):
+            try:
+                shapes = weight_shapes(config_of({key: value}).policy)
+            except UserError:
+                continue  # an invalid combination is reported by the space's own checks
+            if shapes != saved:
+                changed = sorted(k for k in set(shapes) | set(saved) if shapes.get(k) != saved.get(k))
+                out.append(problem(key, f"changes the shapes of the saved weights in {folder / WEIGHTS_NAME} "
+                                   f"(e.g. {changed[0]}) at {value!r}: a sweep that starts from --policy.path can "
+                                   "only search fields that keep them (dropout, kl_weight, optimizer.*, ...)",
+                                   describe(dist)))
+                break
+    return out
