@@ -84,6 +84,18 @@ class LeRobotDataset(torch.utils.data.Dataset):
             column = table[key].chunk(0) if table[key].num_chunks == 1 else table[key].combine_chunks()
             if ft["dtype"] == "image":
                 self.images[key] = column.field("bytes")
+                if self.images[key].null_count:
+                    raise UserError(problem(f"{self.meta.root / 'data'}: column {key!r}", "holds image file paths "
+                                            "instead of PNG bytes; LeRobot's reader (datasets.Image) accepts that, "
+                                            "this one does not: save the dataset with its images embedded (LeRobot "
+                                            "writes them so)"), f"unsupported dataset {self.meta.root}")
+            elif ft["dtype"] in ("string", "str") or pa.types.is_string(column.type) or pa.types.is_large_string(
+                    column.type):  # text (LeRobot's "string" dtype): no tensor; a policy cannot take it as input
+                if key in policy:
+                    raise UserError(problem(f"{INFO_PATH}: features.{key}", "is text; LeRobot's reader accepts text "
+                                            "features, but policies here take numbers only: rename it outside "
+                                            "observation.* or drop it", ft["dtype"]),
+                                    f"unsupported dataset {self.meta.root}")
             elif pa.types.is_fixed_size_list(column.type) or pa.types.is_list(column.type) or pa.types.is_large_list(
                     column.type):  # lists of a fixed length, or (as some converted datasets hold) of any length
                 values = column.flatten().to_numpy(zero_copy_only=False)

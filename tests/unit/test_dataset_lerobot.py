@@ -120,6 +120,28 @@ def test_several_data_files_and_a_data_path_template(copy):
         assert all(np.array_equal(ours[i][k].numpy(), theirs[i][k].numpy()) for k in theirs[i]), i
 
 
+def add_column(root: Path, key: str, feature: dict, values: pa.Array) -> None:
+    edit_info(root, lambda info: info["features"].__setitem__(key, feature))
+    pq.write_table(pq.read_table(root / DATA).append_column(key, values), root / DATA)
+
+
+def test_a_text_feature_is_carried_but_not_served(copy):
+    add_column(copy, "language_instruction", {"dtype": "string", "shape": [1], "names": None},
+               pa.array(["push the T"] * 74))
+    item = LeRobotDataset(check_dataset(copy).root)[3]
+    assert "language_instruction" not in item and item["observation.state"].shape == (2,)
+
+
+def test_images_stored_as_paths_are_refused_saying_so(copy):
+    image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    add_column(copy, "observation.images.cam", {"dtype": "image", "shape": [8, 8, 3],
+                                                "names": ["height", "width", "channels"]},
+               pa.array([{"bytes": None, "path": f"frame_{i}.png"} for i in range(74)], image))
+    with pytest.raises(UserError, match=r"'observation\.images\.cam': holds image file paths instead of PNG bytes; "
+                                        r"LeRobot's reader \(datasets\.Image\) accepts that, this one does not"):
+        check_dataset(copy)
+
+
 def test_non_finite_stats_warn_naming_the_feature(copy):
     stats = json.loads((copy / "meta/stats.json").read_text())
     stats["action"]["std"][1] = float("nan")
