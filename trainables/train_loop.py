@@ -21,6 +21,7 @@ from orchestrator.configs.parsing import build_config
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.reader import LeRobotDataset
 from orchestrator.datasets.split import make_datasets
+from orchestrator.datasets.stats import with_imagenet_stats
 from orchestrator.datasets.record import ensure_dataset
 from orchestrator.errors import UserError, problem
 from orchestrator.policies.factory import make_policy
@@ -57,7 +58,10 @@ def train_loop_per_worker(loop_config: dict) -> None:
         val_loader = DataLoader(val_dataset, batch_size=per_rank_batch, shuffle=False, num_workers=cfg.num_workers)
 
     # Model, optimizer, schedule.
-    policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats)
+    stats = dataset.meta.stats
+    if cfg.dataset.use_imagenet_stats:
+        stats = with_imagenet_stats(stats, [*dataset.meta.video_keys, *dataset.meta.image_keys])
+    policy = make_policy(cfg.policy, dataset.meta.features, stats)
     if cfg.policy.pretrained_path:  # fine-tuning: the saved weights; normalized with this dataset's stats (as LeRobot)
         policy.load_weights(Path(cfg.policy.pretrained_path) / WEIGHTS_NAME)
     policy.to(device)

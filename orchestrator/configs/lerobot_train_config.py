@@ -50,7 +50,7 @@ UNSUPPORTED_DEFAULTS: dict[str, Any] = {
                     "ddp": {"find_unused_parameters": True, "gradient_as_bucket_view": False, "static_graph": False},
                     "compile": {"enabled": False, "backend": "inductor", "mode": None, "regional": True},
                     "activation_checkpointing": {"mode": "none"}},
-    "dataset": {"use_imagenet_stats": True, "video_backend": "torchcodec", "streaming": False, "repo_type": "dataset",
+    "dataset": {"video_backend": "torchcodec", "streaming": False, "repo_type": "dataset",
                 "exclude_episodes": None, "return_uint8": False, "depth_output_unit": "mm"},
     "eval": {"recording": False, "recording_repo_id": None, "recording_private": False},
     "wandb": {"disable_artifact": False, "run_id": None, "add_tags": True},
@@ -255,7 +255,8 @@ class _Reader:
         if not isinstance(repo_id, str):
             self.problems.append(problem("dataset.repo_id", "must be one dataset id (a list of datasets is not "
                                          "supported, by LeRobot's train either)", repo_id))
-        out = {key: section[key] for key in ("repo_id", "root", "episodes", "revision") if key in section}
+        out = {key: section[key] for key in ("repo_id", "root", "episodes", "revision", "use_imagenet_stats")
+               if key in section}
         if section.get("eval_split"):  # 0.6: the last episodes held out for the validation loss
             out["val_fraction"] = section["eval_split"]
         if isinstance(section.get("image_transforms"), dict):

@@ -31,6 +31,7 @@ class DatasetConfig:
     val_episodes: list[int] | None = None  # hold these episodes out for the validation loss (overrides val_fraction)
     val_fraction: float = 0.0  # hold out this fraction of the episodes (the last ones) for the validation loss
     image_transforms: ImageTransformsConfig = field(default_factory=ImageTransformsConfig)  # camera augmentations
+    use_imagenet_stats: bool = True  # normalize cameras with ImageNet's mean and std, not the dataset's (LeRobot's)
     record_episodes: int = 60  # a missing local dataset is recorded with this many successful expert episodes
     record_video: bool = True  # a recorded dataset stores cameras as MP4 videos (false: PNG inside the parquet)
 

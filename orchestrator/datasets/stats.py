@@ -14,6 +14,7 @@ from orchestrator.configs.features import feature_type_of
 QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}  # LeRobot's quantile stats
 MAX_IMAGE_SAMPLES_PER_EPISODE = 100  # image stats use at most this many evenly spaced frames of each episode
 IDENTITY = {"mean": 0.0, "std": 1.0, "min": -1.0, "max": 1.0}  # stands in for a stat that is NaN (or inf)
+IMAGENET_STATS = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}  # per RGB channel, as LeRobot's
 
 
 def compute_stats(episodes: list[dict[str, np.ndarray]], columns: dict[str, dict]) -> dict[str, dict[str, np.ndarray]]:
@@ -104,4 +105,14 @@ def complete_stats(meta, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, n
     if identity:
         warnings.warn(f"{source}: no normalization stats for the cameras {identity}; they are not normalized "
                       f"(as LeRobot does without stats)", stacklevel=2)
+    return out
+
+
+def with_imagenet_stats(stats: dict[str, dict[str, np.ndarray]], camera_keys: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """`stats` with each camera's mean and std replaced by ImageNet's, shaped (3, 1, 1) (LeRobot's
+    dataset.use_imagenet_stats, on by default there: the ResNet backbones were trained on images normalized so)."""
+    out = dict(stats)
+    for key in camera_keys:
+        out[key] = {**stats.get(key, {}), **{name: np.asarray(v, dtype=np.float64).reshape(3, 1, 1)
+                                            for name, v in IMAGENET_STATS.items()}}
     return out

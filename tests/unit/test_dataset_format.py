@@ -309,3 +309,16 @@ def test_validation_split_and_image_transforms(tmp_path, episodes):
     assert out.shape == image.shape and 0 <= out.min() and out.max() <= 1
     assert [p.field for p in DatasetConfig(val_fraction=1.0, image_transforms=ImageTransformsConfig(
         brightness=[1.2, 0.8])).problems()] == ["val_fraction", "image_transforms.brightness"]
+
+
+def test_imagenet_stats_replace_a_cameras_mean_and_std_as_lerobot_does():
+    from orchestrator.datasets.stats import with_imagenet_stats
+
+    stats = {"observation.image": {"mean": np.full((3, 1, 1), 0.5), "std": np.full((3, 1, 1), 0.1),
+                                   "min": np.zeros((3, 1, 1))},
+             "observation.state": {"mean": np.array([1.0]), "std": np.array([2.0])}}
+    out = with_imagenet_stats(stats, ["observation.image"])
+    np.testing.assert_allclose(out["observation.image"]["mean"].reshape(3), [0.485, 0.456, 0.406])
+    np.testing.assert_allclose(out["observation.image"]["std"].reshape(3), [0.229, 0.224, 0.225])
+    assert out["observation.image"]["min"].shape == (3, 1, 1) and out["observation.state"] is stats["observation.state"]
+    assert stats["observation.image"]["mean"].reshape(3).tolist() == [0.5] * 3  # the dataset's are left as they were

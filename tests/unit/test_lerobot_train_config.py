@@ -50,7 +50,8 @@ def test_act_run_with_the_policy_preset(name, capsys):
         lr_opt["grad_clip_norm"], lr_opt["betas"], lr_opt["eps"])
     assert data["scheduler"] is None and cfg.scheduler.type == "constant"
     note = note_of(capsys)
-    for item in ["dataset.use_imagenet_stats = False", "tolerance_s = 0.001",
+    assert cfg.dataset.use_imagenet_stats is False  # mapped: LeRobot's default (True) is ours too
+    for item in ["tolerance_s = 0.001",
                  "policy.pretrained_backbone_weights = 'ResNet18_Weights.IMAGENET1K_V1'"]:
         assert item in note
     if name == "act_pusht_v06":
@@ -108,7 +109,7 @@ def test_every_unsupported_field_that_is_set_is_named():
     converted = convert(data)
     names = {item.split(" = ")[0] for item in converted.left_out}
     assert names == {"resume", "seed", "save_checkpoint", "rename_map", "use_rabc", "peft", "cudnn_deterministic",
-                     "dataset.streaming", "dataset.use_imagenet_stats", "dataset.video_backend",
+                     "dataset.streaming", "dataset.video_backend",
                      "dataset.image_transforms.random_order", "dataset.image_transforms.tfs.hue",
                      "dataset.image_transforms.tfs.affine", "eval.recording", "wandb.run_id",
                      "wandb.disable_artifact", "policy.gradient_checkpointing", "policy.pretrained_path", "optimizer.nesterov",
