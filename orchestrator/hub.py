@@ -17,6 +17,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from orchestrator.errors import UserError, problem
+from orchestrator.hub_env import hub_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def check_hub_access(repo_id: str) -> None:
     Raises UserError (field hub.repo_id) when there is no token, when the Hub rejects it (401), when it is a read-only
     token, when its user may not create repos under the repo's namespace, or when the endpoint cannot be reached.
     """
-    endpoint = _endpoint()
+    endpoint = hub_endpoint()
     token = resolve_token()
     if token is None:
         _refuse(repo_id, f"pushing to {endpoint} needs a Hugging Face token: {LOGIN_HINT}")
@@ -65,7 +66,7 @@ def check_hub_access(repo_id: str) -> None:
 def push_to_hub(folder: Path, repo_id: str, private: bool = False,
                 commit_message: str = "Upload the best policy of a robot-sweeps sweep") -> str:
     """Create the model repo if needed and upload every file of `folder` in one commit; return the repo URL."""
-    endpoint = _endpoint()
+    endpoint = hub_endpoint()
     api = HfApi(endpoint=endpoint, token=resolve_token())
     repo_url = api.create_repo(repo_id, private=private, exist_ok=True)
     logger.info("Pushing %s to %s on %s", folder, repo_id, endpoint)
@@ -82,11 +83,6 @@ def scrub_secrets(text: str) -> str:
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
-
-
-def _endpoint() -> str:
-    """The Hub endpoint: HF_ENDPOINT now, else what huggingface_hub resolved at import."""
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
 def _refuse(repo_id: str, message: str) -> NoReturn:

@@ -3,35 +3,12 @@
 the Hugging Face cache and reused from there, also offline."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from orchestrator.errors import UserError, problem
-
-if TYPE_CHECKING:
-    from orchestrator.configs.train import DatasetConfig
+from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
 ETAG_TIMEOUT_S = 5  # seconds to wait for the Hub before falling back to the local cache
-
-
-def is_offline() -> bool:
-    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) set to a true value, read now rather than at import time."""
-    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
-    return value.strip().upper() in ("1", "ON", "YES", "TRUE")
-
-
-def hub_endpoint() -> str:
-    """HF_ENDPOINT now, else what huggingface_hub resolved at import (it reads the variable only then)."""
-    from huggingface_hub import constants
-
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
-
-
-def hub_cache_dir() -> Path:
-    from huggingface_hub import constants
-
-    return Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
 
 
 def download(repo_id: str, revision: str | None) -> Path:
