@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import Problem, UserError, problem
+from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -31,12 +32,12 @@ def resolve_policy_folder(path: str) -> Path:
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(path, repo_type="model", allow_patterns=POLICY_FILES, etag_timeout=5))
+        return Path(snapshot_download(path, repo_type="model", allow_patterns=POLICY_FILES, etag_timeout=5,
+                                      cache_dir=hub_cache_dir(), endpoint=hub_endpoint(),
+                                      local_files_only=is_offline()))
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
-        from huggingface_hub import constants
-
         raise UserError(problem("policy.path", f"is neither a local folder nor a Hub model that can be downloaded "
-                                f"(no network and nothing in the cache {constants.HF_HUB_CACHE}?): "
+                                f"(no network and nothing in the cache {hub_cache_dir()}?): "
                                 f"{type(e).__name__}", path)) from None
 
 

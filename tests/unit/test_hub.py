@@ -164,3 +164,24 @@ def test_scrub_secrets_hides_every_known_token(monkeypatch) -> None:
     text = f"hf={TOKEN} stored=hf_stored_token wandb=wandb_key_0123456789 plain=hello"
 
     assert scrub_secrets(text) == "hf=*** stored=*** wandb=*** plain=hello"
+
+
+def test_a_pushed_policy_folder_loads_back_from_the_hub_by_its_id(local_hub: LocalHub, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """push -> `--policy.path=<org>/<name>`: the processor files (the normalization statistics) travel too."""
+    import torch
+
+    from orchestrator.policies.factory import load_policy
+    from orchestrator.policy_source import resolve_policy_folder
+    from tests.support.lerobot_kit import ACT_TINY
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    load_policy(ACT_TINY).save_pretrained(tmp_path / "best")
+    push_to_hub(tmp_path / "best", "tester/act_tiny")
+    downloaded = resolve_policy_folder("tester/act_tiny")
+    assert {p.name for p in (tmp_path / "best").iterdir()} == {p.name for p in downloaded.iterdir()}
+    original, loaded = load_policy(ACT_TINY).eval(), load_policy(downloaded).eval()
+    observation = {"observation.state": torch.tensor([[200.0, 300.0]]), "observation.environment_state": torch.ones(1, 16)}
+    torch.testing.assert_close(loaded.predict_action_chunk(observation), original.predict_action_chunk(observation),
+                               rtol=0, atol=0)
