@@ -161,9 +161,19 @@ def _check_hub(cfg) -> None:
 
 
 def _check_features(cfg, dataset_root) -> None:
-    """The dataset is whole and readable (every file checked, each problem named with its file) and the policy can
-    use its features (cameras large enough, ...): exit 2 before Ray starts."""
+    """The dataset is whole and readable (every file checked, each problem named with its file), the policy can
+    use its features (cameras large enough, ...), and the env that evaluates it produces them: exit 2 before Ray."""
     from orchestrator.datasets.check import check_dataset
     from orchestrator.policies.factory import check_features
 
-    check_features(cfg.policy, check_dataset(dataset_root).features)
+    features = check_dataset(dataset_root).features
+    check_features(cfg.policy, features)
+    env = cfg.env.features()
+    wrong = {key: tuple(f.shape) for key, f in features.items()
+             if key not in env or tuple(env[key].shape) != tuple(f.shape)}
+    if cfg.evaluates and wrong:
+        made = {key: tuple(f.shape) for key, f in env.items()}
+        raise UserError(problem("env.type", f"the {cfg.env.type} env, which evaluates the policy, makes {made}, not "
+                                f"the dataset's {wrong} ({dataset_root}): choose the env the dataset was recorded in "
+                                "(--env.type, --env.obs_type, ...), or train without evaluation (--eval_freq=0)",
+                                cfg.env.type), "dataset does not match the env")

@@ -104,8 +104,8 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     Concurrent callers on one machine (trials of a sweep) serialize on a lock file beside the folder, so the
     dataset is recorded once and the others find it when they get the lock.
     """
-    if dataset_cfg.root is not None:
-        return _check_features(_given_root(dataset_cfg), dataset_cfg, env_cfg)
+    if dataset_cfg.root is not None:  # whether the env can evaluate on it is checked before Ray (cli._check_features)
+        return _given_root(dataset_cfg)
     if not dataset_cfg.is_local():
         return download(dataset_cfg.repo_id, dataset_cfg.revision)
     root = dataset_cfg.resolved_root()
@@ -145,15 +145,11 @@ def _given_root(dataset_cfg: DatasetConfig) -> Path:
 
 
 def _check_features(root: Path, dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
-    """A local dataset must hold exactly the features the env produces (it was recorded in such an env)."""
+    """A dataset recorded here (`local/<name>`) must hold exactly the features the env produces (it was recorded in
+    such an env): another env's recording under the same name is not reused."""
     if dataset_cfg.repo_id.startswith("local/"):
         have = {key: feature.shape for key, feature in DatasetMeta.load(root).features.items()}
         wrong = {key: feature.shape for key, feature in env_cfg.features().items() if have.get(key) != feature.shape}
-        if wrong and dataset_cfg.root is not None:
-            raise UserError(problem("dataset.root", f"{root} holds the features {have}, but the {env_cfg.type} env "
-                                                    f"(which evaluates the policy) needs {wrong}: choose the env the "
-                                                    f"dataset was recorded in (--env.type, --env.obs_type, ...)",
-                                    dataset_cfg.root), "dataset does not match the env")
         if wrong:
             raise UserError(problem("dataset.repo_id", f"{root} was recorded in another env: this env needs "
                                                        f"{wrong}, the dataset has {have}; pick another "

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import TINY_ACT
 from tests.support.hub_server import LocalHub
+from tests.support.lerobot_kit import STATE_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +27,8 @@ def run_cli(*args, env=None, timeout=120):
     (["train", "--eval.batch_size=20"], "eval.batch_size = 20: must be <= eval.n_episodes"),
     (["train", "--config_path=/does/not/exist.yaml"], "config_path = '/does/not/exist.yaml': file not found"),
     (["sweep", "search_spaces/nope.py"], "file not found"),
+    (["train", f"--dataset.root={STATE_DATASET}", "--env.type=metaworld"],
+     "env.type = 'metaworld': the metaworld env, which evaluates the policy, makes"),
     (["sweep", "search_spaces/act.py", "--tune.metric=eval/sucess"], "tune.metric = 'eval/sucess': must be one of"),
     (["sweep", "search_spaces/act.py", "--policy.n_heads=3"], "policy.n_heads = 3: must divide policy.dim_model"),
 ])
