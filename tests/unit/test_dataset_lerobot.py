@@ -253,10 +253,11 @@ def test_a_dataset_root_without_a_dataset_is_an_error_not_a_recording(tmp_path):
     assert sorted(tmp_path.rglob("*")) == before  # nothing recorded, not even a lock file
 
 
-def test_a_dataset_root_is_checked_against_the_env(copy):
+def test_a_dataset_root_is_read_whatever_the_env(copy):
+    """Whether the env can evaluate on it is the CLI's check before Ray (only when evaluating: tests/e2e/test_cli)."""
     assert ensure_dataset(DatasetConfig(root=str(copy)), PushTEnvConfig()) == copy
-    with pytest.raises(UserError, match=r"dataset\.root = .*needs \{'observation\.image"):
-        ensure_dataset(DatasetConfig(root=str(copy)), PushTEnvConfig(obs_type="pixels_agent_pos"))
+    assert ensure_dataset(DatasetConfig(root=str(copy)), PushTEnvConfig(obs_type="pixels_agent_pos")) == copy
+    assert not (copy / "data" / "chunk-001").exists()  # nothing was recorded into it
 
 
 def test_warnings_of_a_whole_dataset_are_none():

@@ -79,13 +79,14 @@ def test_record_gives_up_when_the_expert_keeps_failing(tmp_path, monkeypatch):
 
 def test_ensure_dataset_records_once_and_checks_the_env(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    cfg = DatasetConfig(repo_id="local/tiny", root=str(tmp_path / "tiny"), record_episodes=2)
-    assert ensure_dataset(cfg, PushTEnvConfig()) == tmp_path / "tiny"  # recorded by 2 spawned processes
+    monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path))
+    cfg, tiny = DatasetConfig(repo_id="local/tiny", record_episodes=2), tmp_path / "datasets" / "local" / "tiny"
+    assert ensure_dataset(cfg, PushTEnvConfig()) == tiny  # recorded by 2 spawned processes
     assert "expert success rate" in capsys.readouterr().out
     record_dataset(PushTEnvConfig(), tmp_path / "inline", n_episodes=2, num_procs=1)
-    parallel, inline = LeRobotDataset(tmp_path / "tiny"), LeRobotDataset(tmp_path / "inline")
+    parallel, inline = LeRobotDataset(tiny), LeRobotDataset(tmp_path / "inline")
     np.testing.assert_array_equal(parallel.arrays["action"], inline.arrays["action"])  # same seeds, same data
-    assert ensure_dataset(cfg, PushTEnvConfig()) == tmp_path / "tiny"
+    assert ensure_dataset(cfg, PushTEnvConfig()) == tiny
     assert capsys.readouterr().out == ""  # found, not recorded again
     with pytest.raises(UserError, match="dataset.repo_id"):
         ensure_dataset(cfg, PushTEnvConfig(obs_type="state"))
@@ -94,17 +95,19 @@ def test_ensure_dataset_records_once_and_checks_the_env(tmp_path, capsys, monkey
 
 
 def test_ensure_dataset_waits_for_a_concurrent_recording(tmp_path, monkeypatch):
-    cfg = DatasetConfig(repo_id="local/tiny", root=str(tmp_path / "tiny"), record_episodes=1)
+    monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path))
+    cfg, tiny = DatasetConfig(repo_id="local/tiny", record_episodes=1), tmp_path / "datasets" / "local" / "tiny"
+    tiny.parent.mkdir(parents=True)
     recorded, returned = [], []
     monkeypatch.setattr(record, "record_dataset", lambda *args, **kwargs: recorded.append(args))
     env_cfg = PushTEnvConfig()
     episode = {key: np.zeros((2, *feature.shape), np.float32) for key, feature in env_cfg.features().items()}
-    with open(tmp_path / "tiny.lock", "w") as lock:  # another trial is recording
+    with open(tiny.parent / "tiny.lock", "w") as lock:  # another trial is recording
         fcntl.flock(lock, fcntl.LOCK_EX)
         waiter = threading.Thread(target=lambda: returned.append(ensure_dataset(cfg, env_cfg)))
         waiter.start()
         time.sleep(0.3)
         assert waiter.is_alive()
-        write_dataset(tmp_path / "tiny", [episode], env_cfg.fps, env_cfg.features(), "pusht", "task")
+        write_dataset(tiny, [episode], env_cfg.fps, env_cfg.features(), "pusht", "task")
     waiter.join(10)
-    assert returned == [tmp_path / "tiny"] and recorded == []
+    assert returned == [tiny] and recorded == []
