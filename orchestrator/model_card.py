@@ -52,6 +52,7 @@ class ModelCardInfo:
     config_diff: dict[str, object]  # the winner's sampled fields
     seed_spread: dict | None = None  # retrained with more seeds: {"seeds": [...], "success": [...], "mean", "std"}
     versions: dict[str, str] = field(default_factory=lambda: versions())
+    dataset_folder: str | None = None  # the name of the dataset.root folder trained on (None: dataset_repo_id)
 
 
 def versions() -> dict[str, str]:
@@ -77,8 +78,9 @@ def write_model_card(folder: Path, info: ModelCardInfo) -> Path:
 
 def card_data(info: ModelCardInfo) -> ModelCardData:
     """The front matter: library, tags, dataset, and a model-index with the confirmed (else search-time) results."""
-    result = dict(task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=info.dataset_repo_id,
-                  dataset_name=info.dataset_repo_id)
+    dataset = info.dataset_folder or info.dataset_repo_id
+    result = dict(task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=dataset,
+                  dataset_name=dataset)
     eval_results = []
     if info.winner is not None:
         w = info.winner
@@ -93,8 +95,8 @@ def card_data(info: ModelCardInfo) -> ModelCardData:
                                        metric_name=f"{s.metric} ({s.n_episodes} search episodes, not confirmed)"))
     return ModelCardData(
         library_name="robot-sweeps",
-        tags=["robotics", info.policy_type, info.env_type, "ray-tune"],
-        datasets=[info.dataset_repo_id],
+        tags=["robotics", info.policy_type, info.env_type, "ray-tune", *(["lerobot"] if _loads_in_lerobot(info) else [])],
+        datasets=None if info.dataset_folder or info.dataset_repo_id.startswith("local/") else [info.dataset_repo_id],
         pipeline_tag="robotics",
         model_name=info.repo_id or f"{info.experiment}-{info.policy_type}",
         eval_results=eval_results or None,
@@ -105,6 +107,8 @@ def _body(info: ModelCardInfo) -> str:
     dataset = info.dataset_repo_id
     dataset_md = f"`{dataset}` (recorded locally by the env's scripted expert)" if dataset.startswith("local/") \
         else f"[`{dataset}`](https://huggingface.co/datasets/{dataset})"
+    if info.dataset_folder:
+        dataset_md = f"the LeRobot dataset in the local folder `{info.dataset_folder}`"
     load_from = info.repo_id or "path/to/this/folder"
     return f"""# {info.policy_type} policy for {info.env_type}, tuned by the sweep `{info.experiment}`
 
@@ -117,7 +121,7 @@ This `{info.policy_type}` policy was trained on {dataset_md} with robot-sweeps. 
 python -m orchestrator eval --policy.path={load_from} --eval.n_episodes=50
 python -m orchestrator train --policy.path={load_from} --steps=1000   # fine-tune it
 ```
-{"" if info.repo_id else chr(10) + "(Not pushed to the Hub: replace `path/to/this/folder` with where this folder lives.)" + chr(10)}
+{_lerobot_md(info, load_from)}{"" if info.repo_id else chr(10) + "(Not pushed to the Hub: replace `path/to/this/folder` with where this folder lives.)" + chr(10)}
 ## Evidence
 
 {_evidence_md(info)}
@@ -137,6 +141,33 @@ Across machines, CPU kernels may differ in the last bits; on GPU, kernels are no
 ## Versions
 
 {chr(10).join(f"- {name}: `{value}`" for name, value in info.versions.items())}
+"""
+
+
+def _loads_in_lerobot(info: ModelCardInfo) -> bool:
+    return info.policy_type in LEROBOT_CLASSES
+
+
+LEROBOT_CLASSES = {"act": ("act.modeling_act", "ACTPolicy"), "diffusion": ("diffusion.modeling_diffusion",
+                                                                           "DiffusionPolicy")}
+
+
+def _lerobot_md(info: ModelCardInfo, load_from: str) -> str:
+    """How LeRobot (>= 0.4) loads this folder: the policy and its processors (the normalization statistics)."""
+    if not _loads_in_lerobot(info):
+        return ""
+    module, name = LEROBOT_CLASSES[info.policy_type]
+    return f"""
+It is a LeRobot policy folder; with LeRobot (>= 0.4):
+
+```python
+from lerobot.policies.{module} import {name}
+from lerobot.policies.factory import make_pre_post_processors
+
+policy = {name}.from_pretrained("{load_from}")
+preprocessor, postprocessor = make_pre_post_processors(policy.config, pretrained_path="{load_from}")
+action = postprocessor(policy.select_action(preprocessor(observation)))
+```
 """
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -105,6 +106,7 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
     return ModelCardInfo(
         repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
         dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
+        dataset_folder=Path(cfg.dataset.root).name if cfg.dataset.root else None,
         search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step,
                               int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
         winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,

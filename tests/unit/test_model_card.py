@@ -69,3 +69,19 @@ def test_unpushed_unconfirmed_card_names_no_path_and_says_it_was_not_confirmed(t
     assert "not confirmed" in card
     [result] = model_index_to_eval_results(front_matter(card)["model-index"])[1]
     assert result.metric_value == 0.9 and "not confirmed" in result.metric_name
+
+
+def test_a_card_trained_on_a_dataset_folder_names_the_folder_and_how_lerobot_loads_it(tmp_path):
+    card = write_model_card(tmp_path, info(tmp_path, dataset_folder="my_lerobot_data")).read_text()
+    meta = front_matter(card)
+    assert "local folder `my_lerobot_data`" in card and "local/mw_reach" not in card
+    assert "datasets" not in meta and "lerobot" in meta["tags"]  # a folder is no Hub dataset id
+    assert 'ACTPolicy.from_pretrained("tester/act_metaworld")' in card
+    assert 'make_pre_post_processors(policy.config, pretrained_path="tester/act_metaworld")' in card
+
+
+def test_a_hub_dataset_is_linked_and_an_mlp_has_no_lerobot_snippet(tmp_path):
+    card = write_model_card(tmp_path, info(tmp_path, dataset_repo_id="lerobot/pusht", policy_type="mlp")).read_text()
+    meta = front_matter(card)
+    assert meta["datasets"] == ["lerobot/pusht"] and "lerobot" not in meta["tags"]
+    assert "from_pretrained" not in card
