@@ -17,7 +17,6 @@ import dataclasses
 import json
 import re
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
