@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from orchestrator.errors import UserError, problem
+from orchestrator.errors import UserError, problem, raise_if
 
 USAGE = __doc__
 
@@ -98,6 +98,7 @@ def cmd_train(args: list[str]) -> None:
         _dry_run_train(cfg)
         return
     from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.fine_tuning import fine_tuning_problems
     from orchestrator.sweep import connect_ray
     from trainables.trial import fit_trainer
 
@@ -111,6 +112,7 @@ def cmd_train(args: list[str]) -> None:
     if cfg.wandb.enable and cfg.wandb.dir is None:
         cfg.wandb.dir = str(out)
     _check_features(cfg, ensure_dataset(cfg.dataset, cfg.env))
+    raise_if(fine_tuning_problems(cfg.policy, {}), "the policy cannot start from its saved weights")
     connect_ray()
     result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False)
     if result.error:

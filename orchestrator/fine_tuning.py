@@ -38,7 +38,7 @@ def saved_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
 
 
 def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
-                         config_of: Callable[[dict[str, Any]], TrainPipelineConfig]) -> list[Problem]:
+                         config_of: Callable[[dict[str, Any]], TrainPipelineConfig] | None = None) -> list[Problem]:
     """One problem per sampled `policy.*` field with a value that changes a weight's shape (`config_of(sample)` is
     the trial config of a partial sample), and one if the baseline's `policy` does. Nothing to check without
     `policy.pretrained_path`."""
@@ -47,10 +47,12 @@ def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
     folder = Path(policy.pretrained_path)
     saved = saved_shapes(folder)
     out = []
-    if weight_shapes(policy) != saved:
-        out.append(problem("policy", f"the baseline's policy (the search-space file's defaults over the saved config) "
-                           f"does not fit the saved weights in {folder / WEIGHTS_NAME}: its defaults may only set "
-                           "fields that keep the weights' shapes"))
+    shapes = weight_shapes(policy)
+    if shapes != saved:
+        out.append(problem("policy", f"the saved config with the fields set over it (flags, a search space's "
+                           f"defaults) does not fit the saved weights in {folder / WEIGHTS_NAME} (e.g. "
+                           f"{_changed(shapes, saved)[0]}): only fields that keep the weights' shapes may be changed "
+                           "(dropout, kl_weight, optimizer.*, ...)"))
     for key, dist in space.items():
         if not key.startswith("policy."):
             continue
@@ -60,10 +62,14 @@ def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
             except UserError:
                 continue  # an invalid combination is reported by the space's own checks
             if shapes != saved:
-                changed = sorted(k for k in set(shapes) | set(saved) if shapes.get(k) != saved.get(k))
                 out.append(problem(key, f"changes the shapes of the saved weights in {folder / WEIGHTS_NAME} "
-                                   f"(e.g. {changed[0]}) at {value!r}: a sweep that starts from --policy.path can "
-                                   "only search fields that keep them (dropout, kl_weight, optimizer.*, ...)",
+                                   f"(e.g. {_changed(shapes, saved)[0]}) at {value!r}: a sweep that starts from "
+                                   "--policy.path can only search fields that keep them (dropout, kl_weight, "
+                                   "optimizer.*, ...)",
                                    describe(dist)))
                 break
     return out
+
+
+def _changed(shapes: dict, saved: dict) -> list[str]:
+    return sorted(k for k in set(shapes) | set(saved) if shapes.get(k) != saved.get(k))

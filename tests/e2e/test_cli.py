@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import TINY_ACT
 from tests.support.hub_server import LocalHub
-from tests.support.lerobot_kit import STATE_DATASET
+from tests.support.lerobot_kit import ACT_TINY, STATE_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +29,8 @@ def run_cli(*args, env=None, timeout=120):
     (["sweep", "search_spaces/nope.py"], "file not found"),
     (["train", f"--dataset.root={STATE_DATASET}", "--env.type=metaworld"],
      "env.type = 'metaworld': the metaworld env, which evaluates the policy, makes"),
+    (["train", f"--policy.path={ACT_TINY}", "--policy.dim_model=32", f"--dataset.root={STATE_DATASET}"],
+     "does not fit the saved weights in"),
     (["sweep", "search_spaces/act.py", "--tune.metric=eval/sucess"], "tune.metric = 'eval/sucess': must be one of"),
     (["sweep", "search_spaces/act.py", "--policy.n_heads=3"], "policy.n_heads = 3: must divide policy.dim_model"),
 ])
