@@ -16,6 +16,7 @@ the metric is eval/success on 20 episodes per evaluation; the top 3 trials and t
 """
 from ray import tune
 
+from orchestrator.configs.features import NormalizationMode
 from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import DatasetConfig, EvalConfig, TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -24,7 +25,7 @@ from orchestrator.policies.act.configuration import ACTConfig
 
 sweep = Sweep(
     base=TrainPipelineConfig(
-        dataset=DatasetConfig(repo_id="local/metaworld_button_press_expert", record_episodes=50),
+        dataset=DatasetConfig(repo_id="local/mw_button_press_expert", record_episodes=50),
         env=MetaWorldEnvConfig(task="button-press"),
         policy=ACTConfig(
             chunk_size=tune.choice([10, 20]),
@@ -36,6 +37,9 @@ sweep = Sweep(
             n_vae_encoder_layers=2,
             latent_dim=16,
             kl_weight=tune.loguniform(1.0, 30.0),
+            # the objects' and goal's positions (observation.environment_state) normalized like the agent's state
+            normalization_mapping={"STATE": NormalizationMode.MEAN_STD, "ENV": NormalizationMode.MEAN_STD,
+                                   "ACTION": NormalizationMode.MEAN_STD},
         ),
         optimizer=AdamWConfig(lr=tune.loguniform(1e-4, 3e-3), weight_decay=1e-4, grad_clip_norm=10.0),
         steps=600,

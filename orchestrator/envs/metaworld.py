@@ -1,4 +1,9 @@
-"""MetaWorld 3.0.0: single-task Sawyer manipulation (MT1), state observations, randomized starts."""
+"""MetaWorld 3.0.0: single-task Sawyer manipulation (MT1), state observations, randomized starts.
+
+The 39-D observation is served as LeRobot's features: `observation.state`, the agent (hand xyz and gripper, the
+first 4 values, LeRobot's MetaWorld `agent_pos`), and `observation.environment_state`, the rest (objects, previous
+step, goal). LeRobot's ACT and Diffusion Policy need an image or an environment state among their inputs.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +18,7 @@ from orchestrator.errors import Problem, problem
 
 MAX_PATH_LENGTH = 500  # MetaWorld refuses to step past this many steps in one episode
 STATE_DIM = 39  # hand xyz, gripper, two objects' pose; the same for the previous step; goal xyz
+AGENT_DIM = 4  # of those, the agent's: hand xyz and gripper opening (observation.state)
 ACTION_DIM = 4  # hand delta xyz, gripper effort, each in [-1, 1]
 DESCRIPTIONS = {  # task -> what it asks, for the tasks named in the docs (others use their name)
     "reach": "reach a goal position",
@@ -57,12 +63,15 @@ class MetaWorldEnvConfig(EnvConfig):
 
     def features(self) -> dict[str, PolicyFeature]:
         return {
-            "observation.state": PolicyFeature(FeatureType.STATE, (STATE_DIM,)),
+            "observation.state": PolicyFeature(FeatureType.STATE, (AGENT_DIM,)),
+            "observation.environment_state": PolicyFeature(FeatureType.ENV, (STATE_DIM - AGENT_DIM,)),
             "action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,)),
         }
 
     def to_frame(self, observation) -> dict[str, np.ndarray]:
-        return {"observation.state": np.asarray(observation, dtype=np.float32)}
+        observation = np.asarray(observation, dtype=np.float32)
+        return {"observation.state": observation[..., :AGENT_DIM],
+                "observation.environment_state": observation[..., AGENT_DIM:]}
 
 
 class MetaWorldEnv(gym.Env):

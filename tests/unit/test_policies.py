@@ -68,8 +68,13 @@ def count_model_calls(policy) -> list[int]:
     return calls
 
 
+def test_act_without_a_camera_or_environment_state_is_refused_as_lerobot_refuses_it():
+    with pytest.raises(UserError, match="ACT needs a camera .* or observation.environment_state"):
+        make_policy(ACTConfig(), {"observation.state": FEATURES["observation.state"], "action": FEATURES["action"]},
+                    None)
+
+
 @pytest.mark.parametrize("overrides,inputs", [
-    ({}, ["observation.state"]),
     ({}, ["observation.environment_state"]),
     ({"pre_norm": True}, INPUT_KEYS),
     ({"feedforward_activation": "gelu"}, INPUT_KEYS),

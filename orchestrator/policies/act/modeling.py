@@ -52,9 +52,15 @@ class ACTPolicy(Policy):
 
     @classmethod
     def feature_problems(cls, config: ACTConfig) -> list[Problem]:
-        """The base rules, plus: cameras are RGB, large enough for the backbone, and dim_model splits in 4."""
+        """The base rules, plus (as LeRobot's ACT): a camera or the environment state among the inputs; cameras are
+        RGB, large enough for the backbone, and dim_model splits in 4."""
         out = super().feature_problems(config)
         images = {k: f.shape for k, f in config.input_features.items() if f.type == FeatureType.VISUAL}
+        if not out and not images and not any(f.type == FeatureType.ENV for f in config.input_features.values()):
+            out.append(problem("policy.input_features", "ACT needs a camera (VISUAL feature) or "
+                               "observation.environment_state among its inputs, as LeRobot's ACT (which refuses to "
+                               "load it otherwise): use a dataset with either, or another policy (e.g. mlp)",
+                               sorted(config.input_features)))
         if out or not images:
             return out
         stride = 16 if config.replace_final_stride_with_dilation else 32
