@@ -15,7 +15,8 @@ from orchestrator.errors import Problem, problem
 @EnvConfig.register_subclass("gym")
 @dataclass
 class GymEnvConfig(EnvConfig):
-    """A gymnasium id: its observation becomes observation.state, its action is the policy's action.
+    """A gymnasium id: its observation becomes observation.environment_state (the env's whole state, which LeRobot's
+    ACT and Diffusion Policy take without a camera), its action is the policy's action.
 
     Discrete action spaces are refused (the policies here regress continuous actions); success is the env's
     info["is_success"] when it reports one, else never.
@@ -50,12 +51,12 @@ class GymEnvConfig(EnvConfig):
     def features(self) -> dict[str, PolicyFeature]:
         observation_space, action_space = self._spaces
         return {
-            "observation.state": PolicyFeature(FeatureType.STATE, tuple(observation_space.shape)),
+            "observation.environment_state": PolicyFeature(FeatureType.ENV, tuple(observation_space.shape)),
             "action": PolicyFeature(FeatureType.ACTION, tuple(action_space.shape)),
         }
 
     def to_frame(self, observation) -> dict[str, np.ndarray]:
-        return {"observation.state": np.asarray(observation, dtype=np.float32)}
+        return {"observation.environment_state": np.asarray(observation, dtype=np.float32)}
 
     @cached_property
     def _spaces(self) -> tuple[gym.Space, gym.Space]:
