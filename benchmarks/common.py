@@ -93,7 +93,7 @@ def start_ray(num_cpus: int = 2) -> None:
 
     os.environ.pop("RAY_ADDRESS", None)
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.2"  # what orchestrator.sweep.connect_ray sets
+    os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.2"  # what orchestrator.ray_start.connect_ray sets
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     env_vars = {k: os.environ[k] for k in ("ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")}
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, object_store_memory=500 * 2**20,

@@ -99,7 +99,7 @@ def cmd_train(args: list[str]) -> None:
         return
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.fine_tuning import fine_tuning_problems
-    from orchestrator.sweep import connect_ray
+    from orchestrator.ray_start import connect_ray
     from trainables.trial import fit_trainer
 
     if cfg.dataset.root:  # the workers run in their own folders: they get the folder the user meant

@@ -50,11 +50,11 @@ def ray_cluster(cache_dir):
     import ray
     from ray.cluster_utils import Cluster
 
-    from orchestrator.sweep import free_port
+    from orchestrator.ray_start import free_port
 
     node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
     port = free_port(8300)
-    os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.sweep.connect_ray
+    os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.ray_start.connect_ray
     cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": True,
                                                              "dashboard_host": "127.0.0.1", "dashboard_port": port})
     cluster.add_node(**node)

@@ -1,0 +1,65 @@
+"""Starting or joining Ray: one place for the environment every Ray process gets and for how the driver connects."""
+from __future__ import annotations
+
+import os
+import socket
+
+import ray
+
+# Environment variables passed from the driver to every Ray worker (when set here). Append to extend.
+WORKER_ENV_VARS: list[str] = [
+    "ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "WANDB_DIR", "WANDB_MODE", "HF_ENDPOINT",
+    "RAY_API_SERVER_ADDRESS",
+    "THP_MEM_ALLOC_ENABLE",  # opt-in huge pages, see benchmarks/README.md
+]
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The runtime_env env_vars of this driver's Ray: WORKER_ENV_VARS that are set, plus `extra`."""
+    return {**{k: os.environ[k] for k in WORKER_ENV_VARS if k in os.environ}, **(extra or {})}
+
+
+def connect_ray(extra_env: dict[str, str] | None = None) -> None:
+    """Join the cluster named by RAY_ADDRESS (as under `ray job submit`; RAY_ADDRESS=auto joins one started with
+    `ray start` on this machine), else start a fresh local Ray for this sweep. `extra_env` reaches every worker."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
+    os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
+    if ray.is_initialized():
+        return
+    local = not os.environ.get("RAY_ADDRESS")
+    options = {}
+    if local:
+        # Ray Train's placement-group cleaner finds "its" cluster through the state API; with another Ray running
+        # on the machine it cannot tell which one and leaks placement groups. Name our dashboard explicitly.
+        port = free_port(8265)
+        os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
+        options = {"include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port}
+    env_vars = worker_env(extra_env)
+    if local:
+        start_at_normal_priority()
+    ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars},
+             configure_logging=False, **options)
+    if local:
+        print(f"Ray dashboard: http://127.0.0.1:{port}", flush=True)
+
+
+def start_at_normal_priority() -> None:
+    """Ray's processes inherit this process's scheduling policy. Under a real-time one (SVT-AV1, run as root, leaves
+    SCHED_FIFO 99 on the thread that encoded video) their busy threads starve a small machine: go back to normal."""
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+        print("note: this process had real-time scheduling; Ray starts at normal priority", flush=True)
+
+
+def free_port(preferred: int) -> int:
+    """`preferred` if nothing listens there, else any free port on loopback."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return s.getsockname()[1]
+            except OSError:
+                continue
+    raise OSError("no free port on 127.0.0.1")
