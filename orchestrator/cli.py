@@ -4,6 +4,7 @@
   train [--config_path=FILE_OR_HUB_ID] [--field.sub=value ...] [--policy.path=FOLDER_OR_HUB_ID] [--dry-run]
   eval --policy.path=FOLDER_OR_HUB_ID [--env.field=value ...] [--eval.n_episodes=N ...] [--output_dir=DIR]
   eval --expert=true [--env.field=value ...] [--eval.n_episodes=N ...]   (the env's scripted expert: the ceiling)
+  push EXPERIMENT_OR_POLICY_FOLDER --hub.repo_id=USER_OR_ORG/NAME [--hub.private=true]
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
 
 Bad input prints one message naming the field and what is allowed, and exits 2 with no traceback.
@@ -25,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
-    commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset}
+    commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset,
+                "push": cmd_push}
     code = 0
     try:
         if command not in commands:
@@ -144,6 +146,13 @@ def cmd_eval(args: list[str]) -> None:
     from orchestrator.evaluate import evaluate
 
     evaluate(args)
+
+
+def cmd_push(args: list[str]) -> None:
+    """Publish an experiment's best/ (its model card naming the repo) or a policy folder to the Hub."""
+    from orchestrator.push import push_from_args
+
+    push_from_args(args)
 
 
 def cmd_dataset(args: list[str]) -> None:

@@ -8,12 +8,14 @@ ran the sweep. The front matter's model-index is what the Hub shows as evaluatio
 from __future__ import annotations
 
 import json
+import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from orchestrator.candidates import Candidate
 from orchestrator.confirm import Confirmed
 
 
@@ -76,6 +78,66 @@ def write_model_card(folder: Path, info: ModelCardInfo) -> Path:
     return path
 
 
+def card_info_to_dict(info: ModelCardInfo) -> dict:
+    """The card's facts as JSON-ready data (kept in summary.json, so `push` can rebuild the card for a repo id)."""
+    return json.loads(json.dumps(asdict(info), default=str))
+
+
+def card_info_from_dict(data: dict, **changes) -> ModelCardInfo:
+    """The inverse of card_info_to_dict, with `changes` (e.g. repo_id=...) applied."""
+    data = {**data, **changes}
+
+    def confirmed(c: dict | None) -> Confirmed | None:
+        if c is None:
+            return None
+        return Confirmed(**{**c, "candidate": Candidate(**c["candidate"]), "success_ci95": tuple(c["success_ci95"]),
+                            "avg_sum_reward": tuple(c["avg_sum_reward"]), "avg_max_reward": tuple(c["avg_max_reward"]),
+                            "episodes": [tuple(e) for e in c.get("episodes", [])]})
+
+    return ModelCardInfo(**{**data, "search": SearchEvidence(**data["search"]), "winner": confirmed(data["winner"]),
+                            "baseline": confirmed(data["baseline"])})
+
+
+def write_policy_card(folder: Path, repo_id: str, policy_type: str, env_type: str | None,
+                      dataset: str | None) -> Path:
+    """folder/README.md for a policy pushed on its own (a checkpoint, not a sweep's best/): what it is, how to load it."""
+    data = ModelCardData(
+        library_name="robot-sweeps", pipeline_tag="robotics", model_name=repo_id,
+        tags=["robotics", policy_type, *([env_type] if env_type else []),
+              *(["lerobot"] if policy_type in LEROBOT_CLASSES else [])],
+        datasets=[dataset] if dataset and not dataset.startswith("local/") and dataset.count("/") == 1 else None,
+    )
+    trained = f" on `{dataset}`" if dataset else ""
+    env = f" for {env_type}" if env_type else ""
+    body = f"""# {policy_type} policy{env}
+
+This `{policy_type}` policy was trained{trained} with robot-sweeps.
+
+## How to load it
+
+```bash
+python -m orchestrator eval --policy.path={repo_id} --eval.n_episodes=50
+python -m orchestrator train --policy.path={repo_id} --steps=1000   # fine-tune it
+```
+{_lerobot_md_for(policy_type, repo_id)}"""
+    path = Path(folder) / "README.md"
+    ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}").save(path)
+    return path
+
+
+NOT_PUSHED_NOTE = "(Not pushed to the Hub: replace `path/to/this/folder` with where this folder lives.)"
+
+
+def name_repo_in_card(text: str, repo_id: str) -> str:
+    """A card this module wrote (for no repo, or another one) made to name `repo_id`: load instructions and the
+    model-index name. For cards whose facts were not kept (summary.json without "model_card")."""
+    text = text.replace("\n" + NOT_PUSHED_NOTE + "\n", "")
+    old = re.search(r"--policy\.path=(\S+) --eval", text)
+    if old:
+        text = text.replace(old.group(1), repo_id)
+    return re.sub(r"(?m)^(model-index:\n- name: ).*$", lambda m: m.group(1) + repo_id, text, count=1)
+
+
 def card_data(info: ModelCardInfo) -> ModelCardData:
     """The front matter: library, tags, dataset, and a model-index with the confirmed (else search-time) results."""
     dataset = info.dataset_folder or info.dataset_repo_id
@@ -121,7 +183,7 @@ This `{info.policy_type}` policy was trained on {dataset_md} with robot-sweeps. 
 python -m orchestrator eval --policy.path={load_from} --eval.n_episodes=50
 python -m orchestrator train --policy.path={load_from} --steps=1000   # fine-tune it
 ```
-{_lerobot_md(info, load_from)}{"" if info.repo_id else chr(10) + "(Not pushed to the Hub: replace `path/to/this/folder` with where this folder lives.)" + chr(10)}
+{_lerobot_md(info, load_from)}{"" if info.repo_id else chr(10) + NOT_PUSHED_NOTE + chr(10)}
 ## Evidence
 
 {_evidence_md(info)}
@@ -153,10 +215,14 @@ LEROBOT_CLASSES = {"act": ("act.modeling_act", "ACTPolicy"), "diffusion": ("diff
 
 
 def _lerobot_md(info: ModelCardInfo, load_from: str) -> str:
+    return _lerobot_md_for(info.policy_type, load_from)
+
+
+def _lerobot_md_for(policy_type: str, load_from: str) -> str:
     """How LeRobot (>= 0.4) loads this folder: the policy and its processors (the normalization statistics)."""
-    if not _loads_in_lerobot(info):
+    if policy_type not in LEROBOT_CLASSES:
         return ""
-    module, name = LEROBOT_CLASSES[info.policy_type]
+    module, name = LEROBOT_CLASSES[policy_type]
     return f"""
 It is a LeRobot policy folder; with LeRobot (>= 0.4):
 

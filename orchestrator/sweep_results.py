@@ -10,7 +10,7 @@ from rich.console import Console
 
 from orchestrator import metrics as M
 from orchestrator.confirm import Confirmed, confirm
-from orchestrator.model_card import ModelCardInfo, SearchEvidence, write_model_card
+from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report import (TrialRow, export_best, markdown_table, print_table, rank, rows_of, scheduler_stops,
                                  write_summary)
 from orchestrator.space import describe
@@ -63,6 +63,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     console.print(f"  best policy, config and model card: {best_dir}")
     summary["best"] = {**winner.summary(), "confirmed": _confirmed_summary(winner_confirmed)}
     summary["compute"] = {"cpu_hours": card.cpu_hours, "gpu_hours": card.gpu_hours}
+    summary["model_card"] = card_info_to_dict(card)  # `push` rebuilds the card from it for the repo it pushes to
     if cfg.hub.repo_id and cfg.hub.push:
         from orchestrator.hub import push_to_hub
 

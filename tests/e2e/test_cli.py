@@ -33,6 +33,7 @@ def run_cli(*args, env=None, timeout=120):
      "does not fit the saved weights in"),
     (["sweep", "search_spaces/act.py", "--tune.metric=eval/sucess"], "tune.metric = 'eval/sucess': must be one of"),
     (["sweep", "search_spaces/act.py", "--policy.n_heads=3"], "policy.n_heads = 3: must divide policy.dim_model"),
+    (["push", "/no/such/experiment", "--hub.repo_id=me/act"], "folder = '/no/such/experiment': no such folder"),
 ])
 def test_bad_input_exits_2_with_one_message(args, fragment):
     proc = run_cli(*args)
