@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if command not in commands:
             raise UserError(problem("command", f"unknown; one of {sorted(commands)}", command), "bad command line")
-        commands[command](rest)
+        if command in ("sweep", "train", "eval", "dataset") and any(a in ("--help", "-h") for a in rest):
+            from orchestrator.help import command_help  # every field, from the config dataclasses
+
+            command_help(command, rest)
+        else:
+            commands[command](rest)
     except UserError as e:
         print(e.render(), file=sys.stderr)
         code = 2
