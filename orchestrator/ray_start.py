@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import ray
 
@@ -11,6 +12,7 @@ WORKER_ENV_VARS: list[str] = [
     "ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "WANDB_DIR", "WANDB_MODE", "HF_ENDPOINT",
     "RAY_API_SERVER_ADDRESS",
     "THP_MEM_ALLOC_ENABLE",  # opt-in huge pages, see benchmarks/README.md
+    "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
 ]
 
 
@@ -19,9 +21,16 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**{k: os.environ[k] for k in WORKER_ENV_VARS if k in os.environ}, **(extra or {})}
 
 
+_session: dict[str, str] = {}  # what ray.init reported: "session_dir"
+
+
 def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     """Join the cluster named by RAY_ADDRESS (as under `ray job submit`; RAY_ADDRESS=auto joins one started with
-    `ray start` on this machine), else start a fresh local Ray for this sweep. `extra_env` reaches every worker."""
+    `ray start` on this machine), else start a fresh local Ray for this sweep. `extra_env` reaches every worker.
+    The workers' output reaches this terminal only with --verbose (orchestrator/terminal.py); it stays in Ray's log
+    files (see link_ray_logs)."""
+    from orchestrator import terminal
+
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
@@ -39,10 +48,29 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     env_vars = worker_env(extra_env)
     if local:
         start_at_normal_priority()
-    ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars},
-             configure_logging=False, **options)
+    context = ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars},
+                       configure_logging=False, log_to_driver=terminal.verbose(), **options)
+    _session["session_dir"] = (getattr(context, "address_info", None) or {}).get("session_dir", "")
     if local:
         print(f"Ray dashboard: http://127.0.0.1:{port}", flush=True)
+
+
+def link_ray_logs(folder: Path) -> Path | None:
+    """`folder`/logs/ray -> the logs of this machine's Ray session (workers' stdout/stderr, Ray Train's logs): where
+    Ray's internal lines went unless --verbose. None when Ray was not started here or `folder` is not local."""
+    logs = Path(_session.get("session_dir") or "") / "logs"
+    if not _session.get("session_dir") or not logs.is_dir() or "://" in str(folder):
+        return None
+    link = Path(folder) / "logs" / "ray"
+    try:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if link.is_symlink():
+            link.unlink()
+        if not link.exists():
+            link.symlink_to(logs, target_is_directory=True)
+    except OSError:
+        return None
+    return link
 
 
 def start_at_normal_priority() -> None:

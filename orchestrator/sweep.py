@@ -19,6 +19,7 @@ import ray
 from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
+from orchestrator import terminal
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -26,8 +27,9 @@ from orchestrator.confirm import overlapping_seeds
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
+from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
-from orchestrator.ray_start import connect_ray
+from orchestrator.ray_start import connect_ray, link_ray_logs
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 
@@ -48,6 +50,7 @@ class PreparedSweep:
 def prepare(path: str, args: list[str]) -> PreparedSweep:
     """Load the search-space file, apply CLI overrides, and check everything that can be checked before Ray."""
     sweep = load_sweep(path)
+    remember_packages_of(sweep.base)  # a file that imports a package of yours: the Ray workers import it too
     cli, config_path = parse_cli(args)
     if config_path:
         raise UserError(problem("config_path", "is for `train`; a sweep's base config is its search-space file"))
@@ -178,14 +181,31 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         run_config=tune.RunConfig(
             name=name, storage_path=str(prepared.experiment_dir),
             failure_config=tune.FailureConfig(max_failures=t.max_failures),
+            # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
+            verbose=None if terminal.verbose() else 0,
+            callbacks=[terminal.SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
+                                              str(prepared.experiment_dir / "logs" / f"{name}.log"))],
         ),
     )
+
+
+TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seeds": "The winner's config, other seeds"}
+
+
+def fit(tuner: tune.Tuner) -> tune.ResultGrid:
+    """Tuner.fit, ending the live table whatever happens."""
+    try:
+        return tuner.fit()
+    finally:
+        terminal.stop_live()
 
 
 def _search_alg(t: TuneConfig, max_concurrent: int):
     if t.search == "optuna":
         import optuna
 
+        if not terminal.verbose():
+            optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
         return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed))
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
@@ -218,16 +238,17 @@ def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):
 def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | None]:
     """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes)."""
     connect_ray()
+    link_ray_logs(prepared.experiment_dir)
     t = prepared.tune_cfg
-    results = build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True).fit()
+    results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True))
     baseline = None
     if t.baseline and prepared.space:
-        baseline = build_tuner(prepared, "baseline", {}, 1, search=False).fit()
+        baseline = fit(build_tuner(prepared, "baseline", {}, 1, search=False))
     return results, baseline
 
 
 def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int]) -> tune.ResultGrid:
     """The same sampled config trained again with each of `seeds` (one trial per seed, no search, no scheduler)."""
     space = {**params, "seed": tune.grid_search(seeds)}
-    return build_tuner(prepared, "seeds", space, 1, search=False).fit()
+    return fit(build_tuner(prepared, "seeds", space, 1, search=False))
 

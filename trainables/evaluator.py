@@ -18,6 +18,7 @@ import torch
 from orchestrator.configs.parsing import build_config
 from orchestrator.envs.rollout import rollout, summarize
 from orchestrator.metrics import EVAL_SECONDS, EVAL_STEP
+from orchestrator.plugins import import_user_packages
 
 
 @ray.remote(max_restarts=3, max_task_retries=3)
@@ -26,6 +27,7 @@ class EvalActor:
 
     def __init__(self, train_config: dict, num_threads: int):
         torch.set_num_threads(max(1, num_threads))
+        import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
         self.cfg = build_config(train_config, [])
         self.policy = None
         self.policy_key = None

@@ -24,6 +24,7 @@ from orchestrator.datasets.split import make_datasets
 from orchestrator.datasets.stats import with_imagenet_stats
 from orchestrator.datasets.record import ensure_dataset
 from orchestrator.errors import UserError, problem
+from orchestrator.plugins import import_user_packages
 from orchestrator.policies.factory import make_policy
 from orchestrator.policy_source import WEIGHTS_NAME
 from trainables.checkpointing import load_training_state, save_checkpoint
@@ -34,6 +35,7 @@ logger = logging.getLogger("robot_sweeps.train")  # Ray Train routes worker logs
 
 
 def train_loop_per_worker(loop_config: dict) -> None:
+    import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
     cfg = build_config(loop_config["train_config"], [])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()

@@ -13,6 +13,7 @@ from ray.tune.integration.ray_train import TuneReportCallback
 
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
+from orchestrator.plugins import import_user_packages
 from orchestrator.space import from_sample
 from trainables.evaluator import EvalPool, create_actors
 from trainables.train_loop import train_loop_per_worker
@@ -24,6 +25,7 @@ DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str) -> None:
     """Tune calls this once per trial with the sampled point (flat dotted keys)."""
+    import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
     cfg = from_sample(base, sample, overrides, ties)
     trial_id = tune.get_context().get_trial_id()
     if cfg.wandb.enable and cfg.wandb.group is None:

@@ -24,12 +24,14 @@ import yaml
 
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
+from orchestrator.plugins import take_discover_keys
 
 PRESET_FIELDS = ("optimizer", "scheduler")
 
 
 def parse_cli(args: list[str]) -> tuple[dict, str | None]:
-    """`--a.b=value` / `--a.b value` flags -> (nested dict of raw values, config_path or None)."""
+    """`--a.b=value` / `--a.b value` flags -> (nested dict of raw values, config_path or None). The packages named
+    by `--*.discover_packages_path` are imported here (orchestrator/plugins.py) and their keys dropped."""
     flat: dict[str, Any] = {}
     bad: list[Problem] = []
     i = 0
@@ -49,7 +51,7 @@ def parse_cli(args: list[str]) -> tuple[dict, str | None]:
         i += 1
     raise_if(bad, "invalid command line")
     config_path = flat.pop("config_path", None)
-    return unflatten(flat), config_path
+    return take_discover_keys(unflatten(flat)), config_path
 
 
 def _raw_value(text: str) -> Any:
@@ -119,9 +121,10 @@ def encode(cfg: Any) -> dict:
 
 def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelineConfig,
                  validate: bool = True) -> TrainPipelineConfig:
-    """Merge `layers` over `base` (default: the class defaults), resolve presets, decode and validate."""
-    base = encode(cls()) if base is None else copy.deepcopy(base)
-    layers = [_with_policy_path(layer) for layer in layers]
+    """Merge `layers` over `base` (default: the class defaults), resolve presets, decode and validate. Packages named
+    by `discover_packages_path` keys in any of them are imported first (orchestrator/plugins.py)."""
+    base = encode(cls()) if base is None else take_discover_keys(copy.deepcopy(base))
+    layers = [_with_policy_path(take_discover_keys(layer)) for layer in layers]
     merged = copy.deepcopy(base)
     for layer in layers:
         merged = merge(merged, {k: v for k, v in layer.items() if k not in PRESET_FIELDS}, cls)
@@ -192,7 +195,9 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
             return [problem(f"{path}type", f"is required: one of {known}")]
         chosen = _choice_class(cls, data["type"])
         if chosen is None:
-            return [problem(f"{path}type", f"unknown choice; known: {known}", data["type"])]
+            mine = (f" (a type from a package of yours: also pass --{path}discover_packages_path=<its module>)"
+                    if path in ("policy.", "env.") else "")
+            return [problem(f"{path}type", f"unknown choice; known: {known}{mine}", data["type"])]
         cls, data = chosen, {k: v for k, v in data.items() if k != "type"}
     types = _field_types(cls)
     out: list[Problem] = []
