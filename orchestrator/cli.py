@@ -5,6 +5,7 @@
   eval --policy.path=FOLDER_OR_HUB_ID [--env.field=value ...] [--eval.n_episodes=N ...] [--output_dir=DIR]
   eval --expert=true [--env.field=value ...] [--eval.n_episodes=N ...]   (the env's scripted expert: the ceiling)
   push EXPERIMENT_OR_POLICY_FOLDER --hub.repo_id=USER_OR_ORG/NAME [--hub.private=true]
+  report EXPERIMENT_FOLDER [--out=DIR]   (report.html + PNGs, default EXPERIMENT_FOLDER/report/; no Ray needed)
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
 
 Bad input prints one message naming the field and what is allowed, and exits 2 with no traceback.
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset,
-                "push": cmd_push}
+                "push": cmd_push, "report": cmd_report}
     code = 0
     try:
         if command not in commands:
@@ -158,6 +159,13 @@ def cmd_push(args: list[str]) -> None:
     from orchestrator.push import push_from_args
 
     push_from_args(args)
+
+
+def cmd_report(args: list[str]) -> None:
+    """Rebuild an experiment's HTML report from its folder: finished, running, or a copy."""
+    from orchestrator.report_html import report_from_args
+
+    report_from_args(args)
 
 
 def cmd_dataset(args: list[str]) -> None:

@@ -26,6 +26,7 @@ class TrialRow:
     best: Candidate | None  # its best evaluated checkpoint (for a non-eval metric: its last checkpoint)
     evaluations: list[Candidate] = field(default_factory=list)  # every evaluated checkpoint, by step
     seconds: float = 0.0  # wall time of the trial
+    history: list[dict] = field(default_factory=list)  # every report, oldest first (Tune's result.json)
 
     def value(self, metric: str) -> float | None:
         """The trial's result: its best checkpoint's value for eval/ metrics, its last report's otherwise."""
@@ -47,19 +48,24 @@ def rows_of(result_grid, total_steps: int, metric: str, mode: str) -> list[Trial
     rows = []
     for r in result_grid:
         m = dict(r.metrics or {})
-        trial_id = m.get("trial_id", Path(r.path).name)
         status = "error" if r.error else ("finished" if m.get(M.STEP, 0) >= total_steps else "stopped early")
-        history = report_history(r)
-        evaluations = candidates_of(history, trial_id, dict(r.config or {}))
-        if M.is_eval_metric(metric):
-            best = best_candidate(evaluations, metric, mode)
-        else:  # train/ and val/ metrics describe the last report: its last checkpoint
-            saved = [h for h in history if h.get(M.CHECKPOINT_PATH)]
-            best = Candidate(trial_id, saved[-1][M.STEP], saved[-1], saved[-1][M.CHECKPOINT_PATH],
-                             dict(r.config or {})) if saved else None
-        rows.append(TrialRow(trial_id, status, dict(r.config or {}), m, best, evaluations,
-                             float(m.get("time_total_s", 0.0))))
+        rows.append(trial_row(m.get("trial_id", Path(r.path).name), status, dict(r.config or {}), report_history(r),
+                              m, metric, mode))
     return rows
+
+
+def trial_row(trial_id: str, status: str, params: dict, history: list[dict], last: dict, metric: str,
+              mode: str) -> TrialRow:
+    """One trial from its report history (Tune's result.json lines) and its last report."""
+    evaluations = candidates_of(history, trial_id, params)
+    if M.is_eval_metric(metric):
+        best = best_candidate(evaluations, metric, mode)
+    else:  # train/ and val/ metrics describe the last report: its last checkpoint
+        saved = [h for h in history if h.get(M.CHECKPOINT_PATH)]
+        best = Candidate(trial_id, saved[-1][M.STEP], saved[-1], saved[-1][M.CHECKPOINT_PATH],
+                         dict(params)) if saved else None
+    return TrialRow(trial_id, status, dict(params), last, best, evaluations, float(last.get("time_total_s", 0.0)),
+                    history)
 
 
 def rank(rows: list[TrialRow], metric: str, mode: str) -> list[TrialRow]:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from orchestrator import metrics as M
 from orchestrator.confirm import Confirmed, confirm
+from orchestrator.experiment import space_spec
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report import (TrialRow, export_best, markdown_table, print_table, rank, rows_of, scheduler_stops,
                                  write_summary)
@@ -35,7 +36,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
                             "first_seed": cfg.eval.seed},
         "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
-        "scheduler_stops": stops,
+        "scheduler_stops": stops, "search_space_spec": space_spec(prepared.space),
     }
     out = prepared.experiment_dir
     ranked = [r for r in rows if r.value(t.metric) is not None and r.best and r.best.checkpoint_path]
@@ -194,3 +195,17 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     write_summary(out / "summary.json", **summary)
+    _write_html(out)
+
+
+def _write_html(out: Path) -> None:
+    """The HTML report and its PNGs (`python -m orchestrator report <experiment>` rebuilds them at any time)."""
+    from orchestrator.report_html import build_report
+
+    try:
+        page = build_report(out)
+    except Exception as e:  # noqa: BLE001  (the sweep's results are written; the page can be rebuilt later)
+        print(f"warning: the HTML report could not be written ({type(e).__name__}: {e}); summary.json and "
+              f"report.md are; retry with: python -m orchestrator report {out}", file=sys.stderr)
+        return
+    print(f"  report: {page}")
