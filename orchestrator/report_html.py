@@ -114,10 +114,9 @@ class _Page:
         if not rows:
             self.section("trials", "Trials", "<p>No trial has started yet.</p>")
             return
-        cols, body = _columns(self.exp.rows, self.exp.metric)
+        cols, body = _columns(rows, self.exp.metric)  # the baseline last (its searched fields: "-", the defaults)
         if self.exp.baseline:
-            _, base = _columns([self.exp.baseline], self.exp.metric)
-            body += [["baseline", *base[0][1:]]]
+            body[-1][0] = "baseline"
         self.section("trials", f"Trials ranked by {self.exp.metric}", _table(cols, body))
 
     def curves(self):
