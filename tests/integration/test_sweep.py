@@ -9,6 +9,7 @@ import pytest
 from orchestrator import sweep as sweep_mod
 from orchestrator.configs.parsing import build_config
 from orchestrator.sweep_results import finish
+from tests.support.tfevents import scalars
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +95,35 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     runs = list((tmp_path / "tiny" / "wandb").glob("offline-run-*"))  # beside the sweep's other artifacts
     assert len(runs) == 5  # one W&B run per trial (rank 0 only), plus the baseline
     assert all(list(run.glob("run-*.wandb")) for run in runs)  # the files `wandb sync` uploads later
+    _check_report_and_tensorboard(tmp_path / "tiny", summary)
     # The experiment exists now: running it again without resume is refused, and nothing is touched.
     with pytest.raises(Exception, match="already exists"):
         sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
+
+
+def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
+    """finish wrote the HTML report; `report` rebuilds it from a copy that has no checkpoints (another machine's
+    paths inside its files); Tune wrote TensorBoard event files with the curves under trials/."""
+    import shutil
+
+    from orchestrator.experiment import load_experiment
+    from orchestrator.report_html import SECTIONS, build_report
+
+    page = (experiment / "report" / "report.html").read_text()
+    assert all(f"<section id='{s}'>" in page for s in SECTIONS) and "<script" not in page
+    assert {"curves.png", "success.png", "parallel_coordinates.png", "confirmation.png"} <= {
+        p.name for p in (experiment / "report").glob("*.png")}  # + importance.png with 2 finished trials or more
+    assert summary["confirmation"]["comparison"][1:] in page
+    copy = experiment.parent / "laptop_copy"
+    shutil.copytree(experiment, copy, ignore=shutil.ignore_patterns("train", "best", "wandb", "report"))
+    exp = load_experiment(copy)
+    assert {r.trial_id: (r.status, r.best.step if r.best else None) for r in exp.rows} == {
+        t["trial_id"]: (t["status"], t["best_step"]) for t in summary["trials"]}  # read back as the sweep saw them
+    assert exp.baseline.trial_id == summary["baseline"]["trial_id"] and exp.space.keys() == {
+        "policy.chunk_size", "policy.kl_weight", "optimizer.lr"}
+    assert build_report(copy).is_file()
+    for trial in summary["trials"]:  # `tensorboard --logdir <experiment>/trials` shows these
+        (events,) = (experiment / "trials" / f"trial_{trial['trial_id']}").glob("events.out.tfevents.*")
+        tags = scalars(events)
+        assert len(tags["ray/tune/train/loss"]) == len(tags["ray/tune/step"]) >= 3
+        assert tags["ray/tune/val/loss"] and tags["ray/tune/eval/success"] and tags["ray/tune/eval/avg_max_reward"]
