@@ -6,7 +6,7 @@ Why this task: on 2 CPU cores a sweep has minutes, and the demo must end with re
 fresh episodes, above the default config's. MetaWorld's shipped scripted policy records 50 successful episodes
 (~3k frames) in about a minute; a small ACT learns button-press in 600 steps; and LeRobot's ACT preset (AdamW lr 1e-5,
 kl_weight 10), which is tuned for runs of 100k steps, reaches only about half the episodes in that budget (measured:
-48-52 % on 50 episodes) while learning rates around 1e-3 reach 100 %. The default config is that preset at the same
+48-64 % on 50 episodes) while learning rates around 1e-3 reach 100 %. The default config is that preset at the same
 model size: what a LeRobot user would start from, not a strawman. Reach was measured too and rejected: configs
 anywhere in the space land at 64-100 %, often inside the preset's interval.
 
