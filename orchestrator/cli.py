@@ -8,6 +8,7 @@
   report EXPERIMENT_FOLDER [--out=DIR]   (report.html + PNGs, default EXPERIMENT_FOLDER/report/; no Ray needed)
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
 
+sweep, train and eval take --verbose: Ray's own output too (worker logs, Tune's status table), else in <run>/logs/.
 Bad input prints one message naming the field and what is allowed, and exits 2 with no traceback.
 """
 from __future__ import annotations
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE)
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
+    if command in ("sweep", "train", "eval"):
+        from orchestrator.terminal import take_verbose_flag
+
+        rest = take_verbose_flag(rest)  # --verbose: Ray's own output too (worker logs, Tune's status table)
     commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset,
                 "push": cmd_push, "report": cmd_report}
     code = 0
@@ -107,7 +112,8 @@ def cmd_train(args: list[str]) -> None:
         return
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.fine_tuning import fine_tuning_problems
-    from orchestrator.ray_start import connect_ray
+    from orchestrator.ray_start import connect_ray, link_ray_logs
+    from orchestrator.terminal import print_reports
     from trainables.trial import fit_trainer
 
     if cfg.dataset.root:  # the workers run in their own folders: they get the folder the user meant
@@ -122,7 +128,9 @@ def cmd_train(args: list[str]) -> None:
     _check_features(cfg, ensure_dataset(cfg.dataset, cfg.env))
     raise_if(fine_tuning_problems(cfg.policy, {}), "the policy cannot start from its saved weights")
     connect_ray()
-    result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False)
+    link_ray_logs(out)
+    result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False,
+                         on_report=print_reports(out / "logs" / "train.log"))
     if result.error:
         raise SystemExit(f"training failed: {result.error}")
     print(f"done: {out} (last checkpoint: {result.checkpoint.path if result.checkpoint else None})")

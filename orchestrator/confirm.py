@@ -14,6 +14,7 @@ from orchestrator.candidates import Candidate, local_pretrained
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.stats import mean_interval, wilson_interval
+from orchestrator.terminal import progress
 
 
 @dataclass
@@ -62,7 +63,11 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
             pool = EvalPool(actors, n_episodes, first_seed)
             pool.submit(candidate.step, load_policy(local_pretrained(candidate.checkpoint_path)))
             pools.append(pool)
-        raw = [pool.collect() for pool in pools]
+        raw = []
+        with progress(f"confirming on {n_episodes} fresh episodes", len(pools)) as advance:
+            for pool in pools:
+                raw.append(pool.collect())
+                advance()
     finally:
         for actor in actors:
             ray.kill(actor)

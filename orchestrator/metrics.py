@@ -13,6 +13,8 @@ import numpy as np
 from orchestrator.stats import wilson_interval
 
 STEP = "step"  # optimizer steps done
+SAMPLES = "samples"  # training samples seen (step x batch_size)
+EPISODES = "episodes"  # samples seen, in episodes of the training split
 EPOCH = "epoch"  # passes over the training split
 START_STEP = "start_step"  # > 0 when the run resumed from a checkpoint
 CHECKPOINT_PATH = "checkpoint_path"  # set by Ray's TuneReportCallback on reports that carry a checkpoint

@@ -32,6 +32,7 @@ from orchestrator.policy_source import expand_policy_path
 from orchestrator.ray_start import connect_ray, link_ray_logs
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
+from orchestrator.sweep_progress import SweepProgress
 
 
 @dataclass
@@ -183,8 +184,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             failure_config=tune.FailureConfig(max_failures=t.max_failures),
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
             verbose=None if terminal.verbose() else 0,
-            callbacks=[terminal.SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
-                                              str(prepared.experiment_dir / "logs" / f"{name}.log"))],
+            callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
+                                              t.metric, str(prepared.experiment_dir / "logs" / f"{name}.log"))],
         ),
     )
 
@@ -194,6 +195,8 @@ TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seed
 
 def fit(tuner: tune.Tuner) -> tune.ResultGrid:
     """Tuner.fit, ending the live table whatever happens."""
+    if not terminal.verbose():  # Tune's newer output engine prints its start box even at verbose=0; the older is silent
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     try:
         return tuner.fit()
     finally:

@@ -36,6 +36,8 @@ class LogLine:
         samples = step * self.cfg.batch_size
         metrics = {
             M.STEP: step,
+            M.SAMPLES: samples,
+            M.EPISODES: samples / max(1, self.frames) * self.episodes,
             M.EPOCH: samples / max(1, self.frames),
             M.TRAIN_LOSS: loss,
             M.TRAIN_GRAD_NORM: grad_norm,
@@ -49,16 +51,21 @@ class LogLine:
         return metrics
 
     def line(self, step: int, m: dict) -> str:
-        samples = step * self.cfg.batch_size
-        episodes = samples / max(1, self.frames) * self.episodes
-        text = (f"step:{_fmt(step)} smpl:{_fmt(samples)} ep:{_fmt(episodes)} epch:{m[M.EPOCH]:.2f} "
-                f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
-                f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
-        if M.EVAL_STEP in m:
-            text += (f" | eval@{m[M.EVAL_STEP]}: success:{m[M.EVAL_SUCCESS]:.2f} "
-                     f"[{m[M.EVAL_SUCCESS_LOW]:.2f}, {m[M.EVAL_SUCCESS_HIGH]:.2f}] "
-                     f"max_rwd:{m[M.EVAL_AVG_MAX_REWARD]:.3f} eval_s:{m[M.EVAL_SECONDS]:.1f}")
-        return text
+        return format_line(m)
+
+
+def format_line(m: dict) -> str:
+    """LeRobot's log line of one report (the driver prints it from the reported metrics, see orchestrator/terminal.py)."""
+    text = (f"step:{_fmt(m[M.STEP])} smpl:{_fmt(m[M.SAMPLES])} ep:{_fmt(m[M.EPISODES])} epch:{m[M.EPOCH]:.2f} "
+            f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
+            f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
+    if M.VAL_LOSS in m:
+        text += f" val_loss:{m[M.VAL_LOSS]:.3f}"
+    if M.EVAL_STEP in m:
+        text += (f" | eval@{m[M.EVAL_STEP]}: success:{m[M.EVAL_SUCCESS]:.2f} "
+                 f"[{m[M.EVAL_SUCCESS_LOW]:.2f}, {m[M.EVAL_SUCCESS_HIGH]:.2f}] "
+                 f"max_rwd:{m[M.EVAL_AVG_MAX_REWARD]:.3f} eval_s:{m[M.EVAL_SECONDS]:.1f}")
+    return text
 
 
 class WandbRun:

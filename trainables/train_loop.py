@@ -31,7 +31,7 @@ from trainables.checkpointing import load_training_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
 
 VAL_BATCHES = 8  # batches of held-out episodes behind each val/loss
-logger = logging.getLogger("robot_sweeps.train")  # Ray Train routes worker logs to the driver and to files
+logger = logging.getLogger("robot_sweeps.train")  # into Ray's worker logs (the driver prints from the reports)
 
 
 def train_loop_per_worker(loop_config: dict) -> None:

@@ -2,14 +2,17 @@
 fits the trainer, with TuneReportCallback forwarding rank 0's reports to Tune)."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import ray
 from ray import tune
-from ray.train import FailureConfig, RunConfig, ScalingConfig
+from ray.train import FailureConfig, RunConfig, ScalingConfig, UserCallback
 from ray.train.torch import TorchConfig, TorchTrainer
 from ray.tune.integration.ray_train import TuneReportCallback
+from ray.util.queue import Empty, Queue
 
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
@@ -35,9 +38,12 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
     fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
 
 
-def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool):
-    """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint."""
+def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool,
+                on_report: Callable[[dict], None] | None = None):
+    """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint.
+    `on_report` (outside Tune) is called in this process with rank 0's metrics of every report."""
     loop_config = {"train_config": encode(cfg), "run_name": run_name}
+    relay = _ReportRelay(on_report) if on_report is not None and not report_to_tune else None
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
         loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
@@ -50,7 +56,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
         run_config=RunConfig(
             name=run_name,
             storage_path=str(Path(storage).resolve()) if "://" not in storage else storage,
-            callbacks=[TuneReportCallback()] if report_to_tune else [],
+            callbacks=[TuneReportCallback()] if report_to_tune else [relay.callback] if relay else [],
             # In a sweep, Tune retries a crashed trial (tune.max_failures) and it resumes from its last checkpoint.
             # A Train-level retry there races the trial's teardown when the scheduler stops it: the dying controller
             # starts a new worker group whose placement group nobody removes, and the sweep deadlocks on that CPU.
@@ -60,8 +66,47 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     try:
         return trainer.fit()
     finally:
+        if relay:
+            relay.close()
         for actor in loop_config.get("evaluator", EvalPool([], 0, 0)).actors:
             ray.kill(actor)
+
+
+class _RelayCallback(UserCallback):
+    """Runs in the Ray Train controller: puts rank 0's metrics of each report on a queue the driver reads."""
+
+    def __init__(self, queue: Queue):
+        self.queue = queue
+
+    def after_report(self, run_context, metrics: list[dict], checkpoint) -> None:
+        self.queue.put(dict(metrics[0]))
+
+
+class _ReportRelay:
+    """Reports reach the driver through a Ray queue (not the workers' stdout): a thread here hands each to
+    `on_report` while trainer.fit() runs."""
+
+    def __init__(self, on_report: Callable[[dict], None]):
+        self.queue = Queue(actor_options={"num_cpus": 0})
+        self.callback = _RelayCallback(self.queue)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(on_report,), daemon=True)
+        self.thread.start()
+
+    def _run(self, on_report: Callable[[dict], None]) -> None:
+        while True:
+            try:
+                on_report(self.queue.get(timeout=0.5))
+            except Empty:
+                if self.done.is_set():
+                    return
+            except Exception:  # noqa: BLE001  (Ray going down under Ctrl-C: stop relaying, training is unaffected)
+                return
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=10)
+        self.queue.shutdown()
 
 
 def scaling_config(res: ResourcesConfig) -> ScalingConfig:

@@ -21,6 +21,7 @@ from orchestrator.datasets.sources import cached_snapshot, download
 from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.datasets.writer import check_writable, write_dataset
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.terminal import progress
 
 if TYPE_CHECKING:
     from orchestrator.configs.train import DatasetConfig
@@ -77,17 +78,20 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
     pool = multiprocessing.get_context("spawn").Pool(num_procs) if num_procs > 1 else None
     try:
         results = pool.imap(_rollout_attempt, jobs) if pool else map(_rollout_attempt, jobs)
-        for episode, success in results:
-            attempted += 1
-            successes += success
-            if success or keep_failures:
-                kept.append(episode)
-            if len(kept) == n_episodes:
-                break
-            if len(kept) + max_attempts - attempted < n_episodes:
-                raise UserError(problem("env", f"the {env_cfg.type} expert succeeded in {successes} of {attempted} "
-                                               f"episodes: {n_episodes} successful episodes are out of reach within "
-                                               f"{max_attempts} attempts"), "cannot record a dataset")
+        with progress(f"recording {env_cfg.type} expert episodes", n_episodes) as advance:
+            for episode, success in results:
+                attempted += 1
+                successes += success
+                if success or keep_failures:
+                    kept.append(episode)
+                    advance()
+                if len(kept) == n_episodes:
+                    break
+                if len(kept) + max_attempts - attempted < n_episodes:
+                    raise UserError(problem("env", f"the {env_cfg.type} expert succeeded in {successes} of "
+                                                   f"{attempted} episodes: {n_episodes} successful episodes are out "
+                                                   f"of reach within {max_attempts} attempts"),
+                                    "cannot record a dataset")
     finally:
         if pool:
             pool.terminate()

@@ -92,6 +92,7 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
         assert "Trials ranked by eval/success" in proc.stdout and "Best trial" in proc.stdout
         assert "Confirming 3 candidates on 3 fresh episodes" in proc.stdout  # 2 trials + the baseline
         assert "baseline (step" in proc.stdout
+        assert "step:10 smpl:" in proc.stdout and not [s for s in RAY_INTERNALS if s in out]  # a quiet terminal
         files = hub.repos["tester/mw-act"].files
         assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= set(files)
         best = tmp_path / "demo" / "best"
@@ -110,3 +111,29 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     assert "3 episodes" in proc.stdout and "95% CI" in proc.stdout
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
     assert info["eval/n_episodes"] == 3 and info["eval/avg_max_reward"] > 0  # MetaWorld rewards exceed 1
+
+
+RAY_INTERNALS = ("Reporting training result", "TrainingReport(", "Checkpoint successfully created", "Trial status:",
+                 "Requesting resources")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_sweep_prints_our_log_lines_and_ray_only_with_verbose(tmp_path, tiny_dataset, verbose):
+    proc = run_cli("sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=quiet",
+                   "--tune.num_samples=1", "--tune.metric=train/loss", "--tune.mode=min", "--tune.scheduler=none",
+                   "--tune.baseline=false", "--tune.confirm_top_k=0", *TINY_ACT, "--steps=4", "--log_freq=2",
+                   "--save_freq=4", "--eval_freq=0", "--dataset.record_episodes=3",
+                   *(["--verbose"] if verbose else []), timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "step:2 smpl:128 ep:" in proc.stdout and "step:4 smpl:256 ep:" in proc.stdout  # LeRobot's log line
+    assert "Trials ranked by train/loss" in proc.stdout
+    log = (tmp_path / "quiet" / "logs" / "trials.log").read_text()  # what the terminal showed, kept
+    assert "step:4 smpl:256 ep:" in log and "finished at step 4" in log
+    if verbose:
+        assert all(line in out for line in ("Reporting training result", "TrainingReport(", "Trial status:")), out
+    else:
+        assert not [line for line in RAY_INTERNALS if line in out], out
+        ray_logs = (tmp_path / "quiet" / "logs" / "ray").resolve()
+        assert any("Reporting training result" in p.read_text(errors="ignore") for p in ray_logs.glob("worker-*.err"))

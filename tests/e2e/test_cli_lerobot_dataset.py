@@ -37,6 +37,8 @@ def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path):
                    env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")})
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert f"done: {tmp_path / 'run'}" in proc.stdout
+    assert "step:2 smpl:" in proc.stdout and "| eval@4: success:" in proc.stdout  # LeRobot's log line, with evals
+    assert "Reporting training result" not in proc.stdout + proc.stderr  # Ray's internals only with --verbose
     assert ray_started(proc.stdout + proc.stderr)  # so that the tests below, which see no such line, mean something
     assert list((tmp_path / "run").glob("checkpoint_*/pretrained_model/model.safetensors"))
 

@@ -1,0 +1,154 @@
+"""The live table of a sweep's trials and each report's log line: a Tune callback in the driver (see terminal.py)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from orchestrator import metrics as M
+from orchestrator.terminal import console, live_update, log_line, say_and_log, stop_live, verbose
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return "-" if v is None else str(v)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _success_cell(m: dict) -> str:
+    if M.EVAL_SUCCESS not in m:
+        return "-"
+    return f"{m[M.EVAL_SUCCESS]:.0%} [{m[M.EVAL_SUCCESS_LOW]:.0%}, {m[M.EVAL_SUCCESS_HIGH]:.0%}]"
+
+
+class _Row:
+    def __init__(self, trial_id: str, params: dict):
+        self.trial_id, self.params = trial_id, params
+        self.status, self.step, self.metrics = "PENDING", 0, {}
+        self.first: tuple[float, int] | None = None  # (time, step) of the first report of this attempt
+        self.last_time: float | None = None
+
+
+class SweepProgress(Callback):
+    """A Tune callback: the live table of the trials (refreshed in place on a terminal) and each report's log line,
+    both also written to `log_path` (plain text). Picklable: Tune saves it with the experiment, and a resumed sweep
+    uses the saved one; the live display is module state."""
+
+    def __init__(self, title: str, params: list[str], total_steps: int, metric: str, log_path: str | None):
+        self.title, self.params, self.total_steps, self.log_path = title, list(params), total_steps, log_path
+        self.metric = metric
+        self.rows: dict[str, _Row] = {}
+        self.started = time.time()
+        self.total_trials = 0
+
+    # ---- Tune's hooks (called in the driver's main thread) ----
+    def setup(self, total_num_samples: int | None = None, **info) -> None:
+        self.started = time.time()
+        self.total_trials = total_num_samples or 0
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        row = self._row(trial)
+        row.status, row.first = "RUNNING", None
+        self._refresh(trials)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        row = self._row(trial)
+        now, step = time.time(), int(result.get(M.STEP, 0))
+        row.status, row.step, row.metrics, row.last_time = "RUNNING", step, dict(result), now
+        if row.first is None or step < row.first[1]:
+            row.first = (now, step)
+        if M.TRAIN_LOSS in result:
+            self._say(f"{row.trial_id} {log_line(result)}")
+        self._refresh(trials)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        row = self._row(trial)
+        row.status = "DONE" if row.step >= self._total(trial) else "STOPPED"
+        self._say(f"{row.trial_id} {'finished' if row.status == 'DONE' else 'stopped by the scheduler'} at step "
+                  f"{row.step}")
+        self._refresh(trials)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        row = self._row(trial)
+        row.status = "ERROR"
+        path = Path(trial.path) / "error.txt" if getattr(trial, "path", None) else None
+        self._say(f"{row.trial_id} failed (attempt {trial.num_failures}): see {path or 'the trial folder'}")
+        self._refresh(trials)
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        row = self._row(trial)
+        row.status = "RETRYING"
+        self._say(f"{row.trial_id} failed (attempt {trial.num_failures}); retrying from its last checkpoint")
+        self._refresh(trials)
+
+    def on_experiment_end(self, trials, **info) -> None:
+        stop_live()
+
+    # ---- helpers ----
+    def _row(self, trial) -> _Row:
+        if trial.trial_id not in self.rows:
+            config = dict(trial.config or {})
+            self.rows[trial.trial_id] = _Row(trial.trial_id, {p: config.get(p) for p in self.params})
+        return self.rows[trial.trial_id]
+
+    def _total(self, trial) -> int:
+        return int((trial.config or {}).get("steps", self.total_steps))
+
+    def _eta(self, row: _Row, total: int) -> float | None:
+        if row.status != "RUNNING" or row.first is None or row.step <= row.first[1]:
+            return None
+        rate = (row.step - row.first[1]) / max(1e-9, row.last_time - row.first[0])
+        return (total - row.step) / rate
+
+    def _say(self, text: str) -> None:
+        say_and_log(text, self.log_path)
+
+    def _refresh(self, trials) -> None:
+        if verbose() or not console().is_terminal:
+            return  # Ray prints its own status (--verbose); a file or a pipe gets the log lines only
+        live_update(self.table(trials))
+
+    def table(self, trials, width: int | None = None) -> Table:
+        """The live table: every trial with its searched values, progress, loss, last evaluation and ETA (the searched
+        values are left out when the terminal is too narrow for them)."""
+        for trial in trials:
+            self._row(trial)
+        by_id = {t.trial_id: t for t in trials}
+        extra = [] if self.metric in (M.EVAL_SUCCESS, M.TRAIN_LOSS) else [self.metric]
+        columns = [("trial", 9), ("status", 9)]  # (header, width); headers wrap at spaces, cells never wrap
+        for p in self.params:
+            header = p.rsplit(".", 1)[-1].replace("_", " ")
+            columns.append((header, max([len(_fmt(r.params.get(p))) for r in self.rows.values()]
+                                        + [len(w) for w in header.split()])))
+        columns += [("step", 9), ("loss", 6), ("eval@", 5), ("success [95% CI]", 14),
+                    *((e.rsplit("/", 1)[-1].replace("_", " "), 7) for e in extra), ("eta", 7)]
+        params = self.params
+        if sum(w + 2 for _, w in columns) > (width or console().width):
+            columns, params = columns[:2] + columns[2 + len(self.params):], []
+        done = sum(r.status in ("DONE", "STOPPED") for r in self.rows.values())
+        table = Table(title=f"{self.title}: {done} of {max(self.total_trials, len(self.rows))} done, "
+                            f"{_duration(time.time() - self.started)} elapsed", title_justify="left",
+                      box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False)
+        for i, (header, w) in enumerate(columns):
+            table.add_column(header, justify="left" if i < 2 else "right", width=w)
+        for row in self.rows.values():
+            total = self._total(by_id[row.trial_id]) if row.trial_id in by_id else self.total_steps
+            m = row.metrics
+            cells = [row.trial_id, row.status, *(_fmt(row.params.get(p)) for p in params),
+                     f"{row.step}/{total}", _fmt(m.get(M.TRAIN_LOSS)), _fmt(m.get(M.EVAL_STEP)), _success_cell(m),
+                     *(_fmt(m.get(e)) for e in extra), _duration(self._eta(row, total))]
+            table.add_row(*(Text(c, no_wrap=True, overflow="ellipsis") for c in cells))
+        return table
