@@ -504,7 +504,7 @@ def _num(v) -> str:
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; padding: 0 1em; }
 nav { font-size: 0.9em; margin-bottom: 1em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; display: block; overflow-x: auto; max-width: 100%; }
 th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: right; } th { background: #f3f3f3; }
 td:first-child, th:first-child { text-align: left; } img { max-width: 100%; } .file { color: #888; font-size: 0.8em; }
 .headline { font-weight: bold; font-size: 1.1em; } code { background: #f5f5f5; padding: 0 0.2em; }
