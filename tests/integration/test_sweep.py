@@ -125,5 +125,6 @@ def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
     for trial in summary["trials"]:  # `tensorboard --logdir <experiment>/trials` shows these
         (events,) = (experiment / "trials" / f"trial_{trial['trial_id']}").glob("events.out.tfevents.*")
         tags = scalars(events)
-        assert len(tags["ray/tune/train/loss"]) == len(tags["ray/tune/step"]) >= 3
+        assert len(tags["ray/tune/train/loss"]) == len(tags["ray/tune/step"]) >= 1  # ASHA may stop one at its rung
+        assert tags["ray/tune/step"][-1][1] == trial["last_metrics"]["step"]  # every report, up to the last one
         assert tags["ray/tune/val/loss"] and tags["ray/tune/eval/success"] and tags["ray/tune/eval/avg_max_reward"]
