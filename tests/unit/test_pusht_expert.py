@@ -84,6 +84,7 @@ def test_ensure_dataset_records_once_and_checks_the_env(tmp_path, capsys, monkey
     assert ensure_dataset(cfg, PushTEnvConfig()) == tiny  # recorded by 2 spawned processes
     assert "expert success rate" in capsys.readouterr().out
     record_dataset(PushTEnvConfig(), tmp_path / "inline", n_episodes=2, num_procs=1)
+    assert "recording pusht expert episodes" in capsys.readouterr().out  # its progress bar
     parallel, inline = LeRobotDataset(tiny), LeRobotDataset(tmp_path / "inline")
     np.testing.assert_array_equal(parallel.arrays["action"], inline.arrays["action"])  # same seeds, same data
     assert ensure_dataset(cfg, PushTEnvConfig()) == tiny
