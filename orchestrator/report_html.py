@@ -15,7 +15,7 @@ from pathlib import Path
 
 from orchestrator import metrics as M
 from orchestrator.experiment import Experiment, choice_value, finite, load_experiment
-from orchestrator.report import TrialRow, _columns, _ci, scheduler_stops
+from orchestrator.report import _columns, _ci, scheduler_stops
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
             "scheduler-stops", "confirmation", "compute")

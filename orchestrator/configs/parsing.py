@@ -222,7 +222,7 @@ def _check_leaf(dotted: str, value: Any, ftype: Any) -> list[Problem]:
         return [problem(dotted, f"must be {'an integer' if base is int else 'a number'}, not a boolean", value)]
     try:
         draccus.decode(ftype, value)
-    except Exception as e:  # noqa: BLE001  (draccus raises several error types; all mean "bad value")
+    except Exception:  # noqa: BLE001  (draccus raises several error types; all mean "bad value")
         return [problem(dotted, f"cannot be read as {_type_name(ftype)}", value)]
     return []
 
