@@ -95,8 +95,10 @@ def cmd_sweep(args: list[str]) -> None:
         dry_run(prepared)
         return
     from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.ray_start import local_resource_problems
     from orchestrator.sweep_results import finish
 
+    raise_if(local_resource_problems(prepared.default_cfg.resources), "resources this machine cannot provide")
     _check_features(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
     results, baseline = sweep.run(prepared)
     finish(prepared, results, baseline)
@@ -112,7 +114,7 @@ def cmd_train(args: list[str]) -> None:
         return
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.fine_tuning import fine_tuning_problems
-    from orchestrator.ray_start import connect_ray, link_ray_logs
+    from orchestrator.ray_start import connect_ray, link_ray_logs, local_resource_problems
     from orchestrator.terminal import print_reports
     from trainables.trial import fit_trainer
 
@@ -123,6 +125,7 @@ def cmd_train(args: list[str]) -> None:
         raise UserError(problem("output_dir", f"{out} already exists: pass --resume=true to continue that run, or "
                                 "choose another --output_dir (nothing was changed)", str(out)))
     _check_hub(cfg)
+    raise_if(local_resource_problems(cfg.resources), "resources this machine cannot provide")
     if cfg.wandb.enable and cfg.wandb.dir is None:
         cfg.wandb.dir = str(out)
     _check_features(cfg, ensure_dataset(cfg.dataset, cfg.env))

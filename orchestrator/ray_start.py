@@ -24,6 +24,33 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 _session: dict[str, str] = {}  # what ray.init reported: "session_dir"
 
 
+def local_resource_problems(resources) -> list:
+    """What a Ray started on this machine (no RAY_ADDRESS) can never provide, so a trial would wait forever for it:
+    a GPU torch cannot see, or more CPUs for one worker or evaluator than the machine has. A cluster (RAY_ADDRESS)
+    may add nodes, so nothing is refused there."""
+    from orchestrator.errors import problem
+
+    if os.environ.get("RAY_ADDRESS"):
+        return []
+    out, cpus = [], os.cpu_count() or 1
+    if resources.use_gpu:
+        import torch
+
+        gpus = torch.cuda.device_count()
+        if gpus == 0:
+            out.append(problem("resources.use_gpu", "this machine has no GPU torch can use, and the local Ray this "
+                               "command starts would wait forever for one: set it to false, or run on a Ray cluster "
+                               "with GPU nodes (RAY_ADDRESS; README: Running on a Ray cluster)", True))
+        elif resources.gpus_per_worker > gpus:
+            out.append(problem("resources.gpus_per_worker", f"is more than this machine's {gpus} GPUs",
+                               resources.gpus_per_worker))
+    for field in ("cpus_per_worker", "cpus_per_eval_actor"):
+        if getattr(resources, field) > cpus:
+            out.append(problem(f"resources.{field}", f"is more than this machine's {cpus} CPUs: the local Ray this "
+                               "command starts could never place it", getattr(resources, field)))
+    return out
+
+
 def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     """Join the cluster named by RAY_ADDRESS (as under `ray job submit`; RAY_ADDRESS=auto joins one started with
     `ray start` on this machine), else start a fresh local Ray for this sweep. `extra_env` reaches every worker.

@@ -12,6 +12,7 @@ wins over the preset, field by field.
 from __future__ import annotations
 
 import copy
+import math
 import difflib
 import dataclasses
 import json
@@ -221,10 +222,23 @@ def _check_leaf(dotted: str, value: Any, ftype: Any) -> list[Problem]:
     if base in (int, float) and isinstance(value, bool):
         return [problem(dotted, f"must be {'an integer' if base is int else 'a number'}, not a boolean", value)]
     try:
-        draccus.decode(ftype, value)
+        decoded = draccus.decode(ftype, value)
     except Exception:  # noqa: BLE001  (draccus raises several error types; all mean "bad value")
         return [problem(dotted, f"cannot be read as {_type_name(ftype)}", value)]
+    if not _all_finite(decoded):
+        return [problem(dotted, "must be finite (not NaN or infinite)", value)]
     return []
+
+
+def _all_finite(value: Any) -> bool:
+    """No NaN or infinity in a decoded value (a number, or numbers inside lists, tuples and dicts)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    return True
 
 
 def _type_name(ftype: Any) -> str:

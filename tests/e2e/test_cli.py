@@ -27,6 +27,9 @@ def run_cli(*args, env=None, timeout=120):
     (["train", "--eval.batch_size=20"], "eval.batch_size = 20: must be <= eval.n_episodes"),
     (["train", "--config_path=/does/not/exist.yaml"], "config_path = '/does/not/exist.yaml': file not found"),
     (["sweep", "search_spaces/nope.py"], "file not found"),
+    (["train", "--optimizer.lr=nan"], "optimizer.lr = 'nan': must be finite (not NaN or infinite)"),
+    (["sweep", "search_spaces/act.py", "--eval.n_episodes_growth=inf"], "eval.n_episodes_growth = 'inf': must be finite"),
+    (["train", "--resources.cpus_per_worker=4096"], "resources.cpus_per_worker = 4096.0: is more than this machine's"),
     (["train", f"--dataset.root={STATE_DATASET}", "--env.type=metaworld"],
      "env.type = 'metaworld': the metaworld env, which evaluates the policy, makes"),
     (["train", f"--policy.path={ACT_TINY}", "--policy.dim_model=32", f"--dataset.root={STATE_DATASET}"],
@@ -137,3 +140,15 @@ def test_a_sweep_prints_our_log_lines_and_ray_only_with_verbose(tmp_path, tiny_d
         assert not [line for line in RAY_INTERNALS if line in out], out
         ray_logs = (tmp_path / "quiet" / "logs" / "ray").resolve()
         assert any("Reporting training result" in p.read_text(errors="ignore") for p in ray_logs.glob("worker-*.err"))
+
+
+def test_a_gpu_on_a_machine_without_one_is_refused_at_once():
+    """A local Ray would wait forever for it (the autoscaler's 'No available node types can fulfill')."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the refusal is for machines without one")
+    for command in (["train"], ["sweep", "search_spaces/act.py"]):
+        proc = run_cli(*command, "--resources.use_gpu=true", timeout=60)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "resources.use_gpu = True: this machine has no GPU torch can use" in proc.stderr + proc.stdout
