@@ -12,14 +12,12 @@ import os
 import shutil
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
 from orchestrator.configs.parsing import _field_types, _is_choice, _section_class, build_config, parse_cli
-from orchestrator.errors import UserError, problem
 
 HELP_FLAGS = ("--help", "-h")
 INDENT = 8
@@ -153,23 +151,11 @@ def _sweep(args: list[str]) -> list[str]:
         return [*head, "Give the search-space file first (e.g. sweep search_spaces/act.py --help) to list its base "
                 "config's fields", "and what each searched field samples. How to search (--tune.*):",
                 *config_fields(TuneConfig(), "tune.")]
-    from orchestrator.configs.parsing import merge, unflatten
-    from orchestrator.configs.train import TrainPipelineConfig
-    from orchestrator.plugins import remember_packages_of
-    from orchestrator.search_space_file import load_sweep
-    from orchestrator.space import _lookup, describe, split_space
-    from orchestrator.sweep import _pretrained_policy_under_space, _tune_config
+    from orchestrator.space import _lookup, describe
+    from orchestrator.sweep import sweep_layers
 
-    path, rest = args[0], args[1:]
-    sweep = load_sweep(path)
-    remember_packages_of(sweep.base)
-    cli, config_path = parse_cli(rest)
-    if config_path:
-        raise UserError(problem("config_path", "is for `train`; a sweep's base config is its search-space file"))
-    tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
-    space, base = split_space(sweep.base, cli)
-    base = _pretrained_policy_under_space(base, cli)
-    base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
+    path = args[0]
+    sweep, cli, tune_cfg, space, _, base = sweep_layers(path, args[1:])
     cfg = build_config(base, [cli], validate=False)
     for target, source in sweep.ties.items():  # the baseline's values, as after sampling
         *parents, leaf = target.split(".")

@@ -50,16 +50,7 @@ class PreparedSweep:
 
 def prepare(path: str, args: list[str]) -> PreparedSweep:
     """Load the search-space file, apply CLI overrides, and check everything that can be checked before Ray."""
-    sweep = load_sweep(path)
-    remember_packages_of(sweep.base)  # a file that imports a package of yours: the Ray workers import it too
-    cli, config_path = parse_cli(args)
-    if config_path:
-        raise UserError(problem("config_path", "is for `train`; a sweep's base config is its search-space file"))
-    tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
-    space, base = split_space(sweep.base, cli)
-    base = _pretrained_policy_under_space(base, cli)
-    sampled_base = base  # the base a sample lands on (the defaults are the baseline's values of sampled fields)
-    base = merge(base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else base
+    sweep, cli, tune_cfg, space, sampled_base, base = sweep_layers(path, args)
     _check_ties(sweep.ties, build_config(base, [cli], validate=False))
     default_cfg = from_sample(base, {}, cli, sweep.ties)
     if default_cfg.dataset.root:  # trials run in their own folders: every one gets the folder the user meant
@@ -97,6 +88,21 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.resume and not (experiment_dir / "trials").exists():
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
     return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, experiment_dir)
+
+
+def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, dict[str, Any], dict, dict]:
+    """The search-space file and the CLI, layered: (sweep, CLI overrides, tune config, space, the base a sample
+    lands on, that base with the file's defaults: the baseline's). Shared by `prepare` and `sweep --help`."""
+    sweep = load_sweep(path)
+    remember_packages_of(sweep.base)  # a file that imports a package of yours: the Ray workers import it too
+    cli, config_path = parse_cli(args)
+    if config_path:
+        raise UserError(problem("config_path", "is for `train`; a sweep's base config is its search-space file"))
+    tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
+    space, base = split_space(sweep.base, cli)
+    sampled_base = _pretrained_policy_under_space(base, cli)
+    base = merge(sampled_base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else sampled_base
+    return sweep, cli, tune_cfg, space, sampled_base, base
 
 
 def _pretrained_policy_under_space(base: dict, cli: dict) -> dict:
