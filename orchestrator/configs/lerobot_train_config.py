@@ -136,15 +136,19 @@ def looks_like_hub_id(path: str) -> bool:
 
 def download_train_config(repo_id: str) -> Path:
     """train_config.json of a Hub model repo (HF_ENDPOINT honoured; a cached copy is used when offline)."""
-    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError,
                                         RepositoryNotFoundError)
 
+    from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
+
     try:
-        return Path(hf_hub_download(repo_id, TRAIN_CONFIG_NAME, repo_type="model", etag_timeout=5))
+        return Path(hf_hub_download(repo_id, TRAIN_CONFIG_NAME, repo_type="model", etag_timeout=5,
+                                    endpoint=hub_endpoint(), cache_dir=hub_cache_dir(),
+                                    local_files_only=is_offline()))
     except LocalEntryNotFoundError:
         why = (f"is not a local file, and {TRAIN_CONFIG_NAME} of that Hub model repo could not be downloaded (offline? "
-               f"HF_HUB_OFFLINE set?) and is not in the cache {constants.HF_HUB_CACHE}")
+               f"HF_HUB_OFFLINE set?) and is not in the cache {hub_cache_dir()}")
     except RepositoryNotFoundError:
         why = "is neither a local file nor a Hub model repo this token can see (private or gated? `hf auth login`)"
     except EntryNotFoundError:
