@@ -29,9 +29,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if argv else 2)
     command, rest = argv[0], argv[1:]
     if command in ("sweep", "train", "eval"):
-        from orchestrator.terminal import take_verbose_flag
+        from orchestrator import interrupts
+        from orchestrator.terminal import take_verbose_flag, verbose
 
         rest = take_verbose_flag(rest)  # --verbose: Ray's own output too (worker logs, Tune's status table)
+        interrupts.install(quiet=not verbose())  # Ctrl-C, SIGINT, SIGTERM: stop cleanly, exit 130, say how to resume
     commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset,
                 "push": cmd_push, "report": cmd_report}
     code = 0
@@ -48,13 +50,31 @@ def main(argv: list[str] | None = None) -> None:
         print(e.render(), file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
-        print("interrupted: finished trials and checkpoints are kept; resume with --tune.resume=true", file=sys.stderr)
+        print(_interrupted(command, rest), file=sys.stderr)
         code = 130
     except SystemExit as e:
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)
         code = e.code if isinstance(e.code, int) else 1
     _leave(code)
+
+
+def _interrupted(command: str, rest: list[str]) -> str:
+    """What an interrupted command kept, and the command line that continues it."""
+    import shlex
+
+    def again(flag: str) -> str:
+        kept = [a for a in rest if not a.startswith(flag.split("=")[0] + "=")]
+        return shlex.join([os.path.basename(sys.executable), "-m", "orchestrator", command, *kept, flag])
+
+    if command == "sweep":
+        return ("interrupted: no baseline and no best/ were made; finished trials and every checkpoint are kept.\n"
+                f"resume (finished trials are not rerun, interrupted ones continue from their last checkpoint):\n"
+                f"  {again('--tune.resume=true')}")
+    if command == "train":
+        return ("interrupted: every checkpoint written so far is kept.\n"
+                f"resume from the last one:\n  {again('--resume=true')}")
+    return "interrupted: nothing was written"
 
 
 def _leave(code: int) -> None:
@@ -100,8 +120,15 @@ def cmd_sweep(args: list[str]) -> None:
 
     raise_if(local_resource_problems(prepared.default_cfg.resources), "resources this machine cannot provide")
     _check_features(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
-    results, baseline = sweep.run(prepared)
-    finish(prepared, results, baseline)
+    try:
+        results, baseline = sweep.run(prepared)
+        finish(prepared, results, baseline)
+    except KeyboardInterrupt:  # the report now says "interrupted" (not "running") until the sweep resumes
+        from orchestrator.experiment import mark_interrupted
+        from orchestrator.interrupts import requested
+
+        mark_interrupted(prepared.experiment_dir, requested() or "SIGINT")
+        raise
 
 
 def cmd_train(args: list[str]) -> None:

@@ -10,6 +10,7 @@ relative to the folder.
     <experiment>/baseline/trial_<id>/...                                    the default config's run
     <experiment>/train/trial_<id>/checkpoint_*/pretrained_model/train_config.json   each trial's concrete config
     <experiment>/summary.json                                                written when the sweep ends
+    <experiment>/interrupted.json          written when Ctrl-C/SIGINT/SIGTERM stopped the sweep; gone once it resumes
 """
 from __future__ import annotations
 
@@ -24,6 +25,21 @@ from orchestrator.report import TrialRow, headline_metric, rank, trial_row
 
 # Tune's trial statuses, as the report names them (TERMINATED becomes finished or stopped early by its last step).
 _STATUS = {"RUNNING": "running", "PENDING": "pending", "PAUSED": "paused", "ERROR": "error"}
+# ... and as it names them after an interrupt (Tune saved its state with them still running or waiting).
+_INTERRUPTED_STATUS = {"RUNNING": "interrupted", "PAUSED": "interrupted", "PENDING": "not started"}
+INTERRUPTED = "interrupted.json"
+
+
+def mark_interrupted(folder: Path, signal_name: str) -> None:
+    """Record that a signal stopped the sweep in `folder` (the report then says "interrupted", not "running")."""
+    import time
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / INTERRUPTED).write_text(json.dumps({"signal": signal_name, "time": time.time()}))
+
+
+def clear_interrupted(folder: Path) -> None:
+    (Path(folder) / INTERRUPTED).unlink(missing_ok=True)
 
 
 @dataclass
@@ -40,8 +56,12 @@ class Experiment:
     footprint: dict[str, dict[str, float]]  # trial id -> resources it held while it ran ({"CPU": 3.0, "GPU": 0})
     notes: list[str] = field(default_factory=list)  # what could not be read, and what was inferred instead
 
+    interrupted: bool = False  # a signal stopped the sweep and it has not been resumed since
+
     @property
     def running(self) -> bool:
+        if self.interrupted:
+            return False
         return any(r.status in ("running", "pending", "paused") for r in self.rows) or self.summary is None
 
 
@@ -62,12 +82,13 @@ def load_experiment(folder: str | Path) -> Experiment:
         notes.append("no trial's train_config.json was found under train/: a trial counts as finished at the "
                      f"largest step any trial reached ({steps})")
     statuses = {**_tune_statuses(folder / "trials"), **_tune_statuses(folder / "baseline")}
+    interrupted = (folder / INTERRUPTED).exists()
 
     def row(tid: str, path: Path) -> TrialRow:
         history = histories[tid]
         last = history[-1] if history else {}
         params = _read_json(path / "params.json") or dict(last.get("config") or {})
-        return trial_row(tid, _status(statuses.get(tid), path, last, steps), params, history, last,
+        return trial_row(tid, _status(statuses.get(tid), path, last, steps, interrupted), params, history, last,
                          metric or M.EVAL_SUCCESS, mode)
 
     rows = [row(tid, path) for tid, path in trials.items()]
@@ -79,7 +100,7 @@ def load_experiment(folder: str | Path) -> Experiment:
     space = (summary or {}).get("search_space_spec") or infer_space([r.params for r in rows])
     footprint = {tid: _footprint(c) for tid, c in configs.items() if c}
     return Experiment(folder, folder.name, metric, mode, steps, rank(rows, metric, mode), baseline, summary, space,
-                      {k: v for k, v in footprint.items() if v is not None}, notes)
+                      {k: v for k, v in footprint.items() if v is not None}, notes, interrupted)
 
 
 def _trial_folders(tune_dir: Path) -> dict[str, Path]:
@@ -117,8 +138,9 @@ def _read_json(path: Path) -> Any:
 
 def _tune_statuses(tune_dir: Path) -> dict[str, str]:
     """trial id -> Tune's status, from its newest experiment_state file (absent or unreadable: {})."""
-    states = sorted(tune_dir.glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime) \
-        if tune_dir.is_dir() else []
+    # Newest by the time stamp in the name, as Tune picks it: a resumed sweep copies the older files again, so
+    # their modification times say nothing.
+    states = sorted(tune_dir.glob("experiment_state-*.json")) if tune_dir.is_dir() else []
     state = _read_json(states[-1]) if states else None
     out = {}
     for entry in (state or {}).get("trial_data", []):
@@ -130,7 +152,9 @@ def _tune_statuses(tune_dir: Path) -> dict[str, str]:
     return out
 
 
-def _status(tune_status: str | None, trial_dir: Path, last: dict, steps: int | None) -> str:
+def _status(tune_status: str | None, trial_dir: Path, last: dict, steps: int | None, interrupted: bool = False) -> str:
+    if interrupted and tune_status in _INTERRUPTED_STATUS:
+        return _INTERRUPTED_STATUS[tune_status]
     if tune_status in _STATUS:
         return _STATUS[tune_status]
     if (trial_dir / "error.txt").exists():

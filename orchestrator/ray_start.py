@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import nullcontext
 from pathlib import Path
 
 import ray
+
+from orchestrator.interrupts import ignoring_sigint, reclaim
 
 # Environment variables passed from the driver to every Ray worker (when set here). Append to extend.
 WORKER_ENV_VARS: list[str] = [
@@ -65,18 +68,30 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     if ray.is_initialized():
         return
     local = not os.environ.get("RAY_ADDRESS")
-    options = {}
-    if local:
-        # Ray Train's placement-group cleaner finds "its" cluster through the state API; with another Ray running
-        # on the machine it cannot tell which one and leaks placement groups. Name our dashboard explicitly.
-        port = free_port(8265)
-        os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
-        options = {"include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port}
-    env_vars = worker_env(extra_env)
     if local:
         start_at_normal_priority()
-    context = ray.init(address=os.environ.get("RAY_ADDRESS") or "local", runtime_env={"env_vars": env_vars},
-                       configure_logging=False, log_to_driver=terminal.verbose(), **options)
+    preferred = 8265
+    for attempt in range(3):
+        options = {}
+        if local:
+            # Ray Train's placement-group cleaner finds "its" cluster through the state API; with another Ray running
+            # on the machine it cannot tell which one and leaks placement groups. Name our dashboard explicitly.
+            port = free_port(preferred)
+            os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
+            options = {"include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port}
+        try:
+            with ignoring_sigint() if local else nullcontext():  # Ctrl-C is the driver's to handle (interrupts.py)
+                context = ray.init(address=os.environ.get("RAY_ADDRESS") or "local",
+                                   runtime_env={"env_vars": worker_env(extra_env)},
+                                   configure_logging=False, log_to_driver=terminal.verbose(), **options)
+            break
+        except Exception as e:
+            # Another Ray starting on this machine took the free port between our check and the dashboard's bind.
+            if not local or "valid port for dashboard" not in str(e) or attempt == 2:
+                raise
+            ray.shutdown()
+            preferred = 0
+    reclaim()  # SIGTERM is ours again (ray.init installs Ray's), see interrupts.py
     _session["session_dir"] = (getattr(context, "address_info", None) or {}).get("session_dir", "")
     if local:
         print(f"Ray dashboard: http://127.0.0.1:{port}", flush=True)

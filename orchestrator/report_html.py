@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from orchestrator import metrics as M
-from orchestrator.experiment import Experiment, choice_value, finite, load_experiment
+from orchestrator.experiment import INTERRUPTED, Experiment, choice_value, finite, load_experiment
 from orchestrator.report import _columns, _ci, scheduler_stops
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
@@ -54,7 +54,9 @@ def report_from_args(args: list[str]) -> Path | None:
                                 "the folder a sweep writes (trials/, train/, summary.json, ...)", str(folder)),
                         "not an experiment folder")
     page = build_report(folder, out)
-    exp_state = "finished" if (folder / "summary.json").exists() else "no summary.json yet: still running?"
+    exp_state = "finished" if (folder / "summary.json").exists() else \
+        "interrupted: resume it with --tune.resume=true" if (folder / INTERRUPTED).exists() else \
+        "no summary.json yet: still running?"
     print(f"report ({exp_state}): {page}")
     print(f"  plots: {', '.join(sorted(p.name for p in page.parent.glob('*.png')))}")
     return page
@@ -98,6 +100,9 @@ class _Page:
         for r in exp.rows:
             counts[r.status] = counts.get(r.status, 0) + 1
         state = ("finished: summary.json written" if exp.summary else
+                 "<b>interrupted</b> (Ctrl-C, SIGINT or SIGTERM): finished trials and checkpoints are kept; no "
+                 "confirmation and no best-vs-baseline comparison yet; the same sweep command with "
+                 "<code>--tune.resume=true</code> continues it" if exp.interrupted else
                  "<b>still running</b> (or stopped before its end): no summary.json yet, so no confirmation and no "
                  "best-vs-baseline comparison; rebuild this report when the sweep ends")
         items = [f"experiment folder: <code>{_e(str(exp.folder))}</code>",

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,13 @@ import ray
 from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
-from orchestrator import terminal
+from orchestrator import interrupts, terminal
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
 from orchestrator.confirm import overlapping_seeds
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.experiment import clear_interrupted
 from orchestrator.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
 from orchestrator.plugins import remember_packages_of
@@ -33,6 +35,7 @@ from orchestrator.ray_start import connect_ray, link_ray_logs
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 from orchestrator.sweep_progress import SweepProgress
+from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
 
 
 @dataclass
@@ -145,17 +148,44 @@ def max_concurrency(prepared: PreparedSweep) -> int:
     from trainables.trial import trial_footprint
 
     need = trial_footprint(prepared.default_cfg)
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-    fits = sum(min(int(res.get(k, 0) // v) for k, v in need.items() if v) for res in nodes)
+    fits = trials_that_fit(need)
     if fits < 1:
+        nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
         total = {k: sum(res.get(k, 0) for res in nodes) for k in need}
         if not os.environ.get("RAY_ADDRESS"):
             raise UserError(problem("resources", f"one trial needs {need} on one node, but this machine has {total}: "
                                     "lower resources.* or eval.num_actors"), "the sweep cannot run")
-        print(f"warning: no node fits a trial ({need}) yet; running one at a time while the autoscaler adds nodes")
-        fits = 1
+        fits = wait_for_a_node(need, prepared.default_cfg.resources.placement_timeout_s)
     wanted = prepared.tune_cfg.max_concurrent_trials
     return min(fits, wanted) if wanted else fits
+
+
+def trials_that_fit(need: dict[str, float]) -> int:
+    """How many trials needing `need` (on one node each) the alive nodes hold at once."""
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    return sum(min(int(res.get(k, 0) // v) for k, v in need.items() if v) for res in nodes)
+
+
+def wait_for_a_node(need: dict[str, float], timeout_s: float, poll_s: float = 5.0) -> int:
+    """On a cluster no node of which fits a trial yet: ask Ray's autoscaler for one (request_resources) and wait
+    for it, at most `timeout_s`; then give up with an error naming the fields instead of waiting forever."""
+    from ray.autoscaler.sdk import request_resources
+
+    print(f"warning: no node of this Ray cluster fits one trial ({need}); asked the autoscaler for one, waiting up "
+          f"to {timeout_s:.0f} s (resources.placement_timeout_s)", flush=True)
+    request_resources(bundles=[need])
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (fits := trials_that_fit(need)) < 1:
+            if time.monotonic() >= deadline:
+                raise UserError(problem("resources", f"no node of the Ray cluster at RAY_ADDRESS fitted one trial "
+                                        f"({need}) within resources.placement_timeout_s = {timeout_s:.0f} s: lower "
+                                        "resources.* or eval.num_actors, or add nodes that large"),
+                                "the sweep cannot run")
+            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+    finally:
+        request_resources(bundles=[])  # from here on, the trials' own requests keep the nodes
+    return fits
 
 
 def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: int, search: bool) -> tune.Tuner:
@@ -172,13 +202,14 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         return tune.Tuner.restore(str(path), trainable=trainable, resume_errored=True)
     concurrency = max_concurrency(prepared)
     search_alg = _search_alg(t, concurrency) if search else None
+    scheduler = _scheduler(t, prepared.default_cfg) if search else None
     return tune.Tuner(
         trainable,
         param_space=space,
         tune_config=tune.TuneConfig(
             metric=t.metric, mode=t.mode, num_samples=num_samples,
             search_alg=search_alg,
-            scheduler=_scheduler(t, prepared.default_cfg) if search else None,
+            scheduler=scheduler,
             # Tune applies this limit to a Searcher (it wraps it in a ConcurrencyLimiter) and to its own default
             # generator; a BasicVariantGenerator we build takes the limit itself, and Tune would ignore this one.
             max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator) else concurrency,
@@ -191,7 +222,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
             verbose=None if terminal.verbose() else 0,
             callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
-                                              t.metric, str(prepared.experiment_dir / "logs" / f"{name}.log"))],
+                                     t.metric, str(prepared.experiment_dir / "logs" / f"{name}.log")),
+                       SchedulerState(scheduler), RestoredTrialLogs()],  # what a resumed sweep needs (sweep_state.py)
         ),
     )
 
@@ -200,13 +232,17 @@ TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seed
 
 
 def fit(tuner: tune.Tuner) -> tune.ResultGrid:
-    """Tuner.fit, ending the live table whatever happens."""
+    """Tuner.fit, ending the live table whatever happens. A Ctrl-C, SIGINT or SIGTERM during it stops Tune
+    gracefully (the experiment state saved, trials resumable) and then raises interrupts.Interrupted."""
     if not terminal.verbose():  # Tune's newer output engine prints its start box even at verbose=0; the older is silent
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     try:
-        return tuner.fit()
+        with interrupts.tune_running():
+            results = tuner.fit()
     finally:
         terminal.stop_live()
+    interrupts.raise_if_requested()
+    return results
 
 
 def _search_alg(t: TuneConfig, max_concurrent: int):
@@ -248,6 +284,7 @@ def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | Non
     """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes)."""
     connect_ray()
     link_ray_logs(prepared.experiment_dir)
+    clear_interrupted(prepared.experiment_dir)
     t = prepared.tune_cfg
     results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True))
     baseline = None

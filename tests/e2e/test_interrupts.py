@@ -1,0 +1,111 @@
+"""Ctrl-C (SIGINT to the whole process group, as a terminal sends it) and SIGTERM (to the driver alone, as `ray job
+stop` and cluster schedulers send it) stop a command within seconds with exit code 130, keep every finished trial
+and checkpoint, and say how to resume; resuming completes the work from where it stopped."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator.experiment import INTERRUPTED, load_experiment
+from tests.conftest import TINY_ACT
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+STOP_WITHIN_S = 30  # what "within seconds" means on this 2-core machine, Ray's shutdown included
+
+
+class Command:
+    """A CLI command in its own session (so the test can signal its process group as a terminal would)."""
+
+    def __init__(self, args: list[str], log: Path):
+        self.log = log
+        self.proc = subprocess.Popen([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, start_new_session=True,
+                                     stdout=open(log, "w"), stderr=subprocess.STDOUT, env=dict(os.environ))
+
+    def wait_for(self, done, timeout: float = 240) -> None:
+        deadline = time.time() + timeout
+        while not done():
+            assert self.proc.poll() is None, f"ended early ({self.proc.returncode}):\n{self.output()[-3000:]}"
+            assert time.time() < deadline, f"timed out waiting:\n{self.output()[-3000:]}"
+            time.sleep(0.25)
+
+    def interrupt(self, sig: int, group: bool) -> float:
+        start = time.time()
+        os.killpg(self.proc.pid, sig) if group else os.kill(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout=STOP_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise AssertionError(f"still running {STOP_WITHIN_S} s after the signal:\n{self.output()[-3000:]}")
+        return time.time() - start
+
+    def output(self) -> str:
+        return self.log.read_text(errors="ignore")
+
+
+def _steps(result_json: Path) -> list[tuple[int, int]]:
+    return [(r["step"], r["start_step"]) for r in map(json.loads, result_json.read_text().splitlines())]
+
+
+def test_ctrl_c_stops_a_sweep_and_resume_completes_it(tmp_path, tiny_dataset):
+    args = ["sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=stopped",
+            "--tune.num_samples=2", "--tune.max_concurrent_trials=1", "--tune.metric=train/loss", "--tune.mode=min",
+            "--tune.scheduler=none", "--tune.confirm_top_k=0", *TINY_ACT, "--steps=60", "--log_freq=10",
+            "--save_freq=10", "--eval_freq=0", "--dataset.record_episodes=3"]
+    exp = tmp_path / "stopped"
+    sweep = Command(args, tmp_path / "first.log")
+    sweep.wait_for(lambda: "step:30 " in sweep.output())  # the first trial has checkpoints at 10, 20, 30
+    took = sweep.interrupt(signal.SIGINT, group=True)
+    out = sweep.output()
+    assert sweep.proc.returncode == 130, out[-3000:]
+    assert f"{' '.join(args[1:])} --tune.resume=true" in out and "Traceback" not in out
+    assert not (exp / "best").exists() and not (exp / "baseline").exists() and not (exp / "summary.json").exists()
+    statuses = [r.status for r in load_experiment(exp).rows]
+    assert "interrupted" in statuses and "stopped early" not in statuses and "finished" not in statuses
+    [first] = [p.name.removeprefix("trial_") for p in (exp / "train").glob("trial_*")]
+    kept = sorted(json.loads(p.read_text())["step"]
+                  for p in (exp / "train" / f"trial_{first}").glob("checkpoint_*/training_state/training_step.json"))
+    assert kept[:3] == [10, 20, 30] and took < STOP_WITHIN_S
+
+    resumed = Command([*args, "--tune.resume=true"], tmp_path / "second.log")
+    assert resumed.proc.wait(timeout=400) == 0, resumed.output()[-3000:]
+    assert not (exp / INTERRUPTED).exists() and (exp / "summary.json").exists() and (exp / "best").is_dir()
+    experiment = load_experiment(exp)
+    assert [r.status for r in experiment.rows] == ["finished", "finished"]
+    history = _steps(exp / "trials" / f"trial_{first}" / "result.json")
+    # The reports from before the interrupt are kept; after it, training continued from the last checkpoint.
+    assert [s for s, start in history if start == 0][:3] == [10, 20, 30]
+    restarted_at = {start for _, start in history if start > 0}
+    assert len(restarted_at) == 1 and restarted_at.pop() == kept[-1]
+    assert [s for s, _ in history][-1] == 60
+
+
+def test_sigterm_stops_train_and_resume_continues_from_its_last_checkpoint(tmp_path, tiny_dataset):
+    out_dir = tmp_path / "run"
+    args = ["train", *TINY_ACT, "--steps=400", "--log_freq=10", "--save_freq=20", "--eval_freq=0",
+            f"--output_dir={out_dir}", "--dataset.record_episodes=3"]
+    train = Command(args, tmp_path / "train.log")
+    train.wait_for(lambda: "step:60 " in train.output())
+    took = train.interrupt(signal.SIGTERM, group=False)
+    assert train.proc.returncode == 130 and took < STOP_WITHIN_S, train.output()[-3000:]
+    assert f"{' '.join(args[1:])} --resume=true" in train.output()
+    kept = max(json.loads(p.read_text())["step"] for p in out_dir.glob("checkpoint_*/training_state/training_step.json"))
+    assert kept >= 40
+    again = Command([*args, "--resume=true"], tmp_path / "again.log")
+    assert again.proc.wait(timeout=300) == 0, again.output()[-3000:]
+    assert f"step:{kept + 10} " in again.output() and f"step:{kept} " not in again.output()
+
+
+def test_ctrl_c_stops_eval(tmp_path, cache_dir):
+    evaluation = Command(["eval", "--expert=true", "--eval.n_episodes=200", "--eval.batch_size=10",
+                          f"--output_dir={tmp_path / 'eval'}"], tmp_path / "eval.log")
+    evaluation.wait_for(lambda: "Ray dashboard" in evaluation.output())
+    time.sleep(3)
+    took = evaluation.interrupt(signal.SIGINT, group=True)
+    assert evaluation.proc.returncode == 130 and took < STOP_WITHIN_S, evaluation.output()[-3000:]
+    assert "interrupted" in evaluation.output() and not (tmp_path / "eval" / "eval_info.json").exists()
