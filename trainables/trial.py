@@ -2,6 +2,8 @@
 fits the trainer, with TuneReportCallback forwarding rank 0's reports to Tune)."""
 from __future__ import annotations
 
+import math
+import os
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -60,7 +62,8 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
             # In a sweep, Tune retries a crashed trial (tune.max_failures) and it resumes from its last checkpoint.
             # A Train-level retry there races the trial's teardown when the scheduler stops it: the dying controller
             # starts a new worker group whose placement group nobody removes, and the sweep deadlocks on that CPU.
-            failure_config=FailureConfig(max_failures=0 if report_to_tune else 1),
+            failure_config=FailureConfig(max_failures=0 if report_to_tune else 1,
+                                         controller_failure_limit=placement_attempts(cfg.resources)),
         ),
     )
     try:
@@ -107,6 +110,13 @@ class _ReportRelay:
         self.done.set()
         self.thread.join(timeout=10)
         self.queue.shutdown()
+
+
+def placement_attempts(res: ResourcesConfig) -> int:
+    """Ray Train retries placing a worker group forever by default (WorkerGroupStartupTimeoutError every
+    RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S, 60 s): bounded here by resources.placement_timeout_s."""
+    per_attempt = float(os.environ.get("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", 60.0))
+    return max(0, math.ceil(res.placement_timeout_s / per_attempt) - 1)
 
 
 def scaling_config(res: ResourcesConfig) -> ScalingConfig:
