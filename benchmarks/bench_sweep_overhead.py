@@ -15,10 +15,15 @@ benchmarks/sweep_space.py (the demo's ACT, a tune.choice over lr, eval off, no s
 
 ratio = wall / (sum(loop) / 2). With per-trial fixed cost F (start-up + teardown) and loop length L it is about
 1 + F / L, so the script also prints F and the loop length at which the ratio would reach the target.
+
+Where the fixed cost goes: the script sets ROBOT_SWEEPS_PHASE_LOG, so every trial's driver and Train worker append
+wall-clock marks (trainables/phase_log.py) to one file, and prints the median of each phase over all trials.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -52,21 +57,82 @@ def loop_and_startup(df) -> tuple[float, float]:
     return last["time_total_s"] - first["time_total_s"] + first_window, first["time_total_s"] - first_window
 
 
+# The marks of one trial, in the order they happen, and what the time between two consecutive marks is.
+PHASES = [
+    ("sweep_start", "Tune: sweep.run() -> the trial driver's process exists"),
+    ("driver_process", "driver: process start -> trainables.trial imported"),
+    ("driver_import_start", "driver: imports of trainables.trial (ray.train, torch, our code)"),
+    ("driver_imported", "driver: imported -> run_trial() called (Tune's function runner)"),
+    ("driver_start", "driver: config from the sample"),
+    ("evaluators_start", "driver: evaluator actors created"),
+    ("fit_start", "Train: controller, placement group, worker process start"),
+    ("loop_process", "worker: process start -> train_loop imported"),
+    ("loop_import_start", "worker: imports of trainables.train_loop (torch, our code)"),
+    ("loop_imported", "worker: imported -> loop called (Train worker setup, gloo process group)"),
+    ("loop_start", "worker: dataset (meta, split, windows, loader)"),
+    ("dataset", "worker: policy, optimizer, schedule built"),
+    ("policy", "worker: first training step"),
+    ("first_step", "(training: first step -> last report returned)"),
+    ("last_report", "worker: loop's end (W&B finish)"),
+    ("loop_end", "Train: loop returned -> trainer.fit() returned"),
+    ("fit_end", "driver: fit returned -> run_trial returns (actors killed)"),
+    ("driver_end", "Tune: last trial's run_trial returned -> sweep.run() returns"),
+    ("sweep_end", None),
+]
+
+
+def read_phases(path: str) -> dict[str, dict[str, float]]:
+    """{run: {phase: wall time}} from the phase log (the first mark of each phase)."""
+    runs: dict[str, dict[str, float]] = {}
+    for line in Path(path).read_text().splitlines():
+        m = json.loads(line)
+        runs.setdefault(m["run"], {}).setdefault(m["phase"], m["t"])
+    return runs
+
+
+def phase_durations(marks: dict[str, float], sweep: dict[str, float]) -> dict[str, float]:
+    """Seconds between consecutive marks of one trial (the sweep's start and end from the sweep's own marks)."""
+    t = {**marks, "sweep_start": sweep["sweep_start"], "sweep_end": sweep["sweep_end"]}
+    out = {}
+    for (a, label), (b, _) in zip(PHASES, PHASES[1:]):
+        if a in t and b in t:
+            out[label] = t[b] - t[a]
+    return out
+
+
+def print_phase_table(rows: list[dict[str, float]]) -> None:
+    print(f"\nWhere a trial's time goes (median over {len(rows)} trials; seconds between consecutive marks; a "
+          "negative value: the process existed before, e.g. a worker Ray had started ahead):")
+    fixed = 0.0
+    for _, label in PHASES[:-1]:
+        values = [r[label] for r in rows if label in r]
+        if values:
+            med = statistics.median(values)
+            print(f"  {med:7.2f} s  {label}  ({min(values):.2f}..{max(values):.2f})")
+            fixed += med if not label.startswith("(training") else 0.0
+    print(f"  {fixed:7.2f} s  sum of the medians, training excluded")
+
+
 def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -> dict:
     from orchestrator import sweep
+    from trainables import phase_log
 
     prepared = sweep.prepare(SPACE, [f"--steps={steps}", f"--save_freq={steps}", f"--log_freq={log_freq}",
                                      f"--tune.num_samples={trials}", f"--tune.max_concurrent_trials={CONCURRENCY}",
                                      f"--tune.storage_path={storage}", f"--tune.experiment_name={name}"])
+    phase_log.mark(name, "sweep_start")
     start = time.perf_counter()
     results, _ = sweep.run(prepared)
     wall = time.perf_counter() - start
+    phase_log.mark(name, "sweep_end")
     if results.errors:
         raise SystemExit(f"{len(results.errors)} trial(s) failed: {results.errors[0]}")
     loops, startups = zip(*(loop_and_startup(r.metrics_dataframe) for r in results))
     ideal = sum(loops) / CONCURRENCY
+    marks = read_phases(os.environ[phase_log.ENV_VAR])
+    phases = [phase_durations(marks.get(f"trial_{r.metrics['trial_id']}", {}), marks[name]) for r in results]
     return {"wall": wall, "loop": statistics.mean(loops), "startup": statistics.mean(startups),
-            "ratio": wall / ideal, "fixed": (wall - ideal) * CONCURRENCY / len(loops)}
+            "ratio": wall / ideal, "fixed": (wall - ideal) * CONCURRENCY / len(loops), "phases": phases}
 
 
 def main() -> None:
@@ -85,10 +151,11 @@ def main() -> None:
     step_s = seconds_per_step()
     print(f"calibration: {step_s * 1000:.0f} ms per step in this process (then: per step of the last sweep)",
           flush=True)
-    start_ray(num_cpus=2)
     rows: dict[float, list[dict]] = {length: [] for length in args.lengths}
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench_sweep_") as storage:
+    with tempfile.TemporaryDirectory(prefix="bench_sweep_") as storage:
+        os.environ["ROBOT_SWEEPS_PHASE_LOG"] = str(Path(storage) / "phases.jsonl")  # before Ray: workers write it
+        start_ray(num_cpus=2)
+        try:
             for repeat in range(args.repeats):
                 for length in args.lengths:
                     steps = max(2, round(length / step_s / args.log_freq)) * args.log_freq
@@ -97,9 +164,11 @@ def main() -> None:
                     step_s = row["loop"] / steps  # two trials at once step slower than one loop alone
                     print(f"~{length:g} s trials ({steps} steps): wall {row['wall']:.1f} s, mean loop "
                           f"{row['loop']:.1f} s, start-up (trial start -> first step) {row['startup']:.1f} s, "
-                          f"fixed cost per trial {row['fixed']:.1f} s, ratio {row['ratio']:.3f}", flush=True)
-    finally:
-        ray.shutdown()
+                          f"fixed cost per trial {row['fixed']:.1f} s, ratio {row['ratio']:.3f} "
+                          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        finally:
+            ray.shutdown()
+    print_phase_table([p for rs in rows.values() for r in rs for p in r["phases"]])
     fixed = statistics.median(r["fixed"] for rs in rows.values() for r in rs)
     print(f"fixed cost per trial (median over all sweeps): {fixed:.1f} s -> ratio <= {TARGET} needs loops of "
           f">= {fixed / (TARGET - 1):.0f} s")

@@ -13,12 +13,21 @@ WORKER_ENV_VARS: list[str] = [
     "RAY_API_SERVER_ADDRESS",
     "THP_MEM_ALLOC_ENABLE",  # opt-in huge pages, see benchmarks/README.md
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
+    "ROBOT_SWEEPS_PHASE_LOG",  # benchmarks: a trial's start-up/teardown marks (trainables/phase_log.py)
 ]
 
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The runtime_env env_vars of this driver's Ray: WORKER_ENV_VARS that are set, plus `extra`."""
     return {**{k: os.environ[k] for k in WORKER_ENV_VARS if k in os.environ}, **(extra or {})}
+
+
+def set_ray_env() -> None:
+    """Ray, Train and Tune settings of this process (before ray.init: those in WORKER_ENV_VARS reach the workers)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
+    os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
 
 
 _session: dict[str, str] = {}  # what ray.init reported: "session_dir"
@@ -58,10 +67,7 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     files (see link_ray_logs)."""
     from orchestrator import terminal
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
-    os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
+    set_ray_env()
     if ray.is_initialized():
         return
     local = not os.environ.get("RAY_ADDRESS")
