@@ -14,6 +14,7 @@ WORKER_ENV_VARS: list[str] = [
     "THP_MEM_ALLOC_ENABLE",  # opt-in huge pages, see benchmarks/README.md
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
     "ROBOT_SWEEPS_PHASE_LOG",  # benchmarks: a trial's start-up/teardown marks (trainables/phase_log.py)
+    "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",  # see set_ray_env
 ]
 
 
@@ -28,6 +29,9 @@ def set_ray_env() -> None:
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
     os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
+    # Train V2 starts a PreemptionWatcher actor (one more process) per worker group to wait out a node drain before
+    # restarting workers; a sweep restarts a preempted trial from its last checkpoint through Tune anyway.
+    os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 
 _session: dict[str, str] = {}  # what ray.init reported: "session_dir"
