@@ -166,7 +166,13 @@ def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -
     marks = read_phases(os.environ[phase_log.ENV_VAR])
     for run, train_marks in read_train_logs(ray_session_dir()).items():
         marks.setdefault(run, {}).update(train_marks)
-    phases = [phase_durations(marks.get(f"trial_{r.metrics['trial_id']}", {}), marks[name]) for r in results]
+    trial_marks = [marks.get(f"trial_{r.metrics['trial_id']}", {}) for r in results]
+    phases = [phase_durations(m, marks[name]) for m in trial_marks]
+    last = max(range(len(phases)), key=lambda i: trial_marks[i].get("driver_end", 0.0))
+    tune_end = PHASES[-2][1]  # the sweep's end only follows the trial that ended last
+    for i, p in enumerate(phases):
+        if i != last:
+            p.pop(tune_end, None)
     return {"wall": wall, "loop": statistics.mean(loops), "startup": statistics.mean(startups),
             "ratio": wall / ideal, "fixed": (wall - ideal) * CONCURRENCY / len(loops), "phases": phases}
 

@@ -30,7 +30,9 @@ def set_ray_env() -> None:
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
     os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
     # Train V2 starts a PreemptionWatcher actor (one more process) per worker group to wait out a node drain before
-    # restarting workers; a sweep restarts a preempted trial from its last checkpoint through Tune anyway.
+    # restarting workers; a sweep restarts a preempted trial from its last checkpoint through Tune anyway. Gain: one
+    # of the ~6 processes Ray starts per trial; a side-by-side fit() of an empty loop could not resolve it on a
+    # shared 2-core machine (medians 42.4 s on vs 42.9 s off at load 27-51, 3 each; benchmarks/README.md (b)).
     os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 
