@@ -103,7 +103,9 @@ def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
     for r in results:
         if r.error is not None:
             continue
-        m = marks[f"trial_{r.metrics['trial_id']}"]
+        m = marks.get(f"trial_{r.metrics.get('trial_id')}", {})
+        if "driver_end" not in m:  # stopped before it ran (Ctrl-C)
+            continue
         inside.append(m["driver_end"] - m["driver_start"])
         loops.append(m["last_report"] - m["policy"])  # the first step to the last report
     ideal_inside, ideal_loop = sum(inside) / concurrency, sum(loops) / concurrency
