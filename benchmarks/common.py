@@ -91,13 +91,13 @@ def start_ray(num_cpus: int = 2) -> None:
     """A private local Ray (never another session's cluster), with the product's settings for workers."""
     import ray
 
+    from orchestrator.ray_start import set_ray_env, worker_env
+
     os.environ.pop("RAY_ADDRESS", None)
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.2"  # what orchestrator.ray_start.connect_ray sets
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    env_vars = {k: os.environ[k] for k in ("ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S")}
+    set_ray_env()  # the settings orchestrator.ray_start.connect_ray gives a sweep's Ray
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, object_store_memory=500 * 2**20,
-             runtime_env={"env_vars": env_vars}, log_to_driver=False, configure_logging=False)
+             runtime_env={"env_vars": worker_env()}, log_to_driver=False, configure_logging=False)
 
 
 def summary(values: list[float]) -> str:

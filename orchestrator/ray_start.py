@@ -16,12 +16,27 @@ WORKER_ENV_VARS: list[str] = [
     "RAY_API_SERVER_ADDRESS",
     "THP_MEM_ALLOC_ENABLE",  # opt-in huge pages, see benchmarks/README.md
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
+    "ROBOT_SWEEPS_PHASE_LOG",  # benchmarks: a trial's start-up/teardown marks (trainables/phase_log.py)
+    "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",  # see set_ray_env
 ]
 
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The runtime_env env_vars of this driver's Ray: WORKER_ENV_VARS that are set, plus `extra`."""
     return {**{k: os.environ[k] for k in WORKER_ENV_VARS if k in os.environ}, **(extra or {})}
+
+
+def set_ray_env() -> None:
+    """Ray, Train and Tune settings of this process (before ray.init: those in WORKER_ENV_VARS reach the workers)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
+    os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
+    # Train V2 starts a PreemptionWatcher actor (one more process) per worker group to wait out a node drain before
+    # restarting workers; a sweep restarts a preempted trial from its last checkpoint through Tune anyway. Gain: one
+    # of the ~6 processes Ray starts per trial; a side-by-side fit() of an empty loop could not resolve it on a
+    # shared 2-core machine (medians 42.4 s on vs 42.9 s off at load 27-51, 3 each; benchmarks/README.md (b)).
+    os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
 
 
 _session: dict[str, str] = {}  # what ray.init reported: "session_dir"
@@ -61,10 +76,7 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     files (see link_ray_logs)."""
     from orchestrator import terminal
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.2")  # reports wait on this poll (2 s by default)
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"  # eval metrics arrive asynchronously, not in every report
-    os.environ.setdefault("RAY_OVERRIDE_JOB_RUNTIME_ENV", "1")  # under `ray job submit`: merge with the job's env
+    set_ray_env()
     if ray.is_initialized():
         return
     local = not os.environ.get("RAY_ADDRESS")

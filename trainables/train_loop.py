@@ -2,12 +2,16 @@
 report, checkpoint); everything between is plain PyTorch you can follow top to bottom."""
 from __future__ import annotations
 
+import time
+
+_IMPORT_START = time.time()  # torch and the dataset/policy code: part of a trial's start-up
+
 import itertools
 import json
 import logging
 import random
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +31,11 @@ from orchestrator.errors import UserError, problem
 from orchestrator.plugins import import_user_packages
 from orchestrator.policies.factory import make_policy
 from orchestrator.policy_source import WEIGHTS_NAME
+from trainables import phase_log
 from trainables.checkpointing import load_training_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
+
+_IMPORT_END = time.time()
 
 VAL_BATCHES = 8  # batches of held-out episodes behind each val/loss
 logger = logging.getLogger("robot_sweeps.train")  # into Ray's worker logs (the driver prints from the reports)
@@ -39,6 +46,10 @@ def train_loop_per_worker(loop_config: dict) -> None:
     cfg = build_config(loop_config["train_config"], [])
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    run = loop_config.get("run_name", "run")
+    mark = partial(phase_log.mark, run) if rank == 0 else lambda phase: None
+    if rank == 0:
+        phase_log.mark_entry(run, "loop", _IMPORT_START, _IMPORT_END)
     torch.set_num_threads(max(1, int(cfg.resources.cpus_per_worker)))
     seed_everything(cfg.seed + rank)
     device = ray.train.torch.get_device()
@@ -58,6 +69,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
     val_loader = None
     if val_dataset is not None and rank == 0:  # the same first batches every time, so losses compare across steps
         val_loader = DataLoader(val_dataset, batch_size=per_rank_batch, shuffle=False, num_workers=cfg.num_workers)
+    mark("dataset")
 
     # Model, optimizer, schedule.
     stats = dataset.meta.stats
@@ -77,6 +89,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
             step = load_training_state(Path(folder), policy, optimizer, scheduler)
     start_step = step
     model = ray.train.torch.prepare_model(policy) if world > 1 else policy  # DDP across workers
+    mark("policy")
 
     evaluator = loop_config.get("evaluator") if rank == 0 else None
     wandb = WandbRun(cfg, loop_config.get("run_name", "run"), rank)
@@ -98,6 +111,8 @@ def train_loop_per_worker(loop_config: dict) -> None:
         scheduler.step()
         step += 1
         log.add(loss.item(), grad_norm, time.perf_counter() - update_start, data_s, info)
+        if step == start_step + 1:
+            mark("first_step")
 
         is_last = step == cfg.steps
         # Every evaluated step is also checkpointed: each evaluation is a candidate for the trial's best policy.
@@ -122,7 +137,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
             wandb.log(metrics, step=step)
             report(metrics, step, cfg, policy, optimizer, scheduler, save=save)
         data_start = time.perf_counter()
+    mark("last_report")
     wandb.finish()
+    mark("loop_end")
 
 
 def report(metrics: dict, step: int, cfg, policy, optimizer, scheduler, save: bool) -> None:

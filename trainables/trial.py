@@ -2,6 +2,10 @@
 fits the trainer, with TuneReportCallback forwarding rank 0's reports to Tune)."""
 from __future__ import annotations
 
+import time
+
+_IMPORT_START = time.time()  # this module's imports (ray.train, torch) are part of a trial's start-up
+
 import math
 import os
 import threading
@@ -20,8 +24,11 @@ from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
 from orchestrator.space import from_sample
+from trainables import phase_log
 from trainables.evaluator import EvalPool, create_actors
 from trainables.train_loop import train_loop_per_worker
+
+_IMPORT_END = time.time()
 
 
 # The trial's driver only waits on its trainer: it reserves memory, no CPU (Ray rejects a {"CPU": 0} bundle).
@@ -30,14 +37,16 @@ DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str) -> None:
     """Tune calls this once per trial with the sampled point (flat dotted keys)."""
+    trial_id = tune.get_context().get_trial_id()
+    phase_log.mark_entry(f"trial_{trial_id}", "driver", _IMPORT_START, _IMPORT_END)
     import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
     cfg = from_sample(base, sample, overrides, ties)
-    trial_id = tune.get_context().get_trial_id()
     if cfg.wandb.enable and cfg.wandb.group is None:
         cfg.wandb.group = tune.get_context().get_experiment_name()
     if cfg.wandb.enable and cfg.wandb.dir is None:  # W&B runs live beside the sweep's other artifacts
         cfg.wandb.dir = str(Path(train_storage).resolve().parent)
     fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
+    phase_log.mark(f"trial_{trial_id}", "driver_end")
 
 
 def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool,
@@ -46,10 +55,12 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     `on_report` (outside Tune) is called in this process with rank 0's metrics of every report."""
     loop_config = {"train_config": encode(cfg), "run_name": run_name}
     relay = _ReportRelay(on_report) if on_report is not None and not report_to_tune else None
+    phase_log.mark(run_name, "evaluators_start")
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
         loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
                                             partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq))
+    phase_log.mark(run_name, "fit_start")
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_config,
@@ -69,6 +80,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     try:
         return trainer.fit()
     finally:
+        phase_log.mark(run_name, "fit_end")
         if relay:
             relay.close()
         for actor in loop_config.get("evaluator", EvalPool([], 0, 0)).actors:
