@@ -50,7 +50,7 @@ def ray_cluster(cache_dir):
     import ray
     from ray.cluster_utils import Cluster
 
-    from orchestrator.ray_start import free_port
+    from orchestrator.ray_start import free_port, set_ray_env, worker_env
 
     node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
     port = free_port(8300)
@@ -59,8 +59,8 @@ def ray_cluster(cache_dir):
                                                              "dashboard_host": "127.0.0.1", "dashboard_port": port})
     cluster.add_node(**node)
     cluster.wait_for_nodes()
-    ray.init(address=cluster.address, runtime_env={"env_vars": {"ROBOT_SWEEPS_CACHE": str(cache_dir),
-                                                                  "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.2"}})
+    set_ray_env()  # the product's Ray settings (orchestrator/ray_start.py), reaching the workers as in a sweep
+    ray.init(address=cluster.address, runtime_env={"env_vars": worker_env({"ROBOT_SWEEPS_CACHE": str(cache_dir)})})
     yield cluster
     ray.shutdown()
     cluster.shutdown()
