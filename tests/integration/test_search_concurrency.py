@@ -1,0 +1,87 @@
+"""Every search algorithm x scheduler respects the sweep's concurrency limit (issue 11, item 4).
+
+Tune sees only a trial's own bundles (its driver and its evaluator actors); the Train workers get a placement group
+of their own later. So Tune alone would start as many trials as the evaluators' CPUs fit (4 on the test cluster's
+2 nodes x 2 CPUs), and no Train worker could then be placed: the sweep hung with WorkerGroupStartupTimeoutError
+every 60 s (seen with random and grid, whose BasicVariantGenerator took no limit while Ray logged that
+`max_concurrent_trials` "will be ignored"). Here each trial body does what a Train worker does: it asks for one CPU
+outside the trial's placement group. Without the limit that request never runs and the trial fails after 60 s; the
+test also checks that no more trials ran at once than fit. The real trial path runs in test_sweep.py (Optuna + ASHA,
+4 trials on the same cluster) and tests/e2e/test_job_submit.py (random)."""
+import logging
+import time
+
+import pytest
+import ray
+from ray import tune
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from orchestrator import sweep as sweep_mod
+from orchestrator.metrics import EVAL_AVG_MAX_REWARD, EVAL_STEP, STEP
+
+pytestmark = pytest.mark.integration
+
+SPACE = '''
+from ray import tune
+from orchestrator.configs.optim import AdamWConfig
+from orchestrator.configs.train import EvalConfig, TrainPipelineConfig
+from orchestrator.configs.tune import Sweep, TuneConfig
+from orchestrator.policies.act.configuration import ACTConfig
+
+sweep = Sweep(
+    base=TrainPipelineConfig(
+        policy=ACTConfig(chunk_size=4, n_action_steps=4, dim_model=32, n_heads=2, dim_feedforward=64,
+                         n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8),
+        optimizer=AdamWConfig(lr=LR),
+        steps=30, eval_freq=10, save_freq=10, eval=EvalConfig(n_episodes=2, batch_size=2),
+    ),
+    tune=TuneConfig(metric="eval/avg_max_reward", num_samples=SAMPLES, baseline=False, confirm_top_k=0),
+)
+'''
+
+
+@ray.remote(num_cpus=1)
+def _like_a_train_worker() -> float:
+    time.sleep(0.5)
+    return time.time()
+
+
+def _trial_body(sample, base, overrides, ties, train_storage):
+    """Holds what a trial holds (Tune's bundles), then needs a CPU outside them, as its Train worker would."""
+    escape = PlacementGroupSchedulingStrategy(placement_group=None)
+    started = time.time()
+    ray.get(_like_a_train_worker.options(scheduling_strategy=escape).remote(), timeout=60)
+    for step in (10, 20, 30):
+        time.sleep(0.5)
+        tune.report({STEP: step, EVAL_STEP: step, "started": started, "now": time.time(),
+                     EVAL_AVG_MAX_REWARD: sample.get("optimizer.lr", 0.0) * step})
+
+
+def _most_at_once(intervals: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = now = 0
+    for _, change in edges:
+        now += change
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.parametrize("search, scheduler", [("optuna", "asha"), ("optuna", "none"), ("random", "asha"),
+                                               ("random", "none"), ("grid", "asha"), ("grid", "none")])
+def test_every_search_and_scheduler_runs_only_the_trials_that_fit(search, scheduler, tmp_path, ray_cluster,
+                                                                   monkeypatch, caplog):
+    grid = search == "grid"
+    path = tmp_path / "space.py"
+    path.write_text(SPACE.replace("LR", "tune.grid_search([1e-4, 2e-4, 3e-4, 4e-4])" if grid
+                                  else "tune.loguniform(1e-4, 1e-2)").replace("SAMPLES", "1" if grid else "4"))
+    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}",
+                                             f"--tune.scheduler={scheduler}"])
+    assert sweep_mod.max_concurrency(prepared) == 2  # a trial: evaluator CPU + Train worker CPU; 2 nodes x 2 CPUs
+    monkeypatch.setattr("trainables.trial.run_trial", _trial_body)
+    tuner = sweep_mod.build_tuner(prepared, "trials", prepared.space, prepared.tune_cfg.num_samples, search=True)
+    with caplog.at_level(logging.WARNING, logger="ray.tune"):
+        results = tuner.fit()
+    assert len(results) == 4 and not results.errors, [str(e)[-500:] for e in results.errors]
+    intervals = [(r.metrics_dataframe["started"].min(), r.metrics_dataframe["now"].max()) for r in results]
+    assert _most_at_once(intervals) <= 2
+    assert not [r.message for r in caplog.records if "will be ignored" in r.getMessage()]
