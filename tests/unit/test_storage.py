@@ -93,3 +93,31 @@ def test_a_local_path_is_refused_on_a_cluster_of_several_hosts():
 ])
 def test_storage_every_node_sees_is_accepted(path, nodes):
     assert storage.cluster_problems(path, nodes) == []
+
+
+def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monkeypatch, tmp_path, capsys):
+    """`python -m orchestrator report s3://...`: the experiment's files are read from the bucket (not its checkpoints'
+    weights), the page lands in the URI's local copy, and a URI with no experiment is refused naming the folder."""
+    from orchestrator.errors import UserError
+    from orchestrator.report_html import _report_reads, report_from_args
+    from tests.unit.test_report_html import finished_sweep
+
+    monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
+    local = finished_sweep(tmp_path / "sweeps" / "tiny")
+    weights = local / "train/trial_aaa00001/checkpoint_000020/pretrained_model/model.safetensors"
+    weights.write_bytes(b"not read by the report")
+    storage.upload(local, f"s3://{bucket}/sweeps/tiny")
+
+    page = report_from_args([f"s3://{bucket}/sweeps/tiny"])
+    assert page == tmp_path / "cache/storage/s3" / bucket / "sweeps/tiny/report/report.html"
+    text = page.read_text()
+    assert all(tid in text for tid in ("aaa00001", "aaa00004", "bbb_00000")) and f"s3://{bucket}/sweeps/tiny" in text
+    assert "The sweep improved success by 55.0 points" in text  # summary.json came along
+    assert "finished" in capsys.readouterr().out
+    ckpt = "train/trial_aaa00001/checkpoint_000020"  # what is downloaded: no weights, no optimizer state
+    assert [_report_reads(f"{ckpt}/{f}") for f in ("pretrained_model/train_config.json",
+            "pretrained_model/model.safetensors", "training_state/optimizer_state.pt")] == [True, False, False]
+    with pytest.raises(UserError, match="has no trials/ folder"):
+        report_from_args([f"s3://{bucket}/sweeps/nothing"])
+    with pytest.raises(UserError, match="bucket 'no-such-bucket-xyz' does not exist"):
+        report_from_args(["s3://no-such-bucket-xyz/sweeps/tiny"])
