@@ -171,14 +171,40 @@ def reach_problems(path: str, field: str = "tune.storage_path") -> list[Problem]
     return []
 
 
-def cluster_problems(storage_path: str, nodes: list[dict]) -> list[Problem]:
+def cluster_problems(storage_path: str, nodes: list[dict], seen_by: set[str] | None = None) -> list[Problem]:
     """A local storage path on a Ray cluster whose alive nodes run on more than one host (distinct
-    NodeManagerAddress, as in ray.nodes()): trials on the other hosts would write their checkpoints to folders this
-    driver never sees. Several Ray nodes on one host share its disk, and a URI is reachable from every node."""
+    NodeManagerAddress, as in ray.nodes()) and that not every host sees (`seen_by`: the hosts that found a file the
+    driver wrote there, see hosts_seeing; None: none checked): trials on the other hosts would write their
+    checkpoints to folders this driver never reads. Several Ray nodes on one host share its disk, a shared
+    filesystem mounted at the same path on every host is seen by all, and a URI is reachable from every node."""
     hosts = sorted({n.get("NodeManagerAddress") for n in nodes if n.get("Alive") and n.get("NodeManagerAddress")})
-    if is_uri(storage_path) or len(hosts) < 2:
+    blind = [h for h in hosts if h not in (seen_by or set())]
+    if is_uri(storage_path) or len(hosts) < 2 or not blind:
         return []
     return [problem("tune.storage_path", f"is a local path, but this Ray cluster's nodes run on {len(hosts)} hosts "
-                    f"({', '.join(hosts)}) that cannot all see it: use object storage (s3://bucket/path, "
+                    f"({', '.join(hosts)}) and {', '.join(blind)} cannot see it: trials there would write their "
+                    "checkpoints where this driver never finds them. Use object storage (s3://bucket/path, "
                     "gs://bucket/path; credentials from the environment), or a shared filesystem mounted at the "
-                    "same path on every node, given as a file:// URI (file:///mnt/shared/sweeps)", storage_path)]
+                    "same path on every node (e.g. NFS/EFS at /mnt/shared, as in cluster.yaml)", storage_path)]
+
+
+def hosts_seeing(folder: str, nodes: list[dict], timeout_s: float = 60.0) -> set[str]:
+    """The hosts (NodeManagerAddress) on which a file this driver writes into the local `folder` is visible: one
+    zero-CPU Ray task per alive host looks for it. Hosts that do not answer within `timeout_s` count as blind."""
+    import uuid
+
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    marker = Path(folder, f".robot-sweeps-visible-{uuid.uuid4().hex}")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by the sweep's driver to check that every host sees this folder\n")
+    try:
+        look = ray.remote(num_cpus=0)(os.path.exists)
+        by_host = {n["NodeManagerAddress"]: n["NodeID"] for n in nodes if n.get("Alive")}
+        refs = {host: look.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(
+            str(marker)) for host, node in by_host.items()}
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
+        return {host for host, ref in refs.items() if ref in ready and ray.get(ref)}
+    finally:
+        marker.unlink(missing_ok=True)

@@ -79,20 +79,29 @@ def _node(ip: str, alive: bool = True) -> dict:  # the fields of ray.nodes() the
 
 
 def test_a_local_path_is_refused_on_a_cluster_of_several_hosts():
-    (p,) = storage.cluster_problems("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.2"), _node("10.0.0.2")])
-    assert p.field == "tune.storage_path" and p.value == "/data/sweeps"
-    assert "2 hosts (10.0.0.1, 10.0.0.2)" in p.message
-    assert all(s in p.message for s in ("s3://", "gs://", "shared filesystem mounted at the same path on every node"))
+    nodes = [_node("10.0.0.1"), _node("10.0.0.2"), _node("10.0.0.2"), _node("10.0.0.3")]
+    for seen_by in (None, {"10.0.0.1"}):  # not checked yet; only the driver's host found the file it wrote there
+        (p,) = storage.cluster_problems("/data/sweeps", nodes, seen_by)
+        assert p.field == "tune.storage_path" and p.value == "/data/sweeps"
+        assert "3 hosts (10.0.0.1, 10.0.0.2, 10.0.0.3)" in p.message
+        assert all(s in p.message for s in ("s3://", "gs://", "shared filesystem mounted at the same path on every"))
+    (p,) = storage.cluster_problems("/data/sweeps", nodes, {"10.0.0.1", "10.0.0.2"})
+    assert "and 10.0.0.3 cannot see it" in p.message
 
 
 @pytest.mark.parametrize("path, nodes", [
     ("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.1")]),  # several Ray nodes on one host share its disk
     ("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.2", alive=False)]),  # a dead node holds nothing
     ("s3://b/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),
-    ("file:///mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),  # the user says: mounted everywhere
+    ("file:///mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),
 ])
 def test_storage_every_node_sees_is_accepted(path, nodes):
     assert storage.cluster_problems(path, nodes) == []
+
+
+def test_a_shared_mount_every_host_sees_is_accepted():  # e.g. EFS at /mnt/shared on every node (cluster.yaml)
+    assert storage.cluster_problems("/mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")],
+                                    {"10.0.0.1", "10.0.0.2"}) == []
 
 
 def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monkeypatch, tmp_path, capsys):
