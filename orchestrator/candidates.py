@@ -32,15 +32,14 @@ class Candidate:
 
 
 def local_pretrained(checkpoint_path: str) -> Path:
-    """A checkpoint's pretrained_model folder on this machine (copied from remote storage, e.g. s3://, if need be)."""
-    local = Path(checkpoint_path) / "pretrained_model"
-    if local.is_dir():
-        return local
-    from ray.train import Checkpoint
+    """A checkpoint's pretrained_model folder on this machine (downloaded from a URI storage, e.g. s3://, into a
+    temporary folder; its training_state, which only resuming needs, stays where it is)."""
+    from orchestrator import storage
 
-    folder = Path(tempfile.mkdtemp(prefix="checkpoint-"))
-    Checkpoint(path=checkpoint_path).to_directory(str(folder))
-    return folder / "pretrained_model"
+    if not storage.is_uri(checkpoint_path):
+        return Path(checkpoint_path) / "pretrained_model"
+    folder = Path(tempfile.mkdtemp(prefix="checkpoint-")) / "pretrained_model"
+    return storage.download(storage.join(checkpoint_path, "pretrained_model"), folder)
 
 
 def report_history(result) -> list[dict]:

@@ -127,7 +127,7 @@ def cmd_sweep(args: list[str]) -> None:
         from orchestrator.experiment import mark_interrupted
         from orchestrator.interrupts import requested
 
-        mark_interrupted(prepared.experiment_dir, requested() or "SIGINT")
+        mark_interrupted(prepared.storage_dir, requested() or "SIGINT")
         raise
 
 

@@ -30,16 +30,24 @@ _INTERRUPTED_STATUS = {"RUNNING": "interrupted", "PAUSED": "interrupted", "PENDI
 INTERRUPTED = "interrupted.json"
 
 
-def mark_interrupted(folder: Path, signal_name: str) -> None:
-    """Record that a signal stopped the sweep in `folder` (the report then says "interrupted", not "running")."""
+def mark_interrupted(folder: str | Path, signal_name: str) -> None:
+    """Record that a signal stopped the sweep in `folder`, a path or a URI (the report then says "interrupted", not
+    "running")."""
     import time
 
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    (Path(folder) / INTERRUPTED).write_text(json.dumps({"signal": signal_name, "time": time.time()}))
+    from orchestrator import storage
+
+    storage.write_text(storage.join(folder, INTERRUPTED), json.dumps({"signal": signal_name, "time": time.time()}))
 
 
-def clear_interrupted(folder: Path) -> None:
-    (Path(folder) / INTERRUPTED).unlink(missing_ok=True)
+def clear_interrupted(folder: str | Path) -> None:
+    """The sweep in `folder` (a path or a URI) runs again."""
+    from orchestrator import storage
+
+    path = storage.join(folder, INTERRUPTED)
+    if storage.exists(path):
+        fs, fs_path = storage.filesystem(path)
+        fs.delete_file(fs_path)
 
 
 @dataclass

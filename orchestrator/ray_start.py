@@ -18,6 +18,10 @@ WORKER_ENV_VARS: list[str] = [
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
     "ROBOT_SWEEPS_PHASE_LOG",  # benchmarks: a trial's start-up/teardown marks (trainables/phase_log.py)
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",  # see set_ray_env
+    # s3:// storage (orchestrator/storage.py): pyarrow's S3 client reads these in every process that writes a trial
+    # or a checkpoint. Their values are never printed or saved by us.
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_EC2_METADATA_DISABLED",
 ]
 
 

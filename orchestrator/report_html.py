@@ -11,9 +11,11 @@ import base64
 import html
 import io
 import math
+import tempfile
 from pathlib import Path
 
 from orchestrator import metrics as M
+from orchestrator import storage
 from orchestrator.experiment import INTERRUPTED, Experiment, choice_value, finite, load_experiment
 from orchestrator.report import _columns, _ci, scheduler_stops
 
@@ -21,16 +23,19 @@ SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordin
             "scheduler-stops", "confirmation", "compute")
 
 
-USAGE = """python -m orchestrator report EXPERIMENT_FOLDER [--out=DIR]
+USAGE = """python -m orchestrator report EXPERIMENT_FOLDER_OR_URI [--out=DIR]
 
 Rebuilds the sweep's report from its folder (<tune.storage_path>/<experiment>): after the sweep, while it runs, on
 a cluster's shared storage or on a copy. Writes DIR/report.html (self-contained: plots embedded, no network) and
-one PNG per plot; DIR defaults to EXPERIMENT_FOLDER/report/. Needs no Ray cluster."""
+one PNG per plot; DIR defaults to EXPERIMENT_FOLDER/report/. Needs no Ray cluster.
+An experiment in object storage (s3://bucket/.../<experiment>; credentials and AWS_ENDPOINT_URL from the
+environment) is read without its checkpoints' weights; DIR defaults to its local copy on this machine
+(~/.cache/robot-sweeps/storage/s3/<bucket>/.../<experiment>/report/, under $ROBOT_SWEEPS_CACHE if set)."""
 
 
 def report_from_args(args: list[str]) -> Path | None:
     """`report` on the command line: bad input is a UserError (exit 2) naming what was wrong."""
-    from orchestrator.errors import UserError, problem
+    from orchestrator.errors import UserError, problem, raise_if
 
     if any(a in ("--help", "-h") for a in args):
         print(USAGE)
@@ -48,29 +53,51 @@ def report_from_args(args: list[str]) -> Path | None:
     if len(folders) != 1:
         raise UserError(problem("experiment folder", "give exactly one, e.g. outputs/sweeps/act",
                                 " ".join(folders) or None), "bad command line")
-    folder = Path(folders[0]).expanduser()
-    if not (folder / "trials").is_dir():
+    folder = folders[0] if storage.is_uri(folders[0]) else str(Path(folders[0]).expanduser())
+    raise_if(storage.uri_problems(folder, "experiment folder") or storage.reach_problems(folder, "experiment folder"),
+             "storage cannot be used")
+    if not storage.exists(storage.join(folder, "trials")):
         raise UserError(problem("experiment folder", "has no trials/ folder: give <tune.storage_path>/<experiment>, "
-                                "the folder a sweep writes (trials/, train/, summary.json, ...)", str(folder)),
+                                "the folder a sweep writes (trials/, train/, summary.json, ...)", folder),
                         "not an experiment folder")
-    page = build_report(folder, out)
-    exp_state = "finished" if (folder / "summary.json").exists() else \
-        "interrupted: resume it with --tune.resume=true" if (folder / INTERRUPTED).exists() else \
+    page = build_report_of(folder, out)
+    exp_state = "finished" if storage.exists(storage.join(folder, "summary.json")) else \
+        "interrupted: resume it with --tune.resume=true" if storage.exists(storage.join(folder, INTERRUPTED)) else \
         "no summary.json yet: still running?"
     print(f"report ({exp_state}): {page}")
     print(f"  plots: {', '.join(sorted(p.name for p in page.parent.glob('*.png')))}")
     return page
 
 
-def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write <out>/report.html and one PNG per plot (default out: <experiment>/report/); returns the page's path."""
+def build_report_of(experiment: str, out: str | Path | None = None) -> Path:
+    """build_report for an experiment folder or URI. A URI's files that the report reads (orchestrator/experiment.py:
+    trial folders, summary.json, each checkpoint's train_config.json; no weights) are downloaded into a temporary
+    folder first; `out` defaults to the URI's local copy (orchestrator/storage.py: local_copy) + /report."""
+    if not storage.is_uri(experiment):
+        return build_report(experiment, out)
+    with tempfile.TemporaryDirectory(prefix="experiment-") as tmp:
+        name = storage.local_copy(experiment).name
+        folder = storage.download(experiment, Path(tmp) / name, skip=lambda rel: not _report_reads(rel))
+        return build_report(folder, out or storage.local_copy(experiment) / "report", source=experiment)
+
+
+def _report_reads(rel: str) -> bool:
+    """Whether load_experiment reads this file of an experiment (its path relative to the experiment)."""
+    top = rel.split("/", 1)[0]
+    return top in ("trials", "baseline") or rel in ("summary.json", INTERRUPTED) or (
+        top == "train" and rel.endswith("/pretrained_model/train_config.json"))
+
+
+def build_report(folder: str | Path, out: str | Path | None = None, source: str | None = None) -> Path:
+    """Write <out>/report.html and one PNG per plot (default out: <experiment>/report/); returns the page's path.
+    `source`: where the experiment lives, named on the page when `folder` is a download of it."""
     exp = load_experiment(folder)
     out = Path(out) if out else exp.folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    page = _Page(exp, out)
+    page = _Page(exp, out, source)
     page.status()
     page.trials()
     page.curves()
@@ -86,8 +113,9 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
 
 
 class _Page:
-    def __init__(self, exp: Experiment, out: Path):
+    def __init__(self, exp: Experiment, out: Path, source: str | None = None):
         self.exp, self.out, self.parts = exp, out, []
+        self.source = source or str(exp.folder)
         every = exp.rows + ([exp.baseline] if exp.baseline else [])
         self.colors = {r.trial_id: _color(i) for i, r in enumerate(every)}
         if exp.baseline:
@@ -105,7 +133,7 @@ class _Page:
                  "<code>--tune.resume=true</code> continues it" if exp.interrupted else
                  "<b>still running</b> (or stopped before its end): no summary.json yet, so no confirmation and no "
                  "best-vs-baseline comparison; rebuild this report when the sweep ends")
-        items = [f"experiment folder: <code>{_e(str(exp.folder))}</code>",
+        items = [f"experiment folder: <code>{_e(self.source)}</code>",
                  f"metric: <code>{_e(exp.metric)}</code> ({exp.mode}); each trial at its best evaluated checkpoint",
                  f"trials: {len(exp.rows)} ({', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'none yet'})"
                  f"; training budget {exp.steps if exp.steps is not None else 'unknown'} steps",

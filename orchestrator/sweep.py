@@ -6,10 +6,13 @@
         baseline/    the base config's defaults, trained and evaluated on the same episodes
         best/        the best policy in the Hub layout, with its model card
         summary.json report.md
+    A URI storage (s3://...): Tune and Train write trials/ and train/ there directly; the driver writes its own files
+    into a local copy (orchestrator/storage.py: local_copy) and uploads them when the sweep ends.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +23,7 @@ import ray
 from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
-from orchestrator import interrupts, terminal
+from orchestrator import interrupts, storage, terminal
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -48,7 +51,8 @@ class PreparedSweep:
     overrides: dict  # nested CLI overrides, applied over every sample
     ties: dict[str, str]
     default_cfg: TrainPipelineConfig  # the base with its defaults: the baseline, and the dry-run's first config
-    experiment_dir: Path
+    experiment_dir: Path  # where this driver writes its files: the experiment's folder, or the URI's local copy
+    storage_dir: str  # the experiment in storage: the same folder, or a URI (s3://bucket/.../<experiment>)
 
 
 def prepare(path: str, args: list[str]) -> PreparedSweep:
@@ -83,14 +87,17 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     raise_if(fine_tuning_problems(default_cfg.policy, space,
                                   lambda sample: from_sample(sampled_base, sample, cli, sweep.ties)),
              "the search space cannot fine-tune this policy")
-    experiment_dir = Path(tune_cfg.storage_path).resolve() / tune_cfg.experiment_name
-    if experiment_dir.exists() and not tune_cfg.resume:
+    raise_if(storage.uri_problems(tune_cfg.storage_path) or storage.reach_problems(tune_cfg.storage_path),
+             "storage cannot be used")
+    experiment_dir = storage.join(storage.resolve(tune_cfg.storage_path), tune_cfg.experiment_name)
+    if storage.exists(experiment_dir) and not tune_cfg.resume:
         raise UserError(problem("tune.experiment_name", f"{experiment_dir} already exists: pass --tune.resume=true "
                                 "to continue it, or choose another --tune.experiment_name (nothing was changed)",
                                 tune_cfg.experiment_name))
-    if tune_cfg.resume and not (experiment_dir / "trials").exists():
+    if tune_cfg.resume and not storage.exists(storage.join(experiment_dir, "trials")):
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
-    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, experiment_dir)
+    local = storage.local_copy(experiment_dir) if storage.is_uri(experiment_dir) else Path(experiment_dir)
+    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir)
 
 
 def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, dict[str, Any], dict, dict]:
@@ -194,12 +201,12 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     t = prepared.tune_cfg
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=prepared.base, overrides=prepared.overrides, ties=prepared.ties,
-                             train_storage=str(prepared.experiment_dir / "train")),
+                             train_storage=storage.join(prepared.storage_dir, "train")),
         trial_resources(prepared.default_cfg),
     )
-    path = prepared.experiment_dir / name
-    if t.resume and tune.Tuner.can_restore(str(path)):
-        return tune.Tuner.restore(str(path), trainable=trainable, resume_errored=True)
+    path = storage.join(prepared.storage_dir, name)
+    if t.resume and tune.Tuner.can_restore(path):
+        return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     concurrency = max_concurrency(prepared)
     search_alg = _search_alg(t, concurrency) if search else None
     scheduler = _scheduler(t, prepared.default_cfg) if search else None
@@ -217,7 +224,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
         ),
         run_config=tune.RunConfig(
-            name=name, storage_path=str(prepared.experiment_dir),
+            name=name, storage_path=prepared.storage_dir,
             failure_config=tune.FailureConfig(max_failures=t.max_failures),
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
             verbose=None if terminal.verbose() else 0,
@@ -283,14 +290,27 @@ def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):
 def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | None]:
     """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes)."""
     connect_ray()
+    _ready_storage(prepared)
     link_ray_logs(prepared.experiment_dir)
-    clear_interrupted(prepared.experiment_dir)
+    clear_interrupted(prepared.storage_dir)
     t = prepared.tune_cfg
     results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True))
     baseline = None
     if t.baseline and prepared.space:
         baseline = fit(build_tuner(prepared, "baseline", {}, 1, search=False))
     return results, baseline
+
+
+def _ready_storage(prepared: PreparedSweep) -> None:
+    """Refuse a local storage path that the cluster's hosts cannot all see (checked on each host only when the
+    cluster spans several); start a URI's local copy empty (files of an earlier experiment of that name, since
+    deleted from storage, would be uploaded with this one's)."""
+    path, nodes = prepared.tune_cfg.storage_path, ray.nodes()
+    if storage.cluster_problems(path, nodes):
+        seen = storage.hosts_seeing(storage.resolve(path), nodes)
+        raise_if(storage.cluster_problems(path, nodes, seen), "storage the cluster cannot share")
+    if storage.is_uri(prepared.storage_dir) and not prepared.tune_cfg.resume:
+        shutil.rmtree(prepared.experiment_dir, ignore_errors=True)
 
 
 def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int]) -> tune.ResultGrid:

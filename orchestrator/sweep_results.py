@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator import metrics as M
+from orchestrator import storage
 from orchestrator.confirm import Confirmed, confirm
 from orchestrator.experiment import space_spec
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
@@ -41,7 +42,8 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     out = prepared.experiment_dir
     ranked = [r for r in rows if r.value(t.metric) is not None and r.best and r.best.checkpoint_path]
     if not ranked:
-        console.print(f"[red]No trial reported {t.metric}; see the errors above and {out / 'trials'}[/red]")
+        console.print(f"[red]No trial reported {t.metric}; see the errors above and "
+                      f"{storage.join(prepared.storage_dir, 'trials')}[/red]")
         _write(prepared, summary, rows, None)
         return summary
 
@@ -195,17 +197,28 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
     write_summary(out / "summary.json", **summary)
-    _write_html(out)
+    remote = storage.is_uri(prepared.storage_dir)
+    if remote:  # the report reads the trials from storage, and summary.json beside them
+        storage.write_text(storage.join(prepared.storage_dir, "summary.json"), (out / "summary.json").read_text())
+    _write_html(prepared.storage_dir, out / "report")
+    if remote:  # Tune and Train wrote trials/ and train/ there already; the driver's own files follow
+        try:
+            n = storage.upload(out, prepared.storage_dir)
+        except OSError as e:
+            raise SystemExit(f"uploading the sweep's files to {prepared.storage_dir} failed ({e}); they are in "
+                             f"{out}") from None
+        print(f"  uploaded {n} files (summary.json, report.md, report/, best/, logs/, W&B runs) to "
+              f"{prepared.storage_dir}; local copy: {out}")
 
 
-def _write_html(out: Path) -> None:
+def _write_html(experiment: str, out: Path) -> None:
     """The HTML report and its PNGs (`python -m orchestrator report <experiment>` rebuilds them at any time)."""
-    from orchestrator.report_html import build_report
+    from orchestrator.report_html import build_report_of
 
     try:
-        page = build_report(out)
+        page = build_report_of(experiment, out)
     except Exception as e:  # noqa: BLE001  (the sweep's results are written; the page can be rebuilt later)
         print(f"warning: the HTML report could not be written ({type(e).__name__}: {e}); summary.json and "
-              f"report.md are; retry with: python -m orchestrator report {out}", file=sys.stderr)
+              f"report.md are; retry with: python -m orchestrator report {experiment}", file=sys.stderr)
         return
     print(f"  report: {page}")

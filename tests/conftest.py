@@ -65,3 +65,12 @@ def ray_cluster(cache_dir):
     ray.shutdown()
     cluster.shutdown()
     os.environ.pop("RAY_API_SERVER_ADDRESS", None)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real S3-compatible server (moto's, in its own process) for the session; tests set its `env` themselves."""
+    from tests.support.s3_server import S3Server
+
+    with S3Server(log=tmp_path_factory.mktemp("s3") / "moto.log") as server:
+        yield server

@@ -17,9 +17,10 @@ import ray
 from ray import tune
 from ray.train import FailureConfig, RunConfig, ScalingConfig, UserCallback
 from ray.train.torch import TorchConfig, TorchTrainer
-from ray.tune.integration.ray_train import TuneReportCallback
+from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallback
 from ray.util.queue import Empty, Queue
 
+from orchestrator import storage as storage_lib
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
@@ -44,7 +45,10 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
     if cfg.wandb.enable and cfg.wandb.group is None:
         cfg.wandb.group = tune.get_context().get_experiment_name()
     if cfg.wandb.enable and cfg.wandb.dir is None:  # W&B runs live beside the sweep's other artifacts
-        cfg.wandb.dir = str(Path(train_storage).resolve().parent)
+        # W&B writes local files: for a URI storage, into the experiment's local copy on this node (the driver's
+        # node uploads its copy when the sweep ends)
+        train = storage_lib.local_copy(train_storage) if storage_lib.is_uri(train_storage) else Path(train_storage)
+        cfg.wandb.dir = str(train.resolve().parent)
     fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
     phase_log.mark(f"trial_{trial_id}", "driver_end")
 
@@ -68,8 +72,8 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
         torch_config=TorchConfig(backend="nccl" if cfg.resources.use_gpu else "gloo"),
         run_config=RunConfig(
             name=run_name,
-            storage_path=str(Path(storage).resolve()) if "://" not in storage else storage,
-            callbacks=[TuneReportCallback()] if report_to_tune else [relay.callback] if relay else [],
+            storage_path=storage_lib.resolve(storage),
+            callbacks=[_TuneReport(storage)] if report_to_tune else [relay.callback] if relay else [],
             # In a sweep, Tune retries a crashed trial (tune.max_failures) and it resumes from its last checkpoint.
             # A Train-level retry there races the trial's teardown when the scheduler stops it: the dying controller
             # starts a new worker group whose placement group nobody removes, and the sweep deadlocks on that CPU.
@@ -85,6 +89,22 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
             relay.close()
         for actor in loop_config.get("evaluator", EvalPool([], 0, 0)).actors:
             ray.kill(actor)
+
+
+class _TuneReport(TuneReportCallback):
+    """TuneReportCallback whose checkpoint_path names the storage: Ray gives a URI storage's checkpoints as bucket/key,
+    its scheme stripped; the sweep reads them back as s3://bucket/key (orchestrator/candidates.py)."""
+
+    def __init__(self, storage: str):
+        super().__init__()
+        self.storage = storage
+
+    def after_report(self, run_context, metrics: list[dict], checkpoint) -> None:
+        if checkpoint is not None and storage_lib.is_uri(self.storage):
+            metrics = [{**metrics[0], CHECKPOINT_PATH_KEY: storage_lib.with_path(self.storage, checkpoint.path)},
+                       *metrics[1:]]
+            checkpoint = None
+        super().after_report(run_context, metrics, checkpoint)
 
 
 class _RelayCallback(UserCallback):
