@@ -30,6 +30,14 @@ _INTERRUPTED_STATUS = {"RUNNING": "interrupted", "PAUSED": "interrupted", "PENDI
 INTERRUPTED = "interrupted.json"
 
 
+def reads(rel: str) -> bool:
+    """Whether load_experiment reads this file of an experiment (its path relative to the experiment): what to
+    download of an experiment in object storage (no weights, no optimizer state)."""
+    top = rel.split("/", 1)[0]
+    return top in ("trials", "baseline") or rel in ("summary.json", INTERRUPTED) or (
+        top == "train" and rel.endswith("/pretrained_model/train_config.json"))
+
+
 def mark_interrupted(folder: str | Path, signal_name: str) -> None:
     """Record that a signal stopped the sweep in `folder`, a path or a URI (the report then says "interrupted", not
     "running")."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestrator import metrics as M
 from orchestrator import storage
-from orchestrator.experiment import INTERRUPTED, Experiment, choice_value, finite, load_experiment
+from orchestrator.experiment import INTERRUPTED, Experiment, choice_value, finite, load_experiment, reads
 from orchestrator.report import _columns, _ci, scheduler_stops
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
@@ -77,15 +77,8 @@ def build_report_of(experiment: str, out: str | Path | None = None) -> Path:
         return build_report(experiment, out)
     with tempfile.TemporaryDirectory(prefix="experiment-") as tmp:
         name = storage.local_copy(experiment).name
-        folder = storage.download(experiment, Path(tmp) / name, skip=lambda rel: not _report_reads(rel))
+        folder = storage.download(experiment, Path(tmp) / name, skip=lambda rel: not reads(rel))
         return build_report(folder, out or storage.local_copy(experiment) / "report", source=experiment)
-
-
-def _report_reads(rel: str) -> bool:
-    """Whether load_experiment reads this file of an experiment (its path relative to the experiment)."""
-    top = rel.split("/", 1)[0]
-    return top in ("trials", "baseline") or rel in ("summary.json", INTERRUPTED) or (
-        top == "train" and rel.endswith("/pretrained_model/train_config.json"))
 
 
 def build_report(folder: str | Path, out: str | Path | None = None, source: str | None = None) -> Path:

@@ -39,6 +39,7 @@ from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 from orchestrator.sweep_progress import SweepProgress
 from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
+from orchestrator.warm_start import WarmStart, load_warm_start
 
 
 @dataclass
@@ -53,6 +54,7 @@ class PreparedSweep:
     default_cfg: TrainPipelineConfig  # the base with its defaults: the baseline, and the dry-run's first config
     experiment_dir: Path  # where this driver writes its files: the experiment's folder, or the URI's local copy
     storage_dir: str  # the experiment in storage: the same folder, or a URI (s3://bucket/.../<experiment>)
+    warm_start: WarmStart | None = None  # an earlier sweep's results, told to the searcher first
 
 
 def prepare(path: str, args: list[str]) -> PreparedSweep:
@@ -97,7 +99,9 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.resume and not storage.exists(storage.join(experiment_dir, "trials")):
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
     local = storage.local_copy(experiment_dir) if storage.is_uri(experiment_dir) else Path(experiment_dir)
-    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir)
+    warm = load_warm_start(tune_cfg.warm_start, space, tune_cfg.metric, tune_cfg.mode, tune_cfg.search) \
+        if tune_cfg.warm_start and not tune_cfg.resume else None  # a resumed searcher has its own state
+    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir, warm)
 
 
 def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, dict[str, Any], dict, dict]:
@@ -208,7 +212,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     if t.resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     concurrency = max_concurrency(prepared)
-    search_alg = _search_alg(t, concurrency) if search else None
+    search_alg = _search_alg(t, concurrency, prepared.warm_start) if search else None
     scheduler = _scheduler(t, prepared.default_cfg) if search else None
     return tune.Tuner(
         trainable,
@@ -252,13 +256,18 @@ def fit(tuner: tune.Tuner) -> tune.ResultGrid:
     return results
 
 
-def _search_alg(t: TuneConfig, max_concurrent: int):
+def _search_alg(t: TuneConfig, max_concurrent: int, warm: WarmStart | None = None):
     if t.search == "optuna":
         import optuna
 
         if not terminal.verbose():
             optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
-        return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed))
+        if warm:
+            terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna, not trained again"
+                         + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else ""))
+        return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed),
+                                    points_to_evaluate=warm.points if warm else None,
+                                    evaluated_rewards=warm.rewards if warm else None)
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
 

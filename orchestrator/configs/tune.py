@@ -28,6 +28,7 @@ class TuneConfig:
     storage_path: str = "outputs/sweeps"  # where experiments live (local path, or s3://... / a shared mount on clusters)
     experiment_name: str | None = None  # folder under storage_path; None: the search-space file's name
     resume: bool = False  # continue the experiment found in storage_path/experiment_name
+    warm_start: str | None = None  # an earlier experiment (folder or URI): its trials' results seed Optuna's searcher
     baseline: bool = True  # also evaluate the base config's defaults on the same episodes, for comparison
     confirm_top_k: int = 3  # re-evaluate the best checkpoints of this many top trials (and the baseline's) on fresh
     #   episodes after the search; the winner is chosen by that confirmation. 0: no confirmation

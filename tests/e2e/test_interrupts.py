@@ -3,6 +3,7 @@ stop` and cluster schedulers send it) stop a command within seconds with exit co
 and checkpoint, and say how to resume; resuming completes the work from where it stopped."""
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -83,6 +84,21 @@ def test_ctrl_c_stops_a_sweep_and_resume_completes_it(tmp_path, tiny_dataset):
     restarted_at = {start for _, start in history if start > 0}
     assert len(restarted_at) == 1 and restarted_at.pop() == kept[-1]
     assert [s for s, _ in history][-1] == 60
+    # The searcher went on with its state: Optuna's study holds both trials, each told its result.
+    searcher = pickle.loads(sorted((exp / "trials").glob("searcher-state-*.pkl"))[-1].read_bytes())
+    study = searcher["_ot_study"]
+    assert len(study.trials) == 2 and all(t.state.name == "COMPLETE" for t in study.trials)
+
+    # A new sweep warm-started from this one tells Optuna both results before its first trial (nothing retrained).
+    from orchestrator import sweep as sweep_mod
+
+    prepared = sweep_mod.prepare("search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm",
+                                                           f"--tune.warm_start={exp}"])
+    searcher = sweep_mod._search_alg(prepared.tune_cfg, 1, prepared.warm_start)
+    searcher.set_search_properties("train/loss", "min", prepared.space)
+    told = sorted((t.value, t.params["optimizer.lr"]) for t in searcher._ot_study.trials)
+    assert told == sorted((r.value("train/loss"), r.params["optimizer.lr"]) for r in experiment.rows)
+    assert all(t.state.name == "COMPLETE" for t in searcher._ot_study.trials)
 
 
 def test_sigterm_stops_train_and_resume_continues_from_its_last_checkpoint(tmp_path, tiny_dataset):
