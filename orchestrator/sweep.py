@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,18 @@ from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import terminal
-from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
+from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
+from orchestrator.conditional import DefineByRun, is_conditional, with_defaults
 from orchestrator.confirm import overlapping_seeds
+from orchestrator.constraints import search_problems, tell_infeasible
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
+from orchestrator.repeats import Repeats, grid_space
 from orchestrator.ray_start import connect_ray, link_ray_logs
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
@@ -46,6 +49,7 @@ class PreparedSweep:
     ties: dict[str, str]
     default_cfg: TrainPipelineConfig  # the base with its defaults: the baseline, and the dry-run's first config
     experiment_dir: Path
+    constraints: dict = field(default_factory=dict)  # {name: predicate(cfg)}: samples that break one are not trained
 
 
 def prepare(path: str, args: list[str]) -> PreparedSweep:
@@ -87,7 +91,9 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
                                 tune_cfg.experiment_name))
     if tune_cfg.resume and not (experiment_dir / "trials").exists():
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
-    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, experiment_dir)
+    raise_if(search_problems(tune_cfg, space, default_cfg, sweep.constraints), "invalid search space")
+    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, experiment_dir,
+                         dict(sweep.constraints))
 
 
 def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, dict[str, Any], dict, dict]:
@@ -101,7 +107,7 @@ def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, d
     tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
     space, base = split_space(sweep.base, cli)
     sampled_base = _pretrained_policy_under_space(base, cli)
-    base = merge(sampled_base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else sampled_base
+    base = with_defaults(sampled_base, sweep.defaults, TrainPipelineConfig)
     return sweep, cli, tune_cfg, space, sampled_base, base
 
 
@@ -164,17 +170,21 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     t = prepared.tune_cfg
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=prepared.base, overrides=prepared.overrides, ties=prepared.ties,
-                             train_storage=str(prepared.experiment_dir / "train")),
+                             train_storage=str(prepared.experiment_dir / "train"), constraints=prepared.constraints),
         trial_resources(prepared.default_cfg),
     )
     path = prepared.experiment_dir / name
     if t.resume and tune.Tuner.can_restore(str(path)):
         return tune.Tuner.restore(str(path), trainable=trainable, resume_errored=True)
     concurrency = max_concurrency(prepared)
-    search_alg = _search_alg(t, concurrency) if search else None
+    search_alg = _search_alg(t, concurrency, space) if search else None
+    param_space = space
+    if search:  # repeats: num_samples configs x repeats seeds; a conditional space lives in the searcher
+        num_samples *= t.repeats if t.search != "grid" else 1
+        param_space = {} if is_conditional(space) else grid_space(space, t.repeats) if t.search == "grid" else space
     return tune.Tuner(
         trainable,
-        param_space=space,
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             metric=t.metric, mode=t.mode, num_samples=num_samples,
             search_alg=search_alg,
@@ -209,13 +219,20 @@ def fit(tuner: tune.Tuner) -> tune.ResultGrid:
         terminal.stop_live()
 
 
-def _search_alg(t: TuneConfig, max_concurrent: int):
-    if t.search == "optuna":
+def _search_alg(t: TuneConfig, max_concurrent: int, space: dict | None = None):
+    space = space or {}
+    # Random search goes through Optuna's RandomSampler when it must share a config between seeds (Repeater) or
+    # sample a conditional space define-by-run.
+    if t.search == "optuna" or (t.search == "random" and (t.repeats > 1 or is_conditional(space))):
         import optuna
 
         if not terminal.verbose():
             optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
-        return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed))
+        sampler = optuna.samplers.TPESampler(seed=t.seed) if t.search == "optuna" \
+            else optuna.samplers.RandomSampler(seed=t.seed)
+        searcher = _OptunaOnEvaluations(space=DefineByRun(space), metric=t.metric, mode=t.mode, sampler=sampler) \
+            if is_conditional(space) else _OptunaOnEvaluations(sampler=sampler)
+        return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
 
@@ -232,6 +249,10 @@ class _OptunaOnEvaluations(_optuna_search_class()):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if self.metric in result:
             super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if not tell_infeasible(self, trial_id, result):  # a broken constraint: infeasible, not failed
+            super().on_trial_complete(trial_id, result, error)
 
 
 def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):
