@@ -97,7 +97,7 @@ def search_problems(t, space: dict[str, Any], default_cfg: TrainPipelineConfig, 
     from orchestrator.conditional import is_conditional
 
     out = constraint_problems(constraints)
-    if not out and constraints:
+    if not out and constraints and t.baseline:
         broken = violated(constraints, default_cfg)
         if broken:
             out.append(problem(f"constraints[{broken[0]!r}]", "the baseline (the base config with its defaults) breaks "
