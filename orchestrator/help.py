@@ -101,7 +101,8 @@ def config_fields(cfg: Any, prefix: str = "", title: str = "", comment: str = ""
     if _is_choice(_choice_base(cls)):
         base = _choice_base(cls)
         known = sorted(base.get_known_choices())
-        out += [f"  --{prefix}type: str = {cfg.type}",
+        note = f"   [searched: {searched[prefix + 'type']}]" if prefix + "type" in searched else ""
+        out += [f"  --{prefix}type: str = {cfg.type}{note}",
                 *_wrap(f"one of {', '.join(known)}; add --{prefix}type=NAME --help to list that type's fields")]
         if name in ("policy", "env"):
             out += _extra(f"{prefix}{PLUGIN_FLAG[0]}", PLUGIN_FLAG[1], PLUGIN_FLAG[2])
@@ -161,16 +162,44 @@ def _sweep(args: list[str]) -> list[str]:
         *parents, leaf = target.split(".")
         setattr(_lookup(cfg, ".".join(parents)) if parents else cfg, leaf, _lookup(cfg, source))
     searched = {dotted: describe(dist) for dotted, dist in space.items()}
+    searched, other_types = _conditional_marks(searched, space, cfg)
     lines = [*head, f"The sweep of {path}: its base config's fields, with the baseline's values as defaults; "
              "[searched: ...] marks", "the fields each trial samples. Every field is a flag: a flag fixes a "
              "searched field. Flags given with --help apply.",
              "", "flags:", "  --dry-run", *_wrap("sample a few configs and build their policies; train nothing"),
              *config_fields(cfg, title="run", comment="the run itself", searched=searched, ties=sweep.ties),
              *config_fields(tune_cfg, "tune.", comment="how to search (Ray Tune)")]
-    missing = sorted(set(searched) - set(_dotted_fields(cfg)))
+    missing = sorted(set(searched) - set(_dotted_fields(cfg)) - {k for k in searched if k.endswith(".type")})
     if missing:
         lines += ["", "searched fields that this config does not have: " + ", ".join(missing)]
+    for type_key, entries in other_types.items():
+        lines += ["", f"searched when {type_key} is another type (the fields above are the baseline's type's):",
+                  *[f"  {k}: {v}" for k, v in entries.items()]]
     return lines
+
+
+def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dict]:
+    """A conditional space (policy.type searched): the baseline's type's fields marked under their own names
+    (`policy.dim_model` for policy.act.dim_model), the other types' listed apart, by type key."""
+    from orchestrator.conditional import condition_of
+    from orchestrator.space import _lookup
+
+    marks, others = {}, {}
+    for key, text in searched.items():
+        cond = condition_of(space, key)
+        if key.endswith(".type") and key in space and any(condition_of(space, k) for k in space):
+            marks[key] = text
+            continue
+        if cond is None:
+            marks[key] = text
+            continue
+        type_key, kind = cond
+        field = type_key[: -len(".type")]
+        if getattr(_lookup(cfg, field), "type", None) == kind:
+            marks[f"{field}.{key[len(field) + len(kind) + 2:]}"] = f"{text} when {type_key}={kind}"
+        else:
+            others.setdefault(type_key, {})[key] = text
+    return marks, others
 
 
 def _dotted_fields(cfg: Any, prefix: str = "") -> list[str]:

@@ -38,6 +38,9 @@ EVAL_N_EPISODES = "eval/n_episodes"
 EVAL_SECONDS = "eval/eval_s"
 EVAL_STEP = "eval/step"  # the training step whose weights were evaluated (ASHA's time attribute)
 
+INFEASIBLE = "infeasible"  # True in the one report of a trial whose config broke a constraint (it trained nothing)
+VIOLATED = "violated_constraints"  # the names of the constraints it broke
+
 # What `tune.metric` may name: every numeric metric a trial reports.
 OPTIMIZABLE = (
     TRAIN_LOSS, TRAIN_GRAD_NORM, TRAIN_LR, TRAIN_SAMPLES_PER_S, TRAIN_UPDATE_S, TRAIN_DATA_S,

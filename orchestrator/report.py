@@ -15,18 +15,23 @@ from rich.table import Table
 
 from orchestrator import metrics as M
 from orchestrator.candidates import Candidate, best_candidate, candidates_of, local_pretrained, report_history
+from orchestrator.repeats import config_id_of, split_repeat_keys, spread
 
 
 @dataclass
 class TrialRow:
     trial_id: str
-    status: str  # finished, stopped early (the scheduler), or error
+    status: str  # finished, stopped early (the scheduler), error, or infeasible (broke a constraint: not trained)
     params: dict[str, Any]  # the sampled fields
     metrics: dict[str, Any]  # the trial's last report
     best: Candidate | None  # its best evaluated checkpoint (for a non-eval metric: its last checkpoint)
     evaluations: list[Candidate] = field(default_factory=list)  # every evaluated checkpoint, by step
     seconds: float = 0.0  # wall time of the trial
     history: list[dict] = field(default_factory=list)  # every report, oldest first (Tune's result.json)
+    config_id: str | None = None  # --tune.repeats: the sampled config this trial is one seed of
+    repeat: int | None = None  # its repeat index (seed = the config's seed + repeat)
+    violated: list[str] = field(default_factory=list)  # infeasible: the constraints it broke
+    over_seeds: dict | None = None  # its config's spread over seeds (n, mean, std, min, max of `value`), set by rank
 
     def value(self, metric: str) -> float | None:
         """The trial's result: its best checkpoint's value for eval/ metrics, its last report's otherwise."""
@@ -41,6 +46,9 @@ class TrialRow:
                 "best_metrics": self.best.metrics if self.best else None,
                 "checkpoint_path": self.best.checkpoint_path if self.best else None,
                 "evaluations": [{"step": c.step, **c.metrics} for c in self.evaluations],
+                **({"config_id": self.config_id, "repeat": self.repeat, "over_seeds": self.over_seeds}
+                   if self.config_id is not None else {}),
+                **({"violated_constraints": self.violated} if self.violated else {}),
                 "last_metrics": {k: v for k, v in self.metrics.items() if k != M.EVALUATIONS}}
 
 
@@ -49,6 +57,7 @@ def rows_of(result_grid, total_steps: int, metric: str, mode: str) -> list[Trial
     for r in result_grid:
         m = dict(r.metrics or {})
         status = "error" if r.error else ("finished" if m.get(M.STEP, 0) >= total_steps else "stopped early")
+        # (an infeasible trial, which trained nothing, is labelled so by trial_row)
         rows.append(trial_row(m.get("trial_id", Path(r.path).name), status, dict(r.config or {}), report_history(r),
                               m, metric, mode))
     return rows
@@ -57,6 +66,12 @@ def rows_of(result_grid, total_steps: int, metric: str, mode: str) -> list[Trial
 def trial_row(trial_id: str, status: str, params: dict, history: list[dict], last: dict, metric: str,
               mode: str) -> TrialRow:
     """One trial from its report history (Tune's result.json lines) and its last report."""
+    config_id = config_id_of(params)
+    params, repeat, _ = split_repeat_keys(params)
+    if any(h.get(M.INFEASIBLE) for h in history) or last.get(M.INFEASIBLE):
+        broken = next((h.get(M.VIOLATED) for h in history if h.get(M.INFEASIBLE)), None) or last.get(M.VIOLATED)
+        return TrialRow(trial_id, "infeasible", dict(params), last, None, [], float(last.get("time_total_s", 0.0)),
+                        history, config_id, repeat if config_id else None, list(broken or []))
     evaluations = candidates_of(history, trial_id, params)
     if M.is_eval_metric(metric):
         best = best_candidate(evaluations, metric, mode)
@@ -65,13 +80,43 @@ def trial_row(trial_id: str, status: str, params: dict, history: list[dict], las
         best = Candidate(trial_id, saved[-1][M.STEP], saved[-1], saved[-1][M.CHECKPOINT_PATH],
                          dict(params)) if saved else None
     return TrialRow(trial_id, status, dict(params), last, best, evaluations, float(last.get("time_total_s", 0.0)),
-                    history)
+                    history, config_id, repeat if config_id else None)
 
 
 def rank(rows: list[TrialRow], metric: str, mode: str) -> list[TrialRow]:
-    """Best first; trials without the metric last."""
+    """Best first; trials without the metric last. With repeats (rows with a config id), configs are ranked by the
+    mean of their seeds' values, each config's seeds together, best seed first; each row gets its config's spread."""
     sign = -1 if mode == "max" else 1
-    return sorted(rows, key=lambda r: (r.value(metric) is None, sign * (r.value(metric) or 0.0)))
+    groups: dict[str, list[float]] = {}
+    for r in rows:
+        if r.config_id is not None and r.value(metric) is not None:
+            groups.setdefault(r.config_id, []).append(r.value(metric))
+    stats = {cid: spread(values) for cid, values in groups.items()}
+    for r in rows:
+        r.over_seeds = stats.get(r.config_id) if r.config_id is not None else None
+
+    def key(r: TrialRow):
+        own = (r.value(metric) is None, sign * (r.value(metric) or 0.0))
+        if r.config_id is None:
+            return (*own, "", *own)
+        mean = stats[r.config_id]["mean"] if r.config_id in stats else None
+        return (mean is None, sign * (mean or 0.0), r.config_id, *own)
+
+    return sorted(rows, key=key)
+
+
+def config_summaries(rows: list[TrialRow]) -> list[dict]:
+    """One entry per sampled config of a repeated sweep, in rank order: its params, trials, seeds and spread."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        if r.config_id is None:
+            continue
+        entry = out.setdefault(r.config_id, {"config_id": r.config_id, "params": r.params, "trials": [],
+                                             "repeats": [], "over_seeds": r.over_seeds, "status": []})
+        entry["trials"].append(r.trial_id)
+        entry["repeats"].append(r.repeat)
+        entry["status"].append(r.status)
+    return list(out.values())
 
 
 def headline_metric(rows: list[TrialRow]) -> str:
@@ -112,10 +157,20 @@ def _success_cell(c: Candidate | None) -> str:
 
 def _columns(rows: list[TrialRow], metric: str) -> tuple[list[str], list[list[str]]]:
     params = sorted({k for r in rows for k in r.params})
-    cols = ["#", "trial", "status", *params, metric, "success [95% CI]", "best step", M.TRAIN_LOSS, "minutes"]
+    repeated = any(r.config_id is not None for r in rows)
+    seeds = ["config", "seed #"] if repeated else []
+    spread_cols = [f"mean {metric} over seeds", "std", "min - max"] if repeated else []
+    cols = ["#", "trial", "status", *seeds, *params, metric, *spread_cols, "success [95% CI]", "best step",
+            M.TRAIN_LOSS, "minutes"]
     body = []
     for i, r in enumerate(rows, 1):
-        body.append([str(i), r.trial_id, r.status, *[_fmt(r.params.get(p)) for p in params], _fmt(r.value(metric)),
+        status = f"{r.status} ({'; '.join(r.violated)})" if r.violated else r.status
+        s = r.over_seeds
+        body.append([str(i), r.trial_id, status,
+                     *([_fmt(r.config_id), _fmt(r.repeat)] if repeated else []),
+                     *[_fmt(r.params.get(p)) for p in params], _fmt(r.value(metric)),
+                     *([_fmt(s["mean"]), _fmt(s["std"]), f"{_fmt(s['min'])} - {_fmt(s['max'])}"] if s
+                       else ["-"] * len(spread_cols)),
                      _success_cell(r.best), _fmt(r.best.step if r.best else None), _fmt(r.metrics.get(M.TRAIN_LOSS)),
                      f"{r.seconds / 60:.1f}"])
     return cols, body

@@ -5,6 +5,10 @@ A search-space base is a normal `TrainPipelineConfig` whose fields may hold Ray 
 a flat Tune `param_space` keyed by dotted field name, leaving a plain base dict; `from_sample` puts one sampled
 point back and returns a typed, validated config. The pair round-trips: `from_sample(base, sample)` of a sample
 drawn from `to_param_space(cfg)` sets exactly the sampled fields.
+
+A choice field may also be searched over config types, each with its own sub-space
+(`policy=tune.choice([ACTConfig(...), DiffusionConfig(...)])`): see orchestrator/conditional.py. A sample may carry
+the repeat index of `--tune.repeats` (orchestrator/repeats.py): the trial trains with seed + index.
 """
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from typing import Any
 
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
-from orchestrator.configs.parsing import _check_leaf, _field_types, build_config, encode, flatten, unflatten
+from orchestrator import conditional
+from orchestrator.configs.parsing import (BRANCHES, _check_leaf, _field_types, build_config, encode, flatten,
+                                          unflatten)
 from orchestrator.configs.train import TrainPipelineConfig
-from orchestrator.errors import Problem, problem, raise_if
+from orchestrator.errors import Problem, UserError, problem, raise_if
 
 
 def is_distribution(value: Any) -> bool:
@@ -28,21 +34,31 @@ def to_param_space(base: TrainPipelineConfig) -> tuple[dict[str, Any], dict]:
     """(param_space {dotted field: distribution}, base as a plain dict with each distribution's field left at the
     dataclass default)."""
     space: dict[str, Any] = {}
+    branches: dict[str, dict] = {}
     stripped = copy.deepcopy(base)
-    _lift(stripped, "", space)
-    return space, encode(stripped)
+    _lift(stripped, "", space, branches)
+    plain = encode(stripped)
+    if branches:
+        plain[BRANCHES] = branches
+    return space, plain
 
 
-def _lift(obj: Any, prefix: str, space: dict[str, Any]) -> None:
-    """Move the distributions of dataclass `obj` (in place, recursively) into `space`."""
+def _lift(obj: Any, prefix: str, space: dict[str, Any], branches: dict[str, dict] | None = None) -> None:
+    """Move the distributions of dataclass `obj` (in place, recursively) into `space`; a choice between configs
+    becomes a conditional sub-space (its types' configs go to `branches`)."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         dotted = f"{prefix}{f.name}"
-        if is_distribution(value):
+        if conditional.is_branch_choice(value):
+            if branches is None:  # inside one type's sub-space
+                raise UserError(problem(dotted, "a type's sub-space cannot hold another choice between configs"),
+                                "invalid search space")
+            setattr(obj, f.name, conditional.lift_branches(dotted, value, space, branches, _lift))
+        elif is_distribution(value):
             space[dotted] = value
             setattr(obj, f.name, _default_of(f))
         elif dataclasses.is_dataclass(value):
-            _lift(value, dotted + ".", space)
+            _lift(value, dotted + ".", space, branches)
 
 
 def _default_of(f: dataclasses.Field) -> Any:
@@ -54,15 +70,25 @@ def _default_of(f: dataclasses.Field) -> Any:
 
 
 def from_sample(base: dict, sample: dict[str, Any], overrides: dict | None = None,
-                ties: dict[str, str] | None = None) -> TrainPipelineConfig:
+                ties: dict[str, str] | None = None, validate: bool = True) -> TrainPipelineConfig:
     """One sampled point (flat dotted keys, as Tune hands it to a trial) -> a typed, validated config.
-    `overrides` (nested, from the CLI) win over the sample; `ties` copy one field's final value to another."""
+    `overrides` (nested, from the CLI) win over the sample; `ties` copy one field's final value to another.
+    A conditional field takes the sampled type's config; a repeat index (`__trial_index__`) adds to the seed.
+    `validate=False`: typed but not validated (constraints are checked first: a sample they reject is infeasible,
+    not invalid)."""
+    from orchestrator.repeats import split_repeat_keys
+
+    sample, index, _ = split_repeat_keys(sample)
+    base, sample = conditional.resolve(base, sample)
     sample_layer = unflatten(dict(sample))
     layers = [sample_layer, overrides or {}]
     for target, source in (ties or {}).items():
         value = _lookup(build_config(base, layers, validate=False), source)
         layers.append(unflatten({target: value}))
-    return build_config(base, layers)
+    cfg = build_config(base, layers, validate=False)
+    if index:  # --tune.repeats: the same config with seed, seed + 1, ...
+        cfg.seed += index
+    return cfg.validate() if validate else cfg
 
 
 def _lookup(cfg: Any, dotted: str) -> Any:
@@ -89,7 +115,9 @@ def check_space(space: dict[str, Any], base_cfg: TrainPipelineConfig) -> list[Pr
     out: list[Problem] = []
     for dotted, dist in space.items():
         if dotted.split(".")[-1] == "type":
-            out.append(problem(dotted, "cannot be searched: sweep the fields of one policy/env type at a time"))
+            if not _is_type_choice(base_cfg, dotted):
+                out.append(problem(dotted, "cannot be searched as a value: write tune.choice([ACTConfig(...), "
+                                   "DiffusionConfig(...)]) for the section, each config with its own sub-space"))
             continue
         out += _bounds_problems(dotted, dist)
         ftype = _type_at(base_cfg, dotted)
@@ -117,17 +145,35 @@ def _type_at(cfg: Any, dotted: str) -> Any:
     """The declared type of a dotted field, following the concrete classes the base config chose."""
     *parents, leaf = dotted.split(".")
     for part in parents:
-        cfg = getattr(cfg, part)
+        cfg = _child(cfg, part)
     return _field_types(type(cfg))[leaf]
 
 
+def _child(cfg: Any, part: str) -> Any:
+    """A section of `cfg`; in a choice between configs, `part` names the type (policy.act.dim_model)."""
+    if isinstance(cfg, Categorical):
+        return next(c for c in cfg.categories if getattr(c, "type", None) == part)
+    return getattr(cfg, part)
+
+
+def _is_type_choice(cfg: Any, dotted: str) -> bool:
+    *parents, _ = dotted.split(".")
+    try:
+        for part in parents:
+            cfg = _child(cfg, part)
+    except (AttributeError, StopIteration):
+        return False
+    return isinstance(cfg, Categorical) and conditional.is_branch_choice(cfg)
+
+
 def split_space(base_cfg: TrainPipelineConfig, overrides: dict) -> tuple[dict[str, Any], dict]:
-    """Lift the space out of `base_cfg`, drop distributions fixed by `overrides`, and check what is left."""
+    """Lift the space out of `base_cfg`, drop distributions fixed by `overrides`, and check what is left (a
+    conditional space's types are checked whole, before `--policy.type=...` picks one)."""
     space, base = to_param_space(base_cfg)
-    fixed = set(flatten(overrides))
-    space = {k: v for k, v in space.items() if k not in fixed}
-    raise_if(check_space(space, base_cfg), "invalid search space")
-    return space, base
+    fixed = flatten(overrides)
+    raise_if(check_space({k: v for k, v in space.items() if k not in fixed}, base_cfg), "invalid search space")
+    space, base = conditional.collapse(space, base, fixed)
+    return {k: v for k, v in space.items() if k not in fixed}, base
 
 
 def describe(dist: Any) -> str:

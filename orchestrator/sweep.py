@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +24,19 @@ from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import interrupts, storage, terminal
-from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, unflatten
+from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
+from orchestrator.conditional import DefineByRun, is_conditional, with_defaults
 from orchestrator.confirm import overlapping_seeds
+from orchestrator.constraints import search_problems, tell_infeasible
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.experiment import clear_interrupted
 from orchestrator.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
+from orchestrator.repeats import Repeats, grid_space
 from orchestrator.ray_start import connect_ray, link_ray_logs
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
@@ -54,6 +57,7 @@ class PreparedSweep:
     default_cfg: TrainPipelineConfig  # the base with its defaults: the baseline, and the dry-run's first config
     experiment_dir: Path  # where this driver writes its files: the experiment's folder, or the URI's local copy
     storage_dir: str  # the experiment in storage: the same folder, or a URI (s3://bucket/.../<experiment>)
+    constraints: dict = field(default_factory=dict)  # {name: predicate(cfg)}: samples that break one are not trained
     warm_start: WarmStart | None = None  # an earlier sweep's results, told to the searcher first
 
 
@@ -98,10 +102,15 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
                                 tune_cfg.experiment_name))
     if tune_cfg.resume and not storage.exists(storage.join(experiment_dir, "trials")):
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
+    raise_if(search_problems(tune_cfg, space, default_cfg, sweep.constraints), "invalid search space")
     local = storage.local_copy(experiment_dir) if storage.is_uri(experiment_dir) else Path(experiment_dir)
+    if tune_cfg.warm_start and is_conditional(space):
+        raise UserError(problem("tune.warm_start", "cannot seed a conditional space (a choice of policy types)",
+                                tune_cfg.warm_start))
     warm = load_warm_start(tune_cfg.warm_start, space, tune_cfg.metric, tune_cfg.mode, tune_cfg.search) \
         if tune_cfg.warm_start and not tune_cfg.resume else None  # a resumed searcher has its own state
-    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir, warm)
+    return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir,
+                         dict(sweep.constraints), warm)
 
 
 def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, dict[str, Any], dict, dict]:
@@ -115,7 +124,7 @@ def sweep_layers(path: str, args: list[str]) -> tuple[Sweep, dict, TuneConfig, d
     tune_cfg = _tune_config(sweep, cli.pop("tune", {}), Path(path).stem)
     space, base = split_space(sweep.base, cli)
     sampled_base = _pretrained_policy_under_space(base, cli)
-    base = merge(sampled_base, unflatten(sweep.defaults), TrainPipelineConfig) if sweep.defaults else sampled_base
+    base = with_defaults(sampled_base, sweep.defaults, TrainPipelineConfig)
     return sweep, cli, tune_cfg, space, sampled_base, base
 
 
@@ -205,18 +214,23 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     t = prepared.tune_cfg
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=prepared.base, overrides=prepared.overrides, ties=prepared.ties,
-                             train_storage=storage.join(prepared.storage_dir, "train")),
+                             train_storage=storage.join(prepared.storage_dir, "train"),
+                             constraints=prepared.constraints),
         trial_resources(prepared.default_cfg),
     )
     path = storage.join(prepared.storage_dir, name)
     if t.resume and tune.Tuner.can_restore(path):
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     concurrency = max_concurrency(prepared)
-    search_alg = _search_alg(t, concurrency, prepared.warm_start) if search else None
+    search_alg = _search_alg(t, concurrency, space, prepared.warm_start) if search else None
     scheduler = _scheduler(t, prepared.default_cfg) if search else None
+    param_space = space
+    if search:  # repeats: num_samples configs x repeats seeds; a conditional space lives in the searcher
+        num_samples *= t.repeats if t.search != "grid" else 1
+        param_space = {} if is_conditional(space) else grid_space(space, t.repeats) if t.search == "grid" else space
     return tune.Tuner(
         trainable,
-        param_space=space,
+        param_space=param_space,
         tune_config=tune.TuneConfig(
             metric=t.metric, mode=t.mode, num_samples=num_samples,
             search_alg=search_alg,
@@ -256,18 +270,25 @@ def fit(tuner: tune.Tuner) -> tune.ResultGrid:
     return results
 
 
-def _search_alg(t: TuneConfig, max_concurrent: int, warm: WarmStart | None = None):
-    if t.search == "optuna":
+def _search_alg(t: TuneConfig, max_concurrent: int, space: dict | None = None, warm: WarmStart | None = None):
+    space = space or {}
+    # Random search goes through Optuna's RandomSampler when it must share a config between seeds (Repeater) or
+    # sample a conditional space define-by-run.
+    if t.search == "optuna" or (t.search == "random" and (t.repeats > 1 or is_conditional(space))):
         import optuna
 
         if not terminal.verbose():
             optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
+        sampler = optuna.samplers.TPESampler(seed=t.seed) if t.search == "optuna" \
+            else optuna.samplers.RandomSampler(seed=t.seed)
         if warm:
             terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna, not trained again"
                          + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else ""))
-        return _OptunaOnEvaluations(sampler=optuna.samplers.TPESampler(seed=t.seed),
-                                    points_to_evaluate=warm.points if warm else None,
-                                    evaluated_rewards=warm.rewards if warm else None)
+        searcher = _OptunaOnEvaluations(space=DefineByRun(space), metric=t.metric, mode=t.mode, sampler=sampler) \
+            if is_conditional(space) else _OptunaOnEvaluations(sampler=sampler,
+                                                               points_to_evaluate=warm.points if warm else None,
+                                                               evaluated_rewards=warm.rewards if warm else None)
+        return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
 
@@ -284,6 +305,10 @@ class _OptunaOnEvaluations(_optuna_search_class()):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if self.metric in result:
             super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if not tell_infeasible(self, trial_id, result):  # a broken constraint: infeasible, not failed
+            super().on_trial_complete(trial_id, result, error)
 
 
 def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):

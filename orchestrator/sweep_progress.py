@@ -34,6 +34,14 @@ def _success_cell(m: dict) -> str:
     return f"{m[M.EVAL_SUCCESS]:.0%} [{m[M.EVAL_SUCCESS_LOW]:.0%}, {m[M.EVAL_SUCCESS_HIGH]:.0%}]"
 
 
+def _header(param: str, params: list[str]) -> str:
+    """A searched field's column header: its name (`dim model`), with its type in a conditional space
+    (`act.dim model` for policy.act.dim_model, beside `policy.type`)."""
+    parts = param.split(".")
+    conditional = len(parts) > 2 and ".".join(parts[:-2]) + ".type" in params
+    return (".".join(parts[-2:]) if conditional else parts[-1]).replace("_", " ")
+
+
 class _Row:
     def __init__(self, trial_id: str, params: dict):
         self.trial_id, self.params = trial_id, params
@@ -68,6 +76,11 @@ class SweepProgress(Callback):
         row = self._row(trial)
         now, step = time.time(), int(result.get(M.STEP, 0))
         row.status, row.step, row.metrics, row.last_time = "RUNNING", step, dict(result), now
+        if result.get(M.INFEASIBLE):  # broke a constraint: the trial reports this once and trains nothing
+            row.status = "INFEASIBLE"
+            self._say(f"{row.trial_id} infeasible, not trained: breaks {', '.join(result.get(M.VIOLATED) or [])}")
+            self._refresh(trials)
+            return
         if row.first is None or step < row.first[1]:
             row.first = (now, step)
         if M.TRAIN_LOSS in result:
@@ -76,6 +89,9 @@ class SweepProgress(Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         row = self._row(trial)
+        if row.status == "INFEASIBLE":
+            self._refresh(trials)
+            return
         row.status = "DONE" if row.step >= self._total(trial) else "STOPPED"
         self._say(f"{row.trial_id} {'finished' if row.status == 'DONE' else 'stopped by the scheduler'} at step "
                   f"{row.step}")
@@ -128,9 +144,9 @@ class SweepProgress(Callback):
             self._row(trial)
         by_id = {t.trial_id: t for t in trials}
         extra = [] if self.metric in (M.EVAL_SUCCESS, M.TRAIN_LOSS) else [self.metric]
-        columns = [("trial", 9), ("status", 9)]  # (header, width); headers wrap at spaces, cells never wrap
+        columns = [("trial", 9), ("status", max([9] + [len(r.status) for r in self.rows.values()]))]  # (header, width); headers wrap at spaces, cells never wrap
         for p in self.params:
-            header = p.rsplit(".", 1)[-1].replace("_", " ")
+            header = _header(p, self.params)
             columns.append((header, max([len(_fmt(r.params.get(p))) for r in self.rows.values()]
                                         + [len(w) for w in header.split()])))
         columns += [("step", 9), ("loss", 6), ("eval@", 5), ("success [95% CI]", 14),
@@ -138,7 +154,7 @@ class SweepProgress(Callback):
         params = self.params
         if sum(w + 2 for _, w in columns) > (width or console().width):
             columns, params = columns[:2] + columns[2 + len(self.params):], []
-        done = sum(r.status in ("DONE", "STOPPED") for r in self.rows.values())
+        done = sum(r.status in ("DONE", "STOPPED", "INFEASIBLE") for r in self.rows.values())
         table = Table(title=f"{self.title}: {done} of {max(self.total_trials, len(self.rows))} done, "
                             f"{_duration(time.time() - self.started)} elapsed", title_justify="left",
                       box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False)

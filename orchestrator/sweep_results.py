@@ -13,8 +13,8 @@ from orchestrator import storage
 from orchestrator.confirm import Confirmed, confirm
 from orchestrator.experiment import space_spec
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
-from orchestrator.report import (TrialRow, export_best, markdown_table, print_table, rank, rows_of, scheduler_stops,
-                                 write_summary)
+from orchestrator.report import (TrialRow, config_summaries, export_best, markdown_table, print_table, rank, rows_of,
+                                 scheduler_stops, write_summary)
 from orchestrator.space import describe
 from orchestrator.stats import improvement_sentence, newcombe_interval
 from orchestrator.sweep import PreparedSweep
@@ -39,8 +39,15 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
         "scheduler_stops": stops, "search_space_spec": space_spec(prepared.space),
     }
+    if t.repeats > 1:  # configs ranked by the mean over their seeds, with the spread
+        summary["repeats"] = t.repeats
+        summary["configs"] = config_summaries(rows)
+    infeasible = [r for r in rows if r.status == "infeasible"]
+    if infeasible:
+        console.print(f"  infeasible (broke a constraint, not trained): {len(infeasible)} of {len(rows)} trials")
     out = prepared.experiment_dir
-    ranked = [r for r in rows if r.value(t.metric) is not None and r.best and r.best.checkpoint_path]
+    ranked = [r for r in rows if r.value(t.metric) is not None and r.best and r.best.checkpoint_path
+              and r.status != "infeasible"]
     if not ranked:
         console.print(f"[red]No trial reported {t.metric}; see the errors above and "
                       f"{storage.join(prepared.storage_dir, 'trials')}[/red]")
@@ -56,6 +63,10 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
                   f"{t.metric} = {winner.value(t.metric):.4g} in the search")
     console.print(f"  config diff vs base: {winner.params}")
+    if winner.over_seeds:
+        o = winner.over_seeds
+        console.print(f"  its config over {o['n']} seeds: mean {o['mean']:.4g}, std {o['std']:.4g}, min-max "
+                      f"{o['min']:.4g} - {o['max']:.4g} (best/ is this seed's checkpoint)")
     seed_spread = None
     if t.confirm_seeds and winner_confirmed is not None:
         seed_spread = _seed_spread(prepared, winner, winner_confirmed, console)
@@ -82,7 +93,7 @@ def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: Tria
     """Confirm the top trials' best checkpoints and the baseline's on fresh episodes; the winner is the best there
     (the search's rank breaks ties). Returns (winner row, every Confirmed, the baseline's, the comparison)."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    entries = [(r.trial_id, r.best) for r in ranked[:t.confirm_top_k]]
+    entries = [(r.trial_id, r.best) for r in _best_seed_of_each_config(ranked)[:t.confirm_top_k]]
     if baseline is not None and baseline.best is not None and baseline.best.checkpoint_path:
         entries.append(("baseline", baseline.best))
     console.print(f"\nConfirming {len(entries)} candidates on {t.confirm_episodes} fresh episodes "
@@ -100,6 +111,16 @@ def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: Tria
                                           baseline_confirmed.n_episodes)
         console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
     return next(r for r in ranked if r.trial_id == best.label), confirmed, baseline_confirmed, comparison
+
+
+def _best_seed_of_each_config(ranked: list[TrialRow]) -> list[TrialRow]:
+    """The ranked trials, one per config (its best seed) when the sweep repeated configs over seeds."""
+    seen, out = set(), []
+    for r in ranked:
+        if r.config_id is None or r.config_id not in seen:
+            out.append(r)
+            seen.add(r.config_id)
+    return out
 
 
 def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, winner: TrialRow,

@@ -20,8 +20,10 @@ from ray.train.torch import TorchConfig, TorchTrainer
 from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallback
 from ray.util.queue import Empty, Queue
 
+from orchestrator import metrics as M
 from orchestrator import storage as storage_lib
 from orchestrator.configs.parsing import encode
+from orchestrator.constraints import violated
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
 from orchestrator.space import from_sample
@@ -36,12 +38,19 @@ _IMPORT_END = time.time()
 DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 
-def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str) -> None:
-    """Tune calls this once per trial with the sampled point (flat dotted keys)."""
+def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str,
+              constraints: dict | None = None) -> None:
+    """Tune calls this once per trial with the sampled point (flat dotted keys). A config that breaks one of the
+    search space's constraints is not trained: the trial reports it infeasible once and ends."""
     trial_id = tune.get_context().get_trial_id()
     phase_log.mark_entry(f"trial_{trial_id}", "driver", _IMPORT_START, _IMPORT_END)
     import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
-    cfg = from_sample(base, sample, overrides, ties)
+    cfg = from_sample(base, sample, overrides, ties, validate=False)
+    broken = violated(constraints or {}, cfg)
+    if broken:
+        tune.report({M.INFEASIBLE: True, M.VIOLATED: broken, M.STEP: 0})
+        return
+    cfg = cfg.validate()
     if cfg.wandb.enable and cfg.wandb.group is None:
         cfg.wandb.group = tune.get_context().get_experiment_name()
     if cfg.wandb.enable and cfg.wandb.dir is None:  # W&B runs live beside the sweep's other artifacts

@@ -28,6 +28,9 @@ from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.plugins import take_discover_keys
 
 PRESET_FIELDS = ("optimizer", "scheduler")
+# A search-space base dict may carry the sub-space bases of a conditional space here (orchestrator/conditional.py);
+# it is not a config field, and building a config ignores it.
+BRANCHES = "_branches"
 
 
 def parse_cli(args: list[str]) -> tuple[dict, str | None]:
@@ -125,6 +128,7 @@ def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelin
     """Merge `layers` over `base` (default: the class defaults), resolve presets, decode and validate. Packages named
     by `discover_packages_path` keys in any of them are imported first (orchestrator/plugins.py)."""
     base = encode(cls()) if base is None else take_discover_keys(copy.deepcopy(base))
+    base.pop(BRANCHES, None)
     layers = [_with_policy_path(take_discover_keys(layer)) for layer in layers]
     merged = copy.deepcopy(base)
     for layer in layers:

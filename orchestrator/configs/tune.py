@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator.configs.checks import non_negative, one_of, positive
@@ -19,7 +20,9 @@ class TuneConfig:
     mode: str = "max"  # max or min
     search: str = "optuna"  # optuna (TPE), random, or grid (every grid_search/choice combination once)
     scheduler: str = "asha"  # asha (early-stops weak trials at eval rungs) or none
-    num_samples: int = 8  # trials to run (with grid_search: repeats of the grid)
+    num_samples: int = 8  # configs to sample: trials = num_samples x repeats (with grid_search: repeats of the grid)
+    repeats: int = 1  # train each sampled config with this many seeds (seed, seed + 1, ...); configs are ranked by
+    #   the mean over their seeds, with the spread reported; best/ is the best seed of the best config
     max_concurrent_trials: int = 0  # 0: as many as the cluster's CPUs/GPUs fit; otherwise at most this many
     grace_period: int = 0  # ASHA: steps before a trial can be stopped; 0: the first evaluation (eval_freq)
     reduction_factor: int = 2  # ASHA: keep the top 1/reduction_factor at each rung
@@ -39,7 +42,8 @@ class TuneConfig:
     def problems(self) -> list[Problem]:
         out = one_of("metric", self.metric, OPTIMIZABLE) + one_of("mode", self.mode, ["max", "min"])
         out += one_of("search", self.search, ["optuna", "random", "grid"]) + one_of("scheduler", self.scheduler, ["asha", "none"])
-        out += positive("num_samples", self.num_samples) + non_negative("max_concurrent_trials", self.max_concurrent_trials)
+        out += positive("num_samples", self.num_samples) + positive("repeats", self.repeats)
+        out += non_negative("max_concurrent_trials", self.max_concurrent_trials)
         out += non_negative("grace_period", self.grace_period) + non_negative("max_failures", self.max_failures)
         out += non_negative("confirm_top_k", self.confirm_top_k) + positive("confirm_episodes", self.confirm_episodes)
         out += non_negative("confirm_seed", self.confirm_seed) + non_negative("confirm_seeds", self.confirm_seeds)
@@ -57,3 +61,6 @@ class Sweep:
     tune: TuneConfig = field(default_factory=TuneConfig)  # how to search
     ties: dict[str, str] = field(default_factory=dict)  # {"policy.n_action_steps": "policy.chunk_size"}: copy after sampling
     defaults: dict[str, Any] = field(default_factory=dict)  # searched fields' values in the baseline; else dataclass defaults
+    #   (a conditional space's baseline is its first type, or the one named by {"policy.type": ...})
+    constraints: dict[str, Callable[[TrainPipelineConfig], bool]] = field(default_factory=dict)  # {name: predicate
+    #   on the sampled, typed config}: a sample that breaks one is not trained and is reported as infeasible

@@ -74,7 +74,8 @@ def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
 
-@pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/diffusion.py", "search_spaces/mlp.py"])
+@pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/diffusion.py", "search_spaces/mlp.py",
+                                   "search_spaces/act_or_diffusion.py"])
 def test_dry_run(space):
     proc = run_cli("sweep", space, "--dry-run")
     assert proc.returncode == 0, proc.stderr
@@ -155,3 +156,28 @@ def test_a_gpu_on_a_machine_without_one_is_refused_at_once():
         proc = run_cli(*command, "--resources.use_gpu=true", timeout=60)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert "resources.use_gpu = True: this machine has no GPU torch can use" in proc.stderr + proc.stdout
+
+
+def test_dry_run_counts_each_constraints_passes_and_samples_both_types():
+    proc = run_cli("sweep", "search_spaces/act_or_diffusion.py", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    out = " ".join(proc.stdout.split())  # rich wraps long lines
+    assert "constraint 'act: n_action_steps <= chunk_size': " in out and " of 200 samples pass" in out
+    assert "all constraints: " in out and "infeasible, not trained" in out
+    assert "-> act with" in out and "-> diffusion with" in out  # both types sampled and built
+
+
+def test_dry_run_refuses_a_constraint_no_sample_passes(tmp_path):
+    space = tmp_path / "never.py"
+    space.write_text((ROOT / "search_spaces/act_or_diffusion.py").read_text().replace(
+        "constraints={", 'constraints={"steps > 10**9": lambda cfg: cfg.steps > 10**9,'))
+    proc = run_cli("sweep", str(space), "--dry-run")  # the baseline breaks it: refused before any sampling
+    assert proc.returncode == 2 and "constraints['steps > 10**9']: the baseline" in proc.stderr, proc.stderr
+    proc = run_cli("sweep", str(space), "--tune.baseline=false", "--dry-run")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "constraints['steps > 10**9']" in proc.stderr and "no sample of 200 passes it" in proc.stderr
+
+
+def test_repeats_below_one_are_refused():
+    proc = run_cli("sweep", "search_spaces/act.py", "--tune.repeats=0", "--dry-run")
+    assert proc.returncode == 2 and "tune.repeats = 0: must be a number > 0" in proc.stderr, proc.stderr

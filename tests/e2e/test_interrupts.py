@@ -82,7 +82,9 @@ def test_ctrl_c_stops_a_sweep_and_resume_completes_it(tmp_path, tiny_dataset):
     # The reports from before the interrupt are kept; after it, training continued from the last checkpoint.
     assert [s for s, start in history if start == 0][:3] == [10, 20, 30]
     restarted_at = {start for _, start in history if start > 0}
-    assert len(restarted_at) == 1 and restarted_at.pop() == kept[-1]
+    # from a checkpoint written before the interrupt, at or after the last step seen (a checkpoint whose write the
+    # interrupt cut short is on disk but not registered, and is rightly not used)
+    assert len(restarted_at) == 1 and (restart := restarted_at.pop()) in kept and restart >= 30
     assert [s for s, _ in history][-1] == 60
     # The searcher went on with its state: Optuna's study holds both trials, each told its result.
     searcher = pickle.loads(sorted((exp / "trials").glob("searcher-state-*.pkl"))[-1].read_bytes())
@@ -94,7 +96,7 @@ def test_ctrl_c_stops_a_sweep_and_resume_completes_it(tmp_path, tiny_dataset):
 
     prepared = sweep_mod.prepare("search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm",
                                                            f"--tune.warm_start={exp}"])
-    searcher = sweep_mod._search_alg(prepared.tune_cfg, 1, prepared.warm_start)
+    searcher = sweep_mod._search_alg(prepared.tune_cfg, 1, prepared.space, prepared.warm_start)
     searcher.set_search_properties("train/loss", "min", prepared.space)
     told = sorted((t.value, t.params["optimizer.lr"]) for t in searcher._ot_study.trials)
     assert told == sorted((r.value("train/loss"), r.params["optimizer.lr"]) for r in experiment.rows)

@@ -46,7 +46,7 @@ def _like_a_train_worker() -> float:
     return time.time()
 
 
-def _trial_body(sample, base, overrides, ties, train_storage):
+def _trial_body(sample, base, overrides, ties, train_storage, **_):
     """Holds what a trial holds (Tune's bundles), then needs a CPU outside them, as its Train worker would."""
     escape = PlacementGroupSchedulingStrategy(placement_group=None)
     started = time.time()

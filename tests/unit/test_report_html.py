@@ -202,3 +202,27 @@ def test_report_refuses_a_folder_that_is_not_an_experiment(tmp_path):
     with pytest.raises(UserError, match="unknown option"):
         report_from_args([str(tmp_path), "--outdir=x"])
     shutil.rmtree(tmp_path)
+
+
+def test_report_from_the_folder_ranks_configs_by_their_mean_and_labels_infeasible_trials(tmp_path):
+    """--tune.repeats=2 and a constraint: the page ranks configs by the mean over seeds with the spread, and shows
+    the infeasible trial (one report, no training) as infeasible."""
+    root = tmp_path / "repeats"
+    # config A: seeds at 2/10 and 8/10 (mean 50 %); config B: 6/10 and 6/10 (mean 60 %): B first despite A's 8/10
+    for tid, cid, index, successes in [("r1", "A", 0, 2), ("r2", "A", 1, 8), ("r3", "B", 0, 6), ("r4", "B", 1, 6)]:
+        _trial(root, "trials", tid, {"optimizer.lr": 1e-3 if cid == "A" else 2e-3, "__trial_index__": index,
+                                     "__config_id__": cid}, [10, 20, 30, 40], {40: successes})
+    folder = root / "trials" / "trial_r5"
+    folder.mkdir()
+    (folder / "params.json").write_text(json.dumps({"optimizer.lr": 5e-3, "__trial_index__": 0, "__config_id__": "X"}))
+    (folder / "result.json").write_text(json.dumps({M.INFEASIBLE: True, M.VIOLATED: ["lr <= 4e-3"], M.STEP: 0,
+                                                    "trial_id": "r5", "done": True}) + "\n")
+    _state(root, "trials", dict.fromkeys(["r1", "r2", "r3", "r4", "r5"], "TERMINATED"))
+    exp = load_experiment(root)
+    assert [r.trial_id for r in exp.rows] == ["r3", "r4", "r2", "r1", "r5"]
+    assert exp.rows[-1].status == "infeasible" and exp.rows[0].over_seeds["mean"] == pytest.approx(0.6)
+    text = report_from_args([str(root), f"--out={tmp_path / 'out'}"]).read_text()
+    trials = text.split("id='trials'")[1].split("</table>")[0]
+    assert "mean eval/success over seeds" in trials and "min - max" in trials and "0.2 - 0.8" in trials
+    assert "infeasible (lr &lt;= 4e-3)" in trials or "infeasible (lr <= 4e-3)" in trials
+    assert "1 infeasible" in text

@@ -1,0 +1,89 @@
+"""Seeds as a dimension: `--tune.repeats=N` trains each sampled config N times, with seeds seed, seed + 1, ...
+
+Ray's own mechanism does it: `ray.tune.search.Repeater` asks the searcher once per config, hands the same config to
+N trials (each with its index, `__trial_index__`), and tells the searcher the mean of the N results. `Repeats` adds
+the config's id to every trial's config (`__config_id__`: the first trial's id), so the report can group the seeds
+of one suggestion even when a searcher suggests the same values twice, and it tells the searcher that a config is
+infeasible (orchestrator/constraints.py) instead of averaging nothing. Grid search (no searcher) repeats by a grid
+over the index instead. Every trial is a whole run of its own: ASHA decides per trial, as without repeats.
+
+The report ranks configs by the mean of their trials' results and shows the spread (std, min-max); best/ is the best
+seed's checkpoint of the best config.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import statistics
+from typing import Any
+
+from ray import tune
+from ray.tune.search import Repeater
+from ray.tune.search.repeater import TRIAL_INDEX
+
+CONFIG_ID = "__config_id__"
+RESERVED = (TRIAL_INDEX, CONFIG_ID)
+
+
+def split_repeat_keys(sample: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
+    """(the sampled fields, the repeat index, the config id) of a trial's config."""
+    fields = {k: v for k, v in sample.items() if k not in RESERVED}
+    return fields, int(sample.get(TRIAL_INDEX) or 0), sample.get(CONFIG_ID)
+
+
+def config_id_of(params: dict[str, Any]) -> str | None:
+    """The config id of a trial: the one its searcher gave, or (grid search) a short hash of its sampled fields.
+    None when the sweep did not repeat."""
+    fields, _, given = split_repeat_keys(params)
+    if given is not None:
+        return str(given)
+    if TRIAL_INDEX not in params:
+        return None
+    return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def grid_space(space: dict[str, Any], repeats: int) -> dict[str, Any]:
+    """A grid search's space with the repeat index as one more grid dimension."""
+    return {**space, TRIAL_INDEX: tune.grid_search(list(range(repeats)))} if repeats > 1 else space
+
+
+class Repeats(Repeater):
+    """Ray's Repeater, plus the config id in each trial's config and infeasible configs passed on as such."""
+
+    def __init__(self, searcher, repeat: int):
+        super().__init__(searcher, repeat=repeat, set_index=True)
+        self._infeasible: dict[str, dict] = {}
+
+    def suggest(self, trial_id: str):
+        config = super().suggest(trial_id)
+        if isinstance(config, dict):
+            config[CONFIG_ID] = self._trial_id_to_group[trial_id].primary_trial_id
+        return config
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, **kwargs) -> None:
+        from orchestrator.metrics import INFEASIBLE
+
+        group = self._trial_id_to_group.get(trial_id)
+        if group is None:
+            return
+        metric = self.searcher.metric
+        score = result.get(metric) if result and isinstance(result.get(metric), (int, float)) else math.nan
+        group.report(trial_id, float(score))
+        if result and result.get(INFEASIBLE):
+            self._infeasible[group.primary_trial_id] = result
+        if not group.finished_reporting():
+            return
+        scores = [s for s in group.scores() if not math.isnan(s)]
+        if group.primary_trial_id in self._infeasible:
+            self.searcher.on_trial_complete(group.primary_trial_id, result=self._infeasible[group.primary_trial_id])
+        elif scores:
+            self.searcher.on_trial_complete(group.primary_trial_id, result={metric: statistics.mean(scores)})
+        else:
+            self.searcher.on_trial_complete(group.primary_trial_id, result=None, error=kwargs.get("error", True))
+
+
+def spread(values: list[float]) -> dict[str, float | int]:
+    """Mean, sample std (0 for one value), min and max of a config's results over its seeds."""
+    return {"n": len(values), "mean": statistics.mean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0, "min": min(values), "max": max(values)}
