@@ -108,7 +108,8 @@ def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monke
     """`python -m orchestrator report s3://...`: the experiment's files are read from the bucket (not its checkpoints'
     weights), the page lands in the URI's local copy, and a URI with no experiment is refused naming the folder."""
     from orchestrator.errors import UserError
-    from orchestrator.report_html import _report_reads, report_from_args
+    from orchestrator.experiment import reads
+    from orchestrator.report_html import report_from_args
     from tests.unit.test_report_html import finished_sweep
 
     monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
@@ -124,7 +125,7 @@ def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monke
     assert "The sweep improved success by 55.0 points" in text  # summary.json came along
     assert "finished" in capsys.readouterr().out
     ckpt = "train/trial_aaa00001/checkpoint_000020"  # what is downloaded: no weights, no optimizer state
-    assert [_report_reads(f"{ckpt}/{f}") for f in ("pretrained_model/train_config.json",
+    assert [reads(f"{ckpt}/{f}") for f in ("pretrained_model/train_config.json",
             "pretrained_model/model.safetensors", "training_state/optimizer_state.pt")] == [True, False, False]
     with pytest.raises(UserError, match="has no trials/ folder"):
         report_from_args([f"s3://{bucket}/sweeps/nothing"])
