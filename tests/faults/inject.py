@@ -97,3 +97,51 @@ def loop_with_upload_stalled_half_way(loop_config: dict, at_step: int, marker: s
 
     storage._pyarrow_fs_copy_files = half_then_stall
     train_loop_per_worker(loop_config)
+
+
+def tune_statuses(experiment_dir: Path) -> dict[str, str]:
+    """trial id -> status in Tune's newest saved experiment state ({} before the first save or mid-write)."""
+    states = sorted((Path(experiment_dir) / "trials").glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    try:
+        data = json.loads(states[-1].read_text()) if states else {}
+        return {t["trial_id"]: t["status"] for t in (json.loads(entry[0]) for entry in data.get("trial_data", []))}
+    except (OSError, ValueError, KeyError, IndexError):
+        return {}
+
+
+def descendants(pid: int) -> list:
+    """The processes `pid` started, recursively (psutil.Process objects)."""
+    import psutil
+
+    return psutil.Process(pid).children(recursive=True)
+
+
+def named(processes: list) -> list[tuple]:
+    """(process, name) of those still there."""
+    import psutil
+
+    out = []
+    for p in processes:
+        try:
+            out.append((p, p.name()))
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def survivors(processes: list, timeout: float) -> list[str]:
+    """Of `processes`, those still running after `timeout` seconds (as 'pid name'); zombies count as gone."""
+    import psutil
+
+    deadline = time.time() + timeout
+    while True:
+        alive = []
+        for p in processes:
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(f"{p.pid} {p.name()}")
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.5)
