@@ -16,10 +16,17 @@ CHECKPOINT_FILES = ("pretrained_model/config.json", "pretrained_model/model.safe
                     "training_state/training_step.json")
 
 
-def alive_actors(class_name: str) -> list:
+def alive_actors(class_name: str, besides: set[str] = frozenset()) -> list:
+    """Ray's live actors of `class_name` (ActorState: pid, node_id, ...), those whose actor_id is in `besides` left out
+    (e.g. another test's, still being torn down)."""
     from ray.util.state import list_actors
 
-    return list_actors(filters=[("class_name", "=", class_name), ("state", "=", "ALIVE")])
+    actors = list_actors(filters=[("class_name", "=", class_name), ("state", "=", "ALIVE")])
+    return [a for a in actors if a.actor_id not in besides]
+
+
+def actor_ids(class_name: str) -> set[str]:
+    return {a.actor_id for a in alive_actors(class_name)}
 
 
 def kill(pid: int) -> None:

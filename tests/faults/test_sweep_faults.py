@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator import sweep as sweep_mod
 from tests.conftest import TINY_ACT
-from tests.faults.inject import (alive_actors, attempts, descendants, kill, named, registered, registered_step,
+from tests.faults.inject import (actor_ids, alive_actors, attempts, descendants, kill, named, registered, registered_step,
                                  survivors, tune_statuses, wait_for)
 
 pytestmark = pytest.mark.faults
@@ -47,11 +47,11 @@ def _resumed_where_it_stopped(run: Path, steps: int) -> int:
 def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_path, tiny_dataset, ray_cluster):
     prepared = sweep_mod.prepare(ACT, [*SWEEP, "--steps=80", "--tune.num_samples=1", f"--tune.storage_path={tmp_path}",
                                        "--tune.experiment_name=driver"])
-    train = tmp_path / "driver" / "train"
+    train, earlier = tmp_path / "driver" / "train", actor_ids("ImplicitFunc")
 
     def kill_the_trial_driver() -> int:
         wait_for(lambda: registered_step(train, 20), what="a registered checkpoint at step >= 20")
-        driver = alive_actors("ImplicitFunc")[0]  # Tune's actor running run_trial (and owning the TorchTrainer)
+        driver = alive_actors("ImplicitFunc", besides=earlier)[0]  # Tune's actor running run_trial (owns the trainer)
         kill(driver.pid)
         return driver.pid
 

@@ -12,7 +12,8 @@ from orchestrator import metrics as M
 from orchestrator.configs.parsing import parse_train_args
 from tests.conftest import TINY_ACT
 from tests.faults import inject
-from tests.faults.inject import alive_actors, assert_complete_and_loadable, attempts, kill, registered, wait_for
+from tests.faults.inject import (actor_ids, alive_actors, assert_complete_and_loadable, attempts, kill, registered,
+                                 wait_for)
 from trainables import trial
 from trainables.trial import fit_trainer
 
@@ -41,11 +42,11 @@ def test_killed_train_worker_resumes_from_its_last_checkpoint_bit_for_bit(tmp_pa
     every loss after it equals, bit for bit, the loss of a run never interrupted (data order within the epoch, every
     rank's RNG, optimizer, scheduler)."""
     args = [*BASE, "--steps=40", "--log_freq=10", "--save_freq=10", "--eval_freq=0", "--resources.num_workers=2"]
-    killed = []
+    killed, earlier = [], actor_ids("RayTrainWorker")
 
     def kill_a_worker_after_step_20(metrics: dict) -> None:
         if metrics["step"] == 20 and not killed:  # relayed once Ray registered the step-20 checkpoint
-            worker = alive_actors("RayTrainWorker")[0]
+            worker = alive_actors("RayTrainWorker", besides=earlier)[0]
             kill(worker.pid)
             killed.append(worker.pid)
 
@@ -106,10 +107,10 @@ def test_checkpoint_write_killed_half_way_is_never_the_latest(tmp_path, tiny_dat
 def test_killed_evaluator_is_restarted_and_every_evaluation_arrives(tmp_path, tiny_dataset, ray_cluster):
     """SIGKILL the evaluator actor while it evaluates: Ray restarts it and retries its task; training never
     restarts (start_step stays 0) and every evaluation, the interrupted one too, is reported."""
-    killed = []
+    killed, earlier = [], actor_ids("EvalActor")
 
     def kill_the_evaluator_once_it_works():
-        alive = wait_for(lambda: alive_actors("EvalActor"), what="an evaluator")
+        alive = wait_for(lambda: alive_actors("EvalActor", besides=earlier), what="an evaluator")
         wait_for(lambda: registered(tmp_path / "evalkill"), what="the first evaluated checkpoint")
         kill(alive[0].pid)
         killed.append(alive[0].pid)
@@ -125,4 +126,4 @@ def test_killed_evaluator_is_restarted_and_every_evaluation_arrives(tmp_path, ti
     evaluated = [e["eval/step"] for r in reports if M.EVALUATIONS in r for e in json.loads(r[M.EVALUATIONS])]
     assert evaluated == list(range(10, 101, 10))
     assert result.metrics["eval/step"] == 100 and result.metrics["eval/n_episodes"] == 2
-    assert alive_actors("EvalActor") == []  # the pool is gone with the run
+    wait_for(lambda: not alive_actors("EvalActor", besides=earlier), timeout=30, what="the pool to go with the run")
