@@ -13,8 +13,8 @@ import pytest
 
 from orchestrator import sweep as sweep_mod
 from tests.conftest import TINY_ACT
-from tests.faults.inject import (actor_ids, alive_actors, attempts, descendants, kill, named, registered, registered_step,
-                                 survivors, tune_statuses, wait_for)
+from tests.faults.inject import (actor_ids, alive_actors, attempts, descendants, kill, named, registered,
+                                 registered_step, survivors, tune_statuses, wait_for)
 
 pytestmark = pytest.mark.faults
 

@@ -98,7 +98,8 @@ def test_checkpoint_write_killed_half_way_is_never_the_latest(tmp_path, tiny_dat
     assert len(partial_dirs) == 1 and (run / partial_dirs[0] / "pretrained_model/model.safetensors").is_file()
     assert partial_dirs[0] not in {e["dir"] for e in entries}  # the half-written copy was never registered
     first, resumed = attempts(entries)
-    assert [e["step"] for e in first] == [10] and [(e["start_step"], e["step"]) for e in resumed] == [(10, 20), (10, 30)]
+    assert [e["step"] for e in first] == [10]  # the last checkpoint registered before the kill
+    assert [(e["start_step"], e["step"]) for e in resumed] == [(10, 20), (10, 30)]  # step 20 written again, whole
     for e in entries:
         assert assert_complete_and_loadable(run / e["dir"]) == e["step"]
     assert Path(result.checkpoint.path).name == entries[-1]["dir"]
