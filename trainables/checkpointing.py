@@ -3,6 +3,9 @@
     <checkpoint>/pretrained_model/{config.json, model.safetensors, policy_*processor*, train_config.json}
     <checkpoint>/training_state/{optimizer_state.pt, scheduler_state.json, rng_state.pt, training_step.json}
 
+rng_state.pt holds the RNG state of every rank (torch, CUDA where present, numpy, python): with DDP each rank draws its
+own dropout and latent noise, and a resumed rank must continue its own stream, not rank 0's.
+
 Ray Train copies the folder to storage and only then registers it, so an interrupted write never becomes the
 latest checkpoint. The optimizer state is a torch file (nested dicts of tensors, loaded with weights_only=True).
 """
@@ -28,8 +31,25 @@ def save_train_config(cfg: TrainPipelineConfig, path: Path) -> None:
     path.write_text(json.dumps(encode(cfg), indent=2))
 
 
+def rng_state() -> dict:
+    """This process's RNG states: torch (CPU, and the current CUDA device's where there is one), numpy, python."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
 def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: Policy,
-                    optimizer: torch.optim.Optimizer, scheduler) -> None:
+                    optimizer: torch.optim.Optimizer, scheduler, rank_rng_states: list[dict] | None = None) -> None:
+    """`rank_rng_states`: every rank's `rng_state()`, in rank order (None: a single process, this one's)."""
     pretrained = folder / PRETRAINED
     state = folder / TRAINING_STATE
     pretrained.mkdir(parents=True, exist_ok=True)
@@ -38,19 +58,21 @@ def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: P
     save_train_config(cfg, pretrained / "train_config.json")
     torch.save(optimizer.state_dict(), state / "optimizer_state.pt")
     (state / "scheduler_state.json").write_text(json.dumps(scheduler.state_dict()))
-    torch.save({"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
-               state / "rng_state.pt")
+    ranks = rank_rng_states or [rng_state()]
+    torch.save({**ranks[0], "ranks": ranks}, state / "rng_state.pt")  # rank 0's also at the top (older readers)
     (state / "training_step.json").write_text(json.dumps({"step": step}))
 
 
-def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler) -> int:
-    """Restore weights, optimizer, scheduler and RNG from a checkpoint folder; returns the step it was taken at."""
+def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler,
+                        rank: int = 0) -> int:
+    """Restore weights, optimizer, scheduler and `rank`'s RNG from a checkpoint folder; returns the step it was taken
+    at. A rank the checkpoint has no RNG state for (more workers than when it was saved) keeps its own seeding."""
     state = folder / TRAINING_STATE
     policy.load_weights(folder / PRETRAINED / WEIGHTS_NAME)
     optimizer.load_state_dict(torch.load(state / "optimizer_state.pt", weights_only=True))
     scheduler.load_state_dict(json.loads((state / "scheduler_state.json").read_text()))
     rng = torch.load(state / "rng_state.pt", weights_only=False)
-    torch.set_rng_state(rng["torch"])
-    np.random.set_state(rng["numpy"])
-    random.setstate(rng["python"])
+    ranks = rng.get("ranks", [rng])  # checkpoints written before every rank's state was kept: rank 0's for all
+    if rank < len(ranks):
+        set_rng_state(ranks[rank])
     return int(json.loads((state / "training_step.json").read_text())["step"])

@@ -32,7 +32,7 @@ from orchestrator.plugins import import_user_packages
 from orchestrator.policies.factory import make_policy
 from orchestrator.policy_source import WEIGHTS_NAME
 from trainables import phase_log
-from trainables.checkpointing import load_training_state, save_checkpoint
+from trainables.checkpointing import load_training_state, rng_state, save_checkpoint
 from trainables.metrics_log import LogLine, WandbRun
 
 _IMPORT_END = time.time()
@@ -86,7 +86,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:  # a restarted trial continues where its last committed checkpoint left off
         with checkpoint.as_directory() as folder:
-            step = load_training_state(Path(folder), policy, optimizer, scheduler)
+            step = load_training_state(Path(folder), policy, optimizer, scheduler, rank)
     start_step = step
     model = ray.train.torch.prepare_model(policy) if world > 1 else policy  # DDP across workers
     mark("policy")
@@ -143,13 +143,19 @@ def train_loop_per_worker(loop_config: dict) -> None:
 
 
 def report(metrics: dict, step: int, cfg, policy, optimizer, scheduler, save: bool) -> None:
-    """Every rank reports; rank 0 attaches the checkpoint, which Ray persists before registering it."""
-    rank = ray.train.get_context().get_world_rank()
+    """Every rank reports; rank 0 attaches the checkpoint, which Ray persists before registering it. The checkpoint
+    keeps every rank's RNG state (gathered to rank 0), so each rank resumes its own dropout and noise."""
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    rng_states = None
+    if save and world > 1:
+        rng_states = [None] * world
+        torch.distributed.all_gather_object(rng_states, rng_state())
     if not (save and rank == 0):
         ray.train.report(metrics)
         return
     with tempfile.TemporaryDirectory() as folder:
-        save_checkpoint(Path(folder), step, cfg, policy, optimizer, scheduler)
+        save_checkpoint(Path(folder), step, cfg, policy, optimizer, scheduler, rng_states)
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
 
