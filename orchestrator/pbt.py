@@ -24,6 +24,7 @@ from typing import Any
 
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
+from ray.tune.schedulers.trial_scheduler import TrialScheduler
 from ray.tune.search.sample import Categorical, Float, Integer
 
 from orchestrator.errors import Problem, UserError, problem
@@ -180,13 +181,17 @@ def make_scheduler(t, cfg, space: dict[str, Any]):
                   # Reports before a trial's first evaluation carry no eval/step and no eval metric: skip them.
                   require_attrs=False, synch=False)
     if t.scheduler == "pb2":
-        return PB2WithState(hyperparam_bounds={k: [d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper]
-                                               for k, d in space.items()}, **common)
-    return PBTWithState(hyperparam_mutations=mutations(space), resample_probability=t.resample_probability, **common)
+        scheduler = PB2WithState(hyperparam_bounds={k: [d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper]
+                                                    for k, d in space.items()}, **common)
+    else:
+        scheduler = PBTWithState(hyperparam_mutations=mutations(space), resample_probability=t.resample_probability,
+                                 **common)
+    scheduler.last_step = cfg.steps
+    return scheduler
 
 
 class _StateByTrialId:
-    """save/restore for Ray's PBT (which has none: TrialScheduler.save raises NotImplementedError). Its per-trial
+    """No decision at the last evaluated step, and save/restore for Ray's PBT (which has none: TrialScheduler.save raises NotImplementedError). Its per-trial
     state is keyed by Trial objects, which a restored Tuner recreates, so it is saved by trial id and put back on
     each trial as the restored controller adds it. A save still in flight (a future) is not kept: that trial is
     exploited from its next checkpoint."""
@@ -214,6 +219,13 @@ class _StateByTrialId:
         self._restored_trial_state = dict(saved["trials"])
         for trial, state in self._trial_state.items():  # trials the controller added before the callbacks' restore
             self._put_back(trial, state)
+
+    last_step = None  # the training budget: no decision at (or after) it, nothing would be left to train
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        if self.last_step is not None and result.get(self._time_attr, 0) >= self.last_step:
+            return TrialScheduler.CONTINUE  # an exploit here would restart a run with no step left
+        return super().on_trial_result(tune_controller, trial, result)
 
     def on_trial_add(self, tune_controller, trial) -> None:
         super().on_trial_add(tune_controller, trial)

@@ -179,6 +179,9 @@ def test_pbt_state_survives_a_resume_by_trial_id():
     assert set(after._trial_state) == {a, b}  # the restored trials, not the pickled copies
     lower, upper = after._quantiles()
     assert (lower, upper) == ([b], [a])
+    # At the last step (steps = 100) no decision is taken: an exploit would restart a run with nothing to train.
+    assert after.on_trial_result(controller, b, {M.EVAL_STEP: 100, M.TRAIN_LOSS: 5.0}) == TrialScheduler.CONTINUE
+    assert after._trial_state[b].last_score == -0.9
 
 
 def test_lineage_is_read_back_for_the_report(tmp_path):
@@ -230,3 +233,18 @@ def test_spaces_pbt_cannot_run_are_refused_before_ray(tmp_path):
     assert prepared.tune_cfg.perturbation_interval == 20
     with pytest.raises(UserError, match="quantile_fraction"):
         _prepare(tmp_path, "8", "--tune.search=random", "--tune.quantile_fraction=0.7")
+
+
+def test_pb2_is_rays_pb2_over_the_spaces_bounds_and_keeps_its_state():
+    pytest.importorskip("sklearn")  # a dependency of the project (pyproject.toml); PB2 needs it
+    from orchestrator.pbt import PB2WithState
+
+    cfg = TrainPipelineConfig(steps=100, eval_freq=10)
+    space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2), "policy.n_action_steps": tune.randint(1, 5)}
+    scheduler = make_scheduler(_tune_cfg(scheduler="pb2"), cfg, space)
+    assert isinstance(scheduler, PB2WithState)
+    assert scheduler._hyperparam_bounds == {"optimizer.lr": [1e-4, 1e-2], "policy.n_action_steps": [1, 4]}
+    state = pickle.loads(pickle.dumps(SchedulerState(scheduler).get_state()))
+    restored = make_scheduler(_tune_cfg(scheduler="pb2"), cfg, space)
+    SchedulerState(restored).set_state(state)
+    assert restored._perturbation_interval == 10 and restored.data.equals(scheduler.data)
