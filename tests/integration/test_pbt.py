@@ -3,7 +3,11 @@ deciding at every evaluation. The metric is train/lr (max), so which trial explo
 the smaller lr continues the other's latest checkpoint as a new Train run, with the donor's lr scaled by 0.8 or 1.2.
 Checked: the new run starts at the donor's step, from the donor checkpoint's weights bit for bit (not its own), its
 optimizer trains with the mutated lr, its checkpoints are the trial's candidates, best/ is the winner's checkpoint,
-and the report shows the lineage."""
+and the report shows the lineage.
+
+Async PBT exploits only if the weaker trial decides again after the stronger one has (its checkpoint is saved at its
+own decision): the frequent reports (log_freq=2, each waits for Tune) spread 2 decisions (steps 40, 80) over ~15 s of each
+trial, so the two trials' start-up offset on a loaded machine (seconds) does not let one finish first."""
 import json
 from pathlib import Path
 
@@ -34,10 +38,11 @@ sweep = Sweep(
         policy=ACTConfig(chunk_size=4, n_action_steps=4, dim_model=32, n_heads=2, dim_feedforward=64,
                          n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8),
         optimizer=AdamWConfig(lr=tune.uniform(1e-3, 1e-2)), scheduler=ConstantSchedulerConfig(),
-        steps={STEPS}, batch_size=8, log_freq=5, save_freq=30, eval_freq=30,
+        steps={STEPS}, batch_size=8, log_freq=2, save_freq=20, eval_freq=20,
         eval=EvalConfig(n_episodes=1, batch_size=1),
     ),
     tune=TuneConfig(metric="train/lr", mode="max", search="random", scheduler="pbt", num_samples=2,
+                    perturbation_interval=40,
                     quantile_fraction=0.5, resample_probability=0.0, baseline=False, confirm_top_k=0),
 )
 '''
@@ -62,31 +67,39 @@ def check_exploit(experiment: Path, summary: dict) -> None:
     lineage = read_lineage(experiment / "trials")
     assert lineage, "no trial exploited the other"
     trial_id, exploits = next(iter(lineage.items()))
-    first = exploits[0]
-    donor, step, run = first["donor"], first["donor_step"], first["run"]
-    assert donor in trials and donor != trial_id and run == f"trial_{trial_id}_from_{donor}_{step}"
-    assert 0 < step < STEPS and Path(first["donor_checkpoint"]).parent.name == first["donor_run"]
-
     history = [json.loads(line) for line in (experiment / "trials" / f"trial_{trial_id}" / "result.json")
                .read_text().splitlines()]
-    new_run = [h for h in history if h.get(M.START_STEP) == step and h.get(M.START_WEIGHTS)]
-    assert new_run, "the exploiting trial never reported from the donor's step"
-    # From the donor's step and the donor checkpoint's weights, bit for bit; not from its own weights.
-    assert new_run[0][M.STEP] > step
-    assert new_run[0][M.START_WEIGHTS] == _digest(first["donor_checkpoint"])
     own = [w.parent.parent for w in (experiment / "train" / f"trial_{trial_id}").glob("checkpoint_*/pretrained_model/"
                                                                                     "model.safetensors")]
-    assert own and all(_digest(c) != new_run[0][M.START_WEIGHTS] for c in own)
-    # The mutated lr: the donor's scaled by 0.8 or 1.2 (kept in the space), in the optimizer (constant schedule).
-    old_lr, donor_lr, new_lr = (first[k]["optimizer.lr"] for k in ("previous", "donor_values", "new"))
-    assert old_lr < donor_lr and new_lr != donor_lr
-    assert new_lr in [pytest.approx(min(max(donor_lr * f, 1e-3), 1e-2)) for f in (0.8, 1.2)]
-    for report in new_run:
-        assert report[M.OPTIMIZER_LR] == pytest.approx(new_lr) and report[M.TRAIN_LR] == pytest.approx(new_lr)
-    checkpoints = [h[M.CHECKPOINT_PATH] for h in new_run if h.get(M.CHECKPOINT_PATH)]
-    assert checkpoints and all(Path(c).parent.name == run for c in checkpoints)  # the new run's own folder
-    saved = json.loads((Path(checkpoints[0]) / "pretrained_model" / "train_config.json").read_text())
-    assert saved["optimizer"]["lr"] == pytest.approx(new_lr)
+    assert own
+    runs_with_checkpoints = verified = 0
+    for exploit in exploits:  # each exploit (a trial may be exploited again before its new run checkpoints)
+        donor, step, run = exploit["donor"], exploit["donor_step"], exploit["run"]
+        assert donor in trials and donor != trial_id and run == f"trial_{trial_id}_from_{donor}_{step}"
+        assert 0 < step < STEPS and Path(exploit["donor_checkpoint"]).parent.name == exploit["donor_run"]
+        new_run = [h for h in history if h.get(M.START_STEP) == step and h.get(M.START_WEIGHTS)]
+        if not new_run:  # paused again (exploited anew) before its first report: the next exploit is checked
+            continue
+        verified += 1
+        # From the donor's step and the donor checkpoint's weights, bit for bit; not from its own weights.
+        assert new_run[0][M.STEP] > step
+        assert new_run[0][M.START_WEIGHTS] == _digest(exploit["donor_checkpoint"])
+        assert all(_digest(c) != new_run[0][M.START_WEIGHTS] for c in own)
+        # The mutated lr: the donor's scaled by 0.8 or 1.2 (kept in the space), in the optimizer (constant schedule).
+        donor_lr, new_lr = exploit["donor_values"]["optimizer.lr"], exploit["new"]["optimizer.lr"]
+        assert new_lr != donor_lr
+        assert new_lr in [pytest.approx(min(max(donor_lr * f, 1e-3), 1e-2)) for f in (0.8, 1.2)]
+        for report in new_run:
+            assert report[M.OPTIMIZER_LR] == pytest.approx(new_lr) and report[M.TRAIN_LR] == pytest.approx(new_lr)
+        checkpoints = [h[M.CHECKPOINT_PATH] for h in new_run if h.get(M.CHECKPOINT_PATH)]
+        assert all(Path(c).parent.name == run for c in checkpoints)  # the new run's own folder
+        for c in checkpoints:
+            saved = json.loads((Path(c) / "pretrained_model" / "train_config.json").read_text())
+            assert saved["optimizer"]["lr"] == pytest.approx(new_lr)
+        runs_with_checkpoints += bool(checkpoints)
+    assert verified and runs_with_checkpoints, "no exploit run reported (a checkpoint)"
+    assert exploits[0]["previous"]["optimizer.lr"] < exploits[0]["donor_values"]["optimizer.lr"]  # the weaker copied
+    donor, step, run = exploits[0]["donor"], exploits[0]["donor_step"], exploits[0]["run"]
 
     # The trial's result is its last checkpoint (train/lr is not an eval metric): the last run's; best/ is the winner's.
     last_run = exploits[-1]["run"]
