@@ -54,12 +54,15 @@ def report_history(result) -> list[dict]:
 
 
 def candidates_of(history: list[dict], trial_id: str, params: dict) -> list[Candidate]:
-    """The trial's evaluated checkpoints, by step (a step evaluated twice, after a retry, keeps its latest result)."""
+    """The trial's evaluated checkpoints, by step (a step evaluated twice, after a retry, keeps its latest result).
+    A new checkpoint of a step already seen (a run that re-trained it: a retry, or PBT's exploit from another trial's
+    checkpoint) drops the older evaluation of that step: an evaluation always follows its own checkpoint."""
     checkpoints: dict[int, str] = {}
     evaluations: dict[int, dict] = {}
     for report in history:
         if report.get(M.CHECKPOINT_PATH):
             checkpoints[int(report[M.STEP])] = report[M.CHECKPOINT_PATH]
+            evaluations.pop(int(report[M.STEP]), None)
         finished = report.get(M.EVALUATIONS) or []
         for evaluation in json.loads(finished) if isinstance(finished, str) else finished:
             evaluations[int(evaluation[M.EVAL_STEP])] = evaluation

@@ -16,13 +16,15 @@ STEP = "step"  # optimizer steps done
 SAMPLES = "samples"  # training samples seen (step x batch_size)
 EPISODES = "episodes"  # samples seen, in episodes of the training split
 EPOCH = "epoch"  # passes over the training split
-START_STEP = "start_step"  # > 0 when the run resumed from a checkpoint
+START_STEP = "start_step"  # > 0 when the run resumed from a checkpoint (its own, or a PBT donor's)
+START_WEIGHTS = "start_weights_sha256"  # digest of the weights the run started from (when it restored a checkpoint)
 CHECKPOINT_PATH = "checkpoint_path"  # set by Ray's TuneReportCallback on reports that carry a checkpoint
 EVALUATIONS = "evaluations"  # the evaluations that finished since the previous report: JSON list of eval/* dicts
 
 TRAIN_LOSS = "train/loss"
 TRAIN_GRAD_NORM = "train/grad_norm"
-TRAIN_LR = "train/lr"
+TRAIN_LR = "train/lr"  # the schedule's lr (of the main parameter group) at this step
+OPTIMIZER_LR = "train/optimizer_lr"  # the lr the optimizer's main parameter group holds now: what the next step uses
 TRAIN_SAMPLES_PER_S = "train/samples_per_s"
 TRAIN_UPDATE_S = "train/update_s"
 TRAIN_DATA_S = "train/data_s"

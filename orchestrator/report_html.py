@@ -3,7 +3,7 @@
 Rebuilt from the experiment folder alone (orchestrator/experiment.py: no Ray, works while the sweep runs and on a
 copy of the folder). Plots are drawn with matplotlib and embedded in the page as PNG data; the page has no script
 and loads nothing from the network. Sections (their HTML ids): status, trials, curves, success-intervals,
-parallel-coordinates, importance, scheduler-stops, confirmation, compute.
+parallel-coordinates, importance, scheduler-stops, confirmation, compute; with PBT/PB2 also lineage.
 """
 from __future__ import annotations
 
@@ -98,6 +98,7 @@ def build_report(folder: str | Path, out: str | Path | None = None, source: str 
     page.parallel_coordinates()
     page.importance()
     page.scheduler_stops()
+    page.lineage()
     page.confirmation()
     page.compute()
     path = out / "report.html"
@@ -109,6 +110,7 @@ class _Page:
     def __init__(self, exp: Experiment, out: Path, source: str | None = None):
         self.exp, self.out, self.parts = exp, out, []
         self.source = source or str(exp.folder)
+        self.nav = list(SECTIONS)  # + the optional sections present
         every = exp.rows + ([exp.baseline] if exp.baseline else [])
         self.colors = {r.trial_id: _color(i) for i, r in enumerate(every)}
         if exp.baseline:
@@ -314,6 +316,21 @@ class _Page:
         self.section("scheduler-stops", "Stopped by the scheduler",
                      text + _table(["trial", "at step", "success", "95 % CI", "overlapping survivors"], body))
 
+    def lineage(self):
+        """PBT/PB2 only: for each trial, whom it copied, at which step, with which new values (orchestrator/pbt.py)."""
+        from orchestrator.pbt import LINEAGE_COLUMNS, lineage_rows, read_lineage
+
+        lineage = read_lineage(self.exp.folder / "trials")
+        if not lineage:
+            return
+        self.nav.append("lineage")
+        text = ("<p>Population-based training: a trial in the bottom of the population continued the latest "
+                "checkpoint of one at the top (weights, optimizer, schedule, step) as a new training run, with the "
+                "donor's values mutated. One table per trial, oldest exploit first.</p>")
+        tables = "".join(f"<h3>trial {_e(tid)}</h3>" + _table(LINEAGE_COLUMNS[1:], [row[1:] for row in rows])
+                         for tid, rows in _by_trial(lineage_rows(lineage)).items())
+        self.section("lineage", "PBT lineage: who copied whom", text + tables)
+
     def confirmation(self):
         import matplotlib.pyplot as plt
 
@@ -420,7 +437,7 @@ class _Page:
         self.parts.append(f"<section id='{anchor}'><h2>{_e(title)}</h2>{body}</section>")
 
     def html(self) -> str:
-        nav = " | ".join(f"<a href='#{s}'>{s.replace('-', ' ')}</a>" for s in SECTIONS)
+        nav = " | ".join(f"<a href='#{s}'>{s.replace('-', ' ')}</a>" for s in self.nav)
         return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Sweep {_e(self.exp.name)}"
                 f"</title><style>{_CSS}</style></head><body><nav>{nav}</nav>{''.join(self.parts)}</body></html>")
 
@@ -501,6 +518,13 @@ def _color(i: int) -> str:
     palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive",
                "tab:cyan", "goldenrod", "navy", "teal", "maroon", "darkviolet", "slategrey", "lime"]
     return palette[i % len(palette)]
+
+
+def _by_trial(rows: list[list[str]]) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
 
 
 def _table(cols: list[str], body: list[list[str]]) -> str:

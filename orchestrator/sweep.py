@@ -34,6 +34,8 @@ from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.experiment import clear_interrupted
 from orchestrator.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
+from orchestrator.pbt import is_population, population_problems
+from orchestrator.pbt import make_scheduler as make_population_scheduler
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
 from orchestrator.repeats import Repeats, grid_space
@@ -90,6 +92,10 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
             raise UserError(problem("tune.grace_period" if tune_cfg.grace_period else "eval_freq",
                                     f"ASHA's first rung (step {grace}) lies beyond steps = {default_cfg.steps}: lower "
                                     "it, raise steps, or use --tune.scheduler=none", grace))
+    if is_population(tune_cfg.scheduler):  # PBT/PB2 (orchestrator/pbt.py)
+        raise_if(population_problems(tune_cfg, space, default_cfg,
+                                     lambda sample: from_sample(sampled_base, sample, cli, sweep.ties)),
+                 f"the search space cannot run with --tune.scheduler={tune_cfg.scheduler}")
     raise_if(fine_tuning_problems(default_cfg.policy, space,
                                   lambda sample: from_sample(sampled_base, sample, cli, sweep.ties)),
              "the search space cannot fine-tune this policy")
@@ -215,7 +221,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=prepared.base, overrides=prepared.overrides, ties=prepared.ties,
                              train_storage=storage.join(prepared.storage_dir, "train"),
-                             constraints=prepared.constraints),
+                             constraints=prepared.constraints,
+                             population=search and is_population(prepared.tune_cfg.scheduler)),
         trial_resources(prepared.default_cfg),
     )
     path = storage.join(prepared.storage_dir, name)
@@ -223,7 +230,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     concurrency = max_concurrency(prepared)
     search_alg = _search_alg(t, concurrency, space, prepared.warm_start) if search else None
-    scheduler = _scheduler(t, prepared.default_cfg) if search else None
+    scheduler = _scheduler(t, prepared.default_cfg, space) if search else None
     param_space = space
     if search:  # repeats: num_samples configs x repeats seeds; a conditional space lives in the searcher
         num_samples *= t.repeats if t.search != "grid" else 1
@@ -311,9 +318,11 @@ class _OptunaOnEvaluations(_optuna_search_class()):
             super().on_trial_complete(trial_id, result, error)
 
 
-def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig):
+def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig, space: dict | None = None):
     if t.scheduler == "none" or not cfg.evaluates:
         return None
+    if is_population(t.scheduler):
+        return make_population_scheduler(t, cfg, space or {})
     from ray.tune.schedulers import ASHAScheduler
 
     # Rungs are counted in evaluated training steps (our own counter survives trial retries; Tune's does not).

@@ -66,13 +66,47 @@ def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: P
 def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler,
                         rank: int = 0) -> int:
     """Restore weights, optimizer, scheduler and `rank`'s RNG from a checkpoint folder; returns the step it was taken
-    at. A rank the checkpoint has no RNG state for (more workers than when it was saved) keeps its own seeding."""
+    at. A rank the checkpoint has no RNG state for (more workers than when it was saved) keeps its own seeding.
+
+    The optimizer's moments and the schedule's position come from the checkpoint; its hyperparameters (lr per
+    parameter group, weight decay, betas, ...) come from the config the optimizer and scheduler were built with, so
+    a run that continues another's checkpoint with other values (PBT's exploit + explore) trains with its own. On a
+    plain resume the two agree and nothing changes."""
     state = folder / TRAINING_STATE
     policy.load_weights(folder / PRETRAINED / WEIGHTS_NAME)
+    configured = [{k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")}
+                  for group in optimizer.param_groups]
+    base_lrs = list(scheduler.base_lrs)
     optimizer.load_state_dict(torch.load(state / "optimizer_state.pt", weights_only=True))
     scheduler.load_state_dict(json.loads((state / "scheduler_state.json").read_text()))
+    for group, hyper in zip(optimizer.param_groups, configured):
+        group.update(hyper)
+    if list(scheduler.base_lrs) != base_lrs:
+        apply_base_lrs(optimizer, scheduler, base_lrs)
     rng = torch.load(state / "rng_state.pt", weights_only=False)
     ranks = rng.get("ranks", [rng])  # checkpoints written before every rank's state was kept: rank 0's for all
     if rank < len(ranks):
         set_rng_state(ranks[rank])
     return int(json.loads((state / "training_step.json").read_text())["step"])
+
+
+def apply_base_lrs(optimizer: torch.optim.Optimizer, scheduler, base_lrs: list[float]) -> None:
+    """Give a restored LambdaLR schedule new base lrs (one per parameter group): each group's lr becomes its new base
+    lr times the schedule's factor at the restored step, as if the run had had these lrs from the start."""
+    scheduler.base_lrs = list(base_lrs)
+    for group, base, factor in zip(optimizer.param_groups, base_lrs, scheduler.lr_lambdas):
+        group["initial_lr"] = base
+        group["lr"] = base * factor(scheduler.last_epoch)
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # what get_last_lr() (the log) reads
+
+
+def weights_digest(weights: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of a policy's saved weights (model.safetensors' tensors, or the state dict less the normalization
+    statistics), by key: equal digests mean bit-identical weights."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for key in sorted(weights):
+        digest.update(key.encode())
+        digest.update(weights[key].detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

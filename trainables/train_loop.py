@@ -29,10 +29,11 @@ from orchestrator.datasets.stats import with_imagenet_stats
 from orchestrator.datasets.record import ensure_dataset
 from orchestrator.errors import UserError, problem
 from orchestrator.plugins import import_user_packages
+from orchestrator.policies.base import NORMALIZER_PREFIX
 from orchestrator.policies.factory import make_policy
 from orchestrator.policy_source import WEIGHTS_NAME
 from trainables import phase_log
-from trainables.checkpointing import load_training_state, rng_state, save_checkpoint
+from trainables.checkpointing import load_training_state, rng_state, save_checkpoint, weights_digest
 from trainables.metrics_log import LogLine, WandbRun
 
 _IMPORT_END = time.time()
@@ -83,10 +84,17 @@ def train_loop_per_worker(loop_config: dict) -> None:
     optimizer = cfg.optimizer.build(policy.optim_param_groups())
     scheduler = cfg.scheduler.build(optimizer, cfg.steps)
     step = 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint:  # a restarted trial continues where its last committed checkpoint left off
+    start_weights = None
+    # A restarted run continues where its last committed checkpoint left off; a new run that PBT started from
+    # another trial's checkpoint (`start_from`, trainables/exploit.py) continues that one, with its own config's lrs.
+    checkpoint = ray.train.get_checkpoint() or (
+        ray.train.Checkpoint(loop_config["start_from"]) if loop_config.get("start_from") else None)
+    if checkpoint:
         with checkpoint.as_directory() as folder:
             step = load_training_state(Path(folder), policy, optimizer, scheduler, rank)
+        if rank == 0:
+            start_weights = weights_digest({k: v for k, v in policy.state_dict().items()
+                                            if not k.startswith(NORMALIZER_PREFIX)})
     start_step = step
     model = ray.train.torch.prepare_model(policy) if world > 1 else policy  # DDP across workers
     mark("policy")
@@ -131,6 +139,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
             metrics.update(last_eval)  # the latest finished evaluation rides along with every later report
             metrics["node_id"] = ray.get_runtime_context().get_node_id()
             metrics[M.START_STEP] = start_step
+            metrics[M.OPTIMIZER_LR] = optimizer.param_groups[0]["lr"]
+            if start_weights:
+                metrics[M.START_WEIGHTS] = start_weights
             metrics["world_size"] = world
             if rank == 0:
                 logger.info(log.line(step, metrics))

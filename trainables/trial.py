@@ -24,6 +24,7 @@ from orchestrator import metrics as M
 from orchestrator import storage as storage_lib
 from orchestrator.configs.parsing import encode
 from orchestrator.constraints import violated
+from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
 from orchestrator.space import from_sample
@@ -39,9 +40,11 @@ DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str,
-              constraints: dict | None = None) -> None:
+              constraints: dict | None = None, population: bool = False) -> None:
     """Tune calls this once per trial with the sampled point (flat dotted keys). A config that breaks one of the
-    search space's constraints is not trained: the trial reports it infeasible once and ends."""
+    search space's constraints is not trained: the trial reports it infeasible once and ends. `population` (PBT,
+    PB2): the trial reports Tune checkpoints that point to its Train checkpoints, and may continue another trial's
+    (trainables/exploit.py)."""
     trial_id = tune.get_context().get_trial_id()
     phase_log.mark_entry(f"trial_{trial_id}", "driver", _IMPORT_START, _IMPORT_END)
     import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
@@ -58,16 +61,28 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
         # node uploads its copy when the sweep ends)
         train = storage_lib.local_copy(train_storage) if storage_lib.is_uri(train_storage) else Path(train_storage)
         cfg.wandb.dir = str(train.resolve().parent)
-    fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
+    if population:
+        from trainables import exploit
+
+        plan = exploit.start(trial_id, sample)
+        fit_trainer(cfg, run_name=plan.run_name, storage=train_storage, report_to_tune=True,
+                    on_report=exploit.PointerReporter(trial_id, plan.run_name, sample), start_from=plan.start_from)
+    else:
+        fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
     phase_log.mark(f"trial_{trial_id}", "driver_end")
 
 
 def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool,
-                on_report: Callable[[dict], None] | None = None):
+                on_report: Callable[[dict], None] | None = None, start_from: str | None = None):
     """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint.
-    `on_report` (outside Tune) is called in this process with rank 0's metrics of every report."""
+    `on_report` is called in this process with rank 0's metrics (and `checkpoint_path`) of every report; in Tune it
+    replaces TuneReportCallback and must report to Tune itself. `start_from`: a Train checkpoint (of another run)
+    that a new run starts from."""
     loop_config = {"train_config": encode(cfg), "run_name": run_name}
-    relay = _ReportRelay(on_report) if on_report is not None and not report_to_tune else None
+    if start_from:
+        loop_config["start_from"] = start_from
+    # In Tune, one report at a time (as TuneReportCallback's queue): Train waits for Tune's decision on each.
+    relay = _ReportRelay(on_report, maxsize=1 if report_to_tune else 0) if on_report is not None else None
     phase_log.mark(run_name, "evaluators_start")
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
@@ -82,7 +97,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
         run_config=RunConfig(
             name=run_name,
             storage_path=storage_lib.resolve(storage),
-            callbacks=[_TuneReport(storage)] if report_to_tune else [relay.callback] if relay else [],
+            callbacks=[relay.callback] if relay else [_TuneReport(storage)] if report_to_tune else [],
             # In a sweep, Tune retries a crashed trial (tune.max_failures) and it resumes from its last checkpoint.
             # A Train-level retry there races the trial's teardown when the scheduler stops it: the dying controller
             # starts a new worker group whose placement group nobody removes, and the sweep deadlocks on that CPU.
@@ -123,15 +138,18 @@ class _RelayCallback(UserCallback):
         self.queue = queue
 
     def after_report(self, run_context, metrics: list[dict], checkpoint) -> None:
-        self.queue.put(dict(metrics[0]))
+        report = dict(metrics[0])
+        if checkpoint:  # as TuneReportCallback
+            report[CHECKPOINT_PATH] = checkpoint.path
+        self.queue.put(report)
 
 
 class _ReportRelay:
     """Reports reach the driver through a Ray queue (not the workers' stdout): a thread here hands each to
     `on_report` while trainer.fit() runs."""
 
-    def __init__(self, on_report: Callable[[dict], None]):
-        self.queue = Queue(actor_options={"num_cpus": 0})
+    def __init__(self, on_report: Callable[[dict], None], maxsize: int = 0):
+        self.queue = Queue(maxsize=maxsize, actor_options={"num_cpus": 0})
         self.callback = _RelayCallback(self.queue)
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(on_report,), daemon=True)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.configs.checks import non_negative, one_of, positive
+from orchestrator.configs.checks import in_range, non_negative, one_of, positive
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, problem
 from orchestrator.metrics import EVAL_SUCCESS, OPTIMIZABLE
@@ -19,13 +19,19 @@ class TuneConfig:
     metric: str = EVAL_SUCCESS  # the reported metric to optimize (one of orchestrator.metrics.OPTIMIZABLE)
     mode: str = "max"  # max or min
     search: str = "optuna"  # optuna (TPE), random, or grid (every grid_search/choice combination once)
-    scheduler: str = "asha"  # asha (early-stops weak trials at eval rungs) or none
+    scheduler: str = "asha"  # asha (early-stops weak trials at eval rungs), pbt or pb2 (population-based training: a
+    #   weak trial continues from a strong one's checkpoint with mutated hyperparameters; README "PBT"), or none
     num_samples: int = 8  # configs to sample: trials = num_samples x repeats (with grid_search: repeats of the grid)
     repeats: int = 1  # train each sampled config with this many seeds (seed, seed + 1, ...); configs are ranked by
     #   the mean over their seeds, with the spread reported; best/ is the best seed of the best config
     max_concurrent_trials: int = 0  # 0: as many as the cluster's CPUs/GPUs fit; otherwise at most this many
     grace_period: int = 0  # ASHA: steps before a trial can be stopped; 0: the first evaluation (eval_freq)
     reduction_factor: int = 2  # ASHA: keep the top 1/reduction_factor at each rung
+    perturbation_interval: int = 0  # PBT/PB2: evaluated training steps between a trial's exploit/explore decisions;
+    #   0: every evaluation (eval_freq)
+    quantile_fraction: float = 0.25  # PBT/PB2: the bottom fraction of trials copies the top fraction (0 to 0.5)
+    resample_probability: float = 0.25  # PBT: chance that a mutation redraws a value from the search space instead
+    #   of scaling it by 0.8 or 1.2 (a choice: moving to a neighbouring value)
     max_failures: int = 1  # retries of a crashed trial (it resumes from its last checkpoint)
     seed: int = 0  # seed of the search algorithm
     storage_path: str = "outputs/sweeps"  # where experiments live (local path, or s3://... / a shared mount on clusters)
@@ -41,12 +47,16 @@ class TuneConfig:
 
     def problems(self) -> list[Problem]:
         out = one_of("metric", self.metric, OPTIMIZABLE) + one_of("mode", self.mode, ["max", "min"])
-        out += one_of("search", self.search, ["optuna", "random", "grid"]) + one_of("scheduler", self.scheduler, ["asha", "none"])
+        out += one_of("search", self.search, ["optuna", "random", "grid"])
+        out += one_of("scheduler", self.scheduler, ["asha", "pbt", "pb2", "none"])
         out += positive("num_samples", self.num_samples) + positive("repeats", self.repeats)
         out += non_negative("max_concurrent_trials", self.max_concurrent_trials)
         out += non_negative("grace_period", self.grace_period) + non_negative("max_failures", self.max_failures)
         out += non_negative("confirm_top_k", self.confirm_top_k) + positive("confirm_episodes", self.confirm_episodes)
         out += non_negative("confirm_seed", self.confirm_seed) + non_negative("confirm_seeds", self.confirm_seeds)
+        out += non_negative("perturbation_interval", self.perturbation_interval)
+        out += in_range("quantile_fraction", self.quantile_fraction, 0.0, 0.5)
+        out += in_range("resample_probability", self.resample_probability, 0.0, 1.0)
         if self.reduction_factor < 2:
             out.append(problem("reduction_factor", "must be an integer >= 2", self.reduction_factor))
         return out
