@@ -5,7 +5,7 @@
   eval --policy.path=FOLDER_OR_HUB_ID [--env.field=value ...] [--eval.n_episodes=N ...] [--output_dir=DIR]
   eval --expert=true [--env.field=value ...] [--eval.n_episodes=N ...]   (the env's scripted expert: the ceiling)
   push EXPERIMENT_OR_POLICY_FOLDER --hub.repo_id=USER_OR_ORG/NAME [--hub.private=true]
-  report EXPERIMENT_FOLDER [--out=DIR]   (report.html + PNGs, default EXPERIMENT_FOLDER/report/; no Ray needed)
+  report EXPERIMENT_FOLDER_OR_URI [--out=DIR]   (report.html + PNGs, default EXPERIMENT_FOLDER/report/; no Ray needed)
   dataset record [--env.type=pusht] [--env.obs_type=...] [--episodes=N] [--root=DIR] [--seed=S] [--keep_failures=true]
 
 sweep, train and eval take --verbose: Ray's own output too (worker logs, Tune's status table), else in <run>/logs/.
