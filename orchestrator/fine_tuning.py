@@ -7,7 +7,7 @@ PyTorch's meta device: no memory, no time.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,22 +53,30 @@ def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
                            f"defaults) does not fit the saved weights in {folder / WEIGHTS_NAME} (e.g. "
                            f"{_changed(shapes, saved)[0]}): only fields that keep the weights' shapes may be changed "
                            "(dropout, kl_weight, optimizer.*, ...)"))
+    for key, value, tensor, dist in shape_changes(space, saved,
+                                                  lambda sample: weight_shapes(config_of(sample).policy)):
+        out.append(problem(key, f"changes the shapes of the saved weights in {folder / WEIGHTS_NAME} "
+                           f"(e.g. {tensor}) at {value!r}: a sweep that starts from --policy.path can only search "
+                           "fields that keep them (dropout, kl_weight, optimizer.*, ...)", describe(dist)))
+    return out
+
+
+def shape_changes(space: dict[str, Any], reference: dict[str, tuple[int, ...]],
+                  shapes_of: Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]) -> Iterator[tuple]:
+    """For each searched `policy.*` field, its first value whose weights' shapes (`shapes_of(partial sample)`)
+    differ from `reference`: (field, value, a tensor whose shape changes, the field's distribution). A value the
+    config rejects is skipped: the space's own checks report it."""
     for key, dist in space.items():
         if not key.startswith("policy."):
             continue
         for value in candidate_values(dist):
             try:
-                shapes = weight_shapes(config_of({key: value}).policy)
+                shapes = shapes_of({key: value})
             except UserError:
-                continue  # an invalid combination is reported by the space's own checks
-            if shapes != saved:
-                out.append(problem(key, f"changes the shapes of the saved weights in {folder / WEIGHTS_NAME} "
-                                   f"(e.g. {_changed(shapes, saved)[0]}) at {value!r}: a sweep that starts from "
-                                   "--policy.path can only search fields that keep them (dropout, kl_weight, "
-                                   "optimizer.*, ...)",
-                                   describe(dist)))
+                continue
+            if shapes != reference:
+                yield key, value, _changed(shapes, reference)[0], dist
                 break
-    return out
 
 
 def _changed(shapes: dict, saved: dict) -> list[str]:

@@ -29,6 +29,7 @@ from ray.tune.search.sample import Categorical, Float, Integer
 
 from orchestrator.errors import Problem, UserError, problem
 from orchestrator.metrics import EVAL_STEP
+from orchestrator.space import describe
 
 POPULATION_SCHEDULERS = ("pbt", "pb2")
 LINEAGE = "lineage.jsonl"  # in a trial's Tune folder: one JSON line per exploit
@@ -62,7 +63,7 @@ def population_problems(t, space: dict[str, Any], cfg, config_of: Callable[[dict
         for key, dist in space.items():
             if not isinstance(dist, (Float, Integer)):
                 out.append(problem(key, "pb2 mutates numbers within [low, high] only: use tune.uniform/loguniform/"
-                                   "randint here, or --tune.scheduler=pbt for choices", _describe(dist)))
+                                   "randint here, or --tune.scheduler=pbt for choices", describe(dist)))
         if not sklearn_available():
             out.append(problem("tune.scheduler", "pb2 needs scikit-learn (Ray's PB2 fits its GP with it): install "
                                "the project again (pip install -c constraints.txt -e .), or use pbt", name))
@@ -73,29 +74,17 @@ def population_problems(t, space: dict[str, Any], cfg, config_of: Callable[[dict
 def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any], name: str) -> list[Problem]:
     """A searched field whose values change a weight's shape (dim_model, chunk_size, ...): an exploiting trial
     could not load its donor's weights. Shapes are compared on PyTorch's meta device (orchestrator/fine_tuning.py)."""
-    from orchestrator.fine_tuning import _changed
-    from orchestrator.space import candidate_values
+    from orchestrator.fine_tuning import shape_changes
 
     features = _stand_in_features(cfg.policy)
     if features is None:
         return []  # a policy that none of the stand-in feature sets fits: left to the trials
     reference = _shapes(cfg.policy, features)
-    out = []
-    for key, dist in space.items():
-        if not key.startswith("policy."):
-            continue
-        for value in candidate_values(dist):
-            try:
-                shapes = _shapes(config_of({key: value}).policy, features)
-            except UserError:
-                continue  # an invalid value is reported by the space's own checks
-            if shapes != reference:
-                out.append(problem(key, f"changes the shapes of the policy's weights (e.g. "
-                                   f"{_changed(shapes, reference)[0]}) at {value!r}: {name} copies weights between "
-                                   "trials, so it can only search fields that keep them (lr, dropout, kl_weight, "
-                                   "optimizer.*, ...); fix this field or use --tune.scheduler=asha", _describe(dist)))
-                break
-    return out
+    return [problem(key, f"changes the shapes of the policy's weights (e.g. {tensor}) at {value!r}: {name} copies "
+                    "weights between trials, so it can only search fields that keep them (lr, dropout, kl_weight, "
+                    "optimizer.*, ...); fix this field or use --tune.scheduler=asha", describe(dist))
+            for key, value, tensor, dist in shape_changes(space, reference,
+                                                           lambda sample: _shapes(config_of(sample).policy, features))]
 
 
 def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:
@@ -134,12 +123,6 @@ def sklearn_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _describe(dist: Any) -> str:
-    from orchestrator.space import describe
-
-    return describe(dist)
 
 
 # ------------------------------------------------------------------------------------------------------ scheduler
