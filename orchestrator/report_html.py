@@ -17,6 +17,7 @@ from pathlib import Path
 from orchestrator import metrics as M
 from orchestrator import storage
 from orchestrator.experiment import INTERRUPTED, Experiment, choice_value, finite, load_experiment, reads
+from orchestrator.importance import param_importances
 from orchestrator.report import _columns, _ci, scheduler_stops
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
@@ -440,47 +441,6 @@ class _Page:
         nav = " | ".join(f"<a href='#{s}'>{s.replace('-', ' ')}</a>" for s in self.nav)
         return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Sweep {_e(self.exp.name)}"
                 f"</title><style>{_CSS}</style></head><body><nav>{nav}</nav>{''.join(self.parts)}</body></html>")
-
-
-def param_importances(exp: Experiment) -> tuple[dict[str, float] | None, str]:
-    """Optuna's (PED-ANOVA) importances over the finished trials, from an in-memory study; (None, why) if impossible."""
-    import optuna
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    finished = [r for r in exp.rows if r.status == "finished" and finite(r.value(exp.metric)) is not None]
-    names = [n for n in exp.space if all(n in r.params for r in finished)]
-    if len(finished) < 2:
-        return None, (f"{len(finished)} finished trial(s) with {exp.metric}; importance needs at least 2 (trials "
-                      "the scheduler stopped are left out: their result is from a shorter run)")
-    distributions = {}
-    for n in names:
-        spec, seen = exp.space[n], [r.params[n] for r in finished]
-        if spec.get("kind") == "categorical":
-            choices = [choice_value(v) for v in spec.get("choices", [])]
-            choices += [v for v in map(choice_value, seen) if v not in choices]
-            distributions[n] = CategoricalDistribution(choices)
-        else:
-            low = min([spec.get("low", min(seen))] + seen)
-            high = max([spec.get("high", max(seen))] + seen)
-            if spec.get("kind") == "int":
-                distributions[n] = IntDistribution(int(low), int(high), log=bool(spec.get("log")) and low >= 1)
-            else:
-                distributions[n] = FloatDistribution(float(low), float(high), log=bool(spec.get("log")) and low > 0)
-    varied = [n for n in names if len({repr(choice_value(r.params[n])) for r in finished}) > 1]
-    if not varied:
-        return None, "no searched parameter took more than one value among the finished trials"
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize" if exp.mode == "max" else "minimize")
-    for r in finished:
-        study.add_trial(optuna.trial.create_trial(
-            value=float(r.value(exp.metric)), distributions={n: distributions[n] for n in names},
-            params={n: choice_value(r.params[n]) if exp.space[n].get("kind") == "categorical" else r.params[n]
-                    for n in names}))
-    try:
-        importances = optuna.importance.get_param_importances(study, params=varied)  # Optuna 5: PED-ANOVA
-    except (ValueError, RuntimeError) as e:
-        return None, f"Optuna could not assess them: {e}"
-    return dict(importances), f"over the {len(finished)} finished trials"
 
 
 class _Scale:
