@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
 import ray
 
+from orchestrator.errors import UserError, problem
 from orchestrator.interrupts import ignoring_sigint, reclaim
 
 # Environment variables passed from the driver to every Ray worker (when set here). Append to extend.
@@ -50,8 +52,6 @@ def local_resource_problems(resources) -> list:
     """What a Ray started on this machine (no RAY_ADDRESS) can never provide, so a trial would wait forever for it:
     a GPU torch cannot see, or more CPUs for one worker or evaluator than the machine has. A cluster (RAY_ADDRESS)
     may add nodes, so nothing is refused there."""
-    from orchestrator.errors import problem
-
     if os.environ.get("RAY_ADDRESS"):
         return []
     out, cpus = [], os.cpu_count() or 1
@@ -71,6 +71,34 @@ def local_resource_problems(resources) -> list:
             out.append(problem(f"resources.{field}", f"is more than this machine's {cpus} CPUs: the local Ray this "
                                "command starts could never place it", getattr(resources, field)))
     return out
+
+
+def trials_that_fit(need: dict[str, float]) -> int:
+    """How many trials needing `need` (on one node each) the alive nodes hold at once."""
+    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    return sum(min(int(res.get(k, 0) // v) for k, v in need.items() if v) for res in nodes)
+
+
+def wait_for_a_node(need: dict[str, float], timeout_s: float, poll_s: float = 5.0) -> int:
+    """On a cluster no node of which fits a trial yet: ask Ray's autoscaler for one (request_resources) and wait
+    for it, at most `timeout_s`; then give up with an error naming the fields instead of waiting forever."""
+    from ray.autoscaler.sdk import request_resources
+
+    print(f"warning: no node of this Ray cluster fits one trial ({need}); asked the autoscaler for one, waiting up "
+          f"to {timeout_s:.0f} s (resources.placement_timeout_s)", flush=True)
+    request_resources(bundles=[need])
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (fits := trials_that_fit(need)) < 1:
+            if time.monotonic() >= deadline:
+                raise UserError(problem("resources", f"no node of the Ray cluster at RAY_ADDRESS fitted one trial "
+                                        f"({need}) within resources.placement_timeout_s = {timeout_s:.0f} s: lower "
+                                        "resources.* or eval.num_actors, or add nodes that large"),
+                                "the sweep cannot run")
+            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
+    finally:
+        request_resources(bundles=[])  # from here on, the trials' own requests keep the nodes
+    return fits
 
 
 def connect_ray(extra_env: dict[str, str] | None = None) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from orchestrator.pbt import make_scheduler as make_population_scheduler
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
 from orchestrator.repeats import Repeats, grid_space
-from orchestrator.ray_start import connect_ray, link_ray_logs
+from orchestrator.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 from orchestrator.sweep_progress import SweepProgress
@@ -184,34 +183,6 @@ def max_concurrency(prepared: PreparedSweep) -> int:
         fits = wait_for_a_node(need, prepared.default_cfg.resources.placement_timeout_s)
     wanted = prepared.tune_cfg.max_concurrent_trials
     return min(fits, wanted) if wanted else fits
-
-
-def trials_that_fit(need: dict[str, float]) -> int:
-    """How many trials needing `need` (on one node each) the alive nodes hold at once."""
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-    return sum(min(int(res.get(k, 0) // v) for k, v in need.items() if v) for res in nodes)
-
-
-def wait_for_a_node(need: dict[str, float], timeout_s: float, poll_s: float = 5.0) -> int:
-    """On a cluster no node of which fits a trial yet: ask Ray's autoscaler for one (request_resources) and wait
-    for it, at most `timeout_s`; then give up with an error naming the fields instead of waiting forever."""
-    from ray.autoscaler.sdk import request_resources
-
-    print(f"warning: no node of this Ray cluster fits one trial ({need}); asked the autoscaler for one, waiting up "
-          f"to {timeout_s:.0f} s (resources.placement_timeout_s)", flush=True)
-    request_resources(bundles=[need])
-    deadline = time.monotonic() + timeout_s
-    try:
-        while (fits := trials_that_fit(need)) < 1:
-            if time.monotonic() >= deadline:
-                raise UserError(problem("resources", f"no node of the Ray cluster at RAY_ADDRESS fitted one trial "
-                                        f"({need}) within resources.placement_timeout_s = {timeout_s:.0f} s: lower "
-                                        "resources.* or eval.num_actors, or add nodes that large"),
-                                "the sweep cannot run")
-            time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
-    finally:
-        request_resources(bundles=[])  # from here on, the trials' own requests keep the nodes
-    return fits
 
 
 def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: int, search: bool) -> tune.Tuner:

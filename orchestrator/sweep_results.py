@@ -28,11 +28,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     baseline = rows_of(baseline_results, cfg.steps, t.metric, t.mode)[0] if baseline_results is not None else None
     print_table(rows, t.metric, console)
     stops = scheduler_stops(rows)
-    for s in stops:
-        noise = (f"overlapping {s['overlapping']} of {s['survivors']} survivors' intervals there" if s["survivors"]
-                 else "no other trial went past that step")
-        console.print(f"  stopped by the scheduler: {s['trial_id']} at step {s['rung']}, success {s['success']:.0%} "
-                      f"[{s['success_ci95'][0]:.0%}, {s['success_ci95'][1]:.0%}], {noise}")
+    _print_stops(stops, console)
     summary = {
         "experiment": t.experiment_name, "metric": t.metric, "mode": t.mode,
         "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
@@ -61,13 +57,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         summary["confirmation"] = _confirmation_summary(confirmed, winner.trial_id, baseline_confirmed, comparison, t)
     winner_confirmed = next((c for c in confirmed if c.label == winner.trial_id), None)
 
-    console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
-                  f"{t.metric} = {winner.value(t.metric):.4g} in the search")
-    console.print(f"  config diff vs base: {winner.params}")
-    if winner.over_seeds:
-        o = winner.over_seeds
-        console.print(f"  its config over {o['n']} seeds: mean {o['mean']:.4g}, std {o['std']:.4g}, min-max "
-                      f"{o['min']:.4g} - {o['max']:.4g} (best/ is this seed's checkpoint)")
+    _print_winner(winner, t.metric, console)
     seed_spread = None
     if t.confirm_seeds and winner_confirmed is not None:
         seed_spread = _seed_spread(prepared, winner, winner_confirmed, console)
@@ -88,6 +78,24 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         summary["hub_url"] = url
     _write(prepared, summary, rows, card)
     return summary
+
+
+def _print_stops(stops: list[dict], console: Console) -> None:
+    for s in stops:
+        noise = (f"overlapping {s['overlapping']} of {s['survivors']} survivors' intervals there" if s["survivors"]
+                 else "no other trial went past that step")
+        console.print(f"  stopped by the scheduler: {s['trial_id']} at step {s['rung']}, success {s['success']:.0%} "
+                      f"[{s['success_ci95'][0]:.0%}, {s['success_ci95'][1]:.0%}], {noise}")
+
+
+def _print_winner(winner: TrialRow, metric: str, console: Console) -> None:
+    console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
+                  f"{metric} = {winner.value(metric):.4g} in the search")
+    console.print(f"  config diff vs base: {winner.params}")
+    if winner.over_seeds:
+        o = winner.over_seeds
+        console.print(f"  its config over {o['n']} seeds: mean {o['mean']:.4g}, std {o['std']:.4g}, min-max "
+                      f"{o['min']:.4g} - {o['max']:.4g} (best/ is this seed's checkpoint)")
 
 
 def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, console: Console):
