@@ -6,8 +6,10 @@ kept in attempt order, so a dataset depends on its seed only, not on how many pr
 from __future__ import annotations
 
 import fcntl
+import json
 import multiprocessing
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +116,7 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
         return download(dataset_cfg.repo_id, dataset_cfg.revision)
     root = dataset_cfg.resolved_root()
     if (root / INFO_PATH).is_file():
+        _note_other_episode_count(root, dataset_cfg.record_episodes)
         return _check_features(root, dataset_cfg, env_cfg)
     root.parent.mkdir(parents=True, exist_ok=True)
     with open(root.parent / f"{root.name}.lock", "w") as lock:
@@ -123,6 +126,15 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
             print(f"recorded {report.kept} {env_cfg.type} expert episodes into {root} in {report.seconds:.0f} s "
                   f"(expert success rate {report.success_rate:.0%} over {report.attempted} episodes)", flush=True)
     return _check_features(root, dataset_cfg, env_cfg)
+
+
+def _note_other_episode_count(root: Path, record_episodes: int) -> None:
+    """A local dataset is recorded once: say so when it holds another number of episodes than asked for now."""
+    held = json.loads((root / INFO_PATH).read_text()).get("total_episodes")
+    if held is not None and held != record_episodes:
+        print(f"note: using the {held} episodes recorded earlier in {root}; dataset.record_episodes = "
+              f"{record_episodes} applies only when recording (delete that folder to record again)", file=sys.stderr,
+              flush=True)
 
 
 def existing_dataset(dataset_cfg: DatasetConfig) -> Path | None:

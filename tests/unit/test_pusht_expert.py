@@ -89,6 +89,8 @@ def test_ensure_dataset_records_once_and_checks_the_env(tmp_path, capsys, monkey
     np.testing.assert_array_equal(parallel.arrays["action"], inline.arrays["action"])  # same seeds, same data
     assert ensure_dataset(cfg, PushTEnvConfig()) == tiny
     assert capsys.readouterr().out == ""  # found, not recorded again
+    ensure_dataset(DatasetConfig(repo_id="local/tiny", record_episodes=5), PushTEnvConfig())
+    assert "using the 2 episodes recorded earlier" in capsys.readouterr().err  # not silently fewer than asked
     with pytest.raises(UserError, match="dataset.repo_id"):
         ensure_dataset(cfg, PushTEnvConfig(obs_type="state"))
     with pytest.raises(UserError, match="dataset.root"):
