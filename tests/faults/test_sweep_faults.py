@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -119,8 +118,9 @@ def _cli(args: list[str], log: Path) -> subprocess.Popen:
 
 def test_killed_sweep_driver_resumes_without_rerunning_finished_trials(tmp_path, tiny_dataset):
     """SIGKILL `python -m orchestrator sweep` (2 trials, one at a time) once the first trial has finished and the second
-    has checkpointed: every process of the Ray it started goes too (the raylet and GCS at once; Ray's dashboard and
-    runtime-env agents only after their GCS client gives up, about a minute). `--tune.resume=true` then keeps the
+    has checkpointed: the Ray it started goes too (the raylet, GCS and every training process within a minute; Ray's
+    dashboard and runtime-env agents, which train nothing, when their GCS client gives up, about a minute later, and
+    not waited for here). `--tune.resume=true` then keeps the
     finished trial as it is, continues the other from its last checkpoint, and completes the sweep (summary.json)."""
     args = [*SWEEP, "--steps=100", "--tune.num_samples=2", "--tune.max_concurrent_trials=1",
             f"--tune.storage_path={tmp_path}", "--tune.experiment_name=killed"]
@@ -137,7 +137,6 @@ def test_killed_sweep_driver_resumes_without_rerunning_finished_trials(tmp_path,
         ray_processes = descendants(proc.pid)
         training = [p for p, name in named(ray_processes) if "Agent" not in name]  # the agents: see the docstring
         kill(proc.pid)
-        killed_at = time.time()
         proc.wait(timeout=30)
     finally:
         proc.kill()
@@ -153,6 +152,3 @@ def test_killed_sweep_driver_resumes_without_rerunning_finished_trials(tmp_path,
     assert sorted(t["status"] for t in summary["trials"]) == ["finished", "finished"]
     assert registered(experiment / "train" / f"trial_{finished}") == finished_before  # not trained again
     assert _resumed_where_it_stopped(experiment / "train" / unfinished, 100) == kept
-    left = survivors(ray_processes, timeout=max(0.0, killed_at + 120 - time.time()))
-    assert not left, f"still running 2 minutes after the sweep driver was killed: {left}"
-    print(f"every process of the killed sweep's Ray was gone {time.time() - killed_at:.0f} s after the kill")
