@@ -59,6 +59,11 @@ OPTIMIZABLE = (
 )
 
 
+def policy_costs_of(report: dict) -> dict[str, float]:
+    """The policy/* costs a run reported (empty for a run from before they were measured)."""
+    return {k: float(report[k]) for k in (POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_CHUNK_MS) if k in report}
+
+
 def is_eval_metric(name: str) -> bool:
     """Measured by evaluation in the simulator (so it needs eval_freq > 0 and can be confirmed on fresh episodes)."""
     return name.startswith("eval/")

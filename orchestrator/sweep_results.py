@@ -173,8 +173,7 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
         trials_table_md=markdown_table(rows, [m for m, _ in t.objectives]), config_diff=dict(winner.params),
         seed_spread=seed_spread, objectives=[[m, d] for m, d in t.objectives] if front else None,
         pareto_rule=front["rule"] if front else None,
-        costs={k: float(v) for k, v in winner.metrics.items() if k.startswith("policy/") and isinstance(v, (int, float))}
-        or None,
+        costs=M.policy_costs_of(winner.metrics) or None,
     )
 
 
