@@ -227,7 +227,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
             verbose=None if terminal.verbose() else 0,
             callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
-                                     t.rank_metric, str(prepared.experiment_dir / "logs" / f"{name}.log")),
+                                     [m for m, _ in t.objectives],
+                                     str(prepared.experiment_dir / "logs" / f"{name}.log")),
                        SchedulerState(scheduler), RestoredTrialLogs()],  # what a resumed sweep needs (sweep_state.py)
         ),
     )
