@@ -196,6 +196,8 @@ def print_table(rows: list[TrialRow], metric: str | list[str], console: Console)
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and 1e4 <= abs(v) < 1e15:  # a count read back as a float
+        return str(int(v))
     if isinstance(v, float):
         return f"{v:.4g}"
     return "-" if v is None else str(v)
