@@ -37,6 +37,13 @@ class Confirmed:
                 M.EVAL_SUCCESS_HIGH: self.success_ci95[1], M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward[0],
                 M.EVAL_AVG_MAX_REWARD: self.avg_max_reward[0]}.get(metric)
 
+    def interval(self, metric: str) -> tuple[float, float, float] | None:
+        """(value, 95 % low, high) of an eval/ metric on the confirmation episodes (a point where none applies)."""
+        spans = {M.EVAL_SUCCESS: (self.success, *self.success_ci95), M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward,
+                 M.EVAL_AVG_MAX_REWARD: self.avg_max_reward}
+        value = self.value(metric)
+        return spans.get(metric) or (None if value is None else (value, value, value))
+
 
 def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episodes: int) -> bool:
     """Whether the confirmation episodes would reuse a seed the search evaluated on."""

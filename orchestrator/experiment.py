@@ -75,6 +75,13 @@ class Experiment:
     interrupted: bool = False  # a signal stopped the sweep and it has not been resumed since
 
     @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """[(metric, mode)] the sweep optimized: several when it had several objectives (summary.json), the first
+        being `metric`."""
+        listed = (self.summary or {}).get("objectives") or []
+        return [(o["metric"], o["mode"]) for o in listed] or [(self.metric, self.mode)]
+
+    @property
     def running(self) -> bool:
         if self.interrupted:
             return False

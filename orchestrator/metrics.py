@@ -40,6 +40,13 @@ EVAL_N_EPISODES = "eval/n_episodes"
 EVAL_SECONDS = "eval/eval_s"
 EVAL_STEP = "eval/step"  # the training step whose weights were evaluated (ASHA's time attribute)
 
+# What the policy costs on the robot, measured once per run on rank 0 before training (orchestrator/policies/costs.py)
+# and carried by every report: objectives a sweep can trade against success (--tune.metric=[eval/success, ...]).
+POLICY_N_PARAMS = "policy/n_params"  # the policy's parameters (normalization statistics not counted)
+POLICY_LATENCY_MS = "policy/latency_ms"  # mean ms per action of select_action at batch 1 on the run's device: one
+#   model query amortized over the n_action_steps actions it queues (what a control loop waits, on average)
+POLICY_CHUNK_MS = "policy/chunk_ms"  # ms of one model query (predict_action_chunk) at batch 1: the longest wait
+
 INFEASIBLE = "infeasible"  # True in the one report of a trial whose config broke a constraint (it trained nothing)
 VIOLATED = "violated_constraints"  # the names of the constraints it broke
 
@@ -48,7 +55,13 @@ OPTIMIZABLE = (
     TRAIN_LOSS, TRAIN_GRAD_NORM, TRAIN_LR, TRAIN_SAMPLES_PER_S, TRAIN_UPDATE_S, TRAIN_DATA_S,
     EVAL_SUCCESS, EVAL_SUCCESS_LOW, EVAL_SUCCESS_HIGH, EVAL_AVG_SUM_REWARD, EVAL_AVG_MAX_REWARD,
     EVAL_N_EPISODES, EVAL_SECONDS, EVAL_STEP, VAL_LOSS, STEP, EPOCH,
+    POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_CHUNK_MS,
 )
+
+
+def policy_costs_of(report: dict) -> dict[str, float]:
+    """The policy/* costs a run reported (empty for a run from before they were measured)."""
+    return {k: float(report[k]) for k in (POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_CHUNK_MS) if k in report}
 
 
 def is_eval_metric(name: str) -> bool:

@@ -55,6 +55,9 @@ class ModelCardInfo:
     seed_spread: dict | None = None  # retrained with more seeds: {"seeds": [...], "success": [...], "mean", "std"}
     versions: dict[str, str] = field(default_factory=lambda: versions())
     dataset_folder: str | None = None  # the name of the dataset.root folder trained on (None: dataset_repo_id)
+    objectives: list[list[str]] | None = None  # several objectives: [[metric, mode], ...] (None: search.metric only)
+    pareto_rule: str | None = None  # how this policy was chosen from the Pareto front (orchestrator/pareto.py)
+    costs: dict[str, float] | None = None  # what the policy costs on the robot: policy/* metrics of its trial
 
 
 def versions() -> dict[str, str]:
@@ -192,7 +195,7 @@ python -m orchestrator train --policy.path={load_from} --steps=1000   # fine-tun
 
 {_search_md(info)}
 
-## Best configuration
+{_costs_md(info.costs)}## Best configuration
 
 {_config_diff_md(info.config_diff)}
 
@@ -280,9 +283,26 @@ def _evidence_md(info: ModelCardInfo) -> str:
 def _search_md(info: ModelCardInfo) -> str:
     space = "\n".join(f"| `{name}` | `{_cell(dist)}` |" for name, dist in sorted(info.search_space.items()))
     gpu = f", {info.gpu_hours:.2f} GPU-hours" if info.gpu_hours else ""
-    return (f"{info.n_trials} trials ({info.search_algorithm}), optimizing `{info.search.metric}` ({info.search.mode}); "
+    goal = f"optimizing `{info.search.metric}` ({info.search.mode})"
+    if info.objectives:
+        goal = ("with several objectives (" + ", ".join(f"`{m}` ({d})" for m, d in info.objectives)
+                + f"); this policy is on their Pareto front, chosen so: {info.pareto_rule}")
+    return (f"{info.n_trials} trials ({info.search_algorithm}), {goal}; "
             f"compute used: {info.cpu_hours:.2f} CPU-hours{gpu}.\n\n| field | searched over |\n|---|---|\n{space}\n\n"
             f"{info.trials_table_md.strip()}")
+
+
+def _costs_md(costs: dict[str, float] | None) -> str:
+    if not costs:
+        return ""
+    from orchestrator import metrics as M
+
+    words = {M.POLICY_N_PARAMS: "parameters", M.POLICY_LATENCY_MS: "ms per action (select_action, batch 1, mean)",
+             M.POLICY_CHUNK_MS: "ms per model query (one action chunk)"}
+    lines = "\n".join(f"| {words.get(k, k)} | {v:,.0f} |" if k == M.POLICY_N_PARAMS else f"| {words.get(k, k)} | {v:.3g} |"
+                      for k, v in costs.items())
+    return (f"## What it costs on the robot\n\nMeasured on the device its trial trained on, before training:\n\n"
+            f"| | |\n|---|---|\n{lines}\n\n")
 
 
 def _config_diff_md(config_diff: dict[str, object]) -> str:

@@ -15,7 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import pickle
 import statistics
+import tempfile
 from typing import Any
 
 from ray import tune
@@ -60,6 +63,30 @@ class Repeats(Repeater):
         if isinstance(config, dict):
             config[CONFIG_ID] = self._trial_id_to_group[trial_id].primary_trial_id
         return config
+
+    def save(self, checkpoint_path: str) -> None:
+        """The inner searcher's state AND the groups (Ray's Repeater saves only the former: after a resume, the seeds
+        still running of a config would never be told to the searcher, and its trial would stay open forever)."""
+        with tempfile.TemporaryDirectory() as folder:
+            inner = os.path.join(folder, "inner.pkl")
+            self.searcher.save(inner)
+            with open(inner, "rb") as f:
+                state = {"inner": f.read(), "repeats": self.get_state()}
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(state, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)
+        if not isinstance(state, dict) or "repeats" not in state:  # saved before the groups were kept
+            self.searcher.restore(checkpoint_path)
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            inner = os.path.join(folder, "inner.pkl")
+            with open(inner, "wb") as f:
+                f.write(state["inner"])
+            self.searcher.restore(inner)
+        self.set_state(state["repeats"])
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, **kwargs) -> None:
         from orchestrator.metrics import INFEASIBLE

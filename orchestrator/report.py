@@ -155,12 +155,14 @@ def _success_cell(c: Candidate | None) -> str:
     return f"{c.value(M.EVAL_SUCCESS):.0%} [{low:.0%}, {high:.0%}]"
 
 
-def _columns(rows: list[TrialRow], metric: str) -> tuple[list[str], list[list[str]]]:
+def _columns(rows: list[TrialRow], metric: str | list[str]) -> tuple[list[str], list[list[str]]]:
+    """The table's columns and cells; `metric`: the ranking metric, or every objective (the first ranks)."""
+    metrics = [metric] if isinstance(metric, str) else list(metric)
     params = sorted({k for r in rows for k in r.params})
     repeated = any(r.config_id is not None for r in rows)
     seeds = ["config", "seed #"] if repeated else []
-    spread_cols = [f"mean {metric} over seeds", "std", "min - max"] if repeated else []
-    cols = ["#", "trial", "status", *seeds, *params, metric, *spread_cols, "success [95% CI]", "best step",
+    spread_cols = [f"mean {metrics[0]} over seeds", "std", "min - max"] if repeated else []
+    cols = ["#", "trial", "status", *seeds, *params, *metrics, *spread_cols, "success [95% CI]", "best step",
             M.TRAIN_LOSS, "minutes"]
     body = []
     for i, r in enumerate(rows, 1):
@@ -168,7 +170,7 @@ def _columns(rows: list[TrialRow], metric: str) -> tuple[list[str], list[list[st
         s = r.over_seeds
         body.append([str(i), r.trial_id, status,
                      *([_fmt(r.config_id), _fmt(r.repeat)] if repeated else []),
-                     *[_fmt(r.params.get(p)) for p in params], _fmt(r.value(metric)),
+                     *[_fmt(r.params.get(p)) for p in params], *[_fmt(r.value(m)) for m in metrics],
                      *([_fmt(s["mean"]), _fmt(s["std"]), f"{_fmt(s['min'])} - {_fmt(s['max'])}"] if s
                        else ["-"] * len(spread_cols)),
                      _success_cell(r.best), _fmt(r.best.step if r.best else None), _fmt(r.metrics.get(M.TRAIN_LOSS)),
@@ -176,15 +178,16 @@ def _columns(rows: list[TrialRow], metric: str) -> tuple[list[str], list[list[st
     return cols, body
 
 
-def markdown_table(rows: list[TrialRow], metric: str) -> str:
+def markdown_table(rows: list[TrialRow], metric: str | list[str]) -> str:
     cols, body = _columns(rows, metric)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in body])
 
 
-def print_table(rows: list[TrialRow], metric: str, console: Console) -> None:
+def print_table(rows: list[TrialRow], metric: str | list[str], console: Console) -> None:
     cols, body = _columns(rows, metric)
-    table = Table(title=f"Trials ranked by {metric} (each at its best evaluated checkpoint)")
+    first = metric if isinstance(metric, str) else metric[0]
+    table = Table(title=f"Trials ranked by {first} (each at its best evaluated checkpoint)")
     for col in cols:
         table.add_column(col, justify="left" if col in ("trial", "status") else "right")
     for cells in body:
@@ -193,6 +196,8 @@ def print_table(rows: list[TrialRow], metric: str, console: Console) -> None:
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer() and 1e4 <= abs(v) < 1e15:  # a count read back as a float
+        return str(int(v))
     if isinstance(v, float):
         return f"{v:.4g}"
     return "-" if v is None else str(v)

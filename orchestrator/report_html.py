@@ -19,6 +19,7 @@ from orchestrator import storage
 from orchestrator.experiment import INTERRUPTED, Experiment, choice_value, finite, load_experiment, reads
 from orchestrator.importance import param_importances
 from orchestrator.report import _columns, _ci, scheduler_stops
+from orchestrator.report_pareto import pareto_section
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
             "scheduler-stops", "confirmation", "compute")
@@ -100,6 +101,7 @@ def build_report(folder: str | Path, out: str | Path | None = None, source: str 
     page.importance()
     page.scheduler_stops()
     page.lineage()
+    pareto_section(page)
     page.confirmation()
     page.compute()
     path = out / "report.html"
@@ -130,6 +132,8 @@ class _Page:
                  "<b>still running</b> (or stopped before its end): no summary.json yet, so no confirmation and no "
                  "best-vs-baseline comparison; rebuild this report when the sweep ends")
         items = [f"experiment folder: <code>{_e(self.source)}</code>",
+                 "objectives: " + ", ".join(f"<code>{_e(m)}</code> ({d})" for m, d in exp.objectives)
+                 if len(exp.objectives) > 1 else
                  f"metric: <code>{_e(exp.metric)}</code> ({exp.mode}); each trial at its best evaluated checkpoint",
                  f"trials: {len(exp.rows)} ({', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'none yet'})"
                  f"; training budget {exp.steps if exp.steps is not None else 'unknown'} steps",
@@ -143,7 +147,7 @@ class _Page:
         if not rows:
             self.section("trials", "Trials", "<p>No trial has started yet.</p>")
             return
-        cols, body = _columns(rows, self.exp.metric)  # the baseline last (its searched fields: "-", the defaults)
+        cols, body = _columns(rows, [m for m, _ in self.exp.objectives])  # the baseline last (its searched fields: "-", the defaults)
         if self.exp.baseline:
             body[-1][0] = "baseline"
         self.section("trials", f"Trials ranked by {self.exp.metric}", _table(cols, body))

@@ -70,11 +70,12 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if default_cfg.dataset.root:  # trials run in their own folders: every one gets the folder the user meant
         default_cfg.dataset.root = str(Path(default_cfg.dataset.root).expanduser().resolve())
         cli.setdefault("dataset", {})["root"] = default_cfg.dataset.root
-    if is_eval_metric(tune_cfg.metric) and not default_cfg.evaluates:
+    metrics = [m for m, _ in tune_cfg.objectives]
+    if any(is_eval_metric(m) for m in metrics) and not default_cfg.evaluates:
         raise UserError(problem("tune.metric", "needs evaluation, but eval_freq = 0: set eval_freq > 0 or optimize a "
-                                "train/ metric", tune_cfg.metric))
+                                "train/ or policy/ metric", tune_cfg.metric))
     ds = default_cfg.dataset
-    if tune_cfg.metric == VAL_LOSS and not ds.val_fraction and not ds.val_episodes:
+    if VAL_LOSS in metrics and not ds.val_fraction and not ds.val_episodes:
         raise UserError(problem("tune.metric", "needs held-out episodes: set dataset.val_fraction or "
                                 "dataset.val_episodes", tune_cfg.metric))
     if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
@@ -112,7 +113,8 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.warm_start and is_conditional(space):
         raise UserError(problem("tune.warm_start", "cannot seed a conditional space (a choice of policy types)",
                                 tune_cfg.warm_start))
-    warm = load_warm_start(tune_cfg.warm_start, space, tune_cfg.metric, tune_cfg.mode, tune_cfg.search) \
+    warm = load_warm_start(tune_cfg.warm_start, space, tune_cfg.rank_metric, tune_cfg.rank_mode,
+                           tune_cfg.search) \
         if tune_cfg.warm_start and not tune_cfg.resume else None  # a resumed searcher has its own state
     return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir,
                          dict(sweep.constraints), warm)
@@ -210,7 +212,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         trainable,
         param_space=param_space,
         tune_config=tune.TuneConfig(
-            metric=t.metric, mode=t.mode, num_samples=num_samples,
+            metric=t.rank_metric, mode=t.rank_mode, num_samples=num_samples,  # schedulers: the first objective
             search_alg=search_alg,
             scheduler=scheduler,
             # Tune applies this limit to a Searcher (it wraps it in a ConcurrencyLimiter) and to its own default
@@ -225,7 +227,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
             verbose=None if terminal.verbose() else 0,
             callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
-                                     t.metric, str(prepared.experiment_dir / "logs" / f"{name}.log")),
+                                     [m for m, _ in t.objectives],
+                                     str(prepared.experiment_dir / "logs" / f"{name}.log")),
                        SchedulerState(scheduler), RestoredTrialLogs()],  # what a resumed sweep needs (sweep_state.py)
         ),
     )
@@ -262,8 +265,11 @@ def _search_alg(t: TuneConfig, max_concurrent: int, space: dict | None = None, w
         if warm:
             terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna, not trained again"
                          + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else ""))
-        searcher = _OptunaOnEvaluations(space=DefineByRun(space), metric=t.metric, mode=t.mode, sampler=sampler) \
-            if is_conditional(space) else _OptunaOnEvaluations(sampler=sampler,
+        # Several objectives: Optuna's multi-objective TPE over all of them (a study with one direction each).
+        metric, mode = ([m for m, _ in t.objectives], [d for _, d in t.objectives]) if t.multi_objective \
+            else (t.rank_metric, t.rank_mode)
+        searcher = _OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler) \
+            if is_conditional(space) else _OptunaOnEvaluations(sampler=sampler, metric=metric, mode=mode,
                                                                points_to_evaluate=warm.points if warm else None,
                                                                evaluated_rewards=warm.rewards if warm else None)
         return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
@@ -280,8 +286,13 @@ class _OptunaOnEvaluations(_optuna_search_class()):
     """OptunaSearch that only sees reports carrying the metric: evaluations finish asynchronously, so most reports
     (train metrics, checkpoints) have none, and OptunaSearch would fail on them."""
 
+    def set_search_properties(self, metric, mode, config, **spec) -> bool:
+        if isinstance(self.metric, list):  # keep every objective; Tune passes only the schedulers' (the first)
+            metric, mode = None, None
+        return super().set_search_properties(metric, mode, config, **spec)
+
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if self.metric in result:
+        if not isinstance(self.metric, list) and self.metric in result:  # (no pruning with several objectives)
             super().on_trial_result(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:

@@ -55,9 +55,10 @@ class SweepProgress(Callback):
     both also written to `log_path` (plain text). Picklable: Tune saves it with the experiment, and a resumed sweep
     uses the saved one; the live display is module state."""
 
-    def __init__(self, title: str, params: list[str], total_steps: int, metric: str, log_path: str | None):
+    def __init__(self, title: str, params: list[str], total_steps: int, metric: str | list[str],
+                 log_path: str | None):
         self.title, self.params, self.total_steps, self.log_path = title, list(params), total_steps, log_path
-        self.metric = metric
+        self.metric = metric  # the sweep's metric, or its objectives
         self.rows: dict[str, _Row] = {}
         self.started = time.time()
         self.total_trials = 0
@@ -143,7 +144,8 @@ class SweepProgress(Callback):
         for trial in trials:
             self._row(trial)
         by_id = {t.trial_id: t for t in trials}
-        extra = [] if self.metric in (M.EVAL_SUCCESS, M.TRAIN_LOSS) else [self.metric]
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        extra = [m for m in metrics if m not in (M.EVAL_SUCCESS, M.TRAIN_LOSS)]
         columns = [("trial", 9), ("status", max([9] + [len(r.status) for r in self.rows.values()]))]  # (header, width); headers wrap at spaces, cells never wrap
         for p in self.params:
             header = _header(p, self.params)

@@ -12,6 +12,7 @@ from orchestrator import metrics as M
 from orchestrator import storage
 from orchestrator.confirm import Confirmed, confirm
 from orchestrator.experiment import space_spec
+from orchestrator.pareto import Front, front_markdown
 from orchestrator.pbt import lineage_markdown, read_lineage
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report import (TrialRow, config_summaries, export_best, markdown_table, print_table, rank, rows_of,
@@ -24,13 +25,16 @@ from orchestrator.sweep import PreparedSweep
 def finish(prepared: PreparedSweep, results, baseline_results, console: Console | None = None) -> dict:
     console = console or Console(width=None if sys.stdout.isatty() else 160)
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    rows = rank(rows_of(results, cfg.steps, t.metric, t.mode), t.metric, t.mode)
-    baseline = rows_of(baseline_results, cfg.steps, t.metric, t.mode)[0] if baseline_results is not None else None
-    print_table(rows, t.metric, console)
+    metric, mode = t.rank_metric, t.rank_mode  # with several objectives: the first
+    rows = rank(rows_of(results, cfg.steps, metric, mode), metric, mode)
+    baseline = rows_of(baseline_results, cfg.steps, metric, mode)[0] if baseline_results is not None else None
+    columns = [m for m, _ in t.objectives]
+    print_table(rows, columns, console)
     stops = scheduler_stops(rows)
     _print_stops(stops, console)
     summary = {
-        "experiment": t.experiment_name, "metric": t.metric, "mode": t.mode,
+        "experiment": t.experiment_name, "metric": metric, "mode": mode,
+        "objectives": [{"metric": m, "mode": d} for m, d in t.objectives],
         "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
                             "first_seed": cfg.eval.seed},
         "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
@@ -43,27 +47,36 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     if infeasible:
         console.print(f"  infeasible (broke a constraint, not trained): {len(infeasible)} of {len(rows)} trials")
     out = prepared.experiment_dir
-    ranked = [r for r in rows if r.value(t.metric) is not None and r.best and r.best.checkpoint_path
+    ranked = [r for r in rows if r.value(metric) is not None and r.best and r.best.checkpoint_path
               and r.status != "infeasible"]
     if not ranked:
-        console.print(f"[red]No trial reported {t.metric}; see the errors above and "
+        console.print(f"[red]No trial reported {metric}; see the errors above and "
                       f"{storage.join(prepared.storage_dir, 'trials')}[/red]")
         _write(prepared, summary, rows, None)
         return summary
 
+    front = Front(t.objectives, ranked) if t.multi_objective else None  # best/ comes from it (orchestrator/pareto.py)
     winner, confirmed, baseline_confirmed, comparison = ranked[0], [], None, None
-    if t.confirm_top_k and M.is_eval_metric(t.metric):
-        winner, confirmed, baseline_confirmed, comparison = _confirm_top(prepared, ranked, baseline, console)
+    if front is not None:
+        winner = front.choose_in_search()
+    if t.confirm_top_k and M.is_eval_metric(metric):
+        pick = front.choose_confirmed if front is not None else _best_confirmed(metric, mode)
+        winner, confirmed, baseline_confirmed, comparison = _confirm_top(
+            prepared, front.members if front is not None else ranked, baseline, pick, console)
         summary["confirmation"] = _confirmation_summary(confirmed, winner.trial_id, baseline_confirmed, comparison, t)
     winner_confirmed = next((c for c in confirmed if c.label == winner.trial_id), None)
+    if front is not None:
+        front.print(console)
+        summary["pareto_front"] = front.summary()
 
-    _print_winner(winner, t.metric, console)
+    _print_winner(winner, metric, console)
     seed_spread = None
     if t.confirm_seeds and winner_confirmed is not None:
         seed_spread = _seed_spread(prepared, winner, winner_confirmed, console)
         summary["seed_spread"] = seed_spread
     best_dir = export_best(winner.best, out / "best")
-    card = _card(prepared, rows, baseline, winner, winner_confirmed, baseline_confirmed, comparison, seed_spread)
+    card = _card(prepared, rows, baseline, winner, winner_confirmed, baseline_confirmed, comparison, seed_spread,
+                 summary.get("pareto_front"))
     write_model_card(best_dir, card)
     console.print(f"  best policy, config and model card: {best_dir}")
     summary["best"] = {**winner.summary(), "confirmed": _confirmed_summary(winner_confirmed)}
@@ -98,9 +111,20 @@ def _print_winner(winner: TrialRow, metric: str, console: Console) -> None:
                       f"{o['min']:.4g} - {o['max']:.4g} (best/ is this seed's checkpoint)")
 
 
-def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, console: Console):
-    """Confirm the top trials' best checkpoints and the baseline's on fresh episodes; the winner is the best there
-    (the search's rank breaks ties). Returns (winner row, every Confirmed, the baseline's, the comparison)."""
+def _best_confirmed(metric: str, mode: str):
+    """One objective: the winner is the best confirmed value (the search's rank breaks ties)."""
+    sign = 1 if mode == "max" else -1
+
+    def pick(trials: list[Confirmed]) -> Confirmed:
+        order = {c.label: i for i, c in enumerate(trials)}
+        return max(trials, key=lambda c: (sign * (c.value(metric) or 0.0), -order[c.label]))
+
+    return pick
+
+
+def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, pick, console: Console):
+    """Confirm the top trials' best checkpoints and the baseline's on fresh episodes; `pick` chooses the winner from
+    the confirmed trials. Returns (winner row, every Confirmed, the baseline's, the comparison)."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     entries = [(r.trial_id, r.best) for r in _best_seed_of_each_config(ranked)[:t.confirm_top_k]]
     if baseline is not None and baseline.best is not None and baseline.best.checkpoint_path:
@@ -110,9 +134,7 @@ def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: Tria
     confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
     trials = [c for c in confirmed if c.label != "baseline"]
     baseline_confirmed = next((c for c in confirmed if c.label == "baseline"), None)
-    sign = 1 if t.mode == "max" else -1
-    order = {c.label: i for i, c in enumerate(trials)}
-    best = max(trials, key=lambda c: (sign * (c.value(t.metric) or 0.0), -order[c.label]))
+    best = pick(trials)
     _print_confirmation(console, confirmed, best)
     comparison = None
     if baseline_confirmed is not None:
@@ -134,21 +156,24 @@ def _best_seed_of_each_config(ranked: list[TrialRow]) -> list[TrialRow]:
 
 def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, winner: TrialRow,
           winner_confirmed: Confirmed | None, baseline_confirmed: Confirmed | None, comparison: str | None,
-          seed_spread: dict | None) -> ModelCardInfo:
+          seed_spread: dict | None, front: dict | None = None) -> ModelCardInfo:
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     every_run = rows + ([baseline] if baseline else [])
     return ModelCardInfo(
         repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
         dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
         dataset_folder=Path(cfg.dataset.root).name if cfg.dataset.root else None,
-        search=SearchEvidence(t.metric, t.mode, winner.value(t.metric), winner.best.step,
+        search=SearchEvidence(t.rank_metric, t.rank_mode, winner.value(t.rank_metric), winner.best.step,
                               int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
         winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,
         confirm_first_seed=t.confirm_seed if winner_confirmed else None,
         search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),
         search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=_hours(every_run, cfg),
         gpu_hours=_hours(every_run, cfg, "GPU"),
-        trials_table_md=markdown_table(rows, t.metric), config_diff=dict(winner.params), seed_spread=seed_spread,
+        trials_table_md=markdown_table(rows, [m for m, _ in t.objectives]), config_diff=dict(winner.params),
+        seed_spread=seed_spread, objectives=[[m, d] for m, d in t.objectives] if front else None,
+        pareto_rule=front["rule"] if front else None,
+        costs=M.policy_costs_of(winner.metrics) or None,
     )
 
 
@@ -186,7 +211,7 @@ def _seed_spread(prepared: PreparedSweep, winner: TrialRow, winner_confirmed: Co
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     seeds = [cfg.seed + i for i in range(1, t.confirm_seeds + 1)]
     console.print(f"\nRetraining the winner's config with seeds {seeds} ...")
-    rows = rows_of(retrain_with_seeds(prepared, winner.params, seeds), cfg.steps, t.metric, t.mode)
+    rows = rows_of(retrain_with_seeds(prepared, winner.params, seeds), cfg.steps, t.rank_metric, t.rank_mode)
     entries = [(str(r.params.get("seed")), r.best) for r in rows if r.best and r.best.checkpoint_path]
     confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
     values = [winner_confirmed.success] + [c.success for c in confirmed]
@@ -207,7 +232,8 @@ def _hours(rows: list[TrialRow], cfg, resource: str = "CPU") -> float:
 
 def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: ModelCardInfo | None) -> None:
     t, out = prepared.tune_cfg, prepared.experiment_dir
-    lines = [f"# Sweep {t.experiment_name}", "", markdown_table(rows, t.metric), ""]
+    lines = [f"# Sweep {t.experiment_name}", "", markdown_table(rows, [m for m, _ in t.objectives]), ""]
+    lines += front_markdown(summary.get("pareto_front"))
     if summary.get("scheduler_stops"):
         lines += ["## Stopped by the scheduler", "", "| trial | at step | success [95% CI] | overlapping survivors |",
                   "|---|---|---|---|"]

@@ -30,6 +30,7 @@ from orchestrator.datasets.record import ensure_dataset
 from orchestrator.errors import UserError, problem
 from orchestrator.plugins import import_user_packages
 from orchestrator.policies.base import NORMALIZER_PREFIX
+from orchestrator.policies.costs import policy_costs, single_observation
 from orchestrator.policies.factory import make_policy
 from orchestrator.policy_source import WEIGHTS_NAME
 from trainables import phase_log
@@ -96,6 +97,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
             start_weights = weights_digest({k: v for k, v in policy.state_dict().items()
                                             if not k.startswith(NORMALIZER_PREFIX)})
     start_step = step
+    # What the policy costs on the robot (parameters, select_action latency at batch 1 on this device): objectives
+    # a sweep can trade against success, so they ride along with every report.
+    costs = policy_costs(policy, single_observation(dataset[0], policy), device) if rank == 0 else {}
     model = ray.train.torch.prepare_model(policy) if world > 1 else policy  # DDP across workers
     mark("policy")
 
@@ -140,6 +144,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
             metrics["node_id"] = ray.get_runtime_context().get_node_id()
             metrics[M.START_STEP] = start_step
             metrics[M.OPTIMIZER_LR] = optimizer.param_groups[0]["lr"]
+            metrics.update(costs)
             if start_weights:
                 metrics[M.START_WEIGHTS] = start_weights
             metrics["world_size"] = world

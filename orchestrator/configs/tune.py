@@ -16,8 +16,10 @@ from orchestrator.metrics import EVAL_SUCCESS, OPTIMIZABLE
 class TuneConfig:
     """Ray Tune settings of a sweep."""
 
-    metric: str = EVAL_SUCCESS  # the reported metric to optimize (one of orchestrator.metrics.OPTIMIZABLE)
-    mode: str = "max"  # max or min
+    metric: list[str] | str = EVAL_SUCCESS  # the reported metric to optimize (one of orchestrator.metrics.OPTIMIZABLE),
+    #   or a list of objectives, e.g. [eval/success, policy/latency_ms]: Optuna searches them together (multi-objective
+    #   TPE), trials are ranked and scheduled (ASHA, PBT) by the first, and best/ comes from the Pareto front (README)
+    mode: list[str] | str = "max"  # max or min; with a list of metrics, a list of one mode each
     search: str = "optuna"  # optuna (TPE), random, or grid (every grid_search/choice combination once)
     scheduler: str = "asha"  # asha (early-stops weak trials at eval rungs), pbt or pb2 (population-based training: a
     #   weak trial continues from a strong one's checkpoint with mutated hyperparameters; README "PBT"), or none
@@ -45,8 +47,28 @@ class TuneConfig:
     confirm_seed: int = 1_000_000  # seed of the first confirmation episode (the range must not overlap eval.seed's)
     confirm_seeds: int = 0  # retrain the winner's config with this many more seeds; the report gives mean and spread
 
+    @property
+    def objectives(self) -> list[tuple[str, str]]:
+        """[(metric, mode)]: one, or several (the first ranks the trials)."""
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        modes = self.mode if isinstance(self.mode, list) else [self.mode] * len(metrics)
+        return list(zip(metrics, modes))
+
+    @property
+    def rank_metric(self) -> str:
+        """The metric trials are ranked, scheduled and confirmed by: the only one, or the first objective."""
+        return self.objectives[0][0]
+
+    @property
+    def rank_mode(self) -> str:
+        return self.objectives[0][1]
+
+    @property
+    def multi_objective(self) -> bool:
+        return isinstance(self.metric, list) and len(self.metric) > 1
+
     def problems(self) -> list[Problem]:
-        out = one_of("metric", self.metric, OPTIMIZABLE) + one_of("mode", self.mode, ["max", "min"])
+        out = self._objective_problems()
         out += one_of("search", self.search, ["optuna", "random", "grid"])
         out += one_of("scheduler", self.scheduler, ["asha", "pbt", "pb2", "none"])
         out += positive("num_samples", self.num_samples) + positive("repeats", self.repeats)
@@ -59,6 +81,28 @@ class TuneConfig:
         out += in_range("resample_probability", self.resample_probability, 0.0, 1.0)
         if self.reduction_factor < 2:
             out.append(problem("reduction_factor", "must be an integer >= 2", self.reduction_factor))
+        return out
+
+    def _objective_problems(self) -> list[Problem]:
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        if not metrics:
+            return [problem("metric", f"must name at least one metric, of {list(OPTIMIZABLE)}", self.metric)]
+        out = [p for m in metrics for p in one_of("metric", m, OPTIMIZABLE)]
+        if len(set(metrics)) < len(metrics):
+            out.append(problem("metric", "names a metric twice", self.metric))
+        if isinstance(self.mode, list) and len(self.mode) != len(metrics):
+            out.append(problem("mode", f"needs one mode per metric ({len(metrics)}: {metrics}), in the same order",
+                               self.mode))
+        elif isinstance(self.metric, list) and len(metrics) > 1 and not isinstance(self.mode, list):
+            out.append(problem("mode", f"needs one mode per metric, e.g. [max, min] for {metrics}", self.mode))
+        out += [p for m in (self.mode if isinstance(self.mode, list) else [self.mode])
+                for p in one_of("mode", m, ["max", "min"])]
+        if len(metrics) > 1:  # Ray's Repeater averages one number, and a warm start tells Optuna one value per trial
+            if self.repeats > 1:
+                out.append(problem("repeats", "must be 1 with several objectives (tune.metric is a list)",
+                                   self.repeats))
+            if self.warm_start:
+                out.append(problem("warm_start", "needs a single objective (tune.metric is a list)", self.warm_start))
         return out
 
 

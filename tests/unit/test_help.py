@@ -80,7 +80,7 @@ def test_sweep_help_shows_the_base_values_and_what_is_searched(capsys, monkeypat
     assert "--policy.chunk_size: int = 20   [searched: choice([10, 20])]" in out  # the baseline's value
     assert "--policy.n_action_steps: int = 20   [tied to policy.chunk_size]" in out
     assert "[searched: loguniform(0.0001, 0.003)]" in out and "--steps: int = 1200" in out
-    assert "--tune.num_samples: int = 3" in out and "--tune.metric: str = eval/avg_max_reward" in out
+    assert "--tune.num_samples: int = 3" in out and "--tune.metric: list[str] | str = eval/avg_max_reward" in out
 
 
 def _config_classes():

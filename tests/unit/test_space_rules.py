@@ -159,6 +159,24 @@ def test_repeats_share_one_suggestion_and_tell_the_searcher_the_mean():
     assert s.searcher._ot_study.get_trials()[1].constraints == {"c": 1.0}
 
 
+def test_repeats_keep_their_groups_across_a_resume(tmp_path):
+    """Saved with one seed of a config finished: after the restore, the other seed's result completes the config,
+    and the searcher is told the mean (Ray's Repeater alone loses the groups and never tells it)."""
+    space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2)}
+    s = Repeats(_searcher(), repeat=2)
+    s.set_search_properties("eval/success", "max", space)
+    s.suggest("t1"), s.suggest("t2")
+    s.on_trial_complete("t1", {"eval/success": 0.2})
+    s.save(str(tmp_path / "searcher.pkl"))
+    restored = Repeats(_searcher(), repeat=2)
+    restored.set_search_properties("eval/success", "max", space)
+    restored.restore(str(tmp_path / "searcher.pkl"))
+    restored.on_trial_complete("t2", {"eval/success": 0.6})
+    done = restored.searcher._ot_study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    assert len(done) == 1 and done[0].value == pytest.approx(0.4)
+    assert restored.suggest("t3")[CONFIG_ID] == "t3"  # the next config starts a new group
+
+
 def test_search_alg_per_search_mode():
     space, _ = split_space(either(), {})
     assert isinstance(_search_alg(TuneConfig(repeats=3), 2, space), Repeats)
