@@ -56,7 +56,7 @@ def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]],
            interval: Callable[[TrialRow], Interval]) -> tuple[TrialRow, list[TrialRow]]:
     """(the chosen row, the rows as good as the best on the first objective) — `front` in rank order; `interval`
     gives each row's (value, low, high) of the first objective."""
-    (first, first_mode), rest = objectives[0], objectives[1:]
+    (_, first_mode), rest = objectives[0], objectives[1:]
     sign = 1 if first_mode == "max" else -1
     order = {r.trial_id: i for i, r in enumerate(front)}
     top = max(front, key=lambda r: (sign * interval(r)[0], -order[r.trial_id]))
