@@ -71,10 +71,13 @@ def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]],
 
 
 def choice_sentence(chosen: TrialRow, tied: Sequence[TrialRow], objectives: Sequence[tuple[str, str]],
-                    confirmed: bool) -> str:
+                    confirmed: bool, n_front: int) -> str:
     """How best/ was chosen from the front, in one sentence."""
     first, rest = objectives[0][0], [f"{m} ({mode})" for m, mode in objectives[1:]]
     where = "confirmed on fresh episodes" if confirmed else "in the search"
+    if n_front == 1:
+        return (f"{chosen.trial_id} is the whole front: every other trial is at least as bad on every objective "
+                "and worse on one")
     if len(tied) == 1:
         return f"{chosen.trial_id} is best on {first} {where}, and no other front member's interval overlaps it"
     return (f"{len(tied)} front members are as good on {first} {where} (95 % intervals overlap: "
@@ -104,6 +107,12 @@ class Front:
         self.confirmed = True
         return by_label[self.chosen.trial_id]
 
+    def rule(self) -> str | None:
+        """How best/ was chosen from the front (None before a choice)."""
+        if self.chosen is None:
+            return None
+        return choice_sentence(self.chosen, self.tied, self.objectives, self.confirmed, len(self.members))
+
     def summary(self) -> dict:
         return {"objectives": [{"metric": m, "mode": d} for m, d in self.objectives], "n_trials": self.n_trials,
                 "members": [{"trial_id": r.trial_id, "best_step": r.best.step if r.best else None,
@@ -111,7 +120,7 @@ class Front:
                             for r in self.members],
                 "chosen": self.chosen.trial_id if self.chosen else None,
                 "as_good_on_first": [r.trial_id for r in self.tied], "confirmed": self.confirmed,
-                "rule": choice_sentence(self.chosen, self.tied, self.objectives, self.confirmed) if self.chosen else None}
+                "rule": self.rule()}
 
     def print(self, console) -> None:
         names = ", ".join(f"{m} ({d})" for m, d in self.objectives)
@@ -121,7 +130,7 @@ class Front:
             console.print(f"  {r.trial_id} (step {r.best.step}): {values}"
                           + ("  <- best/" if r is self.chosen else ""))
         if self.chosen:
-            console.print(f"  best/: {choice_sentence(self.chosen, self.tied, self.objectives, self.confirmed)}")
+            console.print(f"  best/: {self.rule()}")
 
 
 def front_markdown(front: dict | None) -> list[str]:
