@@ -176,7 +176,7 @@ def test_a_submitted_sweep_runs_trials_on_both_nodes(two_node_cluster, tmp_path)
         f"--tune.storage_path={storage}", "--tune.experiment_name=two_nodes", "--tune.num_samples=2",
         "--tune.max_concurrent_trials=2", "--tune.search=random", "--tune.baseline=false",
         "--tune.metric=train/loss", "--tune.mode=min",
-        "--steps=200", "--log_freq=50", "--save_freq=200", "--eval_freq=0",  # long enough for the trials to overlap
+        "--steps=100", "--log_freq=50", "--save_freq=100", "--eval_freq=0",  # long enough for the trials to overlap
         "--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.chunk_size=5",
         "--policy.n_action_steps=5", "--resources.cpus_per_worker=2", "--dataset.record_episodes=2",
     ]
