@@ -1,6 +1,7 @@
 """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) and SIGTERM (to the driver alone, as `ray job
 stop` and cluster schedulers send it) stop a command within seconds with exit code 130, keep every finished trial
-and checkpoint, and say how to resume; resuming completes the work from where it stopped."""
+and checkpoint, and say how to resume; resuming completes the work from where it stopped. A sweep whose driver is
+SIGKILLed (nothing saved by it) resumes the same way."""
 import json
 import os
 import pickle
@@ -14,6 +15,8 @@ import pytest
 
 from orchestrator.experiment import INTERRUPTED, load_experiment
 from tests.conftest import TINY_ACT
+from tests.faults.inject import (descendants, kill, named, registered, resumed_where_it_stopped, survivors,
+                                 tune_statuses)
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +56,11 @@ def _steps(result_json: Path) -> list[tuple[int, int]]:
     return [(r["step"], r["start_step"]) for r in map(json.loads, result_json.read_text().splitlines())]
 
 
-def test_ctrl_c_stops_a_sweep_and_resume_completes_it(tmp_path, tiny_dataset):
+def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tiny_dataset):
+    """One sweep (2 trials, one at a time), stopped twice: Ctrl-C to its process group (graceful: Tune saves its
+    state), then, resumed, SIGKILL to its driver once the first trial has finished and the second has checkpointed
+    (nothing saved by the driver; the Ray it started goes too). Resumed again, it completes: finished trials are
+    kept as they are, interrupted ones continue from their last checkpoint, the searcher keeps its state."""
     args = ["sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=stopped",
             "--tune.num_samples=2", "--tune.max_concurrent_trials=1", "--tune.metric=train/loss", "--tune.mode=min",
             "--tune.scheduler=none", "--tune.confirm_top_k=0", *TINY_ACT, "--steps=60", "--log_freq=10",
@@ -74,12 +81,38 @@ def test_ctrl_c_stops_a_sweep_and_resume_completes_it(tmp_path, tiny_dataset):
     assert kept[:3] == [10, 20, 30] and took < STOP_WITHIN_S
 
     resumed = Command([*args, "--tune.resume=true"], tmp_path / "second.log")
-    assert resumed.proc.wait(timeout=400) == 0, resumed.output()[-3000:]
+    found = []
+
+    def one_finished_one_checkpointed() -> bool:
+        done = [t for t, s in tune_statuses(exp).items() if s == "TERMINATED"]
+        runs = {run.name: registered(run) for run in (exp / "train").glob("trial_*")}
+        going = [name for name, entries in runs.items() if entries and 20 <= entries[-1]["step"] < 60
+                 and name != f"trial_{first}"]
+        if done == [first] and going:
+            found.append(going[0])
+        return bool(found)
+
+    resumed.wait_for(one_finished_one_checkpointed, timeout=300)
+    ray_processes = descendants(resumed.proc.pid)
+    training = [p for p, name in named(ray_processes) if "Agent" not in name]  # the agents: see tests/faults
+    kill(resumed.proc.pid)
+    resumed.proc.wait(timeout=30)
+    assert resumed.proc.returncode == -signal.SIGKILL and ray_processes
+    # The raylet and GCS die with the driver; the trial's Train workers may commit a checkpoint or two first.
+    assert not survivors(training, timeout=60), "Ray's processes outlived the killed driver by a minute"
+    unfinished = exp / "train" / found[0]
+    finished_before = registered(exp / "train" / f"trial_{first}")
+    kept_second = max(e["step"] for e in registered(unfinished))
+
+    final = Command([*args, "--tune.resume=true"], tmp_path / "third.log")
+    assert final.proc.wait(timeout=400) == 0, final.output()[-3000:]
     assert not (exp / INTERRUPTED).exists() and (exp / "summary.json").exists() and (exp / "best").is_dir()
     experiment = load_experiment(exp)
     assert [r.status for r in experiment.rows] == ["finished", "finished"]
+    assert registered(exp / "train" / f"trial_{first}") == finished_before  # finished: not trained again
+    assert resumed_where_it_stopped(unfinished, 60) == kept_second  # killed: from its last checkpoint
     history = _steps(exp / "trials" / f"trial_{first}" / "result.json")
-    # The reports from before the interrupt are kept; after it, training continued from the last checkpoint.
+    # The reports from before the Ctrl-C are kept; after it, training continued from the last checkpoint.
     assert [s for s, start in history if start == 0][:3] == [10, 20, 30]
     restarted_at = {start for _, start in history if start > 0}
     # from a checkpoint written before the interrupt, at or after the last step seen (a checkpoint whose write the

@@ -68,6 +68,16 @@ def attempts(entries: list[dict]) -> tuple[list[dict], list[dict]]:
     return [e for e in entries if e["start_step"] == 0], [e for e in entries if e["start_step"] != 0]
 
 
+def resumed_where_it_stopped(run: Path, steps: int) -> int:
+    """The run's registered checkpoints: a first attempt, then one resumed from the first attempt's last checkpoint
+    (not step 0) up to `steps`. Returns that step."""
+    first, resumed = attempts(registered(run))
+    kept = max(e["step"] for e in first)
+    assert kept >= 20 and resumed and {e["start_step"] for e in resumed} == {kept}
+    assert [e["step"] for e in resumed] == list(range(kept + 10, steps + 1, 10))
+    return kept
+
+
 def assert_complete_and_loadable(checkpoint: Path) -> int:
     """Every file of the checkpoint is there and loads (weights, optimizer, scheduler, RNG): returns its step."""
     from orchestrator.configs.parsing import build_config

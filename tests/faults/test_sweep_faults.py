@@ -1,10 +1,6 @@
-"""Faults in a sweep, injected by pid: the trial's driver (Tune's trial actor), a whole simulated node, and the sweep
-driver itself (then --tune.resume=true). Each test asserts what was kept and at which step training continued."""
-import json
-import os
-import signal
-import subprocess
-import sys
+"""Faults in a sweep, injected by pid: the trial's driver (Tune's trial actor) and a whole simulated node. Each test
+asserts what was kept and at which step training continued. (The sweep driver itself, SIGKILLed and then resumed with
+--tune.resume=true: tests/e2e/test_interrupts.py, after a Ctrl-C of the same sweep.)"""
 import threading
 from pathlib import Path
 
@@ -12,8 +8,8 @@ import pytest
 
 from orchestrator import sweep as sweep_mod
 from tests.conftest import TINY_ACT
-from tests.faults.inject import (actor_ids, alive_actors, attempts, descendants, kill, named, registered,
-                                 registered_step, survivors, tune_statuses, wait_for)
+from tests.faults.inject import (actor_ids, alive_actors, attempts, kill, registered, registered_step,
+                                 resumed_where_it_stopped, wait_for)
 
 pytestmark = pytest.mark.faults
 
@@ -33,16 +29,6 @@ def _in_background(fn) -> tuple[threading.Thread, list]:
     return thread, out
 
 
-def _resumed_where_it_stopped(run: Path, steps: int) -> int:
-    """The run's registered checkpoints: a first attempt, then one resumed from the first attempt's last checkpoint
-    (not step 0) up to `steps`. Returns that step."""
-    first, resumed = attempts(registered(run))
-    kept = max(e["step"] for e in first)
-    assert kept >= 20 and resumed and {e["start_step"] for e in resumed} == {kept}
-    assert [e["step"] for e in resumed] == list(range(kept + 10, steps + 1, 10))
-    return kept
-
-
 def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_path, tiny_dataset, ray_cluster):
     prepared = sweep_mod.prepare(ACT, [*SWEEP, "--steps=80", "--tune.num_samples=1", f"--tune.storage_path={tmp_path}",
                                        "--tune.experiment_name=driver"])
@@ -59,7 +45,7 @@ def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_pat
     killer.join(timeout=5)
     assert killed and results.num_errors == 0
     result = results[0]
-    kept = _resumed_where_it_stopped(next(train.glob("trial_*")), 80)
+    kept = resumed_where_it_stopped(next(train.glob("trial_*")), 80)
     assert result.metrics["step"] == 80 and result.metrics["start_step"] == kept
 
 
@@ -102,53 +88,8 @@ def test_lost_node_trial_is_retried_on_another_node_from_its_last_checkpoint(tmp
             ray_cluster.remove_node(node, allow_graceful=False)
     assert killed and results.num_errors == 0
     run = next(train.glob("trial_*"))
-    kept = _resumed_where_it_stopped(run, 80)
+    kept = resumed_where_it_stopped(run, 80)
     first, resumed = attempts(registered(run))
     assert {e["node_id"] for e in first} == {killed[0]}  # trained on the node that was lost
     assert killed[0] not in {e["node_id"] for e in resumed}  # then elsewhere
     assert results[0].metrics["start_step"] == kept and results[0].metrics["step"] == 80
-
-
-def _cli(args: list[str], log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")}
-    with open(log, "w") as out:  # a local Ray of its own, as a user's sweep starts it
-        return subprocess.Popen([sys.executable, "-m", "orchestrator", "sweep", ACT, *args], cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-
-def test_killed_sweep_driver_resumes_without_rerunning_finished_trials(tmp_path, tiny_dataset):
-    """SIGKILL `python -m orchestrator sweep` (2 trials, one at a time) once the first trial has finished and the second
-    has checkpointed: the Ray it started goes too (the raylet, GCS and every training process within a minute; Ray's
-    dashboard and runtime-env agents, which train nothing, when their GCS client gives up, about a minute later, and
-    not waited for here). `--tune.resume=true` then keeps the
-    finished trial as it is, continues the other from its last checkpoint, and completes the sweep (summary.json)."""
-    args = [*SWEEP, "--steps=100", "--tune.num_samples=2", "--tune.max_concurrent_trials=1",
-            f"--tune.storage_path={tmp_path}", "--tune.experiment_name=killed"]
-    experiment = tmp_path / "killed"
-    proc = _cli(args, tmp_path / "first.log")
-    try:
-        def one_finished_one_checkpointed():
-            done = [t for t, s in tune_statuses(experiment).items() if s == "TERMINATED"]
-            runs = {run.name: registered(run) for run in (experiment / "train").glob("trial_*")}
-            going = [name for name, entries in runs.items() if entries and 20 <= entries[-1]["step"] < 100]
-            return len(done) == 1 and f"trial_{done[0]}" in runs and going and (done[0], going[0])
-        finished, unfinished = wait_for(one_finished_one_checkpointed, timeout=300, every=0.2,
-                                        what="a finished trial and a checkpointed one")
-        ray_processes = descendants(proc.pid)
-        training = [p for p, name in named(ray_processes) if "Agent" not in name]  # the agents: see the docstring
-        kill(proc.pid)
-        proc.wait(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == -signal.SIGKILL and ray_processes
-    # The raylet and GCS die with the driver; the trial's Train workers may commit a checkpoint or two first.
-    assert not survivors(training, timeout=60), "Ray's processes outlived the killed driver by a minute"
-    finished_before = registered(experiment / "train" / f"trial_{finished}")
-    kept = max(e["step"] for e in registered(experiment / "train" / unfinished))
-
-    resumed = _cli([*args, "--tune.resume=true"], tmp_path / "resume.log")
-    assert resumed.wait(timeout=300) == 0, (tmp_path / "resume.log").read_text()[-3000:]
-    summary = json.loads((experiment / "summary.json").read_text())
-    assert sorted(t["status"] for t in summary["trials"]) == ["finished", "finished"]
-    assert registered(experiment / "train" / f"trial_{finished}") == finished_before  # not trained again
-    assert _resumed_where_it_stopped(experiment / "train" / unfinished, 100) == kept
