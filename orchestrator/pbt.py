@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,9 +160,13 @@ class KeepInSpace:
 
 def make_scheduler(t, cfg, space: dict[str, Any]):
     """Ray's PopulationBasedTraining or PB2 for this sweep, with its state kept across `--tune.resume=true`."""
+    # Tune then suggests `reuse_actors` and `reset_config`: a function trainable has no reset_config, and an exploit
+    # starts a new Train run anyway (trainables/exploit.py), so the advice cannot apply here.
+    warnings.filterwarnings("ignore", message="Consider boosting PBT performance", category=UserWarning)
     common = dict(time_attr=EVAL_STEP, perturbation_interval=t.perturbation_interval or cfg.eval_freq,
                   quantile_fraction=t.quantile_fraction, custom_explore_fn=KeepInSpace(space),
-                  # Reports before a trial's first evaluation carry no eval/step and no eval metric: skip them.
+                  # Reports before a trial's first evaluation carry no eval/step and no eval metric: they are passed
+                  # over (_StateByTrialId.on_trial_result), so Ray's check would only warn about them.
                   require_attrs=False, synch=False)
     if t.scheduler == "pb2":
         scheduler = PB2WithState(hyperparam_bounds={k: [d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper]
@@ -206,7 +211,9 @@ class _StateByTrialId:
     last_step = None  # the training budget: no decision at (or after) it, nothing would be left to train
 
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
-        if self.last_step is not None and result.get(self._time_attr, 0) >= self.last_step:
+        if self._time_attr not in result or self._metric not in result:
+            return TrialScheduler.CONTINUE  # before the first evaluation: nothing to decide on (Ray would log that)
+        if self.last_step is not None and result[self._time_attr] >= self.last_step:
             return TrialScheduler.CONTINUE  # an exploit here would restart a run with no step left
         return super().on_trial_result(tune_controller, trial, result)
 
@@ -244,6 +251,20 @@ def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
         if entries:
             out[path.parent.name.removeprefix("trial_")] = sorted(entries, key=lambda e: e.get("time", 0))
     return out
+
+
+def lineage_of(experiment: str, local: Path) -> dict[str, list[dict]]:
+    """read_lineage of an experiment where it is stored: in a URI storage (s3://...), its lineage files are first
+    downloaded into `local`, the experiment's local copy."""
+    from orchestrator import storage
+
+    trials = Path(local) / "trials"
+    if storage.is_uri(experiment):
+        try:
+            storage.download(storage.join(experiment, "trials"), trials, skip=lambda rel: not rel.endswith(LINEAGE))
+        except FileNotFoundError:
+            return {}
+    return read_lineage(trials)
 
 
 def changes(entry: dict) -> list[tuple[str, Any, Any, Any]]:

@@ -224,6 +224,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         run_config=tune.RunConfig(
             name=name, storage_path=prepared.storage_dir,
             failure_config=tune.FailureConfig(max_failures=t.max_failures),
+            # Files a trial writes in its folder (PBT's lineage.jsonl) reach a URI storage only as synced artifacts.
+            sync_config=tune.SyncConfig(sync_artifacts=storage.is_uri(prepared.storage_dir)),
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
             verbose=None if terminal.verbose() else 0,
             callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,

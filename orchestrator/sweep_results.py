@@ -13,7 +13,7 @@ from orchestrator import storage
 from orchestrator.confirm import Confirmed, confirm
 from orchestrator.experiment import space_spec
 from orchestrator.pareto import Front, front_markdown
-from orchestrator.pbt import lineage_markdown, read_lineage
+from orchestrator.pbt import lineage_markdown, lineage_of
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report import (TrialRow, config_summaries, export_best, markdown_table, print_table, rank, rows_of,
                                  scheduler_stops, write_summary)
@@ -240,7 +240,7 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
         lines += [f"| {s['trial_id']} | {s['rung']} | {s['success']:.0%} [{s['success_ci95'][0]:.0%}, "
                   f"{s['success_ci95'][1]:.0%}] | {s['overlapping']} of {s['survivors']} |"
                   for s in summary["scheduler_stops"]] + [""]
-    lines += lineage_markdown(read_lineage(out / "trials"))  # PBT/PB2's exploits, if any (orchestrator/pbt.py)
+    lines += lineage_markdown(lineage_of(prepared.storage_dir, out))  # PBT/PB2's exploits, if any (orchestrator/pbt.py)
     if "confirmation" in summary:
         c = summary["confirmation"]
         lines += [f"## Confirmation on {c['n_episodes']} fresh episodes (seeds {c['first_seed']}.."

@@ -82,7 +82,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     if start_from:
         loop_config["start_from"] = start_from
     # In Tune, one report at a time (as TuneReportCallback's queue): Train waits for Tune's decision on each.
-    relay = _ReportRelay(on_report, maxsize=1 if report_to_tune else 0) if on_report is not None else None
+    relay = _ReportRelay(on_report, storage, maxsize=1 if report_to_tune else 0) if on_report is not None else None
     phase_log.mark(run_name, "evaluators_start")
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
@@ -134,13 +134,13 @@ class _TuneReport(TuneReportCallback):
 class _RelayCallback(UserCallback):
     """Runs in the Ray Train controller: puts rank 0's metrics of each report on a queue the driver reads."""
 
-    def __init__(self, queue: Queue):
-        self.queue = queue
+    def __init__(self, queue: Queue, storage: str):
+        self.queue, self.storage = queue, storage
 
     def after_report(self, run_context, metrics: list[dict], checkpoint) -> None:
         report = dict(metrics[0])
-        if checkpoint:  # as TuneReportCallback
-            report[CHECKPOINT_PATH] = checkpoint.path
+        if checkpoint:  # as TuneReportCallback (_TuneReport: a URI storage's checkpoint as s3://bucket/key)
+            report[CHECKPOINT_PATH] = storage_lib.with_path(self.storage, checkpoint.path)
         self.queue.put(report)
 
 
@@ -148,9 +148,9 @@ class _ReportRelay:
     """Reports reach the driver through a Ray queue (not the workers' stdout): a thread here hands each to
     `on_report` while trainer.fit() runs."""
 
-    def __init__(self, on_report: Callable[[dict], None], maxsize: int = 0):
+    def __init__(self, on_report: Callable[[dict], None], storage: str, maxsize: int = 0):
         self.queue = Queue(maxsize=maxsize, actor_options={"num_cpus": 0})
-        self.callback = _RelayCallback(self.queue)
+        self.callback = _RelayCallback(self.queue, storage)
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(on_report,), daemon=True)
         self.thread.start()

@@ -1,6 +1,7 @@
 """orchestrator/storage.py against a real S3-compatible server (moto's, tests/support/s3_server.py): URIs joined
 before their query, files written, read, uploaded and downloaded through pyarrow.fs with the endpoint from the
 environment; credentials in a URI and a local path on a cluster of several hosts are refused."""
+import pyarrow.fs
 import pytest
 
 from orchestrator import storage
@@ -131,3 +132,22 @@ def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monke
         report_from_args([f"s3://{bucket}/sweeps/nothing"])
     with pytest.raises(UserError, match="bucket 'no-such-bucket-xyz' does not exist"):
         report_from_args(["s3://no-such-bucket-xyz/sweeps/tiny"])
+
+
+def test_every_report_path_names_a_uri_storages_checkpoints_with_their_scheme():
+    """Ray gives a checkpoint in s3:// storage as bucket/key. Both ways a trial's reports reach the sweep (Tune's
+    callback, and the relay PBT's trials use) must give s3://bucket/key, or the sweep reads a local path that does not
+    exist (found with PBT on S3: best/ could not be exported)."""
+    from ray.train import Checkpoint
+
+    from trainables.trial import _RelayCallback
+
+    class Queue(list):  # the relay's Ray queue, as the callback uses it
+        put = list.append
+
+    checkpoint = Checkpoint("b/sweeps/pbt/train/trial_1/checkpoint_0", filesystem=pyarrow.fs.LocalFileSystem())
+    for storage_path, expected in [("s3://b/sweeps/pbt/train", "s3://b/sweeps/pbt/train/trial_1/checkpoint_0"),
+                                   ("/local/train", "b/sweeps/pbt/train/trial_1/checkpoint_0")]:
+        queue = Queue()
+        _RelayCallback(queue, storage_path).after_report(None, [{"step": 10}], checkpoint)
+        assert queue == [{"step": 10, "checkpoint_path": expected}]
