@@ -91,7 +91,8 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
             ["bash", "scripts/demo.sh", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=demo",
              "--tune.num_samples=2", "--tune.max_concurrent_trials=1", *TINY_ACT, "--steps=20", "--log_freq=10",
              "--save_freq=20", "--eval_freq=10", "--eval.n_episodes=2", "--eval.batch_size=2",
-             "--dataset.record_episodes=3", "--tune.confirm_episodes=3",  # the expert needs ~60 steps: full episodes
+             "--dataset.record_episodes=3", "--tune.confirm_episodes=3",
+             "--env.episode_length=100",  # the expert needs ~60 steps; a tiny policy's episodes end at 100, not 400
              "--hub.repo_id=tester/mw-act"],
             cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
         out = proc.stdout + proc.stderr
