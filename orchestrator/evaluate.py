@@ -107,6 +107,15 @@ def evaluate(args: list[str]) -> dict:
     print(f"  success {metrics[M.EVAL_SUCCESS]:.1%} (95% CI {low:.1%}-{high:.1%}), "
           f"avg sum reward {metrics[M.EVAL_AVG_SUM_REWARD]:.3f}, avg max reward {metrics[M.EVAL_AVG_MAX_REWARD]:.3f}, "
           f"{metrics[M.EVAL_SECONDS]:.1f} s")
+    if policy is not None:  # what it costs on the robot, measured here after the episodes (the actors are gone)
+        import torch
+
+        from orchestrator.policies.costs import blank_observation, describe, policy_costs
+
+        cpu = torch.device("cpu")
+        costs = policy_costs(policy, blank_observation(policy), cpu)
+        metrics.update(costs)
+        print(f"  policy: {describe(costs, cpu)}")
     if cfg.output_dir:
         out = Path(cfg.output_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,17 @@ def single_observation(sample: dict[str, Tensor], policy) -> dict[str, Tensor]:
     return out
 
 
+def blank_observation(policy) -> dict[str, Tensor]:
+    """Zeros for every input feature, batch 1 (a policy's compute does not depend on the values it sees)."""
+    return {key: torch.zeros(1, *feature.shape) for key, feature in policy.config.input_features.items()}
+
+
+def describe(costs: dict[str, float], device: torch.device) -> str:
+    """One line for people: parameters, latency per action and per model query."""
+    return (f"{int(costs[M.POLICY_N_PARAMS]):,} parameters; select_action {costs[M.POLICY_LATENCY_MS]:.3g} ms per "
+            f"action, {costs[M.POLICY_CHUNK_MS]:.3g} ms per model query (batch 1, {device.type})")
+
+
 def policy_costs(policy, observation: dict[str, Tensor], device: torch.device) -> dict[str, float]:
     """{policy/n_params, policy/latency_ms, policy/chunk_ms} of `policy` on `device` for one `observation`."""
     observation = {k: v.to(device) for k, v in observation.items()}

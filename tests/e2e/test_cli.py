@@ -121,7 +121,12 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
                    f"--output_dir={tmp_path / 'eval'}", env={"ROBOT_SWEEPS_CACHE": str(cache_dir)}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "3 episodes" in proc.stdout and "95% CI" in proc.stdout
+    assert "parameters; select_action" in proc.stdout and "per model query (batch 1, cpu)" in proc.stdout
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
+    from orchestrator.policies.costs import n_params
+    from orchestrator.policies.factory import load_policy
+
+    assert info["policy/n_params"] == n_params(load_policy(tmp_path / "demo" / "best")) and info["policy/latency_ms"] > 0
     assert info["eval/n_episodes"] == 3 and info["eval/avg_max_reward"] > 0  # MetaWorld rewards exceed 1
 
 

@@ -13,7 +13,7 @@ from orchestrator.candidates import Candidate
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.confirm import Confirmed
 from orchestrator.pareto import Front, choose, dominates, pareto_front, search_interval
-from orchestrator.policies.costs import n_params, policy_costs, single_observation
+from orchestrator.policies.costs import blank_observation, describe, n_params, policy_costs, single_observation
 from orchestrator.report import TrialRow
 from tests.unit.test_policies import raw_observation, tiny_policy
 
@@ -123,6 +123,17 @@ def test_policy_costs_measure_the_real_inference_path_and_leave_the_rng_alone():
     assert 0 < costs[M.POLICY_LATENCY_MS] < costs[M.POLICY_CHUNK_MS]
     bigger = tiny_policy("act", dim_model=64, dim_feedforward=256)
     assert policy_costs(bigger, raw_observation(1), torch.device("cpu"))[M.POLICY_N_PARAMS] > costs[M.POLICY_N_PARAMS]
+
+
+def test_costs_of_a_saved_policy_need_no_data():
+    """`eval` measures a loaded policy on zeros of its input features (its compute does not depend on the values)."""
+    policy = tiny_policy("act")
+    blank = blank_observation(policy)
+    assert {k: tuple(v.shape) for k, v in blank.items()} == {"observation.state": (1, 2),
+                                                             "observation.environment_state": (1, 16)}
+    costs = policy_costs(policy, blank, torch.device("cpu"))
+    assert costs[M.POLICY_N_PARAMS] == n_params(policy) and costs[M.POLICY_LATENCY_MS] > 0
+    assert describe(costs, torch.device("cpu")).startswith(f"{n_params(policy):,} parameters; select_action ")
 
 
 def test_a_dataset_sample_with_a_history_gives_its_last_frame():
