@@ -143,3 +143,22 @@ def test_a_dataset_sample_with_a_history_gives_its_last_frame():
     obs = single_observation(sample, policy)
     assert set(obs) == {"observation.state", "observation.environment_state"}
     assert obs["observation.state"].tolist() == [[3.0, 4.0]] and obs["observation.environment_state"].shape == (1, 16)
+
+
+def test_a_conditional_space_is_searched_on_every_objective_too():
+    """policy.type sampled define-by-run (orchestrator/conditional.py) with two objectives: one study, two
+    directions, each finished trial told both values; an infeasible sample still counts as infeasible."""
+    from orchestrator.space import split_space
+    from tests.unit.test_space_rules import either
+
+    space, _ = split_space(either(), {})
+    t = TuneConfig(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "min"], seed=1)
+    searcher = sweep_mod._search_alg(t, 1, space)
+    searcher.set_search_properties(t.rank_metric, t.rank_mode, {})
+    assert len(searcher._ot_study.directions) == 2
+    assert "policy.type" in searcher.suggest("t1")
+    searcher.on_trial_complete("t1", {M.EVAL_SUCCESS: 0.5, M.POLICY_N_PARAMS: 1000})
+    searcher.suggest("t2")
+    searcher.on_trial_complete("t2", {M.INFEASIBLE: True, M.VIOLATED: ["c"]})
+    first, second = searcher._ot_study.trials
+    assert first.values == [0.5, 1000] and second.state == optuna.trial.TrialState.PRUNED
