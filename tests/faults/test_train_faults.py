@@ -52,6 +52,7 @@ def test_killed_train_worker_resumes_from_its_last_checkpoint_bit_for_bit(tmp_pa
 
     result, reports = _fit_recording(args, tmp_path, "killed", kill_a_worker_after_step_20)
     assert killed and result.error is None and result.metrics["step"] == 40
+    assert result.metrics["world_size"] == 2 and all(r["world_size"] == 2 for r in reports)  # DDP, before and after
     first, resumed = attempts(registered(tmp_path / "killed"))
     kept = max(e["step"] for e in first)  # the last checkpoint registered before the kill
     assert kept >= 20 and resumed and {e["start_step"] for e in resumed} == {kept}
