@@ -2,6 +2,7 @@
 front joined by a line, best/ starred, and a table of the front with how best/ was chosen (orchestrator/pareto.py)."""
 from __future__ import annotations
 
+from orchestrator.html_parts import e as _e, num as _num, table as _table
 from orchestrator.pareto import pareto_front, values_of
 
 
@@ -40,7 +41,6 @@ def pareto_section(page) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     names = [m for m, _ in objectives]
-    from orchestrator.report_html import _e, _num, _table
 
     body = [[r.trial_id + (" (best/)" if r.trial_id == chosen else ""), _num(r.best.step if r.best else None),
              *[_num(v) for v in values_of(r, objectives)]] for r in front]
