@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from orchestrator import metrics as M
-from orchestrator.report import TrialRow
+from orchestrator.report import TrialRow, _fmt
 
 Interval = tuple[float, float, float]  # (value, low, high)
 
@@ -144,7 +144,3 @@ def front_markdown(front: dict | None) -> list[str]:
     lines += [f"| {m['trial_id']}{' (best/)' if m['trial_id'] == front['chosen'] else ''} | {m['best_step']} | "
               + " | ".join(_fmt(m["values"][n]) for n in names) + " |" for m in front["members"]]
     return lines + ["", f"best/: {front['rule']}", ""]
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)

@@ -32,17 +32,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     print_table(rows, columns, console)
     stops = scheduler_stops(rows)
     _print_stops(stops, console)
-    summary = {
-        "experiment": t.experiment_name, "metric": metric, "mode": mode,
-        "objectives": [{"metric": m, "mode": d} for m, d in t.objectives],
-        "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
-                            "first_seed": cfg.eval.seed},
-        "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
-        "scheduler_stops": stops, "search_space_spec": space_spec(prepared.space),
-    }
-    if t.repeats > 1:  # configs ranked by the mean over their seeds, with the spread
-        summary["repeats"] = t.repeats
-        summary["configs"] = config_summaries(rows)
+    summary = _search_summary(prepared, rows, baseline, stops)
     infeasible = [r for r in rows if r.status == "infeasible"]
     if infeasible:
         console.print(f"  infeasible (broke a constraint, not trained): {len(infeasible)} of {len(rows)} trials")
@@ -90,6 +80,24 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         console.print(f"  pushed to {url}")
         summary["hub_url"] = url
     _write(prepared, summary, rows, card)
+    return summary
+
+
+def _search_summary(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None,
+                    stops: list[dict]) -> dict:
+    """summary.json's account of the search: metric and objectives, episodes, the ranked trials, the stops."""
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    summary = {
+        "experiment": t.experiment_name, "metric": t.rank_metric, "mode": t.rank_mode,
+        "objectives": [{"metric": m, "mode": d} for m, d in t.objectives],
+        "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
+                            "first_seed": cfg.eval.seed},
+        "trials": [r.summary() for r in rows], "baseline": baseline.summary() if baseline else None,
+        "scheduler_stops": stops, "search_space_spec": space_spec(prepared.space),
+    }
+    if t.repeats > 1:  # configs ranked by the mean over their seeds, with the spread
+        summary["repeats"] = t.repeats
+        summary["configs"] = config_summaries(rows)
     return summary
 
 
