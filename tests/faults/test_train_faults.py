@@ -83,6 +83,9 @@ def test_checkpoint_write_killed_half_way_is_never_the_latest(tmp_path, tiny_dat
 
     def kill_the_stalled_writer():
         pid = int(wait_for(lambda: marker.exists() and marker.read_text(), what="the stalled checkpoint copy"))
+        # Ray's controller registers a report when it next polls the worker: step 10's report, queued just before the
+        # stall, must be registered before the kill (on a fast machine it was not yet, and the run restarted at 0)
+        wait_for(lambda: [e["step"] for e in registered(tmp_path / "halfway")] == [10], what="step 10 registered")
         kill(pid)
         killed.append(pid)
 
