@@ -194,6 +194,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, base=prepared.base, overrides=prepared.overrides, ties=prepared.ties,
                              train_storage=storage.join(prepared.storage_dir, "train"),
+                             results_storage=storage.join(prepared.storage_dir, name),
                              constraints=prepared.constraints,
                              population=search and is_population(prepared.tune_cfg.scheduler)),
         trial_resources(prepared.default_cfg),

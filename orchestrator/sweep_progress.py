@@ -48,6 +48,7 @@ class _Row:
         self.status, self.step, self.metrics = "PENDING", 0, {}
         self.first: tuple[float, int] | None = None  # (time, step) of the first report of this attempt
         self.last_time: float | None = None
+        self.replayed = False  # reports told again after a stop were announced
 
 
 class SweepProgress(Callback):
@@ -80,6 +81,13 @@ class SweepProgress(Callback):
         if result.get(M.INFEASIBLE):  # broke a constraint: the trial reports this once and trains nothing
             row.status = "INFEASIBLE"
             self._say(f"{row.trial_id} infeasible, not trained: breaks {', '.join(result.get(M.VIOLATED) or [])}")
+            self._refresh(trials)
+            return
+        if result.get(M.REPLAYED):  # not trained now: the last reports before a stop Tune had not saved
+            if not getattr(row, "replayed", False):  # (a row pickled by an older version lacks it)
+                self._say(f"{row.trial_id} resumed: its reports from step {step} on, saved with its checkpoints but "
+                          f"not in Tune's record (the sweep stopped first), are told again")
+            row.replayed = True
             self._refresh(trials)
             return
         if row.first is None or step < row.first[1]:

@@ -88,7 +88,8 @@ def train_loop_per_worker(loop_config: dict) -> None:
     start_weights = None
     # A restarted run continues where its last committed checkpoint left off; a new run that PBT started from
     # another trial's checkpoint (`start_from`, trainables/exploit.py) continues that one, with its own config's lrs.
-    checkpoint = ray.train.get_checkpoint() or (
+    restored = ray.train.get_checkpoint()  # this run's own last checkpoint
+    checkpoint = restored or (
         ray.train.Checkpoint(loop_config["start_from"]) if loop_config.get("start_from") else None)
     if checkpoint:
         with checkpoint.as_directory() as folder:
@@ -104,6 +105,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
     mark("policy")
 
     evaluator = loop_config.get("evaluator") if rank == 0 else None
+    if evaluator is not None and restored and cfg.evaluates and start_step % cfg.eval_freq == 0 \
+            and start_step < cfg.steps:  # its evaluation may have been in flight at the stop: the same episodes again
+        evaluator.submit(start_step, policy)
     wandb = WandbRun(cfg, loop_config.get("run_name", "run"), rank)
     log = LogLine(cfg, dataset.meta.total_frames, dataset.meta.total_episodes)
     last_eval: dict = {}

@@ -28,7 +28,7 @@ from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
 from orchestrator.space import from_sample
-from trainables import phase_log
+from trainables import phase_log, replay
 from trainables.evaluator import EvalPool, create_actors
 from trainables.train_loop import train_loop_per_worker
 
@@ -39,12 +39,13 @@ _IMPORT_END = time.time()
 DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 
-def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str,
+def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str, results_storage: str,
               constraints: dict | None = None, population: bool = False) -> None:
     """Tune calls this once per trial with the sampled point (flat dotted keys). A config that breaks one of the
-    search space's constraints is not trained: the trial reports it infeasible once and ends. `population` (PBT,
-    PB2): the trial reports Tune checkpoints that point to its Train checkpoints, and may continue another trial's
-    (trainables/exploit.py)."""
+    search space's constraints is not trained: the trial reports it infeasible once and ends. A restored trial first
+    tells Tune the checkpointed reports its saved record (under `results_storage`) lacks (trainables/replay.py).
+    `population` (PBT, PB2): the trial reports Tune checkpoints that point to its Train checkpoints, and may continue
+    another trial's (trainables/exploit.py)."""
     trial_id = tune.get_context().get_trial_id()
     phase_log.mark_entry(f"trial_{trial_id}", "driver", _IMPORT_START, _IMPORT_END)
     import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
@@ -68,7 +69,13 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
         fit_trainer(cfg, run_name=plan.run_name, storage=train_storage, report_to_tune=True,
                     on_report=exploit.PointerReporter(trial_id, plan.run_name, sample), start_from=plan.start_from)
     else:
-        fit_trainer(cfg, run_name=f"trial_{trial_id}", storage=train_storage, report_to_tune=True)
+        run_name = f"trial_{trial_id}"
+        missed = replay.unseen_reports(storage_lib.join(train_storage, run_name),
+                                       storage_lib.join(results_storage, run_name, "result.json"))
+        for report in missed:
+            tune.report(report)
+        if not missed or missed[-1][M.STEP] < cfg.steps:  # (a run that finished before the stop trains no more)
+            fit_trainer(cfg, run_name=run_name, storage=train_storage, report_to_tune=True)
     phase_log.mark(f"trial_{trial_id}", "driver_end")
 
 

@@ -139,6 +139,45 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
     assert all(t.state.name == "COMPLETE" for t in searcher._ot_study.trials)
 
 
+def test_a_trial_finished_just_before_the_driver_died_is_kept_finished(tmp_path, tiny_dataset):
+    """Tune saves its record of a sweep every ~10 s (here: only as it starts, so the test is deterministic). The driver
+    is SIGKILLed the moment its one trial finishes: Tune's record still has the trial running with no report.
+    Resumed, the trial is not trained again; its reports are told again from the Train run's registered checkpoints,
+    and it reads as finished with its result."""
+    args = ["sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=crashed",
+            "--tune.num_samples=1", "--tune.metric=train/loss", "--tune.mode=min", "--tune.scheduler=none",
+            "--tune.confirm_top_k=0", "--tune.baseline=false", *TINY_ACT, "--steps=40", "--log_freq=10",
+            "--save_freq=10", "--eval_freq=0", "--dataset.record_episodes=3"]
+    exp = tmp_path / "crashed"
+    sweep = Command(args, tmp_path / "first.log", TUNE_GLOBAL_CHECKPOINT_S="600")
+
+    def finished_run() -> Path | None:
+        runs = [run for run in (exp / "train").glob("trial_*") if (registered(run) or [{}])[-1].get("step") == 40]
+        return runs[0] if runs else None
+
+    sweep.wait_for(finished_run, timeout=300)
+    ray_processes = descendants(sweep.proc.pid)
+    kill(sweep.proc.pid)
+    sweep.proc.wait(timeout=30)
+    assert not survivors([p for p, name in named(ray_processes) if "Agent" not in name], timeout=60)
+    run = finished_run()
+    trial_id = run.name.removeprefix("trial_")
+    before = registered(run)
+    assert tune_statuses(exp)[trial_id] != "TERMINATED"  # what Tune saved: the trial unfinished ...
+    told = exp / "trials" / run.name / "result.json"
+    assert not told.exists() or 40 not in [s for s, _ in _steps(told)]  # ... without its last report
+
+    final = Command([*args, "--tune.resume=true"], tmp_path / "second.log")
+    assert final.proc.wait(timeout=300) == 0, final.output()[-3000:]
+    assert registered(run) == before  # not trained again
+    assert "step:10 " not in final.output() and f"{trial_id} resumed: its reports from step 10 on" in final.output()
+    [row] = load_experiment(exp).rows
+    assert row.status == "finished" and row.value("train/loss") == before[-1]["train/loss"]
+    assert [s for s, _ in _steps(told)] == [10, 20, 30, 40]  # every checkpointed report, once
+    summary = json.loads((exp / "summary.json").read_text())
+    assert (exp / "best").is_dir() and summary["best"]["trial_id"] == trial_id, summary.get("best")
+
+
 def test_sigterm_stops_train_and_resume_continues_from_its_last_checkpoint(tmp_path, tiny_dataset):
     out_dir = tmp_path / "run"
     args = ["train", *TINY_ACT, "--steps=400", "--log_freq=10", "--save_freq=20", "--eval_freq=0",
