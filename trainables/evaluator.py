@@ -100,10 +100,11 @@ class EvalPool:
         refs = [a.evaluate.remote(snapshot, s) for a, s in zip(self.actors, shares) if s]
         self.pending.append(_Pending(step, refs))
 
-    def poll(self, wait: bool = False) -> list[dict]:
-        """Metrics of every finished evaluation, oldest first (all of them when wait=True)."""
+    def poll(self, wait: bool = False, wait_before: int | None = None) -> list[dict]:
+        """Metrics of every finished evaluation, oldest first: all of them when wait=True, and at least those of the
+        steps before `wait_before`."""
         finished = []
-        for step, shares in self._finished(wait):
+        for step, shares in self._finished(wait, wait_before):
             metrics = summarize([e for share in shares for e in share["episodes"]])
             metrics[EVAL_STEP] = step
             metrics[EVAL_SECONDS] = max(share["seconds"] for share in shares)  # actors run in parallel
@@ -114,10 +115,11 @@ class EvalPool:
         """Wait for every evaluation in flight; their episodes (EpisodeResult), in submission order."""
         return [e for _, shares in self._finished(wait=True) for share in shares for e in share["episodes"]]
 
-    def _finished(self, wait: bool) -> list[tuple[int, list[dict]]]:
+    def _finished(self, wait: bool, wait_before: int | None = None) -> list[tuple[int, list[dict]]]:
         finished = []
         for p in list(self.pending):
-            ready, _ = ray.wait(p.refs, num_returns=len(p.refs), timeout=None if wait else 0)
+            block = wait or (wait_before is not None and p.step < wait_before)
+            ready, _ = ray.wait(p.refs, num_returns=len(p.refs), timeout=None if block else 0)
             if len(ready) == len(p.refs):
                 finished.append((p.step, ray.get(p.refs)))
                 self.pending.remove(p)

@@ -138,7 +138,10 @@ def train_loop_per_worker(loop_config: dict) -> None:
         save = step % cfg.save_freq == 0 or evaluating or is_last
         if step % cfg.log_freq == 0 or save:
             metrics = log.flush(step, scheduler.get_last_lr()[0])
-            finished = evaluator.poll(wait=is_last) if evaluator is not None else []
+            # A checkpoint is reported with every evaluation of an earlier step: none is in flight at a checkpoint,
+            # so a run restored from it loses none (its own step's is run again on restore, above).
+            finished = evaluator.poll(wait=is_last, wait_before=step if save else None) \
+                if evaluator is not None else []
             if finished:  # every evaluation is reported once in full (as JSON text, which loggers pass over);
                 metrics[M.EVALUATIONS] = json.dumps(finished)  # the latest also rides along as eval/*
                 last_eval = finished[-1]

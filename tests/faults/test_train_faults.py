@@ -40,8 +40,9 @@ def _fit_recording(args: list[str], storage: Path, run_name: str, on_report=None
 def test_killed_train_worker_resumes_from_its_last_checkpoint_bit_for_bit(tmp_path, tiny_dataset, ray_cluster):
     """SIGKILL one of two DDP workers mid-run: the worker group restarts from the last registered checkpoint, and
     every loss after it equals, bit for bit, the loss of a run never interrupted (data order within the epoch, every
-    rank's RNG, optimizer, scheduler)."""
-    args = [*BASE, "--steps=40", "--log_freq=10", "--save_freq=10", "--eval_freq=0", "--resources.num_workers=2"]
+    rank's RNG, optimizer, scheduler). The restored step is evaluated again (its evaluation may have been in flight
+    at the kill), on the same episodes, with the same result."""
+    args = [*BASE, "--steps=40", "--log_freq=10", "--save_freq=10", "--eval_freq=10", "--resources.num_workers=2"]
     killed, earlier = [], actor_ids("RayTrainWorker")
 
     def kill_a_worker_after_step_20(metrics: dict) -> None:
@@ -58,6 +59,11 @@ def test_killed_train_worker_resumes_from_its_last_checkpoint_bit_for_bit(tmp_pa
     assert kept >= 20 and resumed and {e["start_step"] for e in resumed} == {kept}
     assert [e["step"] for e in resumed] == list(range(kept + 10, 41, 10))
     assert result.metrics["start_step"] == kept
+    evaluations = [(r["start_step"], e) for r in reports if M.EVALUATIONS in r for e in json.loads(r[M.EVALUATIONS])]
+    again = [e for start, e in evaluations if start == kept and e["eval/step"] == kept]
+    assert len(again) == 1 and {e["eval/step"] for _, e in evaluations} == {10, 20, 30, 40}
+    before = [e for start, e in evaluations if start == 0 and e["eval/step"] == kept]
+    assert all(e["eval/avg_max_reward"] == again[0]["eval/avg_max_reward"] for e in before)  # the same episodes
 
     whole, whole_reports = _fit_recording(args, tmp_path, "whole")
     expected = {r["step"]: r["train/loss"] for r in whole_reports}
