@@ -20,6 +20,7 @@ from typing import Any
 import draccus
 import ray
 from ray import tune
+from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import interrupts, storage, terminal
@@ -32,7 +33,7 @@ from orchestrator.constraints import search_problems, tell_infeasible
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.experiment import clear_interrupted
 from orchestrator.fine_tuning import fine_tuning_problems
-from orchestrator.metrics import EVAL_STEP, VAL_LOSS, is_eval_metric
+from orchestrator.metrics import EVAL_STEP, STEP, VAL_LOSS, is_eval_metric
 from orchestrator.pbt import is_population, population_problems
 from orchestrator.pbt import make_scheduler as make_population_scheduler
 from orchestrator.plugins import remember_packages_of
@@ -295,8 +296,16 @@ class _OptunaOnEvaluations(_optuna_search_class()):
         return super().set_search_properties(metric, mode, config, **spec)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if not isinstance(self.metric, list) and self.metric in result:  # (no pruning with several objectives)
-            super().on_trial_result(trial_id, result)
+        if isinstance(self.metric, list) or self.metric not in result:  # (no pruning with several objectives)
+            return
+        # Optuna keys a trial's intermediate values by step, once each. Tune's training_iteration starts again when a
+        # trial is resumed or retried, and a resumed run reports its last steps again: key by our step, and pass
+        # over a step already told (Optuna would warn that it ignores it).
+        ot_trial = self._ot_trials.get(trial_id)
+        step = int(result.get(STEP, result.get(TRAINING_ITERATION, 0)))
+        if ot_trial is None or step in ot_trial.storage.get_trial(ot_trial._trial_id).intermediate_values:
+            return
+        super().on_trial_result(trial_id, {**result, TRAINING_ITERATION: step})
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if not tell_infeasible(self, trial_id, result):  # a broken constraint: infeasible, not failed

@@ -32,3 +32,27 @@ def test_a_new_trial_or_an_empty_record(tmp_path):
     run = _run(tmp_path, [10, 20])
     assert last_step_told(str(tmp_path / "none.json")) == -1
     assert [r[M.STEP] for r in unseen_reports(str(run), str(tmp_path / "none.json"))] == [10, 20]
+
+
+def test_optuna_is_told_each_step_once_across_a_resume():
+    """Tune's training_iteration starts again when a trial resumes, and a resumed run reports its last steps again:
+    Optuna's intermediate values are keyed by our step, each told once, without Optuna's "already reported" warning."""
+    import warnings
+
+    from ray import tune
+
+    from orchestrator import sweep as sweep_mod
+    from orchestrator.configs.tune import TuneConfig
+
+    t = TuneConfig(metric=M.TRAIN_LOSS, mode="min", seed=3)
+    space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2)}
+    searcher = sweep_mod._search_alg(t, 1, space)
+    searcher.set_search_properties(t.rank_metric, t.rank_mode, space)
+    searcher.suggest("t0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for iteration, step in [(1, 10), (2, 20), (1, 20), (2, 30)]:  # resumed from step 10 after reporting 20
+            searcher.on_trial_result("t0", {M.TRAIN_LOSS: 1 / step, M.STEP: step, "training_iteration": iteration})
+        searcher.on_trial_result("t0", {M.STEP: 40, "training_iteration": 3})  # no metric in it: passed over
+    [trial] = searcher._ot_study.trials
+    assert trial.intermediate_values == {10: 0.1, 20: 0.05, 30: 1 / 30}
