@@ -232,7 +232,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             verbose=None if terminal.verbose() else 0,
             callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
                                      [m for m, _ in t.objectives],
-                                     str(prepared.experiment_dir / "logs" / f"{name}.log")),
+                                     str(prepared.experiment_dir / "logs" / f"{name}.log"), kind=name),
                        SchedulerState(scheduler), RestoredTrialLogs()],  # what a resumed sweep needs (sweep_state.py)
         ),
     )

@@ -43,12 +43,17 @@ def _header(param: str, params: list[str]) -> str:
 
 
 class _Row:
-    def __init__(self, trial_id: str, params: dict):
+    def __init__(self, trial_id: str, params: dict, label: str | None = None):
         self.trial_id, self.params = trial_id, params
+        self.label = label or trial_id  # how the log lines and the table name it
         self.status, self.step, self.metrics = "PENDING", 0, {}
         self.first: tuple[float, int] | None = None  # (time, step) of the first report of this attempt
         self.last_time: float | None = None
         self.replayed = False  # reports told again after a stop were announced
+
+
+def _label(row: _Row) -> str:
+    return getattr(row, "label", row.trial_id)  # (a row pickled by an older version lacks it)
 
 
 class SweepProgress(Callback):
@@ -57,8 +62,9 @@ class SweepProgress(Callback):
     uses the saved one; the live display is module state."""
 
     def __init__(self, title: str, params: list[str], total_steps: int, metric: str | list[str],
-                 log_path: str | None):
+                 log_path: str | None, kind: str = "trials"):
         self.title, self.params, self.total_steps, self.log_path = title, list(params), total_steps, log_path
+        self.kind = kind  # trials, baseline (named so, not by Tune's id) or seeds (named by their seed)
         self.metric = metric  # the sweep's metric, or its objectives
         self.rows: dict[str, _Row] = {}
         self.started = time.time()
@@ -80,12 +86,12 @@ class SweepProgress(Callback):
         row.status, row.step, row.metrics, row.last_time = "RUNNING", step, dict(result), now
         if result.get(M.INFEASIBLE):  # broke a constraint: the trial reports this once and trains nothing
             row.status = "INFEASIBLE"
-            self._say(f"{row.trial_id} infeasible, not trained: breaks {', '.join(result.get(M.VIOLATED) or [])}")
+            self._say(f"{_label(row)} infeasible, not trained: breaks {', '.join(result.get(M.VIOLATED) or [])}")
             self._refresh(trials)
             return
         if result.get(M.REPLAYED):  # not trained now: the last reports before a stop Tune had not saved
             if not getattr(row, "replayed", False):  # (a row pickled by an older version lacks it)
-                self._say(f"{row.trial_id} resumed: its reports from step {step} on, saved with its checkpoints but "
+                self._say(f"{_label(row)} resumed: its reports from step {step} on, saved with its checkpoints but "
                           f"not in Tune's record (the sweep stopped first), are told again")
             row.replayed = True
             self._refresh(trials)
@@ -93,7 +99,7 @@ class SweepProgress(Callback):
         if row.first is None or step < row.first[1]:
             row.first = (now, step)
         if M.TRAIN_LOSS in result:
-            self._say(f"{row.trial_id} {log_line(result)}")
+            self._say(f"{_label(row)} {log_line(result)}")
         self._refresh(trials)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -102,7 +108,7 @@ class SweepProgress(Callback):
             self._refresh(trials)
             return
         row.status = "DONE" if row.step >= self._total(trial) else "STOPPED"
-        self._say(f"{row.trial_id} {'finished' if row.status == 'DONE' else 'stopped by the scheduler'} at step "
+        self._say(f"{_label(row)} {'finished' if row.status == 'DONE' else 'stopped by the scheduler'} at step "
                   f"{row.step}")
         self._refresh(trials)
 
@@ -110,13 +116,13 @@ class SweepProgress(Callback):
         row = self._row(trial)
         row.status = "ERROR"
         path = Path(trial.path) / "error.txt" if getattr(trial, "path", None) else None
-        self._say(f"{row.trial_id} failed (attempt {trial.num_failures}): see {path or 'the trial folder'}")
+        self._say(f"{_label(row)} failed (attempt {trial.num_failures}): see {path or 'the trial folder'}")
         self._refresh(trials)
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:
         row = self._row(trial)
         row.status = "RETRYING"
-        self._say(f"{row.trial_id} failed (attempt {trial.num_failures}); retrying from its last checkpoint")
+        self._say(f"{_label(row)} failed (attempt {trial.num_failures}); retrying from its last checkpoint")
         self._refresh(trials)
 
     def on_experiment_end(self, trials, **info) -> None:
@@ -126,7 +132,9 @@ class SweepProgress(Callback):
     def _row(self, trial) -> _Row:
         if trial.trial_id not in self.rows:
             config = dict(trial.config or {})
-            self.rows[trial.trial_id] = _Row(trial.trial_id, {p: config.get(p) for p in self.params})
+            kind = getattr(self, "kind", "trials")  # (a callback pickled by an older version lacks it)
+            label = "baseline" if kind == "baseline" else f"seed {config.get('seed')}" if kind == "seeds" else None
+            self.rows[trial.trial_id] = _Row(trial.trial_id, {p: config.get(p) for p in self.params}, label)
         return self.rows[trial.trial_id]
 
     def _total(self, trial) -> int:
@@ -154,7 +162,9 @@ class SweepProgress(Callback):
         by_id = {t.trial_id: t for t in trials}
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
         extra = [m for m in metrics if m not in (M.EVAL_SUCCESS, M.TRAIN_LOSS)]
-        columns = [("trial", 9), ("status", max([9] + [len(r.status) for r in self.rows.values()]))]  # (header, width); headers wrap at spaces, cells never wrap
+        # (header, width); headers wrap at spaces, cells never wrap
+        columns = [("trial", max([9] + [len(_label(r)) + 1 for r in self.rows.values()])),
+                   ("status", max([9] + [len(r.status) + 1 for r in self.rows.values()]))]
         for p in self.params:
             header = _header(p, self.params)
             columns.append((header, max([len(_fmt(r.params.get(p))) for r in self.rows.values()]
@@ -173,7 +183,7 @@ class SweepProgress(Callback):
         for row in self.rows.values():
             total = self._total(by_id[row.trial_id]) if row.trial_id in by_id else self.total_steps
             m = row.metrics
-            cells = [row.trial_id, row.status, *(_fmt(row.params.get(p)) for p in params),
+            cells = [_label(row), row.status, *(_fmt(row.params.get(p)) for p in params),
                      f"{row.step}/{total}", _fmt(m.get(M.TRAIN_LOSS)), _fmt(m.get(M.EVAL_STEP)), _success_cell(m),
                      *(_fmt(m.get(e)) for e in extra), _duration(self._eta(row, total))]
             table.add_row(*(Text(c, no_wrap=True, overflow="ellipsis") for c in cells))

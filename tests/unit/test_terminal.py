@@ -59,3 +59,16 @@ def test_the_live_table_and_the_log_follow_the_reports(tmp_path):
     assert "0.002076" not in text and "40% [12%, 74%]" in text  # the searched values go first
     written = log.read_text()
     assert "aaaa1111 step:400 smpl:26K" in written and "bbbb2222 stopped by the scheduler at step 0" in written
+
+
+def test_the_baseline_and_the_seeds_are_named_so_not_by_tunes_id(tmp_path):
+    base = SweepProgress("Baseline", [], 400, M.EVAL_SUCCESS, str(tmp_path / "baseline.log"), kind="baseline")
+    seeds = SweepProgress("Seeds", ["seed"], 400, M.EVAL_SUCCESS, str(tmp_path / "seeds.log"), kind="seeds")
+    b, s = trial("f00d1_00000"), trial("cafe2_00001", seed=1001)
+    base.on_trial_result(1, [b], b, REPORT)
+    seeds.on_trial_result(1, [s], s, REPORT)
+    assert " baseline step:400 " in (tmp_path / "baseline.log").read_text()
+    assert " seed 1001 step:400 " in (tmp_path / "seeds.log").read_text()
+    console = Console(width=200, record=True)
+    console.print(seeds.table([s], width=200))
+    assert "seed 1001" in console.export_text() and "cafe2_00001" not in console.export_text()
