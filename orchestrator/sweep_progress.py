@@ -91,8 +91,8 @@ class SweepProgress(Callback):
             return
         if result.get(M.REPLAYED):  # not trained now: the last reports before a stop Tune had not saved
             if not getattr(row, "replayed", False):  # (a row pickled by an older version lacks it)
-                self._say(f"{_label(row)} resumed: its reports from step {step} on, saved with its checkpoints but "
-                          f"not in Tune's record (the sweep stopped first), are told again")
+                self._say(f"{_label(row)} restarted: its checkpointed reports from step {step} on, which Tune's saved "
+                          f"record lacks (saved every few seconds), are told again")
             row.replayed = True
             self._refresh(trials)
             return

@@ -62,20 +62,20 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
         # node uploads its copy when the sweep ends)
         train = storage_lib.local_copy(train_storage) if storage_lib.is_uri(train_storage) else Path(train_storage)
         cfg.wandb.dir = str(train.resolve().parent)
+    run_name, on_report, start_from = f"trial_{trial_id}", None, None
     if population:
         from trainables import exploit
 
         plan = exploit.start(trial_id, sample)
-        fit_trainer(cfg, run_name=plan.run_name, storage=train_storage, report_to_tune=True,
-                    on_report=exploit.PointerReporter(trial_id, plan.run_name, sample), start_from=plan.start_from)
-    else:
-        run_name = f"trial_{trial_id}"
-        missed = replay.unseen_reports(storage_lib.join(train_storage, run_name),
-                                       storage_lib.join(results_storage, run_name, "result.json"))
-        for report in missed:
-            tune.report(report)
-        if not missed or missed[-1][M.STEP] < cfg.steps:  # (a run that finished before the stop trains no more)
-            fit_trainer(cfg, run_name=run_name, storage=train_storage, report_to_tune=True)
+        run_name, on_report, start_from = plan.run_name, exploit.PointerReporter(trial_id, plan.run_name, sample), \
+            plan.start_from
+    missed = replay.unseen_reports(storage_lib.join(train_storage, run_name),
+                                   storage_lib.join(results_storage, f"trial_{trial_id}", "result.json"))
+    for report in missed:
+        (on_report or tune.report)(report)
+    if not missed or missed[-1][M.STEP] < cfg.steps:  # (a run that finished before the stop trains no more)
+        fit_trainer(cfg, run_name=run_name, storage=train_storage, report_to_tune=True, on_report=on_report,
+                    start_from=start_from)
     phase_log.mark(f"trial_{trial_id}", "driver_end")
 
 

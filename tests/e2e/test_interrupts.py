@@ -100,7 +100,8 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
 
     final = Command([*args, "--tune.resume=true"], tmp_path / "third.log")
     assert final.proc.wait(timeout=400) == 0, final.output()[-3000:]
-    assert f"{first} resumed: its reports from step {saved + 10} on" in final.output()  # told again, not trained:
+    # told again, not trained again:
+    assert f"{first} restarted: its checkpointed reports from step {saved + 10} on" in final.output()
     assert registered(first_run) == finished_before
     assert not (exp / INTERRUPTED).exists() and (exp / "summary.json").exists() and (exp / "best").is_dir()
     experiment = load_experiment(exp)

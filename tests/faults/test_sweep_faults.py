@@ -35,8 +35,10 @@ def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_pat
     train, earlier = tmp_path / "driver" / "train", actor_ids("ImplicitFunc")
 
     def kill_the_trial_driver() -> int:
+        # Tune's actor running run_trial (owns the trainer), found first: Ray's state API can take seconds under load,
+        # longer than the trial's training past step 20
+        [driver] = wait_for(lambda: alive_actors("ImplicitFunc", besides=earlier), what="the trial's driver")
         wait_for(lambda: registered_step(train, 20), what="a registered checkpoint at step >= 20")
-        driver = alive_actors("ImplicitFunc", besides=earlier)[0]  # Tune's actor running run_trial (owns the trainer)
         kill(driver.pid)
         return driver.pid
 
