@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -202,7 +203,15 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     )
     path = storage.join(prepared.storage_dir, name)
     if t.resume and tune.Tuner.can_restore(path):
-        return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
+        # Tuner.restore loads the results so far, and warns "Failed to fetch metrics" for each trial that had not
+        # reported yet when the sweep stopped: nothing is missing, such a trial simply starts (or restarts) now.
+        analysis = logging.getLogger("ray.tune.analysis.experiment_analysis")
+        level = analysis.level
+        analysis.setLevel(logging.ERROR)
+        try:
+            return tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
+        finally:
+            analysis.setLevel(level)
     concurrency = max_concurrency(prepared)
     search_alg = _search_alg(t, concurrency, space, prepared.warm_start) if search else None
     scheduler = _scheduler(t, prepared.default_cfg, space) if search else None
