@@ -20,6 +20,8 @@ START_STEP = "start_step"  # > 0 when the run resumed from a checkpoint (its own
 START_WEIGHTS = "start_weights_sha256"  # digest of the weights the run started from (when it restored a checkpoint)
 CHECKPOINT_PATH = "checkpoint_path"  # set by Ray's TuneReportCallback on reports that carry a checkpoint
 EVALUATIONS = "evaluations"  # the evaluations that finished since the previous report: JSON list of eval/* dicts
+EVALUATIONS_BEFORE = "evaluations_before_checkpoint"  # on a checkpoint's report: the evaluations reported since the
+#   previous checkpoint in reports without one (JSON), so the checkpoint's registered metrics hold them (replay.py)
 REPLAYED = "replayed"  # a checkpointed report told to Tune again after a stop Tune had not saved it before
 
 TRAIN_LOSS = "train/loss"

@@ -49,7 +49,8 @@ class TrialRow:
                 **({"config_id": self.config_id, "repeat": self.repeat, "over_seeds": self.over_seeds}
                    if self.config_id is not None else {}),
                 **({"violated_constraints": self.violated} if self.violated else {}),
-                "last_metrics": {k: v for k, v in self.metrics.items() if k != M.EVALUATIONS}}
+                "last_metrics": {k: v for k, v in self.metrics.items()
+                                 if k not in (M.EVALUATIONS, M.EVALUATIONS_BEFORE)}}
 
 
 def rows_of(result_grid, total_steps: int, metric: str, mode: str) -> list[TrialRow]:

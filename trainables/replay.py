@@ -42,6 +42,14 @@ def last_step_told(result_json: str) -> int:
 
 
 def unseen_reports(run_storage: str, result_json: str) -> list[dict]:
-    """The run's checkpointed reports past the last step of Tune's saved record of the trial."""
+    """The run's checkpointed reports past the last step of Tune's saved record of the trial. Each carries the
+    evaluations reported in the reports without a checkpoint before it (which the record may have lost with them),
+    then its own: with the restored step evaluated again (train_loop.py), no evaluation is lost."""
     told = last_step_told(result_json)
-    return [r for r in registered_reports(run_storage) if r.get(M.STEP, -1) > told]
+    missed = [dict(r) for r in registered_reports(run_storage) if r.get(M.STEP, -1) > told]
+    for report in missed:
+        before = json.loads(report.pop(M.EVALUATIONS_BEFORE, None) or "[]")
+        evaluations = before + json.loads(report.get(M.EVALUATIONS) or "[]")  # (one Tune has already: the same)
+        if evaluations:
+            report[M.EVALUATIONS] = json.dumps(evaluations)
+    return missed

@@ -111,6 +111,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
     wandb = WandbRun(cfg, loop_config.get("run_name", "run"), rank)
     log = LogLine(cfg, dataset.meta.total_frames, dataset.meta.total_episodes)
     last_eval: dict = {}
+    unsaved_evals: list[dict] = []  # evaluations reported since the last checkpoint, in reports without one
     batches = _forever(loader, sampler, loader_rng, per_rank_batch, cfg.seed, start_step=step)
     data_start = time.perf_counter()
     while step < cfg.steps:
@@ -145,6 +146,9 @@ def train_loop_per_worker(loop_config: dict) -> None:
             if finished:  # every evaluation is reported once in full (as JSON text, which loggers pass over);
                 metrics[M.EVALUATIONS] = json.dumps(finished)  # the latest also rides along as eval/*
                 last_eval = finished[-1]
+            if save and unsaved_evals:  # kept with the checkpoint too: what a crash's replay tells Tune again
+                metrics[M.EVALUATIONS_BEFORE] = json.dumps(unsaved_evals)
+            unsaved_evals = [] if save else unsaved_evals + finished
             if val_loader is not None:
                 metrics[M.VAL_LOSS] = validation_loss(policy, val_loader, device, use_amp)
             metrics.update(last_eval)  # the latest finished evaluation rides along with every later report

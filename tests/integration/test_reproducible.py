@@ -49,6 +49,12 @@ def test_same_config_and_seed_reproduce_bit_for_bit_across_sweeps(tmp_path, tiny
 
     assert [h[M.TRAIN_LOSS] for h in first_history] == [h[M.TRAIN_LOSS] for h in second_history]
     assert len(first_history) == 4  # reports at steps 5, 10, 15, 20
+    # What a checkpoint is registered with holds every evaluation reported since the checkpoint before it (what a
+    # crash's replay tells Tune again, trainables/replay.py): step 10's, at step 15 or with step 20's checkpoint.
+    with_checkpoint = [h for h in first_history if h.get(M.CHECKPOINT_PATH)]
+    assert [h[M.STEP] for h in with_checkpoint] == [10, 20]
+    assert sorted(e["eval/step"] for h in with_checkpoint for key in (M.EVALUATIONS, M.EVALUATIONS_BEFORE)
+                  for e in json.loads(h.get(key) or "[]")) == [10, 20]
     # Evaluations: the same episodes with the same actions. PushT's physics (pymunk) may differ in the last bit of a
     # reward between two rollouts of identical actions in one process (measured: 0.3246001092353427 vs ...4277), so
     # rewards compare to 1e-12; success counts are exact.

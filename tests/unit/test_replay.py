@@ -56,3 +56,19 @@ def test_optuna_is_told_each_step_once_across_a_resume():
         searcher.on_trial_result("t0", {M.STEP: 40, "training_iteration": 3})  # no metric in it: passed over
     [trial] = searcher._ot_study.trials
     assert trial.intermediate_values == {10: 0.1, 20: 0.05, 30: 1 / 30}
+
+
+def test_evaluations_reported_between_checkpoints_are_told_again_with_the_next_one(tmp_path):
+    run = tmp_path / "train" / "trial_b"
+    run.mkdir(parents=True)
+    ev = [{"eval/step": s, "eval/success": s / 100} for s in (10, 20)]
+    snapshot = {"checkpoint_results": [
+        {"checkpoint_dir_name": "checkpoint_10", "metrics": {M.STEP: 10}},
+        # step 10's evaluation reached Tune at step 15 (no checkpoint); step 20's rides along with the checkpoint
+        {"checkpoint_dir_name": "checkpoint_20", "metrics": {M.STEP: 20, M.EVALUATIONS: json.dumps(ev[1:]),
+                                                             M.EVALUATIONS_BEFORE: json.dumps(ev[:1])}}]}
+    (run / "checkpoint_manager_snapshot.json").write_text(json.dumps(snapshot))
+    result_json = tmp_path / "result.json"
+    result_json.write_text(json.dumps({M.STEP: 10}) + "\n")  # Tune saved up to step 10, not the step-15 report
+    [told] = unseen_reports(str(run), str(result_json))
+    assert told[M.STEP] == 20 and json.loads(told[M.EVALUATIONS]) == ev and M.EVALUATIONS_BEFORE not in told
