@@ -69,6 +69,7 @@ def curves(page) -> None:
             "</p>")
     page.section("curves", "Curves over training steps", text + page.figure(fig, "curves"))
 
+
 def success_intervals(page) -> None:
     """Each trial at its best checkpoint with its success interval; every evaluation in a table."""
     import matplotlib.pyplot as plt
@@ -103,6 +104,7 @@ def success_intervals(page) -> None:
     page.section("success-intervals", "Eval success with its 95 % interval", text + page.figure(fig, "success")
                  + details("every evaluation", table(["trial", "step", "success", "95 % CI", "episodes",
                                                        "avg max reward"], body)))
+
 
 def parallel_coordinates(page) -> None:
     """The searched parameters of every trial against its result."""

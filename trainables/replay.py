@@ -20,20 +20,22 @@ SNAPSHOT = "checkpoint_manager_snapshot.json"  # Ray Train's record of a run's r
 def registered_reports(run_storage: str) -> list[dict]:
     """The reports of a Train run that carried a checkpoint Ray registered, oldest first, each with the checkpoint's
     path as Tune's report has it (`checkpoint_path`). [] for a run that has none (a new one)."""
-    path = storage_lib.join(run_storage, SNAPSHOT)
-    if not storage_lib.exists(path):
+    try:
+        snapshot = json.loads(storage_lib.read_text(storage_lib.join(run_storage, SNAPSHOT)))
+    except FileNotFoundError:
         return []
-    snapshot = json.loads(storage_lib.read_text(path))
     return [{**r["metrics"], M.CHECKPOINT_PATH: storage_lib.join(run_storage, r["checkpoint_dir_name"]),
              M.REPLAYED: True} for r in snapshot.get("checkpoint_results", [])]
 
 
 def last_step_told(result_json: str) -> int:
     """The last step in a trial's result.json in storage (-1 when there is none)."""
-    if not storage_lib.exists(result_json):
+    try:
+        text = storage_lib.read_text(result_json)
+    except FileNotFoundError:
         return -1
     steps = []
-    for line in storage_lib.read_text(result_json).splitlines():
+    for line in text.splitlines():
         try:
             steps.append(int(json.loads(line).get(M.STEP, -1)))
         except (ValueError, TypeError, AttributeError):  # a line cut short mid-write
@@ -45,8 +47,11 @@ def unseen_reports(run_storage: str, result_json: str) -> list[dict]:
     """The run's checkpointed reports past the last step of Tune's saved record of the trial. Each carries the
     evaluations reported in the reports without a checkpoint before it (which the record may have lost with them),
     then its own: with the restored step evaluated again (train_loop.py), no evaluation is lost."""
+    registered = registered_reports(run_storage)
+    if not registered:  # a new run (every trial's first start): nothing to compare
+        return []
     told = last_step_told(result_json)
-    missed = [dict(r) for r in registered_reports(run_storage) if r.get(M.STEP, -1) > told]
+    missed = [r for r in registered if r.get(M.STEP, -1) > told]
     for report in missed:
         before = json.loads(report.pop(M.EVALUATIONS_BEFORE, None) or "[]")
         evaluations = before + json.loads(report.get(M.EVALUATIONS) or "[]")  # (one Tune has already: the same)
