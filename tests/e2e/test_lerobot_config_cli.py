@@ -33,7 +33,6 @@ def test_unusable_lerobot_config_exits_2(tmp_path):
     assert "policy.type = 'smolvla': LeRobot's policy has no counterpart here" in proc.stderr
 
 
-@pytest.mark.skipif(not hasattr(LocalHub, "serve"), reason="tests/support/hub_server.py cannot serve downloads yet")
 def test_hub_model_repo_id_as_config_path(tmp_path):
     """`--config_path=<org>/<name>` downloads the repo's train_config.json, as LeRobot's `--config_path` does."""
     with LocalHub(token="hf_test") as hub:
