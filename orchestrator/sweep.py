@@ -21,28 +21,27 @@ from typing import Any
 import draccus
 import ray
 from ray import tune
-from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import interrupts, storage, terminal
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
-from orchestrator.conditional import DefineByRun, is_conditional, with_defaults
+from orchestrator.conditional import is_conditional, with_defaults
 from orchestrator.confirm import overlapping_seeds
-from orchestrator.constraints import search_problems, tell_infeasible
+from orchestrator.constraints import search_problems
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.experiment import clear_interrupted
 from orchestrator.fine_tuning import fine_tuning_problems
-from orchestrator.metrics import EVAL_STEP, STEP, VAL_LOSS, is_eval_metric
+from orchestrator.metrics import VAL_LOSS, is_eval_metric
 from orchestrator.pbt import is_population, population_problems
-from orchestrator.pbt import make_scheduler as make_population_scheduler
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
-from orchestrator.repeats import Repeats, grid_space
+from orchestrator.repeats import grid_space
 from orchestrator.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
+from orchestrator.search.algorithms import search_algorithm, trial_scheduler
 from orchestrator.sweep_progress import SweepProgress
 from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
 from orchestrator.warm_start import WarmStart, load_warm_start
@@ -213,8 +212,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         finally:
             analysis.setLevel(level)
     concurrency = max_concurrency(prepared)
-    search_alg = _search_alg(t, concurrency, space, prepared.warm_start) if search else None
-    scheduler = _scheduler(t, prepared.default_cfg, space) if search else None
+    search_alg = search_algorithm(t, concurrency, space, prepared.warm_start) if search else None
+    scheduler = trial_scheduler(t, prepared.default_cfg, space) if search else None
     param_space = space
     if search:  # repeats: num_samples configs x repeats seeds; a conditional space lives in the searcher
         num_samples *= t.repeats if t.search != "grid" else 1
@@ -262,75 +261,6 @@ def fit(tuner: tune.Tuner) -> tune.ResultGrid:
         terminal.stop_live()
     interrupts.raise_if_requested()
     return results
-
-
-def _search_alg(t: TuneConfig, max_concurrent: int, space: dict | None = None, warm: WarmStart | None = None):
-    space = space or {}
-    # Random search goes through Optuna's RandomSampler when it must share a config between seeds (Repeater) or
-    # sample a conditional space define-by-run.
-    if t.search == "optuna" or (t.search == "random" and (t.repeats > 1 or is_conditional(space))):
-        import optuna
-
-        if not terminal.verbose():
-            optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
-        sampler = optuna.samplers.TPESampler(seed=t.seed) if t.search == "optuna" \
-            else optuna.samplers.RandomSampler(seed=t.seed)
-        if warm:
-            terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna, not trained again"
-                         + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else ""))
-        # Several objectives: Optuna's multi-objective TPE over all of them (a study with one direction each).
-        metric, mode = ([m for m, _ in t.objectives], [d for _, d in t.objectives]) if t.multi_objective \
-            else (t.rank_metric, t.rank_mode)
-        searcher = _OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler) \
-            if is_conditional(space) else _OptunaOnEvaluations(sampler=sampler, metric=metric, mode=mode,
-                                                               points_to_evaluate=warm.points if warm else None,
-                                                               evaluated_rewards=warm.rewards if warm else None)
-        return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
-    return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
-
-
-def _optuna_search_class():
-    from ray.tune.search.optuna import OptunaSearch
-
-    return OptunaSearch
-
-
-class _OptunaOnEvaluations(_optuna_search_class()):
-    """OptunaSearch that only sees reports carrying the metric: evaluations finish asynchronously, so most reports
-    (train metrics, checkpoints) have none, and OptunaSearch would fail on them."""
-
-    def set_search_properties(self, metric, mode, config, **spec) -> bool:
-        if isinstance(self.metric, list):  # keep every objective; Tune passes only the schedulers' (the first)
-            metric, mode = None, None
-        return super().set_search_properties(metric, mode, config, **spec)
-
-    def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if isinstance(self.metric, list) or self.metric not in result:  # (no pruning with several objectives)
-            return
-        # Optuna keys a trial's intermediate values by step, once each. Tune's training_iteration starts again when a
-        # trial is resumed or retried, and a resumed run reports its last steps again: key by our step, and pass
-        # over a step already told (Optuna would warn that it ignores it).
-        ot_trial = self._ot_trials.get(trial_id)
-        step = int(result.get(STEP, result.get(TRAINING_ITERATION, 0)))
-        if ot_trial is None or step in ot_trial.storage.get_trial(ot_trial._trial_id).intermediate_values:
-            return
-        super().on_trial_result(trial_id, {**result, TRAINING_ITERATION: step})
-
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if not tell_infeasible(self, trial_id, result):  # a broken constraint: infeasible, not failed
-            super().on_trial_complete(trial_id, result, error)
-
-
-def _scheduler(t: TuneConfig, cfg: TrainPipelineConfig, space: dict | None = None):
-    if t.scheduler == "none" or not cfg.evaluates:
-        return None
-    if is_population(t.scheduler):
-        return make_population_scheduler(t, cfg, space or {})
-    from ray.tune.schedulers import ASHAScheduler
-
-    # Rungs are counted in evaluated training steps (our own counter survives trial retries; Tune's does not).
-    return ASHAScheduler(time_attr=EVAL_STEP, max_t=cfg.steps, grace_period=t.grace_period or cfg.eval_freq,
-                         reduction_factor=t.reduction_factor)
 
 
 def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | None]:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.search.algorithms import search_algorithm
 from orchestrator.experiment import INTERRUPTED, load_experiment
 from tests.conftest import TINY_ACT
-from tests.faults.inject import (descendants, kill, named, registered, resumed_where_it_stopped, survivors,
+from tests.faults.inject import (descendants, kill, named, registered, survivors,
                                  tune_statuses)
 
 pytestmark = pytest.mark.e2e
@@ -124,7 +125,7 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
 
     prepared = sweep_mod.prepare("search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm",
                                                            f"--tune.warm_start={exp}"])
-    searcher = sweep_mod._search_alg(prepared.tune_cfg, 1, prepared.space, prepared.warm_start)
+    searcher = search_algorithm(prepared.tune_cfg, 1, prepared.space, prepared.warm_start)
     searcher.set_search_properties("train/loss", "min", prepared.space)
     told = sorted((t.value, t.params["optimizer.lr"]) for t in searcher._ot_study.trials)
     assert told == sorted((r.value("train/loss"), r.params["optimizer.lr"]) for r in experiment.rows)

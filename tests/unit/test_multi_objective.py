@@ -7,8 +7,8 @@ import pytest
 import torch
 from ray import tune
 
+from orchestrator.search.algorithms import search_algorithm
 from orchestrator import metrics as M
-from orchestrator import sweep as sweep_mod
 from orchestrator.candidates import Candidate
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.confirm import Confirmed
@@ -97,7 +97,7 @@ def test_optuna_gets_every_objective_though_tune_passes_only_the_first():
     objective, and each finished trial is told all its values."""
     t = TuneConfig(metric=[M.EVAL_SUCCESS, M.POLICY_LATENCY_MS], mode=["max", "min"], seed=3)
     space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2)}
-    searcher = sweep_mod._search_alg(t, 1, space)
+    searcher = search_algorithm(t, 1, space)
     searcher.set_search_properties(t.rank_metric, t.rank_mode, space)
     study = searcher._ot_study
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE]
@@ -153,7 +153,7 @@ def test_a_conditional_space_is_searched_on_every_objective_too():
 
     space, _ = split_space(either(), {})
     t = TuneConfig(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "min"], seed=1)
-    searcher = sweep_mod._search_alg(t, 1, space)
+    searcher = search_algorithm(t, 1, space)
     searcher.set_search_properties(t.rank_metric, t.rank_mode, {})
     assert len(searcher._ot_study.directions) == 2
     assert "policy.type" in searcher.suggest("t1")

@@ -2,6 +2,7 @@
 files laid out as Ray Train and Tune write them."""
 import json
 
+from orchestrator.search.algorithms import search_algorithm
 from orchestrator import metrics as M
 from trainables.replay import last_step_told, registered_reports, unseen_reports
 
@@ -41,12 +42,11 @@ def test_optuna_is_told_each_step_once_across_a_resume():
 
     from ray import tune
 
-    from orchestrator import sweep as sweep_mod
     from orchestrator.configs.tune import TuneConfig
 
     t = TuneConfig(metric=M.TRAIN_LOSS, mode="min", seed=3)
     space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2)}
-    searcher = sweep_mod._search_alg(t, 1, space)
+    searcher = search_algorithm(t, 1, space)
     searcher.set_search_properties(t.rank_metric, t.rank_mode, space)
     searcher.suggest("t0")
     with warnings.catch_warnings():

@@ -17,7 +17,8 @@ from orchestrator.policies.diffusion.configuration import DiffusionConfig
 from orchestrator.repeats import CONFIG_ID, Repeats, config_id_of
 from orchestrator.report import config_summaries, markdown_table, rank, trial_row
 from orchestrator.space import describe, from_sample, split_space
-from orchestrator.sweep import _OptunaOnEvaluations, _search_alg, sweep_layers
+from orchestrator.search.algorithms import OptunaOnEvaluations, search_algorithm
+from orchestrator.sweep import sweep_layers
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ACT_SMALL = dict(n_heads=2, dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8)
@@ -122,7 +123,7 @@ def test_the_baseline_breaking_a_constraint_and_unsupported_searches_are_refused
 
 
 def _searcher(space=None):
-    s = _OptunaOnEvaluations(space=DefineByRun(space) if space else None, metric="eval/success", mode="max",
+    s = OptunaOnEvaluations(space=DefineByRun(space) if space else None, metric="eval/success", mode="max",
                              sampler=optuna.samplers.TPESampler(seed=0))
     return s
 
@@ -179,11 +180,11 @@ def test_repeats_keep_their_groups_across_a_resume(tmp_path):
 
 def test_search_alg_per_search_mode():
     space, _ = split_space(either(), {})
-    assert isinstance(_search_alg(TuneConfig(repeats=3), 2, space), Repeats)
-    random_conditional = _search_alg(TuneConfig(search="random"), 2, space)
-    assert isinstance(random_conditional, _OptunaOnEvaluations)
+    assert isinstance(search_algorithm(TuneConfig(repeats=3), 2, space), Repeats)
+    random_conditional = search_algorithm(TuneConfig(search="random"), 2, space)
+    assert isinstance(random_conditional, OptunaOnEvaluations)
     assert isinstance(random_conditional._sampler, optuna.samplers.RandomSampler)
-    assert type(_search_alg(TuneConfig(search="random"), 2, {})).__name__ == "BasicVariantGenerator"
+    assert type(search_algorithm(TuneConfig(search="random"), 2, {})).__name__ == "BasicVariantGenerator"
 
 
 def test_the_repeat_index_offsets_the_seed_and_names_the_config():

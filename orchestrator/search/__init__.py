@@ -1,0 +1,1 @@
+"""Searching a space: the decision code a sweep hands to Ray Tune."""
