@@ -1,0 +1,318 @@
+"""Replay a sweep strategy through a recorded table in simulated time, driving the project's own decision code.
+
+The searcher and the scheduler are the objects a sweep builds (`orchestrator.search.algorithms`), with the same
+settings, told the same results in the same shapes (`eval/step`, `eval/success`, `step`) through the same Tune APIs
+(`suggest`/`next_trial`, `on_trial_result`, `on_trial_complete`). Only Ray is missing: time is simulated.
+
+One replay, at a given concurrency (trials running at once, each with its Train worker and its evaluator):
+- its random split of every checkpoint's recorded episodes into a search pool and a confirmation pool (by seed,
+  the same split for every config, so configs are compared on the same episodes as in a sweep);
+- a trial trains at its config's measured seconds per step; at each evaluation step its evaluator (one per trial,
+  first come first served, running beside training) draws the strategy's episodes from the checkpoint's search
+  pool, taking their measured seconds; the result reaches the scheduler with the trial's next report (every
+  `log_freq` steps), so ASHA's decisions arrive late as they do live;
+- when the compute spent reaches each budget point, the candidates known then (each trial's best evaluated
+  checkpoint) are confirmed as a sweep confirms them, on the confirmation pool, and the winner's true success is
+  read from the table.
+Compute is CPU-seconds: training (start-up included) plus evaluation episodes, each at its measured seconds.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmarks.tabular.table import Config, Table
+from orchestrator import metrics as M
+
+# What a replay reports; ASHA and Optuna see the metric under the product's names.
+METRIC = M.EVAL_SUCCESS
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A sweep's settings that decide what is trained and evaluated: the TuneConfig / EvalConfig fields of the same
+    names, plus `sequential` (staged evaluation that stops once it has decided)."""
+
+    name: str
+    search: str = "optuna"  # tune.search: optuna (TPE) or random
+    scheduler: str = "asha"  # tune.scheduler: asha or none
+    n_episodes: int = 20  # eval.n_episodes: episodes per evaluation (the first; see growth)
+    growth: float = 1.0  # eval.n_episodes_growth
+    reduction_factor: int = 2  # tune.reduction_factor (ASHA)
+    grace_period: int = 0  # tune.grace_period (ASHA); 0: the first evaluation
+    confirm_top_k: int = 3  # tune.confirm_top_k
+    confirm_episodes: int = 50  # tune.confirm_episodes (capped by the confirmation pool)
+
+    def tune_config(self, seed: int):
+        from orchestrator.configs.tune import TuneConfig
+
+        return TuneConfig(metric=METRIC, mode="max", search=self.search, scheduler=self.scheduler, seed=seed,
+                          reduction_factor=self.reduction_factor, grace_period=self.grace_period,
+                          confirm_top_k=self.confirm_top_k, confirm_episodes=self.confirm_episodes)
+
+    def train_config(self, table: Table):
+        from orchestrator.configs.train import EvalConfig, TrainPipelineConfig
+
+        freq = table.eval_steps[0]
+        return TrainPipelineConfig(steps=table.eval_steps[-1], eval_freq=freq, save_freq=freq, log_freq=table.log_freq,
+                                   eval=EvalConfig(n_episodes=self.n_episodes, n_episodes_growth=self.growth,
+                                                   batch_size=min(10, self.n_episodes)))
+
+
+@dataclass
+class Pools:
+    """One replay's split of the recorded episodes (by index into a checkpoint's episodes)."""
+
+    search: dict[int, np.ndarray]  # n recorded -> the indices the search draws from, in drawing order
+    confirm: dict[int, np.ndarray]  # n recorded -> the indices confirmation draws from
+
+    @staticmethod
+    def split(rng: np.random.Generator, sizes: set[int], search_fraction: float = 0.5) -> "Pools":
+        """Episodes shared by every checkpoint (the first min(sizes)) are split once; a checkpoint with more (the
+        last, evaluated on more episodes) splits its extra episodes the same way, after them."""
+        search, confirm, done, s_parts, c_parts = {}, {}, 0, [], []
+        for n in sorted(sizes):
+            extra = done + rng.permutation(n - done)
+            cut = int(round(len(extra) * search_fraction))
+            s_parts.append(extra[:cut])
+            c_parts.append(extra[cut:])
+            search[n], confirm[n], done = np.concatenate(s_parts), np.concatenate(c_parts), n
+        return Pools(search, confirm)
+
+
+@dataclass
+class Evaluation:
+    trial: str
+    step: int
+    value: float  # success on the episodes drawn
+    n: int  # episodes drawn
+    known_at: float  # simulated seconds when the scheduler (and the sweep) learnt it
+
+
+@dataclass
+class Outcome:
+    """What one replay found."""
+
+    budgets: list[float]  # compute points (CPU-seconds of the search)
+    compute: list[float]  # search compute + the confirmation's, at each point
+    winner_true: list[float]  # true success of the confirmed winner at each point (nan: no candidate yet)
+    trials: int = 0  # trials started
+    train_steps: int = 0  # steps trained in all
+    eval_episodes: int = 0  # search episodes evaluated
+    lag_steps: list[int] = field(default_factory=list)  # per stop: steps trained past the evaluated rung
+
+
+class _Trial:
+    """What Tune's schedulers need of a trial: an id (and a config)."""
+
+    def __init__(self, trial_id: str, config: dict):
+        self.trial_id, self.config = trial_id, config
+        self.evaluated = 0
+
+    def __repr__(self) -> str:
+        return self.trial_id
+
+
+def replay(table: Table, strategy: Strategy, seed: int, concurrency: int, budgets: list[float]) -> Outcome:
+    """One replay of `strategy` on `table` until the search has spent max(budgets) CPU-seconds."""
+    return _Replay(table, strategy, seed, concurrency).run(budgets)
+
+
+class _Replay:
+    def __init__(self, table: Table, strategy: Strategy, seed: int, concurrency: int):
+        from ray import tune
+
+        from orchestrator.search.algorithms import search_algorithm, trial_scheduler
+
+        self.table, self.strategy, self.concurrency = table, strategy, concurrency
+        self.rng = np.random.default_rng(seed)
+        sizes = {len(c.success) for cfg in table.configs.values() for c in cfg.checkpoints.values()}
+        self.pools = Pools.split(self.rng, sizes)
+        self.space = {k: tune.choice(v) for k, v in table.grid.items()}
+        tune_cfg, self.cfg = strategy.tune_config(seed), strategy.train_config(table)
+        logging.getLogger("optuna").setLevel(logging.WARNING)
+        self.searcher = search_algorithm(tune_cfg, concurrency, self.space)
+        if hasattr(self.searcher, "add_configurations"):  # Tune's own random search (a SearchAlgorithm)
+            from ray.tune.experiment import Experiment
+
+            self.searcher.add_configurations([Experiment("replay", run=_never_called, config=self.space,
+                                                         num_samples=10_000)])
+        else:
+            self.searcher.set_search_properties(METRIC, "max", self.space)
+        self.scheduler = trial_scheduler(tune_cfg, self.cfg, self.space)
+        if self.scheduler is not None:
+            self.scheduler.set_search_properties(METRIC, "max")
+        self.events: list = []  # (time, order, kind, payload)
+        self.order = 0
+        self.intervals: list[tuple[float, float]] = []  # busy CPU intervals (start, end); end may grow
+        self.evaluations: list[Evaluation] = []
+        self.cfg_of: dict[str, Config] = {}
+        self.outcome = Outcome([], [], [])
+
+    # -- events --------------------------------------------------------------------------------------------------
+    def push(self, time: float, kind: str, payload) -> None:
+        self.order += 1
+        heapq.heappush(self.events, (time, self.order, kind, payload))
+
+    def run(self, budgets: list[float]) -> Outcome:
+        self.limit = max(budgets)
+        self.running: dict[str, dict] = {}
+        self.now = 0.0
+        self.launch()
+        while self.events and self.compute(self.now) < self.limit:
+            self.now, _, kind, payload = heapq.heappop(self.events)
+            getattr(self, f"on_{kind}")(payload)
+            self.launch()
+        self.outcome.budgets = list(budgets)
+        for b in budgets:
+            t = self.time_of(b)
+            compute, winner = self.confirm(t)
+            self.outcome.compute.append(b + compute)
+            self.outcome.winner_true.append(winner)
+        return self.outcome
+
+    def launch(self) -> None:
+        while len(self.running) < self.concurrency and self.compute(self.now) < self.limit:
+            trial_id = f"t{self.outcome.trials:04d}"
+            if hasattr(self.searcher, "next_trial"):
+                tune_trial = self.searcher.next_trial()
+                config = None if tune_trial is None else tune_trial.config
+                trial_id = tune_trial.trial_id if tune_trial is not None else trial_id
+            else:
+                config = self.searcher.suggest(trial_id)
+            if not config:
+                return
+            self.outcome.trials += 1
+            trial = _Trial(trial_id, config)
+            if self.scheduler is not None:
+                self.scheduler.on_trial_add(None, trial)
+            cfg = self.cfg_of[trial_id] = self.table.config(config)
+            state = {"trial": trial, "cfg": cfg, "start": self.now, "stopped": False, "last": None,
+                     "eval_free": self.now, "pending": 0, "trained_to": None, "train_interval": None}
+            self.running[trial_id] = state
+            state["train_interval"] = self.busy(self.now, self.now + cfg.startup_s + cfg.step_s * self.cfg.steps)
+            for step in self.table.eval_steps:
+                self.push(self.step_time(state, step), "reached", (trial_id, step))
+
+    def step_time(self, state: dict, step: int) -> float:
+        cfg: Config = state["cfg"]
+        return state["start"] + cfg.startup_s + cfg.step_s * step
+
+    def step_at(self, state: dict, time: float) -> int:
+        cfg: Config = state["cfg"]
+        return int(min(self.cfg.steps, max(0.0, (time - state["start"] - cfg.startup_s) / cfg.step_s)))
+
+    def on_reached(self, payload) -> None:
+        trial_id, step = payload
+        state = self.running.get(trial_id)
+        if state is None:
+            return
+        n = self.cfg.eval.episodes_at(step, self.cfg.eval_freq)
+        ckpt = state["cfg"].checkpoints[step]
+        pool = self.pools.search[len(ckpt.success)]
+        drawn = pool[:min(n, len(pool))]
+        start = max(self.now, state["eval_free"])
+        end = start + len(drawn) * ckpt.episode_s
+        state["eval_free"] = end
+        state["pending"] += 1
+        self.outcome.eval_episodes += len(drawn)
+        interval = self.busy(start, end)
+        state.setdefault("eval_intervals", []).append(interval)
+        value = float(ckpt.success[drawn].mean())
+        # The result joins the trial's next report (every log_freq steps), or at once once training has ended.
+        done_training = self.step_time(state, self.cfg.steps)
+        if end < done_training:
+            step_then = self.step_at(state, end)
+            report_step = min(self.cfg.steps, (step_then // self.cfg.log_freq + 1) * self.cfg.log_freq)
+            known = self.step_time(state, report_step)
+        else:
+            known = end
+        self.push(known, "result", (trial_id, Evaluation(trial_id, step, value, len(drawn), known)))
+
+    def on_result(self, payload) -> None:
+        trial_id, evaluation = payload
+        state = self.running.get(trial_id)
+        if state is None:
+            return
+        state["pending"] -= 1
+        self.evaluations.append(evaluation)
+        trial = state["trial"]
+        trial.evaluated += 1
+        result = {METRIC: evaluation.value, M.EVAL_STEP: evaluation.step, M.EVAL_N_EPISODES: evaluation.n,
+                  M.STEP: self.step_at(state, self.now), "training_iteration": trial.evaluated}
+        state["last"] = result
+        self.searcher.on_trial_result(trial_id, result)
+        decision = self.scheduler.on_trial_result(None, trial, result) if self.scheduler is not None else "CONTINUE"
+        if decision == "STOP" and evaluation.step < self.cfg.steps:  # (ASHA says STOP at max_t too: done)
+            self.outcome.lag_steps.append(result[M.STEP] - evaluation.step)
+            self.finish(trial_id, stopped=True)
+        elif state["pending"] == 0 and self.now >= self.step_time(state, self.cfg.steps) - 1e-9 \
+                and evaluation.step == self.table.eval_steps[-1]:
+            self.finish(trial_id, stopped=False)
+
+    def finish(self, trial_id: str, stopped: bool) -> None:
+        state = self.running.pop(trial_id)
+        if stopped:  # training and any evaluation in flight end now
+            self.cut(state["train_interval"], self.now)
+            for interval in state.get("eval_intervals", []):
+                self.cut(interval, self.now)
+            self.evaluations = [e for e in self.evaluations if e.trial != trial_id or e.known_at <= self.now]
+        self.outcome.train_steps += self.step_at(state, self.now)
+        self.searcher.on_trial_complete(trial_id, state["last"])
+        if self.scheduler is not None:
+            self.scheduler.on_trial_complete(None, state["trial"], state["last"])
+
+    # -- compute -------------------------------------------------------------------------------------------------
+    def busy(self, start: float, end: float) -> list:
+        interval = [start, end]
+        self.intervals.append(interval)
+        return interval
+
+    @staticmethod
+    def cut(interval: list, time: float) -> None:
+        interval[1] = max(interval[0], min(interval[1], time))
+
+    def compute(self, time: float) -> float:
+        return sum(max(0.0, min(end, time) - start) for start, end in self.intervals if start < time)
+
+    def time_of(self, budget: float) -> float:
+        """The simulated time at which the search had spent `budget` CPU-seconds (the last event's if never)."""
+        lo, hi = 0.0, max([end for _, end in self.intervals] + [self.now])
+        if self.compute(hi) <= budget:
+            return hi
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if self.compute(mid) < budget else (lo, mid)
+        return hi
+
+    # -- confirmation --------------------------------------------------------------------------------------------
+    def confirm(self, time: float) -> tuple[float, float]:
+        """(confirmation compute, the winner's true success) for the candidates known at `time`: each trial's best
+        evaluated checkpoint, its top k confirmed on the confirmation pool, the winner the best confirmed."""
+        best: dict[str, Evaluation] = {}
+        for e in self.evaluations:
+            if e.known_at <= time and (e.trial not in best or e.value > best[e.trial].value
+                                       or (e.value == best[e.trial].value and e.step > best[e.trial].step)):
+                best[e.trial] = e
+        if not best:
+            return 0.0, math.nan
+        top = sorted(best.values(), key=lambda e: (e.value, e.step), reverse=True)[:self.strategy.confirm_top_k]
+        compute, scored = 0.0, []
+        for e in top:
+            ckpt = self._checkpoint(e)
+            pool = self.pools.confirm[len(ckpt.success)]
+            drawn = pool[:min(self.strategy.confirm_episodes, len(pool))]
+            compute += len(drawn) * ckpt.episode_s
+            scored.append((float(ckpt.success[drawn].mean()), e.value, ckpt.true_success))
+        return compute, max(scored)[2]
+
+    def _checkpoint(self, e: Evaluation):
+        return self.cfg_of[e.trial].checkpoints[e.step]
+
+
+def _never_called(config):  # the trainable of the Experiment that feeds Tune's random search; replays train nothing
+    raise RuntimeError("a replay trains nothing")
