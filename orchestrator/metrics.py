@@ -42,6 +42,9 @@ EVAL_AVG_MAX_REWARD = "eval/avg_max_reward"
 EVAL_N_EPISODES = "eval/n_episodes"
 EVAL_SECONDS = "eval/eval_s"
 EVAL_STEP = "eval/step"  # the training step whose weights were evaluated (ASHA's time attribute)
+EVAL_DECISION = "eval/decision"  # a staged evaluation's ending (eval.stage_episodes): -1 it could not beat the sweep's
+#   best so far, +1 it was already clearly better, 0 it ran every planned episode
+DECISION_CODES = {"worse": -1, "complete": 0, "better": 1}  # orchestrator/results/sequential.py's decisions
 
 # What the policy costs on the robot, measured once per run on rank 0 before training (orchestrator/policies/costs.py)
 # and carried by every report: objectives a sweep can trade against success (--tune.metric=[eval/success, ...]).

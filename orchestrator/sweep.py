@@ -43,6 +43,7 @@ from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 from orchestrator.search.algorithms import search_algorithm, trial_scheduler
 from orchestrator.sweep_progress import SweepProgress
+from trainables.incumbent import create_incumbent, incumbent_name
 from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
 from orchestrator.warm_start import WarmStart, load_warm_start
 
@@ -197,7 +198,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
                              train_storage=storage.join(prepared.storage_dir, "train"),
                              results_storage=storage.join(prepared.storage_dir, name),
                              constraints=prepared.constraints,
-                             population=search and is_population(prepared.tune_cfg.scheduler)),
+                             population=search and is_population(prepared.tune_cfg.scheduler),
+                             incumbent=_incumbent_of(prepared, name)),
         trial_resources(prepared.default_cfg),
     )
     path = storage.join(prepared.storage_dir, name)
@@ -270,11 +272,22 @@ def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | Non
     link_ray_logs(prepared.experiment_dir)
     clear_interrupted(prepared.storage_dir)
     t = prepared.tune_cfg
+    incumbent = create_incumbent(storage.join(prepared.storage_dir, "trials")) if _incumbent_of(prepared, "trials") \
+        else None  # the search's best evaluation so far, for staged evaluations (held for the whole search)
     results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True))
+    if incumbent is not None:
+        ray.kill(incumbent)
     baseline = None
     if t.baseline and prepared.space:
         baseline = fit(build_tuner(prepared, "baseline", {}, 1, search=False))
     return results, baseline
+
+
+def _incumbent_of(prepared: PreparedSweep, name: str) -> str | None:
+    """The incumbent actor's name for the search's trials when they stage their evaluations (the baseline and the
+    seed retrains evaluate every episode: they are compared, not searched)."""
+    staged = prepared.default_cfg.evaluates and prepared.default_cfg.eval.stage_episodes > 0
+    return incumbent_name(storage.join(prepared.storage_dir, "trials")) if staged and name == "trials" else None
 
 
 def _ready_storage(prepared: PreparedSweep) -> None:

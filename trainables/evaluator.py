@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import ray
 import torch
 
 from orchestrator.configs.parsing import build_config
 from orchestrator.envs.rollout import rollout, summarize
-from orchestrator.metrics import EVAL_SECONDS, EVAL_STEP
+from orchestrator.metrics import DECISION_CODES, EVAL_DECISION, EVAL_SECONDS, EVAL_STEP
 from orchestrator.plugins import import_user_packages
+from orchestrator.results.sequential import COMPLETE, StagedEvaluation
 
 
 @ray.remote(max_restarts=3, max_task_retries=3)
@@ -75,17 +77,32 @@ def policy_from_config_json(text: str):
 @dataclass
 class _Pending:
     step: int  # training step whose weights are being evaluated
-    refs: list  # one ObjectRef per actor
+    seeds: list[int]  # every planned episode's seed
+    snapshot: Any  # ObjectRef of the weights (None: the scripted expert), kept for the later stages
+    refs: list = field(default_factory=list)  # the stage in flight: one ObjectRef per actor
+    shares: list = field(default_factory=list)  # finished shares of earlier stages ({"episodes", "seconds"})
+    seconds: float = 0.0  # evaluation seconds so far (the actors of a stage run in parallel)
+    decision: str | None = None  # set once the evaluation is complete (orchestrator/results/sequential.py)
+
+    @property
+    def episodes(self) -> list:
+        return [e for share in self.shares for e in share["episodes"]]
 
 
 class EvalPool:
-    """Splits each evaluation's episodes over the actors and tracks evaluations in flight."""
+    """Splits each evaluation's episodes over the actors and tracks evaluations in flight.
 
-    def __init__(self, actors: list, n_episodes: int, seed: int, episodes_at: Callable[[int], int] | None = None):
+    With `stage_episodes` and an `incumbent` (the sweep's best evaluation so far, trainables/incumbent.py), an
+    evaluation runs in stages and stops once it has decided (orchestrator/results/sequential.py): it cannot beat the
+    incumbent, or it is already clearly better. `advance` moves stages on between reports (call it every step)."""
+
+    def __init__(self, actors: list, n_episodes: int, seed: int, episodes_at: Callable[[int], int] | None = None,
+                 stage_episodes: int = 0, alpha: float = 0.05, incumbent=None):
         self.actors = actors
         self.n_episodes = n_episodes
         self.seed = seed  # the same episodes for every trial and every evaluation: seed, seed + 1, ...
         self.episodes_at = episodes_at  # step -> episodes of that evaluation (None: always n_episodes)
+        self.stage_episodes, self.alpha, self.incumbent = stage_episodes, alpha, incumbent
         self.pending: list[_Pending] = []
 
     def submit(self, step: int, policy) -> None:
@@ -95,35 +112,73 @@ class EvalPool:
             {"policy_config": policy_config_json(policy),
              "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}})
         n = self.episodes_at(step) if self.episodes_at else self.n_episodes
-        seeds = [self.seed + i for i in range(n)]
-        shares = [seeds[i::len(self.actors)] for i in range(len(self.actors))]
-        refs = [a.evaluate.remote(snapshot, s) for a, s in zip(self.actors, shares) if s]
-        self.pending.append(_Pending(step, refs))
+        pending = _Pending(step, [self.seed + i for i in range(n)], snapshot)
+        self._run_stage(pending)
+        self.pending.append(pending)
+
+    def advance(self) -> bool:
+        """Without waiting: start the next stage of each evaluation whose stage finished undecided; whether an
+        evaluation is complete (the next `poll` returns it)."""
+        return any([self._advance(p, block=False) for p in self.pending])
 
     def poll(self, wait: bool = False, wait_before: int | None = None) -> list[dict]:
         """Metrics of every finished evaluation, oldest first: all of them when wait=True, and at least those of the
         steps before `wait_before`."""
         finished = []
-        for step, shares in self._finished(wait, wait_before):
-            metrics = summarize([e for share in shares for e in share["episodes"]])
-            metrics[EVAL_STEP] = step
-            metrics[EVAL_SECONDS] = max(share["seconds"] for share in shares)  # actors run in parallel
+        for p in self._finished(wait, wait_before):
+            episodes = p.episodes
+            metrics = summarize(episodes)
+            metrics[EVAL_STEP] = p.step
+            metrics[EVAL_SECONDS] = p.seconds
+            if self._staged(p):
+                metrics[EVAL_DECISION] = DECISION_CODES[p.decision]
+            if self.incumbent is not None and p.snapshot is not None:  # the sweep's best so far, for the others
+                self.incumbent.offer.remote(sum(e.success for e in episodes), len(episodes))
             finished.append(metrics)
         return finished
 
     def collect(self) -> list:
         """Wait for every evaluation in flight; their episodes (EpisodeResult), in submission order."""
-        return [e for _, shares in self._finished(wait=True) for share in shares for e in share["episodes"]]
+        return [e for p in self._finished(wait=True) for e in p.episodes]
 
-    def _finished(self, wait: bool, wait_before: int | None = None) -> list[tuple[int, list[dict]]]:
+    def _finished(self, wait: bool, wait_before: int | None = None) -> list[_Pending]:
         finished = []
         for p in list(self.pending):
-            block = wait or (wait_before is not None and p.step < wait_before)
-            ready, _ = ray.wait(p.refs, num_returns=len(p.refs), timeout=None if block else 0)
-            if len(ready) == len(p.refs):
-                finished.append((p.step, ray.get(p.refs)))
+            if self._advance(p, block=wait or (wait_before is not None and p.step < wait_before)):
+                finished.append(p)
                 self.pending.remove(p)
         return finished
+
+    def _staged(self, p: _Pending) -> bool:
+        return bool(self.stage_episodes) and self.incumbent is not None and self.stage_episodes < len(p.seeds)
+
+    def _run_stage(self, p: _Pending) -> None:
+        done = len(p.episodes)
+        k = min(self.stage_episodes, len(p.seeds) - done) if self._staged(p) else len(p.seeds) - done
+        seeds = p.seeds[done:done + k]
+        shares = [seeds[i::len(self.actors)] for i in range(len(self.actors))]
+        p.refs = [a.evaluate.remote(p.snapshot, s) for a, s in zip(self.actors, shares) if s]
+
+    def _advance(self, p: _Pending, block: bool) -> bool:
+        """Collect `p`'s stage if it finished (waiting for it, and every later stage, when `block`); start its next
+        stage while undecided. Whether `p` is complete."""
+        while p.decision is None:
+            ready, _ = ray.wait(p.refs, num_returns=len(p.refs), timeout=None if block else 0)
+            if len(ready) < len(p.refs):
+                return False
+            stage = ray.get(p.refs)
+            p.shares += stage
+            p.seconds += max(share["seconds"] for share in stage)
+            episodes = p.episodes
+            if len(episodes) >= len(p.seeds):
+                p.decision = COMPLETE
+            elif self._staged(p):
+                rule = StagedEvaluation(self.stage_episodes, len(p.seeds), self.alpha)
+                p.decision = rule.decide(sum(e.success for e in episodes), len(episodes),
+                                         ray.get(self.incumbent.best.remote()))
+            if p.decision is None:
+                self._run_stage(p)
+        return True
 
 
 def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float) -> list:

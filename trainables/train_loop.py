@@ -137,7 +137,10 @@ def train_loop_per_worker(loop_config: dict) -> None:
         if evaluator is not None and evaluating:  # the evaluator lives on rank 0
             evaluator.submit(step, policy)  # returns at once; the actors evaluate while we keep training
         save = step % cfg.save_freq == 0 or evaluating or is_last
-        if step % cfg.log_freq == 0 or save:
+        # A finished evaluation is reported at once (the scheduler decides on it now, not log_freq steps later); with
+        # several ranks only rank 0 would know, and every rank must report together: they keep to log_freq.
+        evaluated = evaluator is not None and evaluator.advance() and world == 1
+        if step % cfg.log_freq == 0 or save or evaluated:
             metrics = log.flush(step, scheduler.get_last_lr()[0])
             # A checkpoint is reported with every evaluation of an earlier step: none is in flight at a checkpoint,
             # so a run restored from it loses none (its own step's is run again on restore, above).

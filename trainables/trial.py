@@ -29,6 +29,7 @@ from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
 from orchestrator.space import from_sample
 from trainables import phase_log, replay
+from trainables.incumbent import find_incumbent
 from trainables.evaluator import EvalPool, create_actors
 from trainables.train_loop import train_loop_per_worker
 
@@ -40,12 +41,13 @@ DRIVER_BUNDLE = {"memory": 256 * 2**20}
 
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str, results_storage: str,
-              constraints: dict | None = None, population: bool = False) -> None:
+              constraints: dict | None = None, population: bool = False, incumbent: str | None = None) -> None:
     """Tune calls this once per trial with the sampled point (flat dotted keys). A config that breaks one of the
     search space's constraints is not trained: the trial reports it infeasible once and ends. A restored trial first
     tells Tune the checkpointed reports its saved record (under `results_storage`) lacks (trainables/replay.py).
     `population` (PBT, PB2): the trial reports Tune checkpoints that point to its Train checkpoints, and may continue
-    another trial's (trainables/exploit.py)."""
+    another trial's (trainables/exploit.py). `incumbent`: the name of the sweep's best-so-far actor, which staged
+    evaluations compare with (trainables/incumbent.py)."""
     trial_id = tune.get_context().get_trial_id()
     phase_log.mark_entry(f"trial_{trial_id}", "driver", _IMPORT_START, _IMPORT_END)
     import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
@@ -75,12 +77,13 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
         (on_report or tune.report)(report)
     if not missed or missed[-1][M.STEP] < cfg.steps:  # (a run that finished before the stop trains no more)
         fit_trainer(cfg, run_name=run_name, storage=train_storage, report_to_tune=True, on_report=on_report,
-                    start_from=start_from)
+                    start_from=start_from, incumbent=incumbent)
     phase_log.mark(f"trial_{trial_id}", "driver_end")
 
 
 def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool,
-                on_report: Callable[[dict], None] | None = None, start_from: str | None = None):
+                on_report: Callable[[dict], None] | None = None, start_from: str | None = None,
+                incumbent: str | None = None):
     """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint.
     `on_report` is called in this process with rank 0's metrics (and `checkpoint_path`) of every report; in Tune it
     replaces TuneReportCallback and must report to Tune itself. `start_from`: a Train checkpoint (of another run)
@@ -94,7 +97,9 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
         loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
-                                            partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq))
+                                            partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq),
+                                            cfg.eval.stage_episodes, cfg.eval.sequential_alpha,
+                                            find_incumbent(incumbent))
     phase_log.mark(run_name, "fit_start")
     trainer = TorchTrainer(
         train_loop_per_worker,

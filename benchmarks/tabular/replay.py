@@ -46,6 +46,8 @@ class Strategy:
     grace_period: int = 0  # tune.grace_period (ASHA); 0: the first evaluation
     confirm_top_k: int = 3  # tune.confirm_top_k
     confirm_episodes: int = 50  # tune.confirm_episodes (capped by the confirmation pool)
+    stage: int = 0  # eval.stage_episodes: evaluate in stages of this many episodes, stopping once decided; 0: off
+    alpha: float = 0.05  # eval.sequential_alpha: the staged evaluation's false-decision rate
 
     def tune_config(self, seed: int):
         from orchestrator.configs.tune import TuneConfig
@@ -191,8 +193,8 @@ class _Replay:
             if self.scheduler is not None:
                 self.scheduler.on_trial_add(None, trial)
             cfg = self.cfg_of[trial_id] = self.table.config(config)
-            state = {"trial": trial, "cfg": cfg, "start": self.now, "stopped": False, "last": None,
-                     "eval_free": self.now, "pending": 0, "trained_to": None, "train_interval": None}
+            state = {"trial": trial, "cfg": cfg, "start": self.now, "last": None, "eval_free": self.now,
+                     "pending": 0, "queue": [], "eval_intervals": [], "train_interval": None}
             self.running[trial_id] = state
             state["train_interval"] = self.busy(self.now, self.now + cfg.startup_s + cfg.step_s * self.cfg.steps)
             for step in self.table.eval_steps:
@@ -207,6 +209,7 @@ class _Replay:
         return int(min(self.cfg.steps, max(0.0, (time - state["start"] - cfg.startup_s) / cfg.step_s)))
 
     def on_reached(self, payload) -> None:
+        """A checkpoint exists: queue its evaluation on the trial's evaluator."""
         trial_id, step = payload
         state = self.running.get(trial_id)
         if state is None:
@@ -214,24 +217,62 @@ class _Replay:
         n = self.cfg.eval.episodes_at(step, self.cfg.eval_freq)
         ckpt = state["cfg"].checkpoints[step]
         pool = self.pools.search[len(ckpt.success)]
-        drawn = pool[:min(n, len(pool))]
-        start = max(self.now, state["eval_free"])
-        end = start + len(drawn) * ckpt.episode_s
-        state["eval_free"] = end
         state["pending"] += 1
-        self.outcome.eval_episodes += len(drawn)
-        interval = self.busy(start, end)
-        state.setdefault("eval_intervals", []).append(interval)
-        value = float(ckpt.success[drawn].mean())
-        # The result joins the trial's next report (every log_freq steps), or at once once training has ended.
-        done_training = self.step_time(state, self.cfg.steps)
-        if end < done_training:
-            step_then = self.step_at(state, end)
-            report_step = min(self.cfg.steps, (step_then // self.cfg.log_freq + 1) * self.cfg.log_freq)
+        state["queue"].append({"step": step, "drawn": pool[:min(n, len(pool))], "n": 0})
+        if len(state["queue"]) == 1:
+            self.start_stage(trial_id, state)
+
+    def start_stage(self, trial_id: str, state: dict) -> None:
+        """Run the next stage of the evaluation at the head of the trial's queue (all its episodes when unstaged)."""
+        job = state["queue"][0]
+        ckpt = state["cfg"].checkpoints[job["step"]]
+        rule = self.rule(len(job["drawn"]))
+        k = rule.next_stage(job["n"]) if rule else len(job["drawn"]) - job["n"]
+        start = max(self.now, state["eval_free"])
+        end = start + k * ckpt.episode_s
+        state["eval_free"] = end
+        state["eval_intervals"].append(self.busy(start, end))
+        self.outcome.eval_episodes += k
+        job["n"] += k
+        self.push(end, "stage_done", trial_id)
+
+    def rule(self, max_episodes: int):
+        from orchestrator.results.sequential import StagedEvaluation
+
+        stage = self.strategy.stage
+        return StagedEvaluation(stage, max_episodes, self.strategy.alpha) if stage and stage < max_episodes else None
+
+    def incumbent(self) -> tuple[int, int] | None:
+        """(successes, episodes) of the best evaluation known now (highest success, then more episodes)."""
+        if not self.evaluations:
+            return None
+        best = max(self.evaluations, key=lambda e: (e.value, e.n))
+        return round(best.value * best.n), best.n
+
+    def on_stage_done(self, trial_id: str) -> None:
+        state = self.running.get(trial_id)
+        if state is None:
+            return
+        job = state["queue"][0]
+        ckpt = state["cfg"].checkpoints[job["step"]]
+        used = job["drawn"][:job["n"]]
+        successes = int(ckpt.success[used].sum())
+        rule = self.rule(len(job["drawn"]))
+        if rule is not None and not rule.decide(successes, job["n"], self.incumbent()):
+            self.start_stage(trial_id, state)
+            return
+        state["queue"].pop(0)
+        value = successes / len(used)
+        # The result joins the trial's next report (every log_freq steps), or comes at once after training ended.
+        if self.now < self.step_time(state, self.cfg.steps):
+            report_step = min(self.cfg.steps, (self.step_at(state, self.now) // self.cfg.log_freq + 1)
+                              * self.cfg.log_freq)
             known = self.step_time(state, report_step)
         else:
-            known = end
-        self.push(known, "result", (trial_id, Evaluation(trial_id, step, value, len(drawn), known)))
+            known = self.now
+        self.push(known, "result", (trial_id, Evaluation(trial_id, job["step"], value, len(used), known)))
+        if state["queue"]:
+            self.start_stage(trial_id, state)
 
     def on_result(self, payload) -> None:
         trial_id, evaluation = payload
@@ -258,7 +299,7 @@ class _Replay:
         state = self.running.pop(trial_id)
         if stopped:  # training and any evaluation in flight end now
             self.cut(state["train_interval"], self.now)
-            for interval in state.get("eval_intervals", []):
+            for interval in state["eval_intervals"]:
                 self.cut(interval, self.now)
             self.evaluations = [e for e in self.evaluations if e.trial != trial_id or e.known_at <= self.now]
         self.outcome.train_steps += self.step_at(state, self.now)

@@ -63,9 +63,16 @@ class EvalConfig:
     num_actors: int = 1  # evaluator actors per trial; episodes are split between them
     use_async_envs: bool = False  # run each env of an actor in its own process
     seed: int = 100_000  # seed of the first evaluation episode
+    stage_episodes: int = 0  # in a sweep, evaluate in stages of this many episodes and stop as soon as the checkpoint
+    #   cannot beat the sweep's best evaluation so far, or is already clearly better (anytime-valid bounds,
+    #   orchestrator/results/sequential.py); 0: every episode at once
+    sequential_alpha: float = 0.05  # the staged evaluation's false-decision rate
 
     def problems(self) -> list[Problem]:
         out = positive("n_episodes", self.n_episodes) + positive("batch_size", self.batch_size)
+        out += non_negative("stage_episodes", self.stage_episodes)
+        if not isinstance(self.sequential_alpha, (int, float)) or not 0.0 < self.sequential_alpha < 0.5:
+            out.append(problem("sequential_alpha", "must be a number in (0, 0.5)", self.sequential_alpha))
         out += positive("num_actors", self.num_actors) + non_negative("seed", self.seed)
         if not out and self.batch_size > self.n_episodes:
             out.append(problem("batch_size", f"must be <= eval.n_episodes (= {self.n_episodes})", self.batch_size))

@@ -73,3 +73,20 @@ def test_a_policy_that_never_succeeds_reads_zero_through_the_evaluators(pusht_po
     assert expert["eval/success"] > 0, expert
     assert constant["eval/success"] == 0.0 and constant["eval/n_episodes"] == CASES["pusht"][1]
     assert constant["eval/avg_sum_reward"] >= constant["eval/avg_max_reward"] >= 0
+
+
+def test_a_staged_evaluation_stops_once_it_cannot_beat_the_incumbent(pusht_pool):
+    """eval.stage_episodes through the same actors: a policy that never succeeds, against a sweep whose best so far
+    succeeded 20 of 20, stops after its first stage of 4 episodes (of 8 planned) and says why."""
+    from trainables.incumbent import create_incumbent
+
+    incumbent = create_incumbent("test-staged")
+    try:
+        incumbent.offer.remote(20, 20)
+        pool = EvalPool(pusht_pool.actors, 8, pusht_pool.seed, stage_episodes=4, alpha=0.05, incumbent=incumbent)
+        metrics = evaluate(pool, constant_policy(CASES["pusht"][0], FAR_CORNER))
+        assert metrics["eval/n_episodes"] == 4 and metrics["eval/success"] == 0.0
+        assert metrics["eval/decision"] == -1
+        assert ray.get(incumbent.best.remote()) == (20, 20)  # a 0 of 4 does not displace it
+    finally:
+        ray.kill(incumbent)

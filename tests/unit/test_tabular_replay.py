@@ -73,3 +73,15 @@ def test_tpe_replays_are_reproducible_by_seed():
     a = replay(table, Strategy("tpe", scheduler="none"), seed=7, concurrency=2, budgets=[500, 1500])
     b = replay(table, Strategy("tpe", scheduler="none"), seed=7, concurrency=2, budgets=[500, 1500])
     assert a.winner_true == b.winner_true and a.trials == b.trials and a.train_steps == b.train_steps
+
+
+def test_staged_evaluation_spends_fewer_episodes_for_the_same_winner():
+    table = synthetic()
+    budget = 30 * (5.0 + 0.1 * 400)
+    kw = dict(search="random", scheduler="none", n_episodes=20)
+    full = [replay(table, Strategy("all", **kw), seed=s, concurrency=2, budgets=[budget]) for s in range(3)]
+    staged = [replay(table, Strategy("staged", stage=5, **kw), seed=s, concurrency=2, budgets=[budget])
+              for s in range(3)]
+    assert all(o.winner_true[-1] == pytest.approx(0.9, abs=0.02) for o in staged)
+    per_trial = [sum(o.eval_episodes for o in outs) / sum(o.trials for o in outs) for outs in (full, staged)]
+    assert per_trial[1] < 0.8 * per_trial[0]

@@ -1,0 +1,14 @@
+"""The strategies the tabulated benchmark compares: each is a sweep's settings (orchestrator/configs/tune.py and the
+eval config), so a winner here is a default to set there. PBT/PB2 are left out: an exploiting trial continues a
+donor's checkpoint with new values, a training run no table holds."""
+from __future__ import annotations
+
+from benchmarks.tabular.replay import Strategy
+
+STRATEGIES = {s.name: s for s in [
+    Strategy("random", search="random", scheduler="none"),
+    Strategy("tpe", search="optuna", scheduler="none"),
+    Strategy("asha_random", search="random", scheduler="asha"),
+    Strategy("asha_tpe", search="optuna", scheduler="asha"),  # the sweep's default until now
+    Strategy("asha_tpe_grow", search="optuna", scheduler="asha", n_episodes=10, growth=2.0),
+]}
