@@ -102,6 +102,7 @@ def build_report(folder: str | Path, out: str | Path | None = None, source: str 
     report_plots.parallel_coordinates(page)
     page.importance()
     page.scheduler_stops()
+    page.staged_evaluations()
     page.lineage()
     pareto_section(page)
     page.confirmation()
@@ -190,6 +191,25 @@ class _Page:
                 "evaluation noise alone could explain).</p>")
         self.section("scheduler-stops", "Stopped by the scheduler",
                      text + _table(["trial", "at step", "success", "95 % CI", "overlapping survivors"], body))
+
+    def staged_evaluations(self):
+        """eval.stage_episodes only: where each staged evaluation stopped, and why (orchestrator/results/sequential.py)."""
+        why = {v: k for k, v in M.DECISION_CODES.items()}
+        text = {"worse": "stopped: it cannot beat the sweep's best so far", "better": "stopped: already clearly "
+                "better than the sweep's best so far", "complete": "every planned episode (undecided)"}
+        body = [[r.trial_id, str(c.step), f"{int(c.metrics[M.EVAL_N_EPISODES])}", _pct(c.metrics[M.EVAL_SUCCESS]),
+                 text[why[int(c.metrics[M.EVAL_DECISION])]]]
+                for r in self.exp.rows for c in r.evaluations if M.EVAL_DECISION in c.metrics]
+        if not body:
+            return
+        self.nav.append("staged-evaluations")
+        stopped = sum(b[-1] != text["complete"] for b in body)
+        intro = (f"<p>Evaluations ran in stages and stopped once an anytime-valid bound decided (eval.stage_episodes): "
+                 f"{stopped} of {len(body)} stopped early. A stop compares the checkpoint's bound with the opposite "
+                 "bound of the best evaluation known then; its false-decision rate is at most eval.sequential_alpha."
+                 "</p>")
+        self.section("staged-evaluations", "Staged evaluations",
+                     intro + _table(["trial", "step", "episodes", "success", "decision"], body))
 
     def lineage(self):
         """PBT/PB2 only: for each trial, whom it copied, at which step, with which new values (orchestrator/pbt.py)."""

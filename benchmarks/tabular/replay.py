@@ -9,8 +9,8 @@ One replay, at a given concurrency (trials running at once, each with its Train 
   the same split for every config, so configs are compared on the same episodes as in a sweep);
 - a trial trains at its config's measured seconds per step; at each evaluation step its evaluator (one per trial,
   first come first served, running beside training) draws the strategy's episodes from the checkpoint's search
-  pool, taking their measured seconds; the result reaches the scheduler with the trial's next report (every
-  `log_freq` steps), so ASHA's decisions arrive late as they do live;
+  pool (in stages when the strategy stages them), taking their measured seconds; the result reaches the scheduler
+  with the trial's next report, so ASHA's decisions arrive as late as they do live;
 - when the compute spent reaches each budget point, the candidates known then (each trial's best evaluated
   checkpoint) are confirmed as a sweep confirms them, on the confirmation pool, and the winner's true success is
   read from the table.
@@ -48,6 +48,8 @@ class Strategy:
     confirm_episodes: int = 50  # tune.confirm_episodes (capped by the confirmation pool)
     stage: int = 0  # eval.stage_episodes: evaluate in stages of this many episodes, stopping once decided; 0: off
     alpha: float = 0.05  # eval.sequential_alpha: the staged evaluation's false-decision rate
+    report_at_once: bool = True  # a finished evaluation is reported after the next step (False: with the next
+    #   log_freq report, as sweeps did before)
 
     def tune_config(self, seed: int):
         from orchestrator.configs.tune import TuneConfig
@@ -263,10 +265,11 @@ class _Replay:
             return
         state["queue"].pop(0)
         value = successes / len(used)
-        # The result joins the trial's next report (every log_freq steps), or comes at once after training ended.
+        # The result is reported after the trial's next step (or, as before, with its next log_freq report); at once
+        # when training has ended.
         if self.now < self.step_time(state, self.cfg.steps):
-            report_step = min(self.cfg.steps, (self.step_at(state, self.now) // self.cfg.log_freq + 1)
-                              * self.cfg.log_freq)
+            every = 1 if self.strategy.report_at_once else self.cfg.log_freq
+            report_step = min(self.cfg.steps, (self.step_at(state, self.now) // every + 1) * every)
             known = self.step_time(state, report_step)
         else:
             known = self.now

@@ -87,6 +87,8 @@ def load(task: str, root: Path = DATA) -> Table:
     configs = {}
     for path in sorted((folder / "configs").glob("*.json")):
         record = json.loads(path.read_text())
+        if any(record["params"].get(k) not in values for k, values in meta["grid"].items()):
+            continue  # recorded for an earlier grid
         train = record["train"]
         first, last = train[0], train[-1]
         step_s = (last["time_s"] - first["time_s"]) / max(1, last["step"] - first["step"])

@@ -227,3 +227,23 @@ def test_report_from_the_folder_ranks_configs_by_their_mean_and_labels_infeasibl
     assert "mean eval/success over seeds" in trials and "min - max" in trials and "0.2 - 0.8" in trials
     assert "infeasible (lr &lt;= 4e-3)" in trials or "infeasible (lr <= 4e-3)" in trials
     assert "1 infeasible" in text
+
+
+def test_report_shows_where_each_staged_evaluation_stopped_and_why(tmp_path):
+    """eval.stage_episodes: an evaluation that stopped because it could not beat the best so far is listed with the
+    episodes it used; a sweep without staged evaluations has no such section."""
+    root = finished_sweep(tmp_path / "tiny")
+    result = root / "trials" / "trial_aaa00004" / "result.json"
+    lines = []
+    for line in result.read_text().splitlines():
+        report = json.loads(line)
+        if M.EVALUATIONS in report:
+            staged = [{**e, M.EVAL_DECISION: M.DECISION_CODES["worse"]} for e in json.loads(report[M.EVALUATIONS])]
+            report[M.EVALUATIONS] = json.dumps(staged)
+            report.update(staged[-1])
+        lines.append(json.dumps(report))
+    result.write_text("\n".join(lines) + "\n")
+    section = build_report(root).read_text().split("id='staged-evaluations'")[1].split("</section>")[0]
+    assert "aaa00004" in section and "cannot beat the sweep&#x27;s best so far" in section
+    assert "1 of 1 stopped early" in section and "aaa00001" not in section
+    assert "staged-evaluations" not in build_report(finished_sweep(tmp_path / "plain")).read_text()
