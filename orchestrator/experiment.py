@@ -73,6 +73,7 @@ class Experiment:
     notes: list[str] = field(default_factory=list)  # what could not be read, and what was inferred instead
 
     interrupted: bool = False  # a signal stopped the sweep and it has not been resumed since
+    configs: dict[str, dict] = field(default_factory=dict)  # trial id -> its train_config.json (trials, baseline)
 
     @property
     def objectives(self) -> list[tuple[str, str]]:
@@ -123,7 +124,8 @@ def load_experiment(folder: str | Path) -> Experiment:
     space = (summary or {}).get("search_space_spec") or infer_space([r.params for r in rows])
     footprint = {tid: _footprint(c) for tid, c in configs.items() if c}
     return Experiment(folder, folder.name, metric, mode, steps, rank(rows, metric, mode), baseline, summary, space,
-                      {k: v for k, v in footprint.items() if v is not None}, notes, interrupted)
+                      {k: v for k, v in footprint.items() if v is not None}, notes, interrupted,
+                      {k: c for k, c in configs.items() if c})
 
 
 def _trial_folders(tune_dir: Path) -> dict[str, Path]:

@@ -38,6 +38,7 @@ from orchestrator.pbt import is_population, population_problems
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
 from orchestrator.repeats import grid_space
+from orchestrator.report import TrialRow
 from orchestrator.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
@@ -45,7 +46,7 @@ from orchestrator.search.algorithms import search_algorithm, trial_scheduler
 from orchestrator.sweep_progress import SweepProgress
 from trainables.incumbent import create_incumbent, incumbent_name
 from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
-from orchestrator.warm_start import WarmStart, load_warm_start
+from orchestrator.warm_start import WarmStart, load_warm_start, reuse_baseline
 
 
 @dataclass
@@ -115,9 +116,10 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
     if tune_cfg.warm_start and is_conditional(space):
         raise UserError(problem("tune.warm_start", "cannot seed a conditional space (a choice of policy types)",
                                 tune_cfg.warm_start))
-    warm = load_warm_start(tune_cfg.warm_start, space, tune_cfg.rank_metric, tune_cfg.rank_mode,
-                           tune_cfg.search) \
-        if tune_cfg.warm_start and not tune_cfg.resume else None  # a resumed searcher has its own state
+    # (read on a resume too: a restored searcher keeps its own state, but the earlier baseline may still be reused)
+    warm = load_warm_start(tune_cfg.warm_start, space, tune_cfg.rank_metric, tune_cfg.rank_mode, tune_cfg.search,
+                           lambda sample: from_sample(base, sample, cli, sweep.ties), tune_cfg.repeats) \
+        if tune_cfg.warm_start else None
     return PreparedSweep(tune_cfg, space, base, cli, dict(sweep.ties), default_cfg, local, experiment_dir,
                          dict(sweep.constraints), warm)
 
@@ -265,8 +267,9 @@ def fit(tuner: tune.Tuner) -> tune.ResultGrid:
     return results
 
 
-def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | None]:
-    """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes)."""
+def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | TrialRow | None]:
+    """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes), unless the warm
+    start's baseline is this one's run (then its row, reused: orchestrator/warm_start.py)."""
     connect_ray()
     _ready_storage(prepared)
     link_ray_logs(prepared.experiment_dir)
@@ -279,7 +282,9 @@ def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | Non
         ray.kill(incumbent)
     baseline = None
     if t.baseline and prepared.space:
-        baseline = fit(build_tuner(prepared, "baseline", {}, 1, search=False))
+        baseline = reuse_baseline(prepared.warm_start, prepared.storage_dir,
+                                  str(prepared.experiment_dir / "logs" / "baseline.log")) \
+            or fit(build_tuner(prepared, "baseline", {}, 1, search=False))
     return results, baseline
 
 

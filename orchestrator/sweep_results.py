@@ -27,7 +27,8 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     metric, mode = t.rank_metric, t.rank_mode  # with several objectives: the first
     rows = rank(rows_of(results, cfg.steps, metric, mode), metric, mode)
-    baseline = rows_of(baseline_results, cfg.steps, metric, mode)[0] if baseline_results is not None else None
+    baseline = baseline_results if isinstance(baseline_results, TrialRow) or baseline_results is None \
+        else rows_of(baseline_results, cfg.steps, metric, mode)[0]  # (a TrialRow: the warm start's, reused)
     columns = [m for m, _ in t.objectives]
     print_table(rows, columns, console)
     stops = scheduler_stops(rows)

@@ -188,7 +188,7 @@ class _Replay:
                 trial_id = tune_trial.trial_id if tune_trial is not None else trial_id
             else:
                 config = self.searcher.suggest(trial_id)
-            if not config:
+            if not config or config == "FINISHED":  # (Searcher.FINISHED: every config of the space was tried)
                 return
             self.outcome.trials += 1
             trial = _Trial(trial_id, config)

@@ -17,6 +17,7 @@ from orchestrator.metrics import EVAL_STEP, STEP
 from orchestrator.pbt import is_population
 from orchestrator.pbt import make_scheduler as make_population_scheduler
 from orchestrator.repeats import Repeats
+from orchestrator.search.untried import SuggestsUntried
 from orchestrator.warm_start import WarmStart
 
 
@@ -32,15 +33,18 @@ def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = No
         sampler = optuna.samplers.TPESampler(seed=t.seed) if t.search == "optuna" \
             else optuna.samplers.RandomSampler(seed=t.seed)
         if warm:
-            terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna, not trained again"
-                         + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else ""))
+            terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna"
+                         + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else "")
+                         + f"; {len(warm.evaluated)} configs of them ran exactly as here (config and seed) and are not "
+                         "trained again")
         # Several objectives: Optuna's multi-objective TPE over all of them (a study with one direction each).
         metric, mode = ([m for m, _ in t.objectives], [d for _, d in t.objectives]) if t.multi_objective \
             else (t.rank_metric, t.rank_mode)
         searcher = OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler) \
             if is_conditional(space) else OptunaOnEvaluations(sampler=sampler, metric=metric, mode=mode,
                                                                points_to_evaluate=warm.points if warm else None,
-                                                               evaluated_rewards=warm.rewards if warm else None)
+                                                               evaluated_rewards=warm.rewards if warm else None,
+                                                               evaluated=warm.evaluated if warm else None)
         return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
@@ -51,9 +55,10 @@ def _optuna_search_class():
     return OptunaSearch
 
 
-class OptunaOnEvaluations(_optuna_search_class()):
+class OptunaOnEvaluations(SuggestsUntried, _optuna_search_class()):
     """OptunaSearch that only sees reports carrying the metric: evaluations finish asynchronously, so most reports
-    (train metrics, checkpoints) have none, and OptunaSearch would fail on them."""
+    (train metrics, checkpoints) have none, and OptunaSearch would fail on them. It suggests each config once
+    (orchestrator/search/untried.py)."""
 
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
         if isinstance(self.metric, list):  # keep every objective; Tune passes only the schedulers' (the first)

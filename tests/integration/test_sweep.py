@@ -96,6 +96,7 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     assert len(runs) == 4  # one W&B run per trial (rank 0 only), plus the baseline
     assert all(list(run.glob("run-*.wandb")) for run in runs)  # the files `wandb sync` uploads later
     _check_report_and_tensorboard(tmp_path / "tiny", summary)
+    _check_a_warm_start_from_it_trains_nothing_twice(path, tmp_path, summary)
     # The experiment exists now: running it again without resume is refused, and nothing is touched.
     with pytest.raises(Exception, match="already exists"):
         sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
@@ -128,3 +129,25 @@ def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
         assert len(tags["ray/tune/train/loss"]) == len(tags["ray/tune/step"]) >= 1  # ASHA may stop one at its rung
         assert tags["ray/tune/step"][-1][1] == trial["last_metrics"]["step"]  # every report, up to the last one
         assert tags["ray/tune/val/loss"] and tags["ray/tune/eval/success"] and tags["ray/tune/eval/avg_max_reward"]
+
+
+def _check_a_warm_start_from_it_trains_nothing_twice(path: Path, tmp_path: Path, summary: dict) -> None:
+    """A sweep warm-started from this one (prepared, and its baseline step run; no trial trained): each of these
+    trials ran that sweep's very config (its train_config.json read back equal, seed included), so the searcher
+    never suggests them again, and the baseline is reused: its files copied into the new experiment, its checkpoint
+    the one confirmed. With another budget (steps) nothing is that sweep's run: the baseline is trained, and why."""
+    from orchestrator.experiment import load_experiment
+    from orchestrator.search.untried import config_key
+    from orchestrator.warm_start import reuse_baseline
+
+    args = [f"--tune.storage_path={tmp_path}", f"--tune.warm_start={tmp_path / 'tiny'}"]
+    warm = sweep_mod.prepare(str(path), [*args, "--tune.experiment_name=warm"]).warm_start
+    assert sorted(map(config_key, warm.evaluated)) == sorted(config_key(t["params"]) for t in summary["trials"])
+    assert warm.baseline is not None, warm.baseline_note
+    row = reuse_baseline(warm, str(tmp_path / "warm"))
+    assert row.trial_id == summary["baseline"]["trial_id"] and row.seconds == 0.0  # no compute of the new sweep
+    assert row.best.checkpoint_path == summary["baseline"]["checkpoint_path"]
+    copied = load_experiment(tmp_path / "warm").baseline  # what the new sweep's report reads
+    assert (copied.trial_id, copied.status, copied.best.step) == (row.trial_id, "finished", row.best.step)
+    longer = sweep_mod.prepare(str(path), [*args, "--tune.experiment_name=longer", "--steps=40"]).warm_start
+    assert longer.evaluated == [] and longer.baseline is None and "config or seed" in longer.baseline_note
