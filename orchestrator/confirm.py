@@ -7,6 +7,7 @@ search, in parallel on evaluator actors, and the winner is chosen by that confir
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from orchestrator import metrics as M
@@ -30,6 +31,8 @@ class Confirmed:
     avg_sum_reward: tuple[float, float, float]  # mean, 95 % low, high
     avg_max_reward: tuple[float, float, float]
     episodes: list[tuple[int, bool, float, float]] = field(default_factory=list)  # (seed, success, sum, max reward)
+    eval_s: float = 0.0  # wall seconds from the confirmation's start until its episodes were in (the candidates
+    #   share the actors, queued in order: a later candidate's time includes the earlier ones' episodes)
 
     def value(self, metric: str) -> float | None:
         """The confirmed value of an eval/ metric (success or an average reward)."""
@@ -65,26 +68,28 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
     n_actors = max(1, min(free, n_episodes))
     actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor)
     try:
+        start = time.perf_counter()
         pools = []
         for _, candidate in entries:  # every submission is queued at once; the actors work through them in parallel
             pool = EvalPool(actors, n_episodes, first_seed)
             pool.submit(candidate.step, load_policy(local_pretrained(candidate.checkpoint_path)))
             pools.append(pool)
-        raw = []
+        raw, seconds = [], []
         with progress(f"confirming on {n_episodes} fresh episodes", len(pools)) as advance:
             for pool in pools:
                 raw.append(pool.collect())
+                seconds.append(time.perf_counter() - start)
                 advance()
     finally:
         for actor in actors:
             ray.kill(actor)
-    return [_confirmed(label, candidate, episodes) for (label, candidate), episodes in zip(entries, raw)]
+    return [_confirmed(label, candidate, episodes, s) for (label, candidate), episodes, s in zip(entries, raw, seconds)]
 
 
-def _confirmed(label: str, candidate: Candidate, episodes) -> Confirmed:
+def _confirmed(label: str, candidate: Candidate, episodes, eval_s: float) -> Confirmed:
     episodes = sorted(episodes, key=lambda e: e.seed)
     successes = sum(e.success for e in episodes)
     n = len(episodes)
     return Confirmed(label, candidate, successes, n, successes / n, wilson_interval(successes, n),
                      mean_interval([e.sum_reward for e in episodes]), mean_interval([e.max_reward for e in episodes]),
-                     [(e.seed, e.success, e.sum_reward, e.max_reward) for e in episodes])
+                     [(e.seed, e.success, e.sum_reward, e.max_reward) for e in episodes], eval_s)

@@ -4,7 +4,8 @@ the real simulator with the same asynchronous evaluator actors a sweep uses.
 The env and eval settings default to those in the policy's `train_config.json` (saved beside every checkpoint
 and in a sweep's `best/` folder), else to the config defaults; CLI flags override them. Prints success with its
 95 % Wilson confidence interval, the average sum and max reward, and writes `eval_info.json` into `--output_dir`
-when one is given.
+when one is given: every episode with its seed, in lerobot-eval's layout, and our metrics under `robot_sweeps`
+(orchestrator/results/eval_info.py).
 
 `--expert=true` evaluates the env's scripted expert instead of a policy, on exactly the same episodes and actors: the
 ceiling a policy can be compared with. It takes no --policy.path.
@@ -12,11 +13,12 @@ ceiling a policy can be compared with. It takes no --policy.path.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import time
 
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config, encode, parse_cli
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 
 
 def parse_eval_args(args: list[str]):
@@ -93,13 +95,16 @@ def evaluate(args: list[str]) -> dict:
     connect_ray()
     actors = create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
     try:
+        start = time.perf_counter()
         pool = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
         pool.submit(0, policy)
-        metrics = pool.poll(wait=True)[0]
+        episodes = pool.collect()
+        seconds = time.perf_counter() - start  # wall time of the episodes, as lerobot-eval's eval_s
     finally:
         for actor in actors:
             ray.kill(actor)
-    metrics.pop(M.EVAL_STEP, None)
+    info = eval_info(episodes, task_group(cfg.env), seconds)
+    metrics = info["robot_sweeps"]  # success with its interval, ...; the policy's costs join it below
     n, low, high = int(metrics[M.EVAL_N_EPISODES]), metrics[M.EVAL_SUCCESS_LOW], metrics[M.EVAL_SUCCESS_HIGH]
     what = (f"scripted expert ({_expert_name(cfg.env)})" if expert
             else f"policy {cfg.policy.pretrained_path} ({cfg.policy.type})")
@@ -117,8 +122,5 @@ def evaluate(args: list[str]) -> dict:
         metrics.update(costs)
         print(f"  policy: {describe(costs, cpu)}")
     if cfg.output_dir:
-        out = Path(cfg.output_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "eval_info.json").write_text(json.dumps(metrics, indent=2))
-        print(f"  written to {out / 'eval_info.json'}")
+        print(f"  every episode written to {write_eval_info(cfg.output_dir, info)}")
     return metrics

@@ -17,6 +17,7 @@ from orchestrator.pbt import lineage_markdown, lineage_of
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report import (TrialRow, config_summaries, export_best, markdown_table, print_table, rank, rows_of,
                                  scheduler_stops, write_summary)
+from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 from orchestrator.space import describe
 from orchestrator.stats import improvement_sentence, newcombe_interval
 from orchestrator.sweep import PreparedSweep
@@ -141,10 +142,12 @@ def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: Tria
     console.print(f"\nConfirming {len(entries)} candidates on {t.confirm_episodes} fresh episodes "
                   f"(seeds {t.confirm_seed}..{t.confirm_seed + t.confirm_episodes - 1}) ...")
     confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
+    _write_eval_infos(prepared, confirmed)
     trials = [c for c in confirmed if c.label != "baseline"]
     baseline_confirmed = next((c for c in confirmed if c.label == "baseline"), None)
     best = pick(trials)
     _print_confirmation(console, confirmed, best)
+    console.print(f"  every episode of each candidate: {prepared.experiment_dir / 'confirm'}/<label>/eval_info.json")
     comparison = None
     if baseline_confirmed is not None:
         comparison = improvement_sentence(best.successes, best.n_episodes, baseline_confirmed.successes,
@@ -223,12 +226,22 @@ def _seed_spread(prepared: PreparedSweep, winner: TrialRow, winner_confirmed: Co
     rows = rows_of(retrain_with_seeds(prepared, winner.params, seeds), cfg.steps, t.rank_metric, t.rank_mode)
     entries = [(str(r.params.get("seed")), r.best) for r in rows if r.best and r.best.checkpoint_path]
     confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
+    _write_eval_infos(prepared, confirmed, prefix="seed_")
     values = [winner_confirmed.success] + [c.success for c in confirmed]
     spread = {"seeds": [cfg.seed] + [int(c.label) for c in confirmed], "success": values,
               "mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
     console.print(f"  confirmed success over seeds {spread['seeds']}: {[f'{v:.0%}' for v in values]}, "
                   f"mean {spread['mean']:.1%}, std {spread['std']:.1%}")
     return spread
+
+
+def _write_eval_infos(prepared: PreparedSweep, confirmed: list[Confirmed], prefix: str = "") -> None:
+    """Every confirmation episode, in lerobot-eval's layout: <experiment>/confirm/<prefix><label>/eval_info.json."""
+    group = task_group(prepared.default_cfg.env)
+    for c in confirmed:
+        ours = {M.EVAL_STEP: c.candidate.step, "label": c.label, "checkpoint_path": c.candidate.checkpoint_path}
+        write_eval_info(prepared.experiment_dir / "confirm" / f"{prefix}{c.label}",
+                        eval_info(c.episodes, group, c.eval_s, ours))
 
 
 def _hours(rows: list[TrialRow], cfg, resource: str = "CPU") -> float:
@@ -273,7 +286,7 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
         except OSError as e:
             raise SystemExit(f"uploading the sweep's files to {prepared.storage_dir} failed ({e}); they are in "
                              f"{out}") from None
-        print(f"  uploaded {n} files (summary.json, report.md, report/, best/, logs/, W&B runs) to "
+        print(f"  uploaded {n} files (summary.json, report.md, report/, best/, confirm/, logs/, W&B runs) to "
               f"{prepared.storage_dir}; local copy: {out}")
 
 

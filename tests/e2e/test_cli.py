@@ -126,8 +126,13 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     from orchestrator.policies.costs import n_params
     from orchestrator.policies.factory import load_policy
 
-    assert info["policy/n_params"] == n_params(load_policy(tmp_path / "demo" / "best")) and info["policy/latency_ms"] > 0
-    assert info["eval/n_episodes"] == 3 and info["eval/avg_max_reward"] > 0  # MetaWorld rewards exceed 1
+    ours = info["robot_sweeps"]  # beside lerobot-eval's per_task / per_group / overall
+    assert ours["policy/n_params"] == n_params(load_policy(tmp_path / "demo" / "best")) and ours["policy/latency_ms"] > 0
+    assert ours["eval/n_episodes"] == 3 and ours["eval/avg_max_reward"] > 0  # MetaWorld rewards exceed 1
+    assert info["overall"]["n_episodes"] == 3
+    assert info["per_task"][0]["metrics"]["seeds"] == [100_000, 100_001, 100_002]  # every episode with its seed
+    confirmed = sorted(p.parent.name for p in (tmp_path / "demo" / "confirm").glob("*/eval_info.json"))
+    assert len(confirmed) == 3 and "baseline" in confirmed  # 2 trials + the baseline, every episode
 
 
 RAY_INTERNALS = ("Reporting training result", "TrainingReport(", "Checkpoint successfully created", "Trial status:",

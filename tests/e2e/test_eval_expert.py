@@ -46,5 +46,10 @@ def test_metaworld_reach_expert_succeeds_on_every_episode(tmp_path, cache_dir):
     assert line, proc.stdout
     assert [float(x) for x in line.groups()[:3]] == [100.0, 51.0, 100.0]
     assert float(line.group(4)) > float(line.group(5)) > 0
-    info = json.loads((tmp_path / "eval_info.json").read_text())
-    assert info["eval/n_episodes"] == 4 and info["eval/success"] == 1.0
+    info = json.loads((tmp_path / "eval_info.json").read_text())  # lerobot-eval's layout, every episode with its seed
+    assert info["robot_sweeps"]["eval/n_episodes"] == 4 and info["robot_sweeps"]["eval/success"] == 1.0
+    assert info["overall"]["pc_success"] == 100.0 and info["overall"]["n_episodes"] == 4
+    assert info["per_task"][0]["task_group"] == "reach-v3" and info["per_task"][0]["task_id"] == 0
+    episodes = info["per_task"][0]["metrics"]
+    assert episodes["seeds"] == [100_000, 100_001, 100_002, 100_003] and episodes["successes"] == [True] * 4
+    assert len(episodes["sum_rewards"]) == len(episodes["max_rewards"]) == 4

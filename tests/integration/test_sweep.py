@@ -75,6 +75,14 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     for c in confirmation["candidates"]:
         assert [e[0] for e in c["episodes"]] == [1_000_000, 1_000_001, 1_000_002]  # seeds the search never used
         assert c["n_episodes"] == 3 and c["success_ci95"][0] <= c["success"] <= c["success_ci95"][1]
+        info = json.loads((tmp_path / "tiny" / "confirm" / c["label"] / "eval_info.json").read_text())
+        episodes = info["per_task"][0]["metrics"]  # every episode, in lerobot-eval's layout, with its seed
+        assert [list(e) for e in zip(episodes["seeds"], episodes["successes"], episodes["sum_rewards"],
+                                     episodes["max_rewards"])] == [list(e) for e in c["episodes"]]
+        assert info["overall"]["n_episodes"] == 3
+        assert info["overall"]["pc_success"] == pytest.approx(100 * c["success"])
+        assert info["robot_sweeps"]["eval/step"] == c["step"]
+    assert len(list((tmp_path / "tiny" / "confirm").iterdir())) == 3  # one file per candidate
     winner = next(c for c in confirmation["candidates"] if c["label"] == confirmation["winner"])
     assert winner["avg_max_reward"][0] == max(c["avg_max_reward"][0] for c in confirmation["candidates"][:2])
     assert summary["best"]["trial_id"] == confirmation["winner"]
