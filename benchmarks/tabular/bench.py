@@ -34,11 +34,11 @@ WITHIN = 0.05  # C: within 5 points of the best
 WRONG = 0.10  # a wrong winner: more than 10 points below the best
 
 
-def curve(task: str, name: str, concurrency: int, replays: int, budgets: list[float], workers: int) -> dict:
-    table = load(task)
-    strategy = STRATEGIES[name]
+def curve(task: str, name: str, concurrency: int, replays: int, budgets: list[float], workers: int,
+          fixed: dict) -> dict:
+    table = load(task).restrict(fixed)
     with ProcessPoolExecutor(workers) as pool:
-        outs = list(pool.map(_one, [(task, name, seed, concurrency, budgets) for seed in range(replays)]))
+        outs = list(pool.map(_one, [(task, name, seed, concurrency, budgets, fixed) for seed in range(replays)]))
     best = table.best_true
     winners = np.array([[0.0 if math.isnan(w) else w for w in o.winner_true] for o in outs])
     compute = np.median(np.array([o.compute for o in outs]), axis=0)
@@ -54,8 +54,8 @@ def curve(task: str, name: str, concurrency: int, replays: int, budgets: list[fl
 
 
 def _one(args):
-    task, name, seed, concurrency, budgets = args
-    return replay(load(task), STRATEGIES[name], seed, concurrency, budgets)
+    task, name, seed, concurrency, budgets, fixed = args
+    return replay(load(task).restrict(fixed), STRATEGIES[name], seed, concurrency, budgets)
 
 
 def main() -> None:
@@ -68,8 +68,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=24, help="budget points of the anytime curve")
     parser.add_argument("--workers", type=int, default=2, help="processes replaying in parallel")
     parser.add_argument("--out", help="write every curve as JSON here")
+    parser.add_argument("--fix", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="replay the sub-table where these fields hold one value (e.g. policy.dim_model=64)")
     args = parser.parse_args()
-    table = load(args.task)
+    fixed = {k: json.loads(v) for k, v in (f.split("=", 1) for f in args.fix)}
+    table = load(args.task).restrict(fixed)
     unit = table.full_trial_s()
     budgets = [unit * args.budget * (i + 1) / args.points for i in range(args.points)]
     s = table.summary()
@@ -79,7 +82,7 @@ def main() -> None:
     for concurrency in args.concurrency:
         for name in args.strategies:
             start = time.perf_counter()
-            row = curve(args.task, name, concurrency, args.replays, budgets, args.workers)
+            row = curve(args.task, name, concurrency, args.replays, budgets, args.workers, fixed)
             rows.append(row)
             shown = [0, len(budgets) // 4, len(budgets) // 2, len(budgets) - 1]
             points = "  ".join(f"{row['compute'][i] / unit:.1f}:{row['median'][i]:.0%}[{row['p25'][i]:.0%},"

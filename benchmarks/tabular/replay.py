@@ -50,6 +50,7 @@ class Strategy:
     alpha: float = 0.05  # eval.sequential_alpha: the staged evaluation's false-decision rate
     report_at_once: bool = True  # a finished evaluation is reported after the next step (False: with the next
     #   log_freq report, as sweeps did before)
+    wait_for_rung: bool = False  # a trial pauses at each ASHA rung until its evaluation there is decided
 
     def tune_config(self, seed: int):
         from orchestrator.configs.tune import TuneConfig
@@ -108,6 +109,7 @@ class Outcome:
     train_steps: int = 0  # steps trained in all
     eval_episodes: int = 0  # search episodes evaluated
     lag_steps: list[int] = field(default_factory=list)  # per stop: steps trained past the evaluated rung
+    wall_s: list[float] = field(default_factory=list)  # simulated seconds when each budget point was reached
 
 
 class _Trial:
@@ -177,6 +179,7 @@ class _Replay:
             compute, winner = self.confirm(t)
             self.outcome.compute.append(b + compute)
             self.outcome.winner_true.append(winner)
+            self.outcome.wall_s.append(t)
         return self.outcome
 
     def launch(self) -> None:
@@ -196,26 +199,52 @@ class _Replay:
                 self.scheduler.on_trial_add(None, trial)
             cfg = self.cfg_of[trial_id] = self.table.config(config)
             state = {"trial": trial, "cfg": cfg, "start": self.now, "last": None, "eval_free": self.now,
-                     "pending": 0, "queue": [], "eval_intervals": [], "train_interval": None}
+                     "pending": 0, "queue": [], "eval_intervals": [], "train_intervals": [], "offset": 0.0,
+                     "paused_at": None, "epoch": 0}
             self.running[trial_id] = state
-            state["train_interval"] = self.busy(self.now, self.now + cfg.startup_s + cfg.step_s * self.cfg.steps)
-            for step in self.table.eval_steps:
-                self.push(self.step_time(state, step), "reached", (trial_id, step))
+            self.train_from(trial_id, state, 0)
+
+    def train_from(self, trial_id: str, state: dict, step: int) -> None:
+        """Training runs (again) from `step` now: its busy interval, and the evaluation steps ahead."""
+        state["train_intervals"].append(self.busy(self.now, self.step_time(state, self.cfg.steps)))
+        state["epoch"] += 1
+        for s in self.table.eval_steps:
+            if s > step:
+                self.push(self.step_time(state, s), "reached", (trial_id, s, state["epoch"]))
 
     def step_time(self, state: dict, step: int) -> float:
+        """When the trial reaches `step` (after its pauses so far)."""
         cfg: Config = state["cfg"]
-        return state["start"] + cfg.startup_s + cfg.step_s * step
+        return state["start"] + state["offset"] + cfg.startup_s + cfg.step_s * step
 
     def step_at(self, state: dict, time: float) -> int:
+        if state["paused_at"] is not None:
+            return state["paused_at"]
         cfg: Config = state["cfg"]
-        return int(min(self.cfg.steps, max(0.0, (time - state["start"] - cfg.startup_s) / cfg.step_s)))
+        return int(min(self.cfg.steps, max(0.0, (time - state["start"] - state["offset"] - cfg.startup_s)
+                                          / cfg.step_s)))
+
+    def is_rung(self, step: int) -> bool:
+        """An ASHA rung the scheduler decides at (grace x reduction_factor^k, below the last step)."""
+        if self.scheduler is None or step >= self.cfg.steps:
+            return False
+        grace, rf = self.strategy.grace_period or self.cfg.eval_freq, self.strategy.reduction_factor
+        while grace < step:
+            grace *= rf
+        return grace == step
 
     def on_reached(self, payload) -> None:
-        """A checkpoint exists: queue its evaluation on the trial's evaluator."""
-        trial_id, step = payload
+        """A checkpoint exists: queue its evaluation on the trial's evaluator (and, with wait_for_rung, pause at an
+        ASHA rung until the scheduler has decided on it)."""
+        trial_id, step, epoch = payload
         state = self.running.get(trial_id)
-        if state is None:
+        if state is None or epoch != state["epoch"]:
             return
+        if self.strategy.wait_for_rung and self.is_rung(step):
+            state["paused_at"] = step
+            state["epoch"] += 1  # the steps ahead are reached later now (train_from pushes them again)
+            self.cut(state["train_intervals"][-1], self.now)
+            state["paused_since"] = self.now
         n = self.cfg.eval.episodes_at(step, self.cfg.eval_freq)
         ckpt = state["cfg"].checkpoints[step]
         pool = self.pools.search[len(ckpt.success)]
@@ -267,11 +296,11 @@ class _Replay:
         value = successes / len(used)
         # The result is reported after the trial's next step (or, as before, with its next log_freq report); at once
         # when training has ended.
-        if self.now < self.step_time(state, self.cfg.steps):
+        if state["paused_at"] is None and self.now < self.step_time(state, self.cfg.steps):
             every = 1 if self.strategy.report_at_once else self.cfg.log_freq
             report_step = min(self.cfg.steps, (self.step_at(state, self.now) // every + 1) * every)
-            known = self.step_time(state, report_step)
-        else:
+            known = max(self.now, self.step_time(state, report_step))
+        else:  # training ended, or waits at a rung for this very result
             known = self.now
         self.push(known, "result", (trial_id, Evaluation(trial_id, job["step"], value, len(used), known)))
         if state["queue"]:
@@ -290,6 +319,10 @@ class _Replay:
                   M.STEP: self.step_at(state, self.now), "training_iteration": trial.evaluated}
         state["last"] = result
         self.searcher.on_trial_result(trial_id, result)
+        if state["paused_at"] == evaluation.step:  # its rung is decided: it goes on (or is stopped below)
+            state["offset"] += self.now - state.pop("paused_since")
+            state["paused_at"] = None
+            self.train_from(trial_id, state, evaluation.step)
         decision = self.scheduler.on_trial_result(None, trial, result) if self.scheduler is not None else "CONTINUE"
         if decision == "STOP" and evaluation.step < self.cfg.steps:  # (ASHA says STOP at max_t too: done)
             self.outcome.lag_steps.append(result[M.STEP] - evaluation.step)
@@ -301,7 +334,8 @@ class _Replay:
     def finish(self, trial_id: str, stopped: bool) -> None:
         state = self.running.pop(trial_id)
         if stopped:  # training and any evaluation in flight end now
-            self.cut(state["train_interval"], self.now)
+            for interval in state["train_intervals"]:
+                self.cut(interval, self.now)
             for interval in state["eval_intervals"]:
                 self.cut(interval, self.now)
             self.evaluations = [e for e in self.evaluations if e.trial != trial_id or e.known_at <= self.now]

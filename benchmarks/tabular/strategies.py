@@ -12,7 +12,9 @@ STRATEGIES = {s.name: s for s in [
     Strategy("asha_tpe", search="optuna", scheduler="asha"),  # the sweep's default until now
     Strategy("asha_tpe_lagged", search="optuna", scheduler="asha", report_at_once=False),  # the old report cadence
     Strategy("asha_tpe_grow", search="optuna", scheduler="asha", n_episodes=10, growth=2.0),
+    Strategy("asha_tpe_wait", search="optuna", scheduler="asha", wait_for_rung=True),
     Strategy("asha_tpe_staged", search="optuna", scheduler="asha", stage=5),
+    Strategy("asha_tpe_staged_wait", search="optuna", scheduler="asha", stage=5, wait_for_rung=True),
     Strategy("asha_random_staged", search="random", scheduler="asha", stage=5),
     Strategy("tpe_staged", search="optuna", scheduler="none", stage=5),
 ]}

@@ -61,6 +61,17 @@ class Table:
         """The best true success of any checkpoint of any config: what a sweep is looking for."""
         return max(c.best_true for c in self.configs.values())
 
+    def restrict(self, fixed: dict) -> "Table":
+        """The sub-table where each field of `fixed` holds its one value (that field is no longer searched)."""
+        grid = {k: v for k, v in self.grid.items() if k not in fixed}
+        configs = {}
+        for c in self.configs.values():
+            if all(c.params[k] == v for k, v in fixed.items()):
+                sub = Config({k: c.params[k] for k in grid}, c.checkpoints, c.step_s, c.startup_s, c.losses)
+                configs[sub.key] = sub
+        preset = {k: v for k, v in self.preset.items() if k in grid}
+        return Table(self.task, grid, preset, self.eval_steps, configs, self.log_freq)
+
     def full_trial_s(self) -> float:
         """Median CPU-seconds of one config trained to the end (evaluations not counted): the budget's unit."""
         return statistics.median(c.startup_s + c.step_s * self.eval_steps[-1] for c in self.configs.values())

@@ -85,3 +85,14 @@ def test_staged_evaluation_spends_fewer_episodes_for_the_same_winner():
     assert all(o.winner_true[-1] == pytest.approx(0.9, abs=0.02) for o in staged)
     per_trial = [sum(o.eval_episodes for o in outs) / sum(o.trials for o in outs) for outs in (full, staged)]
     assert per_trial[1] < 0.8 * per_trial[0]
+
+
+def test_waiting_at_the_rungs_stops_exactly_there_and_costs_wall_time_not_compute():
+    table = synthetic(episode_s=0.5)  # 20 episodes take 10 s: 100 steps of training go by meanwhile
+    budget = 20 * (5.0 + 0.1 * 400)
+    lagged = replay(table, Strategy("asha", search="random"), seed=0, concurrency=2, budgets=[budget])
+    waiting = replay(table, Strategy("wait", search="random", wait_for_rung=True), seed=0, concurrency=2,
+                     budgets=[budget])
+    assert lagged.lag_steps and min(lagged.lag_steps) >= 90
+    assert waiting.lag_steps and set(waiting.lag_steps) == {0}
+    assert waiting.train_steps / waiting.trials < lagged.train_steps / lagged.trials
