@@ -62,16 +62,18 @@ def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
 
 
 def shape_changes(space: dict[str, Any], reference: dict[str, tuple[int, ...]],
-                  shapes_of: Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]) -> Iterator[tuple]:
+                  shapes_of: Callable[[dict[str, Any]], dict[str, tuple[int, ...]]],
+                  base: dict[str, Any] | None = None) -> Iterator[tuple]:
     """For each searched `policy.*` field, its first value whose weights' shapes (`shapes_of(partial sample)`)
-    differ from `reference`: (field, value, a tensor whose shape changes, the field's distribution). A value the
-    config rejects is skipped: the space's own checks report it."""
+    differ from `reference`: (field, value, a tensor whose shape changes, the field's distribution). Each field is
+    judged alone: the other searched fields keep their values in `base` (those `reference` was built with). A value
+    the config rejects is skipped: the space's own checks report it."""
     for key, dist in space.items():
         if not key.startswith("policy."):
             continue
         for value in candidate_values(dist):
             try:
-                shapes = shapes_of({key: value})
+                shapes = shapes_of({**(base or {}), key: value})
             except UserError:
                 continue
             if shapes != reference:

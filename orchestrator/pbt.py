@@ -81,11 +81,19 @@ def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any],
     if features is None:
         return []  # a policy that none of the stand-in feature sets fits: left to the trials
     reference = _shapes(cfg.policy, features)
+    base = {key: _value_at(cfg, key) for key in space if key.startswith("policy.")}  # the default config's values
     return [problem(key, f"changes the shapes of the policy's weights (e.g. {tensor}) at {value!r}: {name} copies "
                     "weights between trials, so it can only search fields that keep them (lr, dropout, kl_weight, "
                     "optimizer.*, ...); fix this field or use --tune.scheduler=asha", describe(dist))
             for key, value, tensor, dist in shape_changes(space, reference,
-                                                           lambda sample: _shapes(config_of(sample).policy, features))]
+                                                           lambda sample: _shapes(config_of(sample).policy, features),
+                                                           base)]
+
+
+def _value_at(cfg, dotted: str) -> Any:
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
 
 
 def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:

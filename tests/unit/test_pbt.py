@@ -248,3 +248,18 @@ def test_pb2_is_rays_pb2_over_the_spaces_bounds_and_keeps_its_state():
     restored = make_scheduler(_tune_cfg(scheduler="pb2"), cfg, space)
     SchedulerState(restored).set_state(state)
     assert restored._perturbation_interval == 10 and restored.data.equals(scheduler.data)
+
+
+def test_pbt_refuses_only_the_fields_that_change_shapes_each_judged_alone_against_the_base(tmp_path):
+    """search_spaces/act.py searches chunk_size, dim_model and n_decoder_layers (shapes) and kl_weight (no shape):
+    only the three are refused, each with a tensor that its own value changes."""
+    with pytest.raises(UserError) as error:
+        prepare("search_spaces/act.py", ["--tune.scheduler=pbt", "--tune.search=random",
+                                         f"--tune.storage_path={tmp_path}"])
+    problems = {p.field: p.message for p in error.value.problems}
+    assert set(problems) == {"policy.chunk_size", "policy.dim_model", "policy.n_decoder_layers"}
+    assert "model.decoder.layers.1." in problems["policy.n_decoder_layers"]
+    assert "pos_embed" in problems["policy.chunk_size"]
+    prepare("search_spaces/act.py", ["--tune.scheduler=pbt", "--tune.search=random", "--policy.chunk_size=20",
+                                     "--policy.dim_model=64", "--policy.n_decoder_layers=1",
+                                     f"--tune.storage_path={tmp_path}"])  # kl_weight and lr: PBT can search them
