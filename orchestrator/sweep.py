@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -216,6 +217,10 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         finally:
             analysis.setLevel(level)
     concurrency = max_concurrency(prepared)
+    if search and not space and t.search != "grid":  # every searched field fixed (e.g. by flags): one config to run
+        terminal.say("nothing left to search (every searched field is fixed): one config"
+                     + (f", {t.repeats} seeds" if t.repeats > 1 else ""))
+        t, num_samples = dataclasses.replace(t, search="grid"), 1
     search_alg = search_algorithm(t, concurrency, space, prepared.warm_start) if search else None
     scheduler = trial_scheduler(t, prepared.default_cfg, space) if search else None
     param_space = space
