@@ -29,8 +29,20 @@ USAGE = "push <experiment folder or policy folder> --hub.repo_id=<user or org>/<
 TEXT_SUFFIXES = (".json", ".md", ".txt", ".yaml", ".yml", ".csv", ".log")
 
 
-def push_from_args(args: list[str]) -> str:
-    """Check everything, then push; returns the repo URL."""
+HELP = f"""usage: python -m orchestrator {USAGE}
+
+Publishes a sweep's best/ (with its model card, rebuilt for this repo id) or a policy folder to the Hugging Face
+Hub. The token comes from HF_TOKEN or `huggingface-cli login`; no file that holds a secret is uploaded.
+
+  --hub.repo_id=ORG/NAME   the model repo to create or update (required)
+  --hub.private=true       create it private"""
+
+
+def push_from_args(args: list[str]) -> str | None:
+    """Check everything, then push; returns the repo URL (None for --help)."""
+    if any(a in ("--help", "-h") for a in args):
+        print(HELP)
+        return None
     if not args or args[0].startswith("--"):
         raise UserError(problem("folder", f"give the folder first: {USAGE}"), "bad command line")
     hub = _hub_config(args[1:])

@@ -112,3 +112,10 @@ def test_comments_read_continuations_and_lerobot_style_blocks():
 
     assert field_comments(EvalConfig)["n_episodes_growth"].endswith("where the decisions matter more")
     assert field_comments(PushTEnvConfig)["obs_type"].startswith('"keypoints": agent position')
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sweep"], ["train"], ["eval"], ["push"], ["report"], ["dataset"],
+                                  ["dataset", "record"]])
+def test_every_command_and_subcommand_prints_its_usage_and_exits_0_on_help(capsys, monkeypatch, argv):
+    out = run_main(capsys, monkeypatch, *argv, *([] if argv == ["--help"] else ["--help"]))
+    assert f"python -m orchestrator {' '.join(argv) if argv != ['--help'] else ''}".strip() in out
