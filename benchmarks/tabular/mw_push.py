@@ -1,4 +1,4 @@
-"""Tabulated benchmark task: ACT on MetaWorld push (state observations), a 48-config grid.
+"""Tabulated benchmark task: ACT on MetaWorld push (state observations), a 48-config grid (act_grid.py).
 
     python benchmarks/tabular/record.py mw_push      (trains the grid with this file as a sweep, evaluates every
                                                      checkpoint per episode, writes benchmarks/tabular/data/mw_push/)
@@ -7,52 +7,10 @@ Why this task: a small ACT learns push within the demo's budget (lr 1e-3: 52 % a
 pilot), while LeRobot's ACT preset (lr 1e-5, kl_weight 10) is tuned for 100k-step runs; so where a config lands in
 the grid matters. The learning rates span the preset's 1e-5 and what learns here (the first configs recorded: 1e-5
 and 3e-5 at 13-19 %, 1e-4 at 84 %, 3e-4 at 95 %, 1e-3 at 85 %, 3e-3 at 83 %): 3e-3 was dropped for 3e-6 so that, as in
-a real sweep over a wide range, the median config is far from the best. Every value a searcher can propose is in the grid (each field a `tune.grid_search` here; the
-replay presents the same values as ordered `tune.choice`s). Episodes end at 150 steps (the scripted expert needs
-48-75), which keeps a failed episode cheap.
+a real sweep over a wide range, the median config is far from the best. Episodes end at 150 steps (the scripted
+expert needs 48-75), which keeps a failed episode cheap.
 """
-from ray import tune
-
-from benchmarks.tabular.grid import not_recorded
-from orchestrator.configs.features import NormalizationMode
-from orchestrator.configs.optim import AdamWConfig
-from orchestrator.configs.train import DatasetConfig, TrainPipelineConfig
-from orchestrator.configs.tune import Sweep, TuneConfig
-from orchestrator.envs.metaworld import MetaWorldEnvConfig
-from orchestrator.policies.act.configuration import ACTConfig
+from benchmarks.tabular.act_grid import EVAL_EPISODES, EVAL_STEPS, GRID, LAST_EPISODES, PRESET, grid_sweep  # noqa: F401
 
 TASK = "mw_push"
-GRID = {  # ordered, quantized values: the table holds every combination
-    "optimizer.lr": [3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3],
-    "policy.chunk_size": [10, 20],
-    "policy.dim_model": [64, 128],
-    "policy.kl_weight": [1.0, 10.0],
-}
-# LeRobot's ACT preset at this model size: the baseline a LeRobot user starts from (it is a point of the grid)
-PRESET = {"optimizer.lr": 1e-5, "policy.chunk_size": 20, "policy.dim_model": 128, "policy.kl_weight": 10.0}
-EVAL_STEPS = [150, 300, 450, 600]  # checkpoints evaluated; the last on LAST_EPISODES, the others on EVAL_EPISODES
-EVAL_EPISODES = 50
-LAST_EPISODES = 150
-
-sweep = Sweep(
-    base=TrainPipelineConfig(
-        dataset=DatasetConfig(repo_id="local/mw_push_expert", record_episodes=50),
-        env=MetaWorldEnvConfig(task="push", episode_length=150),
-        policy=ACTConfig(
-            chunk_size=tune.grid_search(GRID["policy.chunk_size"]),
-            dim_model=tune.grid_search(GRID["policy.dim_model"]),
-            n_heads=4, dim_feedforward=256, n_encoder_layers=2, n_decoder_layers=1, n_vae_encoder_layers=2,
-            latent_dim=16,
-            kl_weight=tune.grid_search(GRID["policy.kl_weight"]),
-            normalization_mapping={"STATE": NormalizationMode.MEAN_STD, "ENV": NormalizationMode.MEAN_STD,
-                                   "ACTION": NormalizationMode.MEAN_STD},
-        ),
-        optimizer=AdamWConfig(lr=tune.grid_search(GRID["optimizer.lr"]), weight_decay=1e-4, grad_clip_norm=10.0),
-        steps=EVAL_STEPS[-1], batch_size=64, log_freq=50, save_freq=EVAL_STEPS[0],
-        eval_freq=0,  # record.py evaluates every checkpoint afterwards, per episode
-    ),
-    tune=TuneConfig(metric="train/loss", mode="min", search="grid", scheduler="none", baseline=False,
-                    confirm_top_k=0, max_concurrent_trials=1),
-    ties={"policy.n_action_steps": "policy.chunk_size"},
-    constraints={"not recorded yet": not_recorded(TASK, GRID)},  # a resumed recording trains only what is missing
-)
+sweep = grid_sweep(TASK, "push", episode_length=150)
