@@ -45,6 +45,7 @@ from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 from orchestrator.search.algorithms import search_algorithm, trial_scheduler
 from orchestrator.sweep_progress import SweepProgress
+from orchestrator.tensorboard_logger import StepTensorBoard
 from trainables.incumbent import create_incumbent, incumbent_name
 from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
 from orchestrator.warm_start import WarmStart, load_warm_start, reuse_baseline
@@ -250,7 +251,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             callbacks=[SweepProgress(TITLES.get(name, name), list(space), prepared.default_cfg.steps,
                                      [m for m, _ in t.objectives],
                                      str(prepared.experiment_dir / "logs" / f"{name}.log"), kind=name),
-                       SchedulerState(scheduler), RestoredTrialLogs()],  # what a resumed sweep needs (sweep_state.py)
+                       SchedulerState(scheduler), RestoredTrialLogs(),  # what a resumed sweep needs (sweep_state.py)
+                       StepTensorBoard()],  # TensorBoard against the training step (Tune's own: its report count)
         ),
     )
 

@@ -9,7 +9,7 @@ import pytest
 from orchestrator import sweep as sweep_mod
 from orchestrator.configs.parsing import build_config
 from orchestrator.sweep_results import finish
-from tests.support.tfevents import scalars
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 pytestmark = pytest.mark.integration
 
@@ -131,12 +131,16 @@ def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
     assert exp.baseline.trial_id == summary["baseline"]["trial_id"] and exp.space.keys() == {
         "policy.chunk_size", "policy.kl_weight", "optimizer.lr"}
     assert build_report(copy).is_file()
-    for trial in summary["trials"]:  # `tensorboard --logdir <experiment>/trials` shows these
-        (events,) = (experiment / "trials" / f"trial_{trial['trial_id']}").glob("events.out.tfevents.*")
-        tags = scalars(events)
-        assert len(tags["ray/tune/train/loss"]) == len(tags["ray/tune/step"]) >= 1  # ASHA may stop one at its rung
-        assert tags["ray/tune/step"][-1][1] == trial["last_metrics"]["step"]  # every report, up to the last one
-        assert tags["ray/tune/val/loss"] and tags["ray/tune/eval/success"] and tags["ray/tune/eval/avg_max_reward"]
+    for trial in summary["trials"]:  # `tensorboard --logdir <experiment>/trials` shows these, read by its own reader
+        events = EventAccumulator(str(experiment / "trials" / f"trial_{trial['trial_id']}"))
+        events.Reload()
+        loss = [e.step for e in events.Scalars("ray/tune/train/loss")]
+        assert loss and loss == sorted(loss) and loss[-1] == trial["last_metrics"]["step"]  # x: the training step
+        assert [e.step for e in events.Scalars("ray/tune/step")] == [round(e.value) for e in events.Scalars(
+            "ray/tune/step")]
+        evaluated = [e.step for e in events.Scalars("ray/tune/eval/success")]  # each at the step it evaluated
+        assert evaluated and len(evaluated) == len(set(evaluated)) and all(s % 10 == 0 for s in evaluated), evaluated
+        assert events.Scalars("ray/tune/val/loss") and events.Scalars("ray/tune/eval/avg_max_reward")
 
 
 def _check_a_warm_start_from_it_trains_nothing_twice(path: Path, tmp_path: Path, summary: dict) -> None:
