@@ -20,16 +20,23 @@ WORKER_ENV_VARS: list[str] = [
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
     "ROBOT_SWEEPS_PHASE_LOG",  # benchmarks: a trial's start-up/teardown marks (trainables/phase_log.py)
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",  # see set_ray_env
-    # s3:// storage (orchestrator/storage.py): pyarrow's S3 client reads these in every process that writes a trial
-    # or a checkpoint. Their values are never printed or saved by us.
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_EC2_METADATA_DISABLED",
+    # s3:// storage (orchestrator/storage.py): where pyarrow's S3 client finds the bucket, in every process that
+    # writes a trial or a checkpoint. The credentials themselves are not here: see CREDENTIALS.
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE",
+    "AWS_EC2_METADATA_DISABLED",
 ]
+# Never handed to workers through a runtime environment: Ray writes a runtime env's env_vars in plain text into its
+# logs (runtime_env_agent.log), which <experiment>/logs/ray links to. A Ray this driver starts inherits them from
+# the driver's environment (its raylet and workers are the driver's children); on a cluster, give the nodes their
+# own credentials (an instance role, or the variables set where `ray start` runs), as Ray recommends.
+CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "HF_TOKEN", "WANDB_API_KEY")
 
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The runtime_env env_vars of this driver's Ray: WORKER_ENV_VARS that are set, plus `extra`."""
-    return {**{k: os.environ[k] for k in WORKER_ENV_VARS if k in os.environ}, **(extra or {})}
+    """The runtime_env env_vars of this driver's Ray: WORKER_ENV_VARS that are set, plus `extra` (never one of
+    CREDENTIALS)."""
+    env = {**{k: os.environ[k] for k in WORKER_ENV_VARS if k in os.environ}, **(extra or {})}
+    return {k: v for k, v in env.items() if k not in CREDENTIALS}
 
 
 def set_ray_env() -> None:

@@ -5,7 +5,8 @@ Tune and Ray Train do (FileSystem.from_uri).
 For a URI, Tune and Train write trials and checkpoints straight to it; the driver's own files (summary.json,
 report.md, report/, best/, logs/) are written into a local copy first (`local_copy`) and uploaded when the sweep
 ends. Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL for an
-S3-compatible server, ...; orchestrator/ray_start.WORKER_ENV_VARS passes them to every Ray worker), never from the
+S3-compatible server, ...; a Ray the driver starts inherits them, cluster nodes hold their own: never through a
+runtime environment, whose variables Ray logs; see orchestrator/ray_start.CREDENTIALS), never from the
 URI: paths are printed and written into configs, summaries and logs.
 """
 from __future__ import annotations

@@ -64,3 +64,8 @@ def test_a_sweep_in_s3_resumes_and_reports_from_the_bucket(s3_server, tiny_datas
         assert SECRET_KEY not in text
     assert not [k for k in keys if SECRET_KEY.encode() in s3_server.read("e2e-sweeps", k)]
     assert not [p for p in local.rglob("*") if p.is_file() and SECRET_KEY.encode() in p.read_bytes()]
+    # Ray's own session logs, which <experiment>/logs/ray links to (runtime_env_agent.log would print a runtime
+    # environment's env_vars): the workers got the credentials from the environment, not through Ray
+    ray_logs = (local / "logs" / "ray").resolve()
+    assert ray_logs.is_dir() and (ray_logs / "runtime_env_agent.log").is_file()
+    assert not [p for p in ray_logs.parent.rglob("*") if p.is_file() and SECRET_KEY.encode() in p.read_bytes()]
