@@ -118,7 +118,8 @@ def cmd_sweep(args: list[str]) -> None:
     from orchestrator.ray_start import local_resource_problems
     from orchestrator.sweep_results import finish
 
-    raise_if(local_resource_problems(prepared.default_cfg.resources), "resources this machine cannot provide")
+    raise_if(local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),
+             "resources this machine cannot provide")
     _check_features(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
     try:
         results, baseline = sweep.run(prepared)
@@ -152,7 +153,7 @@ def cmd_train(args: list[str]) -> None:
         raise UserError(problem("output_dir", f"{out} already exists: pass --resume=true to continue that run, or "
                                 "choose another --output_dir (nothing was changed)", str(out)))
     _check_hub(cfg)
-    raise_if(local_resource_problems(cfg.resources), "resources this machine cannot provide")
+    raise_if(local_resource_problems(cfg.resources, cfg.policy.device), "resources this machine cannot provide")
     if cfg.wandb.enable and cfg.wandb.dir is None:
         cfg.wandb.dir = str(out)
     _check_features(cfg, ensure_dataset(cfg.dataset, cfg.env))

@@ -11,6 +11,7 @@ offline).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,4 +76,8 @@ def expand_policy_path(section: dict[str, Any]) -> dict[str, Any]:
                                 f"{section['type']!r} policy", section["type"]))
     if "pretrained_backbone_weights" in saved:  # the saved backbone is in model.safetensors: nothing to download
         saved["pretrained_backbone_weights"] = None
+    if saved.get("device") not in (None, "cpu") and "device" not in section:  # where it was trained, not a request
+        print(f"note: {folder / CONFIG_NAME} records device {saved['device']!r} (where it was trained); here the "
+              "device follows resources.use_gpu (--policy.device=cuda asks for a GPU)", file=sys.stderr, flush=True)
+    saved["device"] = None
     return {**saved, **section, "pretrained_path": str(folder.resolve())}

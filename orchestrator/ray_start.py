@@ -55,10 +55,10 @@ def set_ray_env() -> None:
 _session: dict[str, str] = {}  # what ray.init reported: "session_dir"
 
 
-def local_resource_problems(resources) -> list:
+def local_resource_problems(resources, device: str | None = None) -> list:
     """What a Ray started on this machine (no RAY_ADDRESS) can never provide, so a trial would wait forever for it:
     a GPU torch cannot see, or more CPUs for one worker or evaluator than the machine has. A cluster (RAY_ADDRESS)
-    may add nodes, so nothing is refused there."""
+    may add nodes, so nothing is refused there. `device`: the policy.device that asked for the GPU, if one did."""
     if os.environ.get("RAY_ADDRESS"):
         return []
     out, cpus = [], os.cpu_count() or 1
@@ -67,9 +67,11 @@ def local_resource_problems(resources) -> list:
 
         gpus = torch.cuda.device_count()
         if gpus == 0:
-            out.append(problem("resources.use_gpu", "this machine has no GPU torch can use, and the local Ray this "
-                               "command starts would wait forever for one: set it to false, or run on a Ray cluster "
-                               "with GPU nodes (RAY_ADDRESS; README: Running on a Ray cluster)", True))
+            asked = f" (policy.device = {device!r} asks for it: --policy.device=cpu trains on the CPU)" \
+                if device and str(device).startswith("cuda") else ""
+            out.append(problem("resources.use_gpu", f"this machine has no GPU torch can use{asked}, and the local Ray "
+                               "this command starts would wait forever for one: set it to false, or run on a Ray "
+                               "cluster with GPU nodes (RAY_ADDRESS; README: Running on a Ray cluster)", True))
         elif resources.gpus_per_worker > gpus:
             out.append(problem("resources.gpus_per_worker", f"is more than this machine's {gpus} GPUs",
                                resources.gpus_per_worker))

@@ -135,11 +135,36 @@ def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelin
         merged = merge(merged, {k: v for k, v in layer.items() if k not in PRESET_FIELDS}, cls)
     problems = check_types(merged, cls)
     raise_if(problems)
+    if cls is TrainPipelineConfig:
+        _device_request(merged, layers)
     _resolve_presets(merged, base, layers, cls)
     problems = check_types(merged, cls)
     raise_if(problems)
     cfg = draccus.decode(cls, merged)
     return cfg.validate() if validate else cfg
+
+
+def _device_request(merged: dict, layers: list[dict]) -> None:
+    """LeRobot's `policy.device` names where the policy trains; here Ray Train places it, on the device
+    `resources.use_gpu` reserves. So a device the user asks for (a flag, their config file, their search-space file)
+    sets that field: cuda (or cuda:N) a GPU, cpu none; another device, or one that contradicts an explicit
+    resources.use_gpu, is refused. (A device recorded in a saved policy's config.json is not a request:
+    orchestrator/policy_source.py clears it.)"""
+    device = (merged.get("policy") or {}).get("device")
+    if device is None:
+        return
+    kind = str(device).split(":")[0]
+    if kind not in ("cpu", "cuda"):
+        raise UserError(problem("policy.device", "must be cpu or cuda: Ray Train puts the policy on the device "
+                                "resources.use_gpu reserves (true: a GPU per worker)", device))
+    resources = merged.setdefault("resources", {})
+    explicit = [layer["resources"]["use_gpu"] for layer in layers
+                if isinstance(layer.get("resources"), dict) and "use_gpu" in layer["resources"]]
+    wants_gpu = kind == "cuda"
+    if explicit and draccus.decode(bool, explicit[-1]) != wants_gpu:
+        raise UserError(problem("policy.device", f"contradicts resources.use_gpu = {explicit[-1]}: the device "
+                                "follows resources.use_gpu here; set one of them", device))
+    resources["use_gpu"] = wants_gpu
 
 
 def _with_policy_path(layer: dict) -> dict:

@@ -149,6 +149,10 @@ def test_a_gpu_on_a_machine_without_one_is_refused_at_once():
         proc = run_cli(*command, "--resources.use_gpu=true", timeout=60)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert "resources.use_gpu = True: this machine has no GPU torch can use" in proc.stderr + proc.stdout
+    # LeRobot's flag means the same: it asks for the GPU (it is not only recorded), and is refused the same way
+    proc = run_cli("train", "--policy.device=cuda", timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "(policy.device = 'cuda' asks for it: --policy.device=cpu trains on the CPU)" in proc.stderr
 
 
 def test_dry_run_counts_each_constraints_passes_and_samples_both_types():
