@@ -52,6 +52,12 @@ POLICY_N_PARAMS = "policy/n_params"  # the policy's parameters (normalization st
 POLICY_LATENCY_MS = "policy/latency_ms"  # mean ms per action of select_action at batch 1 on the run's device: one
 #   model query amortized over the n_action_steps actions it queues (what a control loop waits, on average)
 POLICY_CHUNK_MS = "policy/chunk_ms"  # ms of one model query (predict_action_chunk) at batch 1: the longest wait
+# Timings are measurements with noise: each carries its 95 % interval over the repeated cycles (Student's t), so a sweep
+# that trades latency against success decides by latency only where the intervals separate (orchestrator/pareto.py).
+POLICY_LATENCY_LOW, POLICY_LATENCY_HIGH = f"{POLICY_LATENCY_MS}_ci95_low", f"{POLICY_LATENCY_MS}_ci95_high"
+POLICY_CHUNK_LOW, POLICY_CHUNK_HIGH = f"{POLICY_CHUNK_MS}_ci95_low", f"{POLICY_CHUNK_MS}_ci95_high"
+POLICY_COSTS = (POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_LATENCY_LOW, POLICY_LATENCY_HIGH, POLICY_CHUNK_MS,
+                POLICY_CHUNK_LOW, POLICY_CHUNK_HIGH)
 
 INFEASIBLE = "infeasible"  # True in the one report of a trial whose config broke a constraint (it trained nothing)
 VIOLATED = "violated_constraints"  # the names of the constraints it broke
@@ -67,7 +73,7 @@ OPTIMIZABLE = (
 
 def policy_costs_of(report: dict) -> dict[str, float]:
     """The policy/* costs a run reported (empty for a run from before they were measured)."""
-    return {k: float(report[k]) for k in (POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_CHUNK_MS) if k in report}
+    return {k: float(report[k]) for k in POLICY_COSTS if k in report}
 
 
 def is_eval_metric(name: str) -> bool:

@@ -1,9 +1,12 @@
 """The model card of a sweep's best policy (`best/README.md`): the evidence behind it, not just a number.
 
 It states the confirmed success with its 95 % interval and episode count, the evaluation seeds, the comparison with
-the default config (Newcombe's interval of the difference), the search space, trial count, compute used, the
-versions that produced it, and how to load it: by its Hub repo id when pushed, never by a path of the machine that
-ran the sweep. The front matter's model-index is what the Hub shows as evaluation results.
+the default config (paired on the shared confirmation episodes, at the family-wise level over the top-k), whether the
+confirmation told this policy apart from the other candidates (if not, it says the choice is not evidence), with
+`tune.confirm_seeds` whether its config beats the default config over training seeds and which seed this is, the
+search space, trial count, compute used, the versions that produced it, and how to load it: by its Hub repo id when
+pushed, never by a path of the machine that ran the sweep. The front matter's model-index is what the Hub shows as
+evaluation results.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ class ModelCardInfo:
     search: SearchEvidence
     winner: Confirmed | None  # the winner on the confirmation episodes (None: not confirmed)
     baseline: Confirmed | None  # the default config on the same confirmation episodes
-    comparison: str | None  # "the sweep improved success by ..." (from orchestrator.stats.improvement_sentence)
+    comparison: str | None  # "the sweep improved success by ..." (winner - baseline: Decision.comparison_sentence)
     confirm_first_seed: int | None
     search_space: dict[str, str]  # dotted field -> distribution in words
     n_trials: int
@@ -52,12 +55,15 @@ class ModelCardInfo:
     gpu_hours: float
     trials_table_md: str
     config_diff: dict[str, object]  # the winner's sampled fields
-    seed_spread: dict | None = None  # retrained with more seeds: {"seeds": [...], "success": [...], "mean", "std"}
+    seed_spread: dict | None = None  # retrained with more seeds: {"seeds": [...], "success": [...], "mean", "std",
+    #   "default": the default config's seeds, "versus_default": the comparison over seeds, "best": which seed this is}
     versions: dict[str, str] = field(default_factory=lambda: versions())
     dataset_folder: str | None = None  # the name of the dataset.root folder trained on (None: dataset_repo_id)
     objectives: list[list[str]] | None = None  # several objectives: [[metric, mode], ...] (None: search.metric only)
     pareto_rule: str | None = None  # how this policy was chosen from the Pareto front (orchestrator/pareto.py)
     costs: dict[str, float] | None = None  # what the policy costs on the robot: policy/* metrics of its trial
+    confirmation: dict | None = None  # the confirmation's decision (orchestrator/results/confirmation.py,
+    #   Decision.to_dict): episodes run, the family-wise level, whether the winner was told apart from the others
 
 
 def versions() -> dict[str, str]:
@@ -243,9 +249,20 @@ action = postprocessor(policy.select_action(preprocessor(observation)))
 def _chosen_how(info: ModelCardInfo) -> str:
     step = f" at step {info.search.step}" if info.search.step is not None else ""
     if info.winner is not None:
-        return (f"; its best evaluated checkpoint{step} was confirmed, with the other top candidates and the default "
-                f"config, on fresh episodes, and chosen by that confirmation")
+        how = (f"; its best evaluated checkpoint{step} was confirmed, with the other top candidates and the default "
+               f"config, on fresh episodes, and chosen by that confirmation")
+        c = info.confirmation or {}
+        if c.get("distinguishable") is False:
+            how += (f".\n\n**The choice is not evidence: {c['choice']}.** The winner is the best point estimate, "
+                    "kept because a policy was asked for")
+        if (info.seed_spread or {}).get("best"):
+            how += f".\n\n{info.seed_spread['best']['rule']}"
+        return how
     return f"; it is the best evaluated checkpoint{step} by `{info.search.metric}` (not confirmed on fresh episodes)"
+
+
+def _upper(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text
 
 
 def _row(name: str, c: Confirmed) -> str:
@@ -269,15 +286,39 @@ def _evidence_md(info: ModelCardInfo) -> str:
     table = ("| policy | success | 95 % CI (Wilson) | avg sum reward (± 95 %) | avg max reward (± 95 %) |\n"
              "|---|---|---|---|---|\n" + "\n".join(rows))
     comparison = info.comparison or "The default config was not evaluated, so there is no comparison."
-    spread = ""
-    if info.seed_spread:
-        sp = info.seed_spread
-        spread = (f"\n\nRetrained with {len(sp['seeds'])} seeds ({sp['seeds']}), the same configuration's confirmed "
-                  f"success was {', '.join(f'{v:.0%}' for v in sp['success'])}: mean {sp['mean']:.1%}, "
-                  f"standard deviation {sp['std']:.1%}.")
+    c = info.confirmation
+    who = ("the search's winning seed - the default config's seed" if (info.seed_spread or {}).get("best")
+           else "winner - default config")
+    how = (f"{who}, paired on the shared episodes; {c['family']}" if c
+           else "difference of the two success rates, Newcombe's 95 % interval")
+    design = ""
+    if c:
+        design = f" {_upper(c['stopping'])}; {c['n_episodes']} episodes per candidate."
+        choice = (f"**Not evidence: {c['choice']}.**" if c.get("distinguishable") is False
+                  else f"The winner: {c['choice']}.")
+        design += f"\n\n{choice}"
     return (f"Confirmed on {w.n_episodes} fresh episodes ({seeds}) that no trial saw during the search:\n\n{table}\n\n"
-            f"**{comparison[0].upper() + comparison[1:]}** (difference of the two success rates, Newcombe's 95 % "
-            f"interval).{spread}\n\n{search_line}")
+            f"**{_upper(comparison)}**{f' ({how}).' if info.comparison else ''}{design}{_seeds_md(info.seed_spread)}"
+            f"\n\n{search_line}")
+
+
+def _seeds_md(sp: dict | None) -> str:
+    """With tune.confirm_seeds: the config's seeds and the default config's, and whether the config beats it."""
+    if not sp:
+        return ""
+    text = (f"\n\nRetrained with {len(sp['seeds'])} seeds ({sp['seeds']}), this configuration's confirmed success was "
+            f"{', '.join(f'{v:.0%}' for v in sp['success'])}: mean {sp['mean']:.1%}, standard deviation "
+            f"{sp['std']:.1%}.")
+    default = sp.get("default")
+    if default:
+        text += (f" The default config, trained with the same seeds ({default['seeds']}) and confirmed on the same "
+                 f"episodes: {', '.join(f'{v:.0%}' for v in default['success'])}, mean {default['mean']:.1%}.")
+    versus = sp.get("versus_default")
+    if versus:
+        text += f"\n\n**Over training seeds, {versus['sentence']}.**"
+    elif "default" in sp:
+        text += " The default config was not retrained, so the two configs are not compared over seeds."
+    return text
 
 
 def _search_md(info: ModelCardInfo) -> str:
@@ -298,11 +339,17 @@ def _costs_md(costs: dict[str, float] | None) -> str:
     from orchestrator import metrics as M
 
     words = {M.POLICY_N_PARAMS: "parameters", M.POLICY_LATENCY_MS: "ms per action (select_action, batch 1, mean)",
-             M.POLICY_CHUNK_MS: "ms per model query (one action chunk)"}
-    lines = "\n".join(f"| {words.get(k, k)} | {v:,.0f} |" if k == M.POLICY_N_PARAMS else f"| {words.get(k, k)} | {v:.3g} |"
-                      for k, v in costs.items())
-    return (f"## What it costs on the robot\n\nMeasured on the device its trial trained on, before training:\n\n"
-            f"| | |\n|---|---|\n{lines}\n\n")
+             M.POLICY_CHUNK_MS: "ms per model query (one action chunk, mean)"}
+
+    def cell(k: str, v: float) -> str:
+        if k == M.POLICY_N_PARAMS:
+            return f"{v:,.0f}"
+        low, high = costs.get(f"{k}_ci95_low"), costs.get(f"{k}_ci95_high")
+        return f"{v:.3g}" + ("" if low is None or high is None else f" (95 % CI {low:.3g}-{high:.3g})")
+
+    lines = "\n".join(f"| {words.get(k, k)} | {cell(k, v)} |" for k, v in costs.items() if "_ci95_" not in k)
+    return (f"## What it costs on the robot\n\nMeasured on the device its trial trained on, before training (timings "
+            f"repeated over several model-query cycles):\n\n| | |\n|---|---|\n{lines}\n\n")
 
 
 def _config_diff_md(config_diff: dict[str, object]) -> str:

@@ -4,15 +4,19 @@ a sweep's trials, and how the one policy in best/ is chosen from it.
 Each trial is taken at its best checkpoint by the first objective (policy/* costs are the same at every checkpoint).
 The front holds the trials that no other trial beats on every objective. The choice, in the README's words:
 
-1. "As good on the first objective": the front's members whose 95 % interval of the first objective overlaps the
-   interval of the member best on it — the confirmed interval when the front was confirmed on fresh episodes
-   (success: Wilson; average rewards: the mean's), else the search's (eval/success has one; other metrics are points,
-   so only equal values tie).
-2. Of those, the best on the second objective; ties go to the third, and so on; then to the first objective's value,
-   then to the search's rank.
+1. "As good on the first objective" means equivalent to the member best on it within +-`tune.equivalence_margin`:
+   two one-sided tests (TOST) on the difference. Confirmed on fresh episodes, the test is paired, episode by episode,
+   at the confirmation's level (orchestrator/results/confirmation.py); from the search alone, it uses the two
+   success counts (Newcombe's independent interval), and a metric without counts is as good only when equal.
+   Overlapping intervals are not evidence of being as good.
+2. A later objective decides between those only where its difference exceeds its measurement noise: the members
+   whose 95 % interval of it lies wholly on the wrong side of the best one's are dropped (latency is timed
+   repeatedly and reported with its interval, orchestrator/policies/costs.py; a parameter count is exact). Then the
+   third objective, and so on.
+3. Of those left, the one best on the first objective (then the search's rank).
 
-So a policy that succeeds as often as the most successful one, within the evaluation noise, but acts 5x faster is
-the one pushed; one that is faster but clearly less successful is on the front and in the report, not in best/.
+So a policy that succeeds as often as the most successful one, shown equivalent, and is measurably faster is the
+one pushed; one that is faster but not shown as successful is on the front and in the report, not in best/.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from collections.abc import Callable, Sequence
 
 from orchestrator import metrics as M
 from orchestrator.report import TrialRow, _fmt
+from orchestrator.results.confirmation import ALPHA, compared_metric, score
+from orchestrator.results.paired import equivalent_counts
 
 Interval = tuple[float, float, float]  # (value, low, high)
 
@@ -43,67 +49,113 @@ def pareto_front(rows: Sequence[TrialRow], objectives: Sequence[tuple[str, str]]
     return [r for r, v in scored if not any(dominates(w, v, modes) for other, w in scored if other is not r)]
 
 
-def search_interval(row: TrialRow, metric: str) -> Interval:
-    """The first objective's value at the trial's best checkpoint, with the search evaluation's 95 % interval where
-    there is one (eval/success)."""
+def later_interval(row: TrialRow, metric: str) -> Interval:
+    """An objective's (value, low, high) as the trial measured it: with its 95 % interval where it reported one
+    (`<metric>_ci95_low/_high`: policy/latency_ms and policy/chunk_ms, timed repeatedly; eval/success, Wilson), else
+    the value as a point (policy/n_params is exact)."""
     value = row.value(metric)
-    if metric == M.EVAL_SUCCESS and row.best is not None:
-        return value, row.best.metrics.get(M.EVAL_SUCCESS_LOW, value), row.best.metrics.get(M.EVAL_SUCCESS_HIGH, value)
+    source = row.best.metrics if M.is_eval_metric(metric) and row.best is not None else row.metrics
+    low, high = source.get(f"{metric}_ci95_low"), source.get(f"{metric}_ci95_high")
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)):
+        return value, float(low), float(high)
     return value, value, value
 
 
-def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]],
-           interval: Callable[[TrialRow], Interval]) -> tuple[TrialRow, list[TrialRow]]:
-    """(the chosen row, the rows as good as the best on the first objective) — `front` in rank order; `interval`
-    gives each row's (value, low, high) of the first objective."""
+def search_equivalent(top: TrialRow, row: TrialRow, metric: str, margin: float, alpha: float) -> bool:
+    """From the search's evaluations alone: TOST on two success counts, or equal values for other metrics."""
+    a, b = top.value(metric), row.value(metric)
+    n_a = top.best.metrics.get(M.EVAL_N_EPISODES) if top.best else None
+    n_b = row.best.metrics.get(M.EVAL_N_EPISODES) if row.best else None
+    if metric == M.EVAL_SUCCESS and n_a and n_b:
+        return equivalent_counts(round(a * n_a), int(n_a), round(b * n_b), int(n_b), margin, alpha)
+    return a == b
+
+
+def _span(r: TrialRow, interval: Interval) -> str:
+    value, low, high = interval
+    return f"{r.trial_id} {_fmt(value)}" + ("" if low == high else f" [{_fmt(low)}, {_fmt(high)}]")
+
+
+def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]], first_value: Callable[[TrialRow], float],
+           as_good: Callable[[TrialRow, TrialRow], bool],
+           top: TrialRow | None = None) -> tuple[TrialRow, list[TrialRow], list[str]]:
+    """(the chosen row, the rows as good as the best on the first objective, why: one clause per later objective
+    that was weighed) — `front` in rank order; `first_value(row)`: the first objective's value; `as_good(top, row)`:
+    whether `row` is shown as good as `top` on it (an equivalence test); `top`: the best on it, if already known."""
     (_, first_mode), rest = objectives[0], objectives[1:]
     sign = 1 if first_mode == "max" else -1
     order = {r.trial_id: i for i, r in enumerate(front)}
-    top = max(front, key=lambda r: (sign * interval(r)[0], -order[r.trial_id]))
-    _, top_low, top_high = interval(top)
-    tied = [r for r in front if interval(r)[1] <= top_high and top_low <= interval(r)[2]]
-
-    def key(r: TrialRow):
-        later = tuple((1 if mode == "max" else -1) * r.value(metric) for metric, mode in rest)
-        return (*later, sign * interval(r)[0], -order[r.trial_id])
-
-    return max(tied, key=key), tied
+    top = top or max(front, key=lambda r: (sign * first_value(r), -order[r.trial_id]))
+    tied = [r for r in front if r is top or as_good(top, r)]
+    pool, why = list(tied), []
+    for metric, mode in rest:
+        if len(pool) == 1:
+            break
+        s = 1 if mode == "max" else -1
+        spans = {r.trial_id: later_interval(r, metric) for r in pool}
+        best = max(pool, key=lambda r: (s * spans[r.trial_id][0], -order[r.trial_id]))
+        _, best_low, best_high = spans[best.trial_id]
+        kept = [r for r in pool if r is best or not (spans[r.trial_id][2] < best_low if mode == "max"
+                                                     else spans[r.trial_id][1] > best_high)]
+        listed = ", ".join(_span(r, spans[r.trial_id]) for r in pool)
+        if len(kept) < len(pool):
+            why.append(f"{', '.join(r.trial_id for r in kept)} better on {metric} ({mode}) beyond its measurement "
+                       f"noise ({listed})")
+        else:
+            why.append(f"no difference in {metric} beyond its measurement noise ({listed}: the intervals overlap)")
+        pool = kept
+    chosen = max(pool, key=lambda r: (sign * first_value(r), -order[r.trial_id]))
+    return chosen, tied, why
 
 
 def choice_sentence(chosen: TrialRow, tied: Sequence[TrialRow], objectives: Sequence[tuple[str, str]],
-                    confirmed: bool, n_front: int) -> str:
+                    confirmed: bool, n_front: int, margin: float, why: Sequence[str] = ()) -> str:
     """How best/ was chosen from the front, in one sentence."""
-    first, rest = objectives[0][0], [f"{m} ({mode})" for m, mode in objectives[1:]]
+    first = objectives[0][0]
     where = "confirmed on fresh episodes" if confirmed else "in the search"
+    test = "paired TOST" if confirmed else "TOST on the search's counts"
     if n_front == 1:
         return (f"{chosen.trial_id} is the whole front: every other trial is at least as bad on every objective "
                 "and worse on one")
     if len(tied) == 1:
-        return f"{chosen.trial_id} is best on {first} {where}, and no other front member's interval overlaps it"
-    return (f"{len(tied)} front members are as good on {first} {where} (95 % intervals overlap: "
-            f"{', '.join(r.trial_id for r in tied)}); of those, {chosen.trial_id} is best on {', then '.join(rest)}")
+        return (f"{chosen.trial_id} is best on {first} {where}, and no other front member is shown equivalent to "
+                f"it within +-{margin:g} ({test})")
+    return (f"{len(tied)} front members are as good on {first} {where} (equivalent within +-{margin:g}, {test}: "
+            f"{', '.join(r.trial_id for r in tied)}); {'; '.join(why)}; so {chosen.trial_id}, the best on {first} "
+            f"of those left")
 
 
 class Front:
     """A sweep's Pareto front and the choice made from it (in the search, then again if it was confirmed)."""
 
-    def __init__(self, objectives: Sequence[tuple[str, str]], ranked: Sequence[TrialRow]):
+    def __init__(self, objectives: Sequence[tuple[str, str]], ranked: Sequence[TrialRow], margin: float = 0.1):
         self.objectives = list(objectives)
         self.members = pareto_front(ranked, self.objectives)
         self.n_trials = len(ranked)
-        self.chosen, self.tied, self.confirmed = None, [], False
+        self.margin = margin  # tune.equivalence_margin, in the first objective's units
+        self.chosen, self.tied, self.why, self.confirmed = None, [], [], False
 
     def choose_in_search(self) -> TrialRow:
+        """From the search's evaluations: equivalence on the first objective from the success counts (each of the
+        front's comparisons with the best at 5 % / (members - 1))."""
         first = self.objectives[0][0]
-        self.chosen, self.tied = choose(self.members, self.objectives, lambda r: search_interval(r, first))
+        alpha = ALPHA / max(1, len(self.members) - 1)
+        self.chosen, self.tied, self.why = choose(
+            self.members, self.objectives, lambda r: r.value(first),
+            lambda top, r: search_equivalent(top, r, first, self.margin, alpha))
         return self.chosen
 
-    def choose_confirmed(self, trials: list) -> object:
-        """From the confirmed front members (orchestrator/confirm.py: Confirmed, by trial id): the Confirmed chosen."""
-        first = self.objectives[0][0]
+    def choose_confirmed(self, trials: list, top, as_good: list[str]):
+        """The chooser of orchestrator.results.confirmation.decide: from the confirmed front members (Confirmed, by
+        trial id), the best on the first objective `top` and the labels shown equivalent to it, the Confirmed
+        chosen."""
+        first = compared_metric(self.objectives[0][0])
         by_label = {c.label: c for c in trials}
         pool = [r for r in self.members if r.trial_id in by_label]
-        self.chosen, self.tied = choose(pool, self.objectives, lambda r: by_label[r.trial_id].interval(first))
+        good = set(as_good)
+        self.chosen, self.tied, self.why = choose(
+            pool, self.objectives, lambda r: score(by_label[r.trial_id], first), lambda _, r: r.trial_id in good,
+            top=next(r for r in pool if r.trial_id == top.label))
         self.confirmed = True
         return by_label[self.chosen.trial_id]
 
@@ -111,14 +163,16 @@ class Front:
         """How best/ was chosen from the front (None before a choice)."""
         if self.chosen is None:
             return None
-        return choice_sentence(self.chosen, self.tied, self.objectives, self.confirmed, len(self.members))
+        return choice_sentence(self.chosen, self.tied, self.objectives, self.confirmed, len(self.members),
+                               self.margin, self.why)
 
     def summary(self) -> dict:
         return {"objectives": [{"metric": m, "mode": d} for m, d in self.objectives], "n_trials": self.n_trials,
                 "members": [{"trial_id": r.trial_id, "best_step": r.best.step if r.best else None,
-                             "values": dict(zip([m for m, _ in self.objectives], values_of(r, self.objectives)))}
+                             "values": dict(zip([m for m, _ in self.objectives], values_of(r, self.objectives))),
+                             "intervals": {m: list(later_interval(r, m)) for m, _ in self.objectives[1:]}}
                             for r in self.members],
-                "chosen": self.chosen.trial_id if self.chosen else None,
+                "chosen": self.chosen.trial_id if self.chosen else None, "equivalence_margin": self.margin,
                 "as_good_on_first": [r.trial_id for r in self.tied], "confirmed": self.confirmed,
                 "rule": self.rule()}
 
@@ -126,11 +180,17 @@ class Front:
         names = ", ".join(f"{m} ({d})" for m, d in self.objectives)
         console.print(f"\nPareto front ({names}): {len(self.members)} of {self.n_trials} trials")
         for r in self.members:
-            values = ", ".join(f"{m} {_fmt(v)}" for (m, _), v in zip(self.objectives, values_of(r, self.objectives)))
+            values = ", ".join(_span_value(r, m, v)
+                               for (m, _), v in zip(self.objectives, values_of(r, self.objectives)))
             console.print(f"  {r.trial_id} (step {r.best.step}): {values}"
                           + ("  <- best/" if r is self.chosen else ""))
         if self.chosen:
             console.print(f"  best/: {self.rule()}")
+
+
+def _span_value(r: TrialRow, metric: str, value: float) -> str:
+    _, low, high = later_interval(r, metric)
+    return f"{metric} {_fmt(value)}" + ("" if low == high else f" [{_fmt(low)}, {_fmt(high)}]")
 
 
 def front_markdown(front: dict | None) -> list[str]:

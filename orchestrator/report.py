@@ -204,6 +204,70 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else str(v)
 
 
+def _upper(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text
+
+
+def confirmation_markdown(c: dict | None, seeds: dict | None = None) -> list[str]:
+    """report.md's confirmation and seeds sections, from summary.json's `confirmation` and `seed_spread` (older
+    summaries, without the paired decision, give what they hold)."""
+    if not c:
+        return []
+    lines = [f"## Confirmation on {c['n_episodes']} fresh episodes (seeds {c['first_seed']}.."
+             f"{c['first_seed'] + c['n_episodes'] - 1})", ""]
+    if c.get("stopping"):
+        lines += [f"{_upper(c['stopping'])}; {c['family']}.", ""]
+    versus = (c.get("decision") or {}).get("versus", {})
+    top = (c.get("decision") or {}).get("top")
+    points = (c.get("decision") or {}).get("metric", M.EVAL_SUCCESS) not in (M.EVAL_AVG_SUM_REWARD,
+                                                                             M.EVAL_AVG_MAX_REWARD)
+
+    def against(label: str) -> str:
+        v = versus.get(label)
+        if v is None:
+            return "-"
+        scale, unit = (100, " pts") if points else (1, "")
+        return (f"{scale * v['difference']:+.3g}{unit} [{scale * v['ci'][0]:+.3g}, {scale * v['ci'][1]:+.3g}] "
+                f"({v['status']})")
+
+    extra = [f"{top} - it (paired)"] if versus else []
+    lines += ["| " + " | ".join(["candidate", "step", "success", "95% CI", "avg max reward", *extra]) + " |",
+              "|" + "---|" * (5 + len(extra))]
+    lines += [f"| {x['label']}{' (winner)' if x['label'] == c['winner'] else ''} | {x['step']} | "
+              f"{x['success']:.1%} ({x['successes']}/{x['n_episodes']}) | {x['success_ci95'][0]:.1%} - "
+              f"{x['success_ci95'][1]:.1%} | {x['avg_max_reward'][0]:.3f} |"
+              + (f" {against(x['label'])} |" if versus else "") for x in c["candidates"]]
+    if c.get("choice"):
+        lines += ["", (f"**Not evidence: {c['choice']}.**" if c.get("distinguishable") is False
+                       else f"The winner: {c['choice']}.")]
+    if c.get("comparison"):
+        lines += ["", f"**{_upper(c['comparison'])}**"]
+    lines.append("")
+    if seeds:
+        lines += seeds_markdown(seeds)
+    return lines
+
+
+def seeds_markdown(s: dict) -> list[str]:
+    """report.md's section on --tune.confirm_seeds: each config's seeds, the comparison over seeds, best/'s seed."""
+    metric = s.get("metric", M.EVAL_SUCCESS)
+    lines = ["## The winner's config and the default config over training seeds", "",
+             f"| config | seed | success | {metric} | episodes |", "|---|---|---|---|---|"]
+    for name, runs in (("winner's config", s), ("default config", s.get("default"))):
+        if not runs:
+            continue
+        values = runs.get("values") or runs["success"]
+        episodes = runs.get("n_episodes") or ["-"] * len(values)
+        lines += [f"| {name} | {seed} | {success:.1%} | {_fmt(value)} | {n} |"
+                  for seed, success, value, n in zip(runs["seeds"], runs["success"], values, episodes)]
+    versus = s.get("versus_default")
+    lines += ["", f"**{_upper(versus['sentence'])}**" if versus else
+              "The default config was not retrained, so the configs are not compared over seeds."]
+    if s.get("best"):
+        lines += ["", f"{s['best']['rule']}."]
+    return lines + [""]
+
+
 def export_best(candidate: Candidate, folder: Path) -> Path:
     """Copy a checkpoint's pretrained_model (config.json, model.safetensors, train_config.json) to `folder`."""
     if folder.exists():

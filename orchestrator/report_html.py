@@ -248,7 +248,12 @@ class _Page:
             return
         last = c["first_seed"] + c["n_episodes"] - 1
         parts.append(f"<p>Re-evaluated on {c['n_episodes']} fresh episodes (seeds {c['first_seed']}..{last}, never "
-                     "used in the search); the winner is chosen here.</p>")
+                     "used in the search, the same for every candidate); the winner is chosen here.</p>")
+        if c.get("stopping"):  # the staged, paired design (orchestrator/results/confirmation.py)
+            parts.append(f"<p>{_e(_upper(c['stopping']))}; {_e(c['family'])}.</p>")
+        if c.get("choice"):
+            parts.append(f"<p><b>Not evidence: {_e(c['choice'])}.</b> best/ holds the best point estimate all the "
+                         "same.</p>" if c.get("distinguishable") is False else f"<p>The winner: {_e(c['choice'])}.</p>")
         if c.get("comparison"):
             parts.append(f"<p class='headline'>{_e(c['comparison'][0].upper() + c['comparison'][1:])}</p>")
         cands = c["candidates"]
@@ -274,6 +279,14 @@ class _Page:
             s = summary["seed_spread"]
             parts.append(f"<p>Winner's config over seeds {s['seeds']}: success {[_pct(v) for v in s['success']]}, "
                          f"mean {_pct(s['mean'])}, std {_pct(s['std'])}.</p>")
+            if s.get("default"):
+                d = s["default"]
+                parts.append(f"<p>The default config over the same seeds {d['seeds']}: success "
+                             f"{[_pct(v) for v in d['success']]}, mean {_pct(d['mean'])}.</p>")
+            if s.get("versus_default"):
+                parts.append(f"<p class='headline'>{_e(_upper(s['versus_default']['sentence']))}</p>")
+            if s.get("best"):
+                parts.append(f"<p>{_e(s['best']['rule'])}.</p>")
         self.section("confirmation", title, "".join(parts))
 
     def compute(self):
@@ -344,3 +357,7 @@ th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: right; } th {
 td:first-child, th:first-child { text-align: left; } img { max-width: 100%; } .file { color: #888; font-size: 0.8em; }
 .headline { font-weight: bold; font-size: 1.1em; } code { background: #f5f5f5; padding: 0 0.2em; }
 """
+
+
+def _upper(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text

@@ -1,8 +1,9 @@
 """Intervals for what evaluation measures: success rates (binomial) and average rewards (means over episodes).
 
 Every success rate the project prints carries its 95 % Wilson score interval (well-behaved at 0 and n successes,
-unlike the normal one); a difference of two success rates carries Newcombe's hybrid score interval (method 10 of
-Newcombe 1998, built from the two Wilson intervals), which is what "the sweep improved success by X points" needs.
+unlike the normal one); a difference of two independent success rates carries Newcombe's hybrid score interval
+(method 10 of Newcombe 1998, built from the two Wilson intervals). The confirmation's candidates share their episodes,
+so "the sweep improved success by X points" uses the paired version (orchestrator/results/paired.py).
 """
 from __future__ import annotations
 
@@ -48,14 +49,3 @@ def mean_interval(values: Sequence[float], z: float = Z95) -> tuple[float, float
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = z * sd / math.sqrt(n)
     return mean, mean - half, mean + half
-
-
-def improvement_sentence(successes_a: int, n_a: int, successes_b: int, n_b: int, who: str = "the sweep") -> str:
-    """`who` improved success over the baseline by X points (95 % CI a..b), or did not significantly."""
-    d, low, high = newcombe_interval(successes_a, n_a, successes_b, n_b)
-    interval = f"(95 % CI {100 * low:+.1f}..{100 * high:+.1f})"
-    if low > 0:
-        return f"{who} improved success by {100 * d:.1f} points {interval}"
-    if high < 0:
-        return f"{who} made success worse by {-100 * d:.1f} points {interval}"
-    return f"no significant improvement: {100 * d:+.1f} points {interval}"

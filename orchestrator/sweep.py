@@ -257,7 +257,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     )
 
 
-TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seeds": "The winner's config, other seeds"}
+TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seeds": "The winner's config, other seeds",
+          "baseline_seeds": "The default config, the same seeds"}
 
 
 def fit(tuner: tune.Tuner) -> tune.ResultGrid:
@@ -314,8 +315,10 @@ def _ready_storage(prepared: PreparedSweep) -> None:
         shutil.rmtree(prepared.experiment_dir, ignore_errors=True)
 
 
-def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int]) -> tune.ResultGrid:
-    """The same sampled config trained again with each of `seeds` (one trial per seed, no search, no scheduler)."""
+def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int],
+                       name: str = "seeds") -> tune.ResultGrid:
+    """The same sampled config trained again with each of `seeds` (one trial per seed, no search, no scheduler), as
+    the Tune experiment `name`: seeds (the winner's config) or baseline_seeds (the default config: params {})."""
     space = {**params, "seed": tune.grid_search(seeds)}
-    return fit(build_tuner(prepared, "seeds", space, 1, search=False))
+    return fit(build_tuner(prepared, name, space, 1, search=False))
 

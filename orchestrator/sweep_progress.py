@@ -64,7 +64,7 @@ class SweepProgress(Callback):
     def __init__(self, title: str, params: list[str], total_steps: int, metric: str | list[str],
                  log_path: str | None, kind: str = "trials"):
         self.title, self.params, self.total_steps, self.log_path = title, list(params), total_steps, log_path
-        self.kind = kind  # trials, baseline (named so, not by Tune's id) or seeds (named by their seed)
+        self.kind = kind  # trials, baseline (named so, not by Tune's id), seeds or baseline_seeds (by their seed)
         self.metric = metric  # the sweep's metric, or its objectives
         self.rows: dict[str, _Row] = {}
         self.started = time.time()
@@ -133,7 +133,8 @@ class SweepProgress(Callback):
         if trial.trial_id not in self.rows:
             config = dict(trial.config or {})
             kind = getattr(self, "kind", "trials")  # (a callback pickled by an older version lacks it)
-            label = "baseline" if kind == "baseline" else f"seed {config.get('seed')}" if kind == "seeds" else None
+            label = "baseline" if kind == "baseline" else f"seed {config.get('seed')}" if kind == "seeds" \
+                else f"baseline seed {config.get('seed')}" if kind == "baseline_seeds" else None
             self.rows[trial.trial_id] = _Row(trial.trial_id, {p: config.get(p) for p in self.params}, label)
         return self.rows[trial.trial_id]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -15,11 +16,13 @@ from orchestrator.experiment import space_spec
 from orchestrator.pareto import Front, front_markdown
 from orchestrator.pbt import lineage_markdown, lineage_of
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
-from orchestrator.report import (TrialRow, config_summaries, export_best, markdown_table, print_table, rank, rows_of,
-                                 scheduler_stops, write_summary)
+from orchestrator.report import (TrialRow, config_summaries, confirmation_markdown, export_best, markdown_table,
+                                 print_table, rank, rows_of, scheduler_stops, write_summary)
+from orchestrator.results.confirmation import (Decision, compared_metric, decide, median_seed, plan_for, score,
+                                               versus_default, words)
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
+from orchestrator.results.paired import OverSeeds
 from orchestrator.space import describe
-from orchestrator.stats import improvement_sentence, newcombe_interval
 from orchestrator.sweep import PreparedSweep
 
 
@@ -47,31 +50,37 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         _write(prepared, summary, rows, None)
         return summary
 
-    front = Front(t.objectives, ranked) if t.multi_objective else None  # best/ comes from it (orchestrator/pareto.py)
-    winner, confirmed, baseline_confirmed, comparison = ranked[0], [], None, None
+    front = Front(t.objectives, ranked, t.equivalence_margin) if t.multi_objective else None  # orchestrator/pareto.py
+    winner, confirmed, baseline_confirmed, decision = ranked[0], [], None, None
     if front is not None:
         winner = front.choose_in_search()
     if t.confirm_top_k and M.is_eval_metric(metric):
-        pick = front.choose_confirmed if front is not None else _best_confirmed(metric, mode)
-        winner, confirmed, baseline_confirmed, comparison = _confirm_top(
-            prepared, front.members if front is not None else ranked, baseline, pick, console)
-        summary["confirmation"] = _confirmation_summary(confirmed, winner.trial_id, baseline_confirmed, comparison, t)
+        winner, confirmed, baseline_confirmed, decision = _confirm_top(
+            prepared, front.members if front is not None else ranked, baseline, front, console)
+        summary["confirmation"] = _confirmation_summary(confirmed, decision, t)
     winner_confirmed = next((c for c in confirmed if c.label == winner.trial_id), None)
     if front is not None:
         front.print(console)
         summary["pareto_front"] = front.summary()
 
-    _print_winner(winner, metric, console)
-    seed_spread = None
+    _print_winner(winner, metric, console, retrained=bool(t.confirm_seeds and winner_confirmed is not None))
+    seeds, best_row, best_confirmed = None, winner, winner_confirmed
     if t.confirm_seeds and winner_confirmed is not None:
-        seed_spread = _seed_spread(prepared, winner, winner_confirmed, console)
-        summary["seed_spread"] = seed_spread
-    best_dir = export_best(winner.best, out / "best")
-    card = _card(prepared, rows, baseline, winner, winner_confirmed, baseline_confirmed, comparison, seed_spread,
-                 summary.get("pareto_front"))
+        seeds = _seeds(prepared, ranked, winner, winner_confirmed, baseline, baseline_confirmed, console)
+        summary["seed_spread"] = seeds.summary
+        best_row, best_confirmed = seeds.representative_row, seeds.representative
+    best_dir = export_best(best_row.best, out / "best")
+    card = _card(prepared, rows, baseline, best_row, best_confirmed, baseline_confirmed, decision,
+                 seeds.summary if seeds else None, summary.get("pareto_front"))
     write_model_card(best_dir, card)
     console.print(f"  best policy, config and model card: {best_dir}")
-    summary["best"] = {**winner.summary(), "confirmed": _confirmed_summary(winner_confirmed)}
+    if decision is not None and not decision.distinguishable:  # (the user asked for a policy: here it is, marked)
+        console.print(f"  [yellow]best/ holds {best_row.trial_id} all the same, and its model card says that "
+                      f"{decision.choice_sentence()}[/yellow]")
+    summary["best"] = {**best_row.summary(), "confirmed": _confirmed_summary(best_confirmed),
+                       "distinguishable": decision.distinguishable if decision else None,
+                       "choice": decision.choice_sentence() if decision else None,
+                       **({"seed_rule": seeds.summary["best"]["rule"]} if seeds else {})}
     summary["compute"] = {"cpu_hours": card.cpu_hours, "gpu_hours": card.gpu_hours}
     summary["model_card"] = card_info_to_dict(card)  # `push` rebuilds the card from it for the repo it pushes to
     if cfg.hub.repo_id and cfg.hub.push:
@@ -111,49 +120,44 @@ def _print_stops(stops: list[dict], console: Console) -> None:
                       f"[{s['success_ci95'][0]:.0%}, {s['success_ci95'][1]:.0%}], {noise}")
 
 
-def _print_winner(winner: TrialRow, metric: str, console: Console) -> None:
+def _print_winner(winner: TrialRow, metric: str, console: Console, retrained: bool = False) -> None:
     console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
                   f"{metric} = {winner.value(metric):.4g} in the search")
     console.print(f"  config diff vs base: {winner.params}")
     if winner.over_seeds:
         o = winner.over_seeds
         console.print(f"  its config over {o['n']} seeds: mean {o['mean']:.4g}, std {o['std']:.4g}, min-max "
-                      f"{o['min']:.4g} - {o['max']:.4g} (best/ is this seed's checkpoint)")
+                      f"{o['min']:.4g} - {o['max']:.4g}"
+                      + (" (best/: its median seed, below)" if retrained else " (best/ is this seed's checkpoint)"))
 
 
-def _best_confirmed(metric: str, mode: str):
-    """One objective: the winner is the best confirmed value (the search's rank breaks ties)."""
-    sign = 1 if mode == "max" else -1
-
-    def pick(trials: list[Confirmed]) -> Confirmed:
-        order = {c.label: i for i, c in enumerate(trials)}
-        return max(trials, key=lambda c: (sign * (c.value(metric) or 0.0), -order[c.label]))
-
-    return pick
-
-
-def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, pick, console: Console):
-    """Confirm the top trials' best checkpoints and the baseline's on fresh episodes; `pick` chooses the winner from
-    the confirmed trials. Returns (winner row, every Confirmed, the baseline's, the comparison)."""
+def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, front: Front | None,
+                 console: Console):
+    """Confirm the top trials' best checkpoints and the baseline's on the same fresh episodes, in stages, until the
+    winner is decided (orchestrator/results/confirmation.py); with several objectives `front` chooses it. Returns
+    (winner row, every Confirmed, the baseline's, the Decision)."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     entries = [(r.trial_id, r.best) for r in _best_seed_of_each_config(ranked)[:t.confirm_top_k]]
-    if baseline is not None and baseline.best is not None and baseline.best.checkpoint_path:
+    with_baseline = baseline is not None and baseline.best is not None and bool(baseline.best.checkpoint_path)
+    plan = plan_for(len(entries), with_baseline, t.confirm_episodes, t.confirm_stage_episodes)
+    if with_baseline:
         entries.append(("baseline", baseline.best))
-    console.print(f"\nConfirming {len(entries)} candidates on {t.confirm_episodes} fresh episodes "
-                  f"(seeds {t.confirm_seed}..{t.confirm_seed + t.confirm_episodes - 1}) ...")
-    confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
+
+    def decision_of(results: list[Confirmed]) -> Decision:
+        return decide(results, t.rank_metric, t.rank_mode, plan, margin=t.equivalence_margin if front else None,
+                      choose=front.choose_confirmed if front is not None else None)
+
+    stages = f", in stages of {plan.stage_size} until the winner is decided" if plan.looks > 1 else ""
+    console.print(f"\nConfirming {len(entries)} candidates on up to {t.confirm_episodes} fresh episodes "
+                  f"(seeds {t.confirm_seed}..{t.confirm_seed + t.confirm_episodes - 1}){stages} ...")
+    confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed, plan.stage_size,
+                        lambda results: decision_of(results).decided)
+    decision = decision_of(confirmed)  # (with several objectives, this also settles the front's choice)
     _write_eval_infos(prepared, confirmed)
-    trials = [c for c in confirmed if c.label != "baseline"]
-    baseline_confirmed = next((c for c in confirmed if c.label == "baseline"), None)
-    best = pick(trials)
-    _print_confirmation(console, confirmed, best)
+    _print_confirmation(console, confirmed, decision)
     console.print(f"  every episode of each candidate: {prepared.experiment_dir / 'confirm'}/<label>/eval_info.json")
-    comparison = None
-    if baseline_confirmed is not None:
-        comparison = improvement_sentence(best.successes, best.n_episodes, baseline_confirmed.successes,
-                                          baseline_confirmed.n_episodes)
-        console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
-    return next(r for r in ranked if r.trial_id == best.label), confirmed, baseline_confirmed, comparison
+    return next(r for r in ranked if r.trial_id == decision.leader), confirmed, \
+        next((c for c in confirmed if c.label == "baseline"), None), decision
 
 
 def _best_seed_of_each_config(ranked: list[TrialRow]) -> list[TrialRow]:
@@ -167,7 +171,7 @@ def _best_seed_of_each_config(ranked: list[TrialRow]) -> list[TrialRow]:
 
 
 def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, winner: TrialRow,
-          winner_confirmed: Confirmed | None, baseline_confirmed: Confirmed | None, comparison: str | None,
+          winner_confirmed: Confirmed | None, baseline_confirmed: Confirmed | None, decision: Decision | None,
           seed_spread: dict | None, front: dict | None = None) -> ModelCardInfo:
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     every_run = rows + ([baseline] if baseline else [])
@@ -177,7 +181,8 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
         dataset_folder=Path(cfg.dataset.root).name if cfg.dataset.root else None,
         search=SearchEvidence(t.rank_metric, t.rank_mode, winner.value(t.rank_metric), winner.best.step,
                               int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
-        winner=winner_confirmed, baseline=baseline_confirmed, comparison=comparison,
+        winner=winner_confirmed, baseline=baseline_confirmed,
+        comparison=decision.comparison_sentence() if decision else None,
         confirm_first_seed=t.confirm_seed if winner_confirmed else None,
         search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),
         search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=_hours(every_run, cfg),
@@ -186,15 +191,28 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
         seed_spread=seed_spread, objectives=[[m, d] for m, d in t.objectives] if front else None,
         pareto_rule=front["rule"] if front else None,
         costs=M.policy_costs_of(winner.metrics) or None,
+        confirmation=decision.to_dict() if decision else None,
     )
 
 
-def _print_confirmation(console: Console, confirmed: list[Confirmed], winner: Confirmed) -> None:
+def _print_confirmation(console: Console, confirmed: list[Confirmed], decision: Decision) -> None:
     for c in confirmed:
         low, high = c.success_ci95
-        mark = "  <- winner" if c is winner else ""
+        mark = "  <- winner" if c.label == decision.leader else ""
+        versus = decision.versus.get(c.label)
+        unit = " points" if versus is not None and versus.points else ""
+        against = (f"; {decision.top} - it: {versus.amount(versus.difference, True)}{unit} "
+                   f"[{versus.amount(versus.low, True)}, {versus.amount(versus.high, True)}] "
+                   f"({decision.status[c.label]})") if versus is not None else ""
         console.print(f"  {c.label:>10} (step {c.candidate.step}): success {c.success:.0%} [{low:.0%}, {high:.0%}] "
-                      f"({c.successes}/{c.n_episodes}), avg max reward {c.avg_max_reward[0]:.3f}{mark}")
+                      f"({c.successes}/{c.n_episodes}), avg max reward {c.avg_max_reward[0]:.3f}{against}{mark}")
+    console.print(f"  {decision.stopping_sentence()}; {decision.plan.family()}")
+    choice = decision.choice_sentence()
+    console.print(f"  The winner: {choice}" if decision.distinguishable
+                  else f"  [yellow]Not evidence: {choice}[/yellow]")
+    comparison = decision.comparison_sentence()
+    if comparison:
+        console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
 
 
 def _confirmed_summary(c: Confirmed | None) -> dict | None:
@@ -206,33 +224,123 @@ def _confirmed_summary(c: Confirmed | None) -> dict | None:
             "checkpoint_path": c.candidate.checkpoint_path, "episodes": c.episodes}
 
 
-def _confirmation_summary(confirmed, winner_label, baseline, comparison, t) -> dict:
-    winner = next(c for c in confirmed if c.label == winner_label)
-    out = {"n_episodes": t.confirm_episodes, "first_seed": t.confirm_seed, "winner": winner_label,
-           "candidates": [_confirmed_summary(c) for c in confirmed], "comparison": comparison}
-    if baseline is not None:
-        d, low, high = newcombe_interval(winner.successes, winner.n_episodes, baseline.successes, baseline.n_episodes)
-        out["difference_vs_baseline"] = {"difference": d, "ci95": [low, high]}
+def _confirmation_summary(confirmed: list[Confirmed], decision: Decision, t) -> dict:
+    out = {"n_episodes": decision.n_episodes, "planned_episodes": t.confirm_episodes, "first_seed": t.confirm_seed,
+           "winner": decision.leader, "candidates": [_confirmed_summary(c) for c in confirmed],
+           "comparison": decision.comparison_sentence(), "distinguishable": decision.distinguishable,
+           "choice": decision.choice_sentence(), "stopping": decision.stopping_sentence(),
+           "family": decision.plan.family(), "decision": decision.to_dict()}
+    if decision.baseline is not None:  # winner - baseline, paired on the shared episodes, at the family's level
+        out["difference_vs_baseline"] = {"metric": decision.metric, **decision.baseline.to_dict()}
     return out
 
 
-def _seed_spread(prepared: PreparedSweep, winner: TrialRow, winner_confirmed: Confirmed, console: Console) -> dict:
-    """Retrain the winner's config with tune.confirm_seeds more seeds; confirm each on the same fresh episodes."""
+@dataclass
+class Seeds:
+    """--tune.confirm_seeds: the winner's config and the default config over the same training seeds."""
+
+    config: list[Confirmed]  # the winner's config, one per seed (the search's seed first)
+    config_rows: list[TrialRow]  # the same order
+    default: list[Confirmed]  # the default config, one per seed (its search-time baseline first)
+    versus: OverSeeds | None  # config - default over seeds (None: no baseline)
+    representative: Confirmed  # best/: the config's median seed
+    representative_row: TrialRow
+    summary: dict
+
+
+def seed_of(row: TrialRow, default_seed: int) -> int:
+    """A run's training seed: the one it was given (a seed retrain), else the base seed plus its repeat index."""
+    return int(row.params.get("seed", default_seed)) + (row.repeat or 0)
+
+
+def new_seeds(taken: set[int], first: int, count: int) -> list[int]:
+    """`count` seeds from `first` on that no run of the config has trained with."""
+    out, seed = [], first
+    while len(out) < count:
+        if seed not in taken:
+            out.append(seed)
+        seed += 1
+    return out
+
+
+def _seeds(prepared: PreparedSweep, ranked: list[TrialRow], winner: TrialRow, winner_confirmed: Confirmed,
+           baseline: TrialRow | None, baseline_confirmed: Confirmed | None, console: Console) -> Seeds:
+    """Retrain the winner's config with tune.confirm_seeds more seeds, and the default config with every seed the
+    winner's config has (its search seeds too, with --tune.repeats); confirm each on the same fresh episodes; compare
+    the two configs over seeds; pick the config's median seed for best/."""
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    metric, mode = t.rank_metric, t.rank_mode
+    siblings = [r for r in ranked if r is not winner and winner.config_id is not None
+                and r.config_id == winner.config_id and r.best and r.best.checkpoint_path]  # --tune.repeats
+    taken = {seed_of(winner, cfg.seed), *(seed_of(r, cfg.seed) for r in siblings)}
+    seeds = new_seeds(taken, cfg.seed + 1, t.confirm_seeds)
+    config_seeds = [seed_of(winner, cfg.seed), *(seed_of(r, cfg.seed) for r in siblings), *seeds]
+    with_default = baseline_confirmed is not None and baseline is not None
+    default_seeds = [s for s in config_seeds if s != seed_of(baseline, cfg.seed)] if with_default else []
+    console.print(f"\nRetraining the winner's config with seeds {seeds}"
+                  + (f" and the default config with seeds {default_seeds}" if default_seeds else "") + " ...")
+    retrained = _retrained(prepared, winner.params, seeds, "seeds")
+    default_rows = _retrained(prepared, {}, default_seeds, "baseline_seeds") if default_seeds else []
+    entries = [(r.trial_id, r.best) for r in siblings] + [(f"seed_{seed_of(r, cfg.seed)}", r.best) for r in retrained]
+    entries += [(f"baseline_seed_{seed_of(r, cfg.seed)}", r.best) for r in default_rows]
+    confirmed = {c.label: c for c in confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)}
+    _write_eval_infos(prepared, list(confirmed.values()))
+
+    config = [winner_confirmed] + [confirmed[label] for label, _ in entries[:len(siblings) + len(retrained)]]
+    config_rows = [winner, *siblings, *retrained]
+    default = ([baseline_confirmed] + [confirmed[label] for label, _ in entries[len(siblings) + len(retrained):]]
+               if with_default else [])
+    versus = versus_default(config, default, metric) if default else None
+    representative = median_seed(config, metric, mode)
+    row = config_rows[config.index(representative)]
+    compared = compared_metric(metric)
+    rule = (f"best/ holds seed {seed_of(row, cfg.seed)} ({row.trial_id}): the median of the config's {len(config)} "
+            f"seeds by confirmed {words(compared)} ({score(representative, compared):.3g}; for an even count the "
+            "lower of the two middle ones), a typical seed of the config rather than its luckiest")
+    summary = _seed_summary([seed_of(r, cfg.seed) for r in config_rows], config, compared)
+    summary["default"] = (_seed_summary([seed_of(baseline, cfg.seed)] + [seed_of(r, cfg.seed) for r in default_rows],
+                                        default, compared) if default else None)
+    sentence = versus.sentence("the winner's config", "the default config", words(compared),
+                               mode if compared == metric else "max") if versus else None
+    summary["versus_default"] = ({**versus.to_dict(), "beats": versus.better(mode if compared == metric else "max"),
+                                  "sentence": sentence} if versus else None)
+    summary["best"] = {"seed": seed_of(row, cfg.seed), "label": representative.label, "trial_id": row.trial_id,
+                       "rule": rule}
+    console.print(f"  the winner's config over seeds {summary['seeds']}: {_seed_values(summary)}")
+    if summary["default"]:
+        console.print(f"  the default config over seeds {summary['default']['seeds']}: "
+                      f"{_seed_values(summary['default'])}")
+    if sentence:
+        console.print(f"  [bold]{sentence[0].upper() + sentence[1:]}[/bold]")
+    console.print(f"  {rule}")
+    return Seeds(config, config_rows, default, versus, representative, row, summary)
+
+
+def _retrained(prepared: PreparedSweep, params: dict, seeds: list[int], name: str) -> list[TrialRow]:
     from orchestrator.sweep import retrain_with_seeds
 
+    if not seeds:
+        return []
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    seeds = [cfg.seed + i for i in range(1, t.confirm_seeds + 1)]
-    console.print(f"\nRetraining the winner's config with seeds {seeds} ...")
-    rows = rows_of(retrain_with_seeds(prepared, winner.params, seeds), cfg.steps, t.rank_metric, t.rank_mode)
-    entries = [(str(r.params.get("seed")), r.best) for r in rows if r.best and r.best.checkpoint_path]
-    confirmed = confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)
-    _write_eval_infos(prepared, confirmed, prefix="seed_")
-    values = [winner_confirmed.success] + [c.success for c in confirmed]
-    spread = {"seeds": [cfg.seed] + [int(c.label) for c in confirmed], "success": values,
-              "mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0}
-    console.print(f"  confirmed success over seeds {spread['seeds']}: {[f'{v:.0%}' for v in values]}, "
-                  f"mean {spread['mean']:.1%}, std {spread['std']:.1%}")
-    return spread
+    rows = rows_of(retrain_with_seeds(prepared, params, seeds, name), cfg.steps, t.rank_metric, t.rank_mode)
+    return [r for r in rows if r.best and r.best.checkpoint_path]
+
+
+def _seed_summary(seeds: list[int], runs: list[Confirmed], metric: str) -> dict:
+    """Seeds, labels, confirmed success (mean, std) and the compared metric's value of each seed."""
+    success = [c.success for c in runs]
+    values = [score(c, metric) for c in runs]
+    return {"seeds": seeds, "labels": [c.label for c in runs], "success": success,
+            "mean": statistics.mean(success), "std": statistics.stdev(success) if len(success) > 1 else 0.0,
+            "n_episodes": [c.n_episodes for c in runs], "metric": metric, "values": values,
+            "values_mean": statistics.mean(values)}
+
+
+def _seed_values(s: dict) -> str:
+    if s["metric"] == M.EVAL_SUCCESS:
+        return f"success {', '.join(f'{v:.0%}' for v in s['success'])} (mean {s['mean']:.1%}, std {s['std']:.1%})"
+    return (f"{words(s['metric'])} {', '.join(f'{v:.3g}' for v in s['values'])} (mean {s['values_mean']:.3g}); "
+            f"success {', '.join(f'{v:.0%}' for v in s['success'])}")
 
 
 def _write_eval_infos(prepared: PreparedSweep, confirmed: list[Confirmed], prefix: str = "") -> None:
@@ -263,17 +371,7 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
                   f"{s['success_ci95'][1]:.0%}] | {s['overlapping']} of {s['survivors']} |"
                   for s in summary["scheduler_stops"]] + [""]
     lines += lineage_markdown(lineage_of(prepared.storage_dir, out))  # PBT/PB2's exploits, if any (orchestrator/pbt.py)
-    if "confirmation" in summary:
-        c = summary["confirmation"]
-        lines += [f"## Confirmation on {c['n_episodes']} fresh episodes (seeds {c['first_seed']}.."
-                  f"{c['first_seed'] + c['n_episodes'] - 1})", "",
-                  "| candidate | step | success | 95% CI | avg max reward |", "|---|---|---|---|---|"]
-        lines += [f"| {x['label']}{' (winner)' if x['label'] == c['winner'] else ''} | {x['step']} | "
-                  f"{x['success']:.1%} ({x['successes']}/{x['n_episodes']}) | {x['success_ci95'][0]:.1%} - "
-                  f"{x['success_ci95'][1]:.1%} | {x['avg_max_reward'][0]:.3f} |" for x in c["candidates"]]
-        if c.get("comparison"):
-            lines += ["", f"**{c['comparison'][0].upper() + c['comparison'][1:]}**"]
-        lines.append("")
+    lines += confirmation_markdown(summary.get("confirmation"), summary.get("seed_spread"))
     (out / "report.md").write_text("\n".join(lines))
     write_summary(out / "summary.json", **summary)
     remote = storage.is_uri(prepared.storage_dir)

@@ -43,9 +43,17 @@ class TuneConfig:
     baseline: bool = True  # also evaluate the base config's defaults on the same episodes, for comparison
     confirm_top_k: int = 3  # re-evaluate the best checkpoints of this many top trials (and the baseline's) on fresh
     #   episodes after the search; the winner is chosen by that confirmation. 0: no confirmation
-    confirm_episodes: int = 50  # fresh episodes per confirmed candidate
+    confirm_episodes: int = 50  # fresh episodes per confirmed candidate, at most (the same seeds for every one)
+    confirm_stage_episodes: int = 10  # confirm in stages of this many episodes and stop once the winner is decided:
+    #   the leader's paired interval against every other candidate above 0 and the one against the baseline
+    #   excluding 0, each at 95 % / (comparisons x looks) (orchestrator/results/confirmation.py). 0: all at once
     confirm_seed: int = 1_000_000  # seed of the first confirmation episode (the range must not overlap eval.seed's)
-    confirm_seeds: int = 0  # retrain the winner's config with this many more seeds; the report gives mean and spread
+    confirm_seeds: int = 0  # retrain the winner's config AND the default config with this many more seeds, confirm
+    #   each seed on the same episodes, and compare the two configs over seeds (stratified bootstrap); best/ is then
+    #   the winner config's median seed
+    equivalence_margin: float = 0.1  # several objectives: a front member is "as good" on the first objective as
+    #   the best one when their paired difference is shown within +-this margin (TOST), in the first objective's
+    #   units (success: 0.1 = 10 points); only then may a later objective (latency) decide between them
 
     @property
     def objectives(self) -> list[tuple[str, str]]:
@@ -76,6 +84,10 @@ class TuneConfig:
         out += non_negative("grace_period", self.grace_period) + non_negative("max_failures", self.max_failures)
         out += non_negative("confirm_top_k", self.confirm_top_k) + positive("confirm_episodes", self.confirm_episodes)
         out += non_negative("confirm_seed", self.confirm_seed) + non_negative("confirm_seeds", self.confirm_seeds)
+        out += non_negative("confirm_stage_episodes", self.confirm_stage_episodes)
+        if not self.equivalence_margin > 0:
+            out.append(problem("equivalence_margin", "must be > 0 (in the first objective's units, e.g. 0.1 for 10 "
+                               "points of success)", self.equivalence_margin))
         out += non_negative("perturbation_interval", self.perturbation_interval)
         out += in_range("quantile_fraction", self.quantile_fraction, 0.0, 0.5)
         out += in_range("resample_probability", self.resample_probability, 0.0, 1.0)

@@ -1,6 +1,7 @@
 """A tiny real sweep on the shared local Ray cluster: Optuna + ASHA, 3 trials of a tiny ACT, real eval actors,
 W&B offline, LeRobot-layout checkpoints at every evaluated step, each trial at its best checkpoint, the top
-candidates and the baseline confirmed on fresh episodes, the report and the confirmed winner's folder."""
+candidates and the baseline confirmed on fresh episodes (in stages, compared paired), the report and the confirmed
+winner's folder."""
 import json
 from pathlib import Path
 
@@ -34,7 +35,7 @@ sweep = Sweep(
         wandb=WandBConfig(enable=True, mode="offline"),
     ),
     tune=TuneConfig(metric="eval/avg_max_reward", num_samples=3, grace_period=10, confirm_top_k=2,
-                    confirm_episodes=3),
+                    confirm_episodes=3, confirm_stage_episodes=2),
 )
 '''
 
@@ -69,17 +70,19 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
         assert saved.policy.chunk_size == t["params"]["policy.chunk_size"]
     assert summary["baseline"] is not None and summary["baseline"]["best_step"] is not None
 
-    confirmation = summary["confirmation"]  # the top 2 trials and the baseline, on 3 fresh episodes
+    confirmation = summary["confirmation"]  # the top 2 trials and the baseline, on up to 3 fresh episodes
     labels = [c["label"] for c in confirmation["candidates"]]
     assert labels == [trials[0]["trial_id"], trials[1]["trial_id"], "baseline"]
+    _check_the_staged_paired_decision(confirmation, summary)
+    n = confirmation["n_episodes"]  # in stages of 2: 3 unless decided after the first 2
     for c in confirmation["candidates"]:
-        assert [e[0] for e in c["episodes"]] == [1_000_000, 1_000_001, 1_000_002]  # seeds the search never used
-        assert c["n_episodes"] == 3 and c["success_ci95"][0] <= c["success"] <= c["success_ci95"][1]
+        assert [e[0] for e in c["episodes"]] == list(range(1_000_000, 1_000_000 + n))  # seeds the search never used
+        assert c["n_episodes"] == n and c["success_ci95"][0] <= c["success"] <= c["success_ci95"][1]
         info = json.loads((tmp_path / "tiny" / "confirm" / c["label"] / "eval_info.json").read_text())
         episodes = info["per_task"][0]["metrics"]  # every episode, in lerobot-eval's layout, with its seed
         assert [list(e) for e in zip(episodes["seeds"], episodes["successes"], episodes["sum_rewards"],
                                      episodes["max_rewards"])] == [list(e) for e in c["episodes"]]
-        assert info["overall"]["n_episodes"] == 3
+        assert info["overall"]["n_episodes"] == n
         assert info["overall"]["pc_success"] == pytest.approx(100 * c["success"])
         assert info["robot_sweeps"]["eval/step"] == c["step"]
     assert len(list((tmp_path / "tiny" / "confirm").iterdir())) == 3  # one file per candidate
@@ -93,10 +96,13 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     winner_ckpt = Path(winner["checkpoint_path"]) / "pretrained_model"
     assert (best_dir / "model.safetensors").read_bytes() == (winner_ckpt / "model.safetensors").read_bytes()
     card = (best_dir / "README.md").read_text()
-    assert "Confirmed on 3 fresh episodes (seeds 1000000..1000002)" in card and "default config" in card
+    assert f"Confirmed on {n} fresh episodes (seeds 1000000..{1_000_000 + n - 1})" in card
+    assert "default config" in card
+    assert confirmation["family"] in card and confirmation["comparison"][1:] in card
+    assert ("The choice is not evidence" in card) == (not confirmation["distinguishable"])
     assert str(tmp_path) not in card  # no path of this machine
     report = (tmp_path / "tiny" / "report.md").read_text()
-    assert "## Confirmation on 3 fresh episodes" in report
+    assert f"## Confirmation on {n} fresh episodes" in report and confirmation["stopping"][1:] in report
     ranked = report.split("\n## ")[0]  # the first table: trials ranked by their best checkpoints
     report_rows = [line for line in ranked.splitlines() if line[:3] in {f"| {i}" for i in range(1, 10)}]
     assert len(report_rows) == 3
@@ -108,6 +114,25 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     # The experiment exists now: running it again without resume is refused, and nothing is touched.
     with pytest.raises(Exception, match="already exists"):
         sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
+
+
+def _check_the_staged_paired_decision(confirmation: dict, summary: dict) -> None:
+    """The confirmation's decision (orchestrator/results/confirmation.py), as summary.json records it: 2 stages of at
+    most 2 episodes, the leader against the other candidate and the winner against the baseline (2 comparisons x 2
+    looks: each interval at 98.75 %), on avg max reward episode by episode; stopped early only when decided."""
+    d = confirmation["decision"]
+    assert d["looks"] == 2 and d["comparisons"] == 2 and d["level"] == pytest.approx(1 - 0.05 / 4)
+    assert d["metric"] == "eval/avg_max_reward" and d["leader"] == confirmation["winner"] == d["top"]
+    assert confirmation["planned_episodes"] == 3 and confirmation["n_episodes"] in (2, 3)
+    assert (confirmation["n_episodes"] == 2) <= d["decided"]  # an early stop needs a decision
+    [(other, versus)] = d["versus"].items()
+    assert other != d["leader"] and versus["n"] == confirmation["n_episodes"] and versus["paired"]
+    assert versus["status"] == ("worse" if versus["ci"][0] > 0 else "undecided")
+    assert confirmation["distinguishable"] == (versus["status"] == "worse") == summary["best"]["distinguishable"]
+    assert ("not evidence" in confirmation["choice"]) == (not confirmation["distinguishable"])
+    base = confirmation["difference_vs_baseline"]
+    assert base["paired"] and base["level"] == d["level"] and base["ci"][0] <= base["difference"] <= base["ci"][1]
+    assert "paired 98.75 % CI" in confirmation["comparison"] and "family-wise 95 %" in confirmation["family"]
 
 
 def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:

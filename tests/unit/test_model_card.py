@@ -10,7 +10,8 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from orchestrator.candidates import Candidate
 from orchestrator.confirm import Confirmed
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, write_model_card
-from orchestrator.stats import improvement_sentence, mean_interval, wilson_interval
+from orchestrator.results.paired import paired_interval
+from orchestrator.stats import mean_interval, wilson_interval
 
 
 def confirmed(label: str, successes: int, n: int = 50) -> Confirmed:
@@ -23,7 +24,8 @@ def info(tmp_path: Path, **changes) -> ModelCardInfo:
         repo_id="tester/act_metaworld", policy_type="act", env_type="metaworld", dataset_repo_id="local/mw_reach",
         experiment="act_reach", search=SearchEvidence("eval/success", "max", 0.9, 800, 20, 100_000),
         winner=confirmed("t1", 40), baseline=confirmed("baseline", 10),
-        comparison=improvement_sentence(40, 50, 10, 50), confirm_first_seed=1_000_000,
+        comparison=paired_interval([i < 40 for i in range(50)], [i < 10 for i in range(50)]).sentence(),
+        confirm_first_seed=1_000_000,
         search_space={"optimizer.lr": "loguniform(0.0001, 0.003)", "policy.chunk_size": "choice([10, 20])"},
         n_trials=6, search_algorithm="optuna + asha", cpu_hours=0.25, gpu_hours=0.0,
         trials_table_md="| # | trial |\n|---|---|\n| 1 | t1 |", config_diff={"optimizer.lr": 0.001},
@@ -41,7 +43,7 @@ def test_card_states_the_confirmed_evidence(tmp_path):
     assert "80.0% (40 of 50)" in card and "67.0% - 88.8%" in card  # Wilson interval of 40/50: 0.6696-0.8876
     assert "20.0% (10 of 50)" in card  # the default config on the same episodes
     assert "seeds 1000000..1000049" in card and "seeds 100000..100019" in card
-    assert "The sweep improved success by 60.0 points (95 % CI +" in card
+    assert "The sweep improved success by 60.0 points (paired 95 % CI +" in card
     assert "| `optimizer.lr` | `loguniform(0.0001, 0.003)` |" in card and "6 trials (optuna + asha)" in card
     assert "0.25 CPU-hours" in card and "mean 75.0%" in card
     for name in ("torch", "ray", "robot-sweeps commit"):
@@ -85,3 +87,31 @@ def test_a_hub_dataset_is_linked_and_an_mlp_has_no_lerobot_snippet(tmp_path):
     meta = front_matter(card)
     assert meta["datasets"] == ["lerobot/pusht"] and "lerobot" not in meta["tags"]
     assert "from_pretrained" not in card
+
+
+def test_a_card_says_when_the_choice_is_not_evidence_and_whether_the_config_beats_the_default(tmp_path):
+    """Issue 17.5: no candidate told apart from the winner, and a config that does not beat the default over seeds:
+    best/ is still written, and its card says both, with the paired comparison's family-wise level."""
+    from orchestrator.results.confirmation import decide, plan_for
+
+    def zeros(label):
+        return Confirmed(label, Candidate(label, 800, {}, f"/machine/ckpt/{label}"), 0, 10, 0.0,
+                         wilson_interval(0, 10), mean_interval([0.0]), mean_interval([0.0]),
+                         [(1_000_000 + i, False, 0.0, 0.0) for i in range(10)])
+
+    entries = [zeros("t1"), zeros("t2"), zeros("baseline")]
+    decision = decide(entries, "eval/success", "max", plan_for(2, True, 10, 0))
+    spread = {"seeds": [1000, 1001, 1002], "success": [0.75, 0.4, 0.5], "mean": 0.55, "std": 0.18,
+              "default": {"seeds": [1000, 1001, 1002], "success": [0.7, 0.6, 0.65], "mean": 0.65},
+              "versus_default": {"beats": False, "sentence": "the winner's config does not beat the default config "
+                                 "over seeds: -10.0 points (on success; 95 % stratified-bootstrap CI ...)"},
+              "best": {"seed": 1002, "rule": "best/ holds seed 1002 (t9): the median of the config's 3 seeds"}}
+    card = write_model_card(tmp_path, info(tmp_path, winner=entries[0], baseline=entries[2],
+                                           comparison=decision.comparison_sentence(),
+                                           confirmation=decision.to_dict(), seed_spread=spread)).read_text()
+    assert "**The choice is not evidence: no candidate is distinguishable from t1" in card
+    assert "No significant difference in success: +0.0 points (paired 97.5 % CI" in card
+    assert "each paired interval at 97.5 % (5 % / 2 comparisons, Bonferroni): family-wise 95 %" in card
+    assert "**Over training seeds, the winner's config does not beat the default config" in card
+    assert "The default config, trained with the same seeds ([1000, 1001, 1002])" in card
+    assert "best/ holds seed 1002 (t9): the median" in card

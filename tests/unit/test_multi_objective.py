@@ -12,18 +12,34 @@ from orchestrator import metrics as M
 from orchestrator.candidates import Candidate
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.confirm import Confirmed
-from orchestrator.pareto import Front, choose, dominates, pareto_front, search_interval
+from orchestrator.pareto import Front, choose, dominates, later_interval, pareto_front, search_equivalent
 from orchestrator.policies.costs import blank_observation, describe, n_params, policy_costs, single_observation
 from orchestrator.report import TrialRow
+from orchestrator.results.confirmation import decide, plan_for
+from orchestrator.stats import mean_interval, wilson_interval
 from tests.unit.test_policies import raw_observation, tiny_policy
 
 LATENCY = [(M.EVAL_SUCCESS, "max"), (M.POLICY_LATENCY_MS, "min")]
 
 
-def row(tid: str, success: float, low: float, high: float, latency: float) -> TrialRow:
-    best = Candidate(tid, 100, {M.EVAL_SUCCESS: success, M.EVAL_SUCCESS_LOW: low, M.EVAL_SUCCESS_HIGH: high},
-                     f"/ckpt/{tid}")
-    return TrialRow(tid, "finished", {}, {M.POLICY_LATENCY_MS: latency}, best, [best])
+def row(tid: str, success: float, low: float, high: float, latency: float, n: int | None = None,
+        latency_ci: tuple[float, float] | None = None) -> TrialRow:
+    metrics = {M.EVAL_SUCCESS: success, M.EVAL_SUCCESS_LOW: low, M.EVAL_SUCCESS_HIGH: high,
+               **({M.EVAL_N_EPISODES: n} if n else {})}
+    best = Candidate(tid, 100, metrics, f"/ckpt/{tid}")
+    costs = {M.POLICY_LATENCY_MS: latency}
+    if latency_ci:
+        costs |= {M.POLICY_LATENCY_LOW: latency_ci[0], M.POLICY_LATENCY_HIGH: latency_ci[1]}
+    return TrialRow(tid, "finished", {}, costs, best, [best])
+
+
+def confirmed(label: str, outcomes: list[bool]) -> Confirmed:
+    """A confirmation of `label` on the episodes 1000000.. with these successes."""
+    n, s = len(outcomes), sum(outcomes)
+    episodes = [(1_000_000 + i, bool(x), float(x), float(x)) for i, x in enumerate(outcomes)]
+    return Confirmed(label, Candidate(label, 100, {}, f"/ckpt/{label}"), s, n, s / n, wilson_interval(s, n),
+                     mean_interval([float(x) for x in outcomes]), mean_interval([float(x) for x in outcomes]),
+                     episodes)
 
 
 # A: most successful, slow.  B: as successful within the noise, 5x faster.  C: fastest, clearly less successful.
@@ -42,34 +58,72 @@ def test_the_front_is_every_undominated_trial_in_rank_order():
     assert [r.trial_id for r in pareto_front([A, D, B, C, E], LATENCY)] == ["a", "b", "c"]
 
 
-def test_best_is_the_fastest_of_the_trials_as_successful_as_the_best_within_the_noise():
+def _in_search(front, margin=0.1):
+    return choose(front, LATENCY, lambda r: r.value(M.EVAL_SUCCESS),
+                  lambda top, r: search_equivalent(top, r, M.EVAL_SUCCESS, margin, 0.05))
+
+
+def test_overlapping_intervals_are_not_as_good():
+    """A's and B's search intervals overlap, but nothing shows B equivalent to A: A, the most successful, is kept."""
     front = pareto_front([A, D, B, C], LATENCY)
-    chosen, tied = choose(front, LATENCY, lambda r: search_interval(r, M.EVAL_SUCCESS))
-    assert chosen is B and [r.trial_id for r in tied] == ["a", "b"]  # C's interval does not reach A's
+    chosen, tied, _ = _in_search(front)
+    assert chosen is A and tied == [A]
+
+
+def test_equivalent_in_the_search_and_faster_beyond_the_noise_wins():
+    """On 400 search episodes each, 90 % and 89 % are equivalent within 10 points (TOST on the counts); B's latency
+    interval lies wholly below A's, so B is chosen. With overlapping latency intervals A is kept."""
+    a = row("a", 0.90, 0.87, 0.93, 10.0, n=400, latency_ci=(9.5, 10.5))
+    b = row("b", 0.89, 0.86, 0.92, 2.0, n=400, latency_ci=(1.9, 2.1))
+    chosen, tied, why = _in_search([a, b])
+    assert chosen is b and tied == [a, b] and "beyond its measurement noise" in why[0]
+    slow_b = row("b", 0.89, 0.86, 0.92, 9.0, n=400, latency_ci=(7.0, 11.0))
+    chosen, tied, why = _in_search([a, slow_b])
+    assert chosen is a and tied == [a, slow_b] and "intervals overlap" in why[0]
+    assert later_interval(a, M.POLICY_LATENCY_MS) == (10.0, 9.5, 10.5)
+    assert later_interval(A, M.POLICY_LATENCY_MS) == (10.0, 10.0, 10.0)  # no interval reported: a point
 
 
 def test_with_narrow_intervals_the_most_successful_wins():
     a, b = row("a", 0.90, 0.88, 0.92, 10.0), row("b", 0.85, 0.83, 0.87, 2.0)
-    chosen, tied = choose(pareto_front([a, b], LATENCY), LATENCY, lambda r: search_interval(r, M.EVAL_SUCCESS))
+    chosen, tied, _ = _in_search(pareto_front([a, b], LATENCY))
     assert chosen is a and tied == [a]
 
 
-def test_the_confirmation_decides_the_tie():
-    """Confirmed on fresh episodes, B's success is clearly below A's: A is chosen, though faster B tied in search."""
-    def confirmed(r: TrialRow, successes: int) -> Confirmed:
-        from orchestrator.stats import wilson_interval
+def test_the_issue_case_75_against_50_percent_is_not_decided_by_a_latency_edge():
+    """Issue 17.5: on 20 confirmation episodes, a front member at 75 % and one at 50 % (intervals overlapping), the
+    latter 0.03 ms faster on a timing with no separation. best/ must be the 75 % one, and the rule says why."""
+    fast = row("fast", 0.5, 0.3, 0.7, 0.225, latency_ci=(0.20, 0.25))
+    slow = row("slow", 0.75, 0.53, 0.89, 0.257, latency_ci=(0.23, 0.28))
+    front = Front(LATENCY, [slow, fast], margin=0.1)
+    outcomes = {"slow": [True] * 15 + [False] * 5, "fast": [False] * 10 + [True] * 10}  # 5 episodes both solve
+    trials = [confirmed(r.trial_id, outcomes[r.trial_id]) for r in front.members]
+    decision = decide(trials, M.EVAL_SUCCESS, "max", plan_for(2, False, 20, 0), margin=0.1,
+                      choose=front.choose_confirmed)
+    assert decision.leader == "slow" and front.chosen is slow and front.tied == [slow]
+    assert "no other front member is shown equivalent" in front.rule()
+    assert decision.status == {"fast": "undecided"} and not decision.distinguishable
+    assert "the choice among them is not evidence" in decision.choice_sentence()
 
-        return Confirmed(r.trial_id, r.best, successes, 50, successes / 50, wilson_interval(successes, 50),
-                         (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
 
-    front = Front(LATENCY, [A, D, B, C])
-    assert front.choose_in_search() is B
-    pick = front.choose_confirmed([confirmed(A, 49), confirmed(B, 30)])
-    assert pick.label == "a" and front.chosen is A and front.confirmed
+def test_the_confirmation_decides_and_an_equivalent_faster_member_wins_beyond_the_noise():
+    """Confirmed on the same 300 episodes with identical outcomes but one, A and B are equivalent within 10 points
+    (paired TOST); B's latency interval lies below A's: B. Where B's success is clearly lower, A."""
+    a = row("a", 0.90, 0.60, 0.98, 10.0, latency_ci=(9.0, 11.0))
+    b = row("b", 0.85, 0.55, 0.97, 2.0, latency_ci=(1.5, 2.5))
+    same = [i % 10 != 0 for i in range(300)]
+    front = Front(LATENCY, [a, b], margin=0.1)
+    decision = decide([confirmed("a", same), confirmed("b", [False] + same[1:])], M.EVAL_SUCCESS, "max",
+                      plan_for(2, False, 300, 0), margin=0.1, choose=front.choose_confirmed)
+    assert decision.status == {"b": "equivalent"} and decision.leader == "b" and front.chosen is b
+    assert decision.distinguishable and "equivalent within +-0.1" in front.rule()
     summary = front.summary()
-    assert summary["chosen"] == "a" and [m["trial_id"] for m in summary["members"]] == ["a", "b", "c"]
-    assert summary["members"][1]["values"] == {M.EVAL_SUCCESS: 0.85, M.POLICY_LATENCY_MS: 2.0}
-    assert "confirmed on fresh episodes" in summary["rule"]
+    assert summary["chosen"] == "b" and summary["confirmed"] and summary["equivalence_margin"] == 0.1
+    assert summary["members"][1]["intervals"][M.POLICY_LATENCY_MS] == [2.0, 1.5, 2.5]
+    front = Front(LATENCY, [a, b], margin=0.1)
+    decision = decide([confirmed("a", same), confirmed("b", [i % 2 == 0 for i in range(300)])], M.EVAL_SUCCESS,
+                      "max", plan_for(2, False, 300, 0), margin=0.1, choose=front.choose_confirmed)
+    assert decision.status == {"b": "worse"} and decision.leader == "a" and front.chosen is a
 
 
 @pytest.mark.parametrize("tune_fields, field", [
@@ -121,6 +175,10 @@ def test_policy_costs_measure_the_real_inference_path_and_leave_the_rng_alone():
     assert costs[M.POLICY_N_PARAMS] == n_params(policy) == sum(p.numel() for p in policy.parameters())
     # one model query per n_action_steps actions: the mean per action is below one query's time
     assert 0 < costs[M.POLICY_LATENCY_MS] < costs[M.POLICY_CHUNK_MS]
+    # timings are measurements: each carries its 95 % interval over the repeated cycles
+    assert costs[M.POLICY_LATENCY_LOW] <= costs[M.POLICY_LATENCY_MS] <= costs[M.POLICY_LATENCY_HIGH]
+    assert costs[M.POLICY_CHUNK_LOW] <= costs[M.POLICY_CHUNK_MS] <= costs[M.POLICY_CHUNK_HIGH]
+    assert set(M.policy_costs_of(costs)) == set(M.POLICY_COSTS)
     bigger = tiny_policy("act", dim_model=64, dim_feedforward=256)
     assert policy_costs(bigger, raw_observation(1), torch.device("cpu"))[M.POLICY_N_PARAMS] > costs[M.POLICY_N_PARAMS]
 

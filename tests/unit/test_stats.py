@@ -1,7 +1,7 @@
 """Intervals against published answers: Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10."""
 import pytest
 
-from orchestrator.stats import improvement_sentence, mean_interval, newcombe_interval, wilson_interval
+from orchestrator.stats import mean_interval, newcombe_interval, wilson_interval
 
 
 @pytest.mark.parametrize("a, n_a, b, n_b, low, high", [
@@ -30,10 +30,19 @@ def test_mean_interval():
     assert mean_interval([5.0]) == (5.0, 5.0, 5.0)
 
 
-def test_improvement_sentence_says_whether_the_interval_excludes_zero():
-    assert improvement_sentence(40, 50, 10, 50).startswith("the sweep improved success by 60.0 points (95 % CI +")
-    assert improvement_sentence(12, 50, 10, 50).startswith("no significant improvement: +4.0 points (95 % CI -")
-    assert improvement_sentence(5, 50, 30, 50).startswith("the sweep made success worse by 50.0 points")
+def test_the_comparison_sentence_says_whether_the_paired_interval_excludes_zero():
+    """(The confirmation's winner - baseline sentence, orchestrator/results/paired.py.)"""
+    from orchestrator.results.paired import paired_interval
+
+    def outcomes(k: int) -> list[bool]:
+        return [i < k for i in range(50)]
+
+    assert paired_interval(outcomes(40), outcomes(10)).sentence().startswith(
+        "the sweep improved success by 60.0 points (paired 95 % CI +")
+    assert paired_interval(outcomes(12), outcomes(10)).sentence().startswith(
+        "no significant difference in success: +4.0 points (paired 95 % CI -")
+    assert paired_interval(outcomes(5), outcomes(30)).sentence().startswith(
+        "the sweep made success worse by 50.0 points")
 
 
 def test_more_episodes_at_later_evaluations_and_fresh_confirmation_seeds():
