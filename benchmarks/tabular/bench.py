@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
     parser.add_argument("--budget", type=float, default=24.0, help="total search budget, in full trials")
-    parser.add_argument("--points", type=int, default=24, help="budget points of the anytime curve")
+    parser.add_argument("--points", type=int, default=96, help="budget points of the anytime curve")
     parser.add_argument("--workers", type=int, default=2, help="processes replaying in parallel")
     parser.add_argument("--out", help="write every curve as JSON here")
     parser.add_argument("--fix", nargs="*", default=[], metavar="FIELD=VALUE",

@@ -18,7 +18,9 @@ Compute is CPU-seconds: training (start-up included) plus evaluation episodes, e
 """
 from __future__ import annotations
 
+import contextlib
 import heapq
+import io
 import logging
 import math
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ class Strategy:
     grace_period: int = 0  # tune.grace_period (ASHA); 0: the first evaluation
     confirm_top_k: int = 3  # tune.confirm_top_k
     confirm_episodes: int = 50  # tune.confirm_episodes (capped by the confirmation pool)
+    confirm_stage: int = 10  # tune.confirm_stage_episodes: confirmation in stages that stop once decided; 0: at once
     stage: int = 0  # eval.stage_episodes: evaluate in stages of this many episodes, stopping once decided; 0: off
     alpha: float = 0.05  # eval.sequential_alpha: the staged evaluation's false-decision rate
     report_at_once: bool = True  # a finished evaluation is reported after the next step (False: with the next
@@ -112,6 +115,17 @@ class Outcome:
     wall_s: list[float] = field(default_factory=list)  # simulated seconds when each budget point was reached
 
 
+@dataclass
+class _Confirmed:
+    """What the confirmation's decision reads of a confirmed entry."""
+
+    label: str
+    episodes: list  # (seed, success, sum reward, max reward)
+
+    def value(self, metric: str) -> float:
+        return sum(e[1] for e in self.episodes) / max(1, len(self.episodes))
+
+
 class _Trial:
     """What Tune's schedulers need of a trial: an id (and a config)."""
 
@@ -124,8 +138,10 @@ class _Trial:
 
 
 def replay(table: Table, strategy: Strategy, seed: int, concurrency: int, budgets: list[float]) -> Outcome:
-    """One replay of `strategy` on `table` until the search has spent max(budgets) CPU-seconds."""
-    return _Replay(table, strategy, seed, concurrency).run(budgets)
+    """One replay of `strategy` on `table` until the search has spent max(budgets) CPU-seconds. What the decision
+    code prints for a user (e.g. "the search ends here") is dropped."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return _Replay(table, strategy, seed, concurrency).run(budgets)
 
 
 class _Replay:
@@ -370,7 +386,10 @@ class _Replay:
     # -- confirmation --------------------------------------------------------------------------------------------
     def confirm(self, time: float) -> tuple[float, float]:
         """(confirmation compute, the winner's true success) for the candidates known at `time`: each trial's best
-        evaluated checkpoint, its top k confirmed on the confirmation pool, the winner the best confirmed."""
+        evaluated checkpoint; the top k confirmed as a sweep confirms them (orchestrator/results/confirmation.py:
+        the same paired decision, in stages that stop once the winner is decided) on the confirmation pool."""
+        from orchestrator.results.confirmation import decide, plan_for
+
         best: dict[str, Evaluation] = {}
         for e in self.evaluations:
             if e.known_at <= time and (e.trial not in best or e.value > best[e.trial].value
@@ -379,14 +398,22 @@ class _Replay:
         if not best:
             return 0.0, math.nan
         top = sorted(best.values(), key=lambda e: (e.value, e.step), reverse=True)[:self.strategy.confirm_top_k]
-        compute, scored = 0.0, []
-        for e in top:
-            ckpt = self._checkpoint(e)
-            pool = self.pools.confirm[len(ckpt.success)]
-            drawn = pool[:min(self.strategy.confirm_episodes, len(pool))]
-            compute += len(drawn) * ckpt.episode_s
-            scored.append((float(ckpt.success[drawn].mean()), e.value, ckpt.true_success))
-        return compute, max(scored)[2]
+        checkpoints = [self._checkpoint(e) for e in top]
+        pool = self.pools.confirm[min(len(c.success) for c in checkpoints)]  # episodes every candidate has
+        if len(top) == 1:
+            return 0.0, checkpoints[0].true_success  # nothing to choose between
+        plan = plan_for(len(top), baseline=False, episodes=min(self.strategy.confirm_episodes, len(pool)),
+                        stage=self.strategy.confirm_stage)
+        n = 0
+        while True:
+            n = min(n + plan.stage_size, plan.episodes)
+            entries = [_Confirmed(e.trial, [(int(i), bool(c.success[i]), 0.0, 0.0) for i in pool[:n]])
+                       for e, c in zip(top, checkpoints)]
+            decision = decide(entries, METRIC, "max", plan)
+            if decision.decided or n >= plan.episodes:
+                break
+        compute = sum(n * c.episode_s for c in checkpoints)
+        return compute, checkpoints[[e.trial for e in top].index(decision.leader)].true_success
 
     def _checkpoint(self, e: Evaluation):
         return self.cfg_of[e.trial].checkpoints[e.step]

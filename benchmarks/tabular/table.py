@@ -92,7 +92,35 @@ class Table:
                                                                                  len(preset.success))}
 
 
-def load(task: str, root: Path = DATA) -> Table:
+def load(task: str, root: Path = DATA, robust_seconds: bool = True) -> Table:
+    """The recorded table. `robust_seconds`: each config's seconds per step become the median over the configs of
+    its architecture (the same searched fields but the learning rate and kl_weight, which cost nothing), start-up and
+    seconds per episode the table's medians: the recording shared 2 cores with other work, and single measurements
+    (start-ups of 8-83 s for the same model) say more about that than about the config."""
+    table = _load(task, root)
+    if robust_seconds:
+        _smooth_seconds(table)
+    return table
+
+
+def _smooth_seconds(table: Table) -> None:
+    free = {"optimizer.lr", "policy.kl_weight"}
+
+    def arch(c: Config) -> tuple:
+        return tuple(sorted((k, v) for k, v in c.params.items() if k not in free))
+
+    by_arch: dict[tuple, list[float]] = {}
+    for c in table.configs.values():
+        by_arch.setdefault(arch(c), []).append(c.step_s)
+    startup = statistics.median(c.startup_s for c in table.configs.values())
+    episode = statistics.median(ck.episode_s for c in table.configs.values() for ck in c.checkpoints.values())
+    for c in table.configs.values():
+        c.step_s, c.startup_s = statistics.median(by_arch[arch(c)]), startup
+        for ck in c.checkpoints.values():
+            ck.episode_s = episode
+
+
+def _load(task: str, root: Path) -> Table:
     folder = root / task
     meta = json.loads((folder / "provenance.json").read_text())
     configs = {}

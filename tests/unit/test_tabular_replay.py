@@ -96,3 +96,13 @@ def test_waiting_at_the_rungs_stops_exactly_there_and_costs_wall_time_not_comput
     assert lagged.lag_steps and min(lagged.lag_steps) >= 90
     assert waiting.lag_steps and set(waiting.lag_steps) == {0}
     assert waiting.train_steps / waiting.trials < lagged.train_steps / lagged.trials
+
+
+def test_the_confirmation_stops_once_the_winner_is_decided_as_a_sweeps_does():
+    table = synthetic(best_rate=1.0)  # 100 % against at most 50 %: told apart well before 25 paired episodes
+    budget = 20 * (5.0 + 0.1 * 400)
+    kw = dict(search="optuna", scheduler="none")  # (each config once: random search may confirm one twice)
+    at_once = replay(table, Strategy("all", confirm_stage=0, **kw), seed=3, concurrency=2, budgets=[budget])
+    staged = replay(table, Strategy("staged", confirm_stage=5, **kw), seed=3, concurrency=2, budgets=[budget])
+    assert at_once.winner_true == staged.winner_true and staged.winner_true[-1] == 1.0
+    assert staged.compute[-1] < at_once.compute[-1]
