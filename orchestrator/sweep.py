@@ -222,7 +222,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         terminal.say("nothing left to search (every searched field is fixed): one config"
                      + (f", {t.repeats} seeds" if t.repeats > 1 else ""))
         t, num_samples = dataclasses.replace(t, search="grid"), 1
-    search_alg = search_algorithm(t, concurrency, space, prepared.warm_start) if search else None
+    search_alg = search_algorithm(t, concurrency, space, prepared.warm_start,
+                                  study=str(prepared.experiment_dir / STUDY)) if search else None
     scheduler = trial_scheduler(t, prepared.default_cfg, space) if search else None
     param_space = space
     if search:  # repeats: num_samples configs x repeats seeds; a conditional space lives in the searcher
@@ -257,6 +258,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     )
 
 
+STUDY = "optuna/study.log"  # the Optuna study (JournalStorage), in the experiment folder: `optuna-dashboard <it>`
 TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seeds": "The winner's config, other seeds",
           "baseline_seeds": "The default config, the same seeds"}
 

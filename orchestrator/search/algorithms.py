@@ -21,7 +21,10 @@ from orchestrator.search.untried import SuggestsUntried
 from orchestrator.warm_start import WarmStart
 
 
-def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = None, warm: WarmStart | None = None):
+def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = None, warm: WarmStart | None = None,
+                     study: str | None = None):
+    """`study`: a file that keeps the Optuna study (Optuna's JournalStorage), so optuna-dashboard can open it and it
+    resumes with the sweep; None keeps it in memory (a replay, a test)."""
     space = space or {}
     # Random search goes through Optuna's RandomSampler when it must share a config between seeds (Repeater) or
     # sample a conditional space define-by-run.
@@ -40,13 +43,25 @@ def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = No
         # Several objectives: Optuna's multi-objective TPE over all of them (a study with one direction each).
         metric, mode = ([m for m, _ in t.objectives], [d for _, d in t.objectives]) if t.multi_objective \
             else (t.rank_metric, t.rank_mode)
-        searcher = OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler) \
+        kept = {"storage": journal(study), "study_name": t.experiment_name or "sweep"} if study else {}
+        searcher = OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler, **kept) \
             if is_conditional(space) else OptunaOnEvaluations(sampler=sampler, metric=metric, mode=mode,
                                                                points_to_evaluate=warm.points if warm else None,
                                                                evaluated_rewards=warm.rewards if warm else None,
-                                                               evaluated=warm.evaluated if warm else None)
+                                                               evaluated=warm.evaluated if warm else None, **kept)
         return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
+
+
+def journal(path: str):
+    """Optuna's JournalStorage in the file `path` (its folder created): an append-only log of the study, which
+    `optuna-dashboard <path>` opens."""
+    from pathlib import Path
+
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
 
 
 def _optuna_search_class():

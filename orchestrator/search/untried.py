@@ -121,4 +121,7 @@ class SuggestsUntried:
         of what they learn (they read complete and pruned trials), so asking again draws anew."""
         from optuna.trial import TrialState
 
-        self._ot_study.tell(self._ot_trials.pop(trial_id), state=TrialState.FAIL)
+        trial = self._ot_trials.pop(trial_id)
+        trial.set_user_attr("not_trained", "a config already evaluated or running: Optuna was asked again")  # (seen
+        # in optuna-dashboard, which lists failed trials too)
+        self._ot_study.tell(trial, state=TrialState.FAIL)

@@ -16,6 +16,7 @@ import pytest
 from orchestrator.search.algorithms import search_algorithm
 from orchestrator.experiment import INTERRUPTED, load_experiment
 from tests.conftest import TINY_ACT
+from tests.support.optuna_dashboard import optuna_dashboard
 from tests.faults.inject import (descendants, kill, named, registered, survivors,
                                  tune_statuses)
 
@@ -119,6 +120,14 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
     searcher = pickle.loads(sorted((exp / "trials").glob("searcher-state-*.pkl"))[-1].read_bytes())
     study = searcher["_ot_study"]
     assert len(study.trials) == 2 and all(t.state.name == "COMPLETE" for t in study.trials)
+    # The study is kept in the experiment folder, resumed with the sweep: optuna-dashboard (its own server and HTTP
+    # API) shows each trial once, none left running, with the values and parameters the sweep ranked them by.
+    with optuna_dashboard(exp / "optuna" / "study.log") as trials_of:
+        shown = [t for t in trials_of("stopped") if not any(a["key"] == "not_trained" for a in t["user_attrs"])]
+    assert [t["state"] for t in shown] == ["Complete", "Complete"], shown
+    assert sorted(t["values"][0] for t in shown) == pytest.approx(sorted(r.value("train/loss") for r in experiment.rows))
+    assert sorted(float(p["param_external_value"]) for t in shown for p in t["params"] if p["name"] == "optimizer.lr") \
+        == pytest.approx(sorted(r.params["optimizer.lr"] for r in experiment.rows))
 
     # A new sweep warm-started from this one tells Optuna both results before its first trial (nothing retrained).
     from orchestrator import sweep as sweep_mod
