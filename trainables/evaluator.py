@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,9 +182,11 @@ class EvalPool:
         return True
 
 
-def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float) -> list:
+def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, owner: str = "eval") -> list:
     """Evaluator actors, actor i in bundle i+1 of the current trial's placement group (bundle 0 is the driver's);
-    outside a trial (no placement group) they are scheduled like any actor."""
+    outside a trial (no placement group) they are scheduled like any actor. Each is named for whose it is
+    (`<owner>/evaluator-<i>`, e.g. trial_3f2a1_00000/evaluator-0, confirm/evaluator-0), as the Ray dashboard's
+    Actors page and `ray list actors` show it; a name still held (a dying run's actor) gets a suffix."""
     from ray.util.placement_group import get_current_placement_group
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
@@ -192,5 +195,11 @@ def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float) ->
     for i in range(num_actors):
         strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=i + 1) if pg else "DEFAULT"
         options = {"num_cpus": cpus_per_actor, "scheduling_strategy": strategy}
-        actors.append(EvalActor.options(**options).remote(train_config, int(cpus_per_actor)))
+        name = f"{owner}/evaluator-{i}"
+        try:
+            actor = EvalActor.options(name=name, **options).remote(train_config, int(cpus_per_actor))
+        except ValueError:  # the name is taken
+            actor = EvalActor.options(name=f"{name}-{uuid.uuid4().hex[:6]}", **options).remote(
+                train_config, int(cpus_per_actor))
+        actors.append(actor)
     return actors

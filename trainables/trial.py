@@ -95,7 +95,8 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     relay = _ReportRelay(on_report, storage, maxsize=1 if report_to_tune else 0) if on_report is not None else None
     phase_log.mark(run_name, "evaluators_start")
     if cfg.evaluates:
-        actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
+        actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor,
+                               owner=run_name)
         loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
                                             partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq),
                                             cfg.eval.stage_episodes, cfg.eval.sequential_alpha,

@@ -90,3 +90,17 @@ def test_a_staged_evaluation_stops_once_it_cannot_beat_the_incumbent(pusht_pool)
         assert ray.get(incumbent.best.remote()) == (20, 20)  # a 0 of 4 does not displace it
     finally:
         ray.kill(incumbent)
+
+
+def test_evaluators_are_named_for_whose_they_are(ray_cluster):
+    """The Ray dashboard's Actors page (and `ray list actors`) names each evaluator for its trial; a name still held
+    by a live actor (a run restarting while its old evaluators die) gets a suffix instead of failing."""
+    train_config = encode(build_config(None, [{"env": encode(PushTEnvConfig())}]))
+    first = create_actors(train_config, 1, cpus_per_actor=0.5, owner="trial_abc12_00000")
+    second = create_actors(train_config, 1, cpus_per_actor=0.5, owner="trial_abc12_00000")
+    try:
+        assert ray.get_actor("trial_abc12_00000/evaluator-0")._actor_id == first[0]._actor_id
+        assert second[0]._actor_id != first[0]._actor_id
+    finally:
+        for actor in first + second:
+            ray.kill(actor)
