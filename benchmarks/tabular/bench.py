@@ -53,6 +53,15 @@ def curve(task: str, name: str, concurrency: int, replays: int, budgets: list[fl
             else 0.0}
 
 
+def _shown(budgets: list[float], unit: float) -> list[int]:
+    """Indices of the budget points nearest 2, 4, 8, 16, ... full trials, and the last."""
+    out, target = [], 2.0
+    while target * unit < budgets[-1]:
+        out.append(min(range(len(budgets)), key=lambda i: abs(budgets[i] - target * unit)))
+        target *= 2
+    return sorted(set(out + [len(budgets) - 1]))
+
+
 def _one(args):
     task, name, seed, concurrency, budgets, fixed = args
     return replay(load(task).restrict(fixed), STRATEGIES[name], seed, concurrency, budgets)
@@ -79,17 +88,20 @@ def main() -> None:
     print(f"{args.task}: {s['configs']} configs; best true success {s['best_true']:.1%} ({s['best']}); median config "
           f"(last checkpoint) {s['median_last']:.1%}; preset {s['preset_last']}; a full trial = {unit:.0f} CPU-s")
     rows = []
+    print(f"anytime curve: median [25th, 75th percentile] over {args.replays} replays of the confirmed winner's true "
+          f"success after " + ", ".join(f"{budgets[i] / unit:.0f}" for i in _shown(budgets, unit))
+          + " full trials of search compute (+ the confirmation's)")
+    print("| concurrency | strategy | C (full trials) | wrong winner | trials | ASHA lag (steps) | anytime curve |")
+    print("|---|---|---|---|---|---|---|")
     for concurrency in args.concurrency:
         for name in args.strategies:
             start = time.perf_counter()
             row = curve(args.task, name, concurrency, args.replays, budgets, args.workers, fixed)
             rows.append(row)
-            shown = [0, len(budgets) // 4, len(budgets) // 2, len(budgets) - 1]
-            points = "  ".join(f"{row['compute'][i] / unit:.1f}:{row['median'][i]:.0%}[{row['p25'][i]:.0%},"
-                               f"{row['p75'][i]:.0%}]" for i in shown)
-            print(f"c={concurrency} {name:>14}: C = {row['C'] / unit:.2f} full trials, wrong {row['wrong']:.0%}, "
-                  f"{row['trials']:.1f} trials, lag {row['lag_steps']:.0f} steps | {points} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+            points = "  ".join(f"{row['median'][i]:.0%} [{row['p25'][i]:.0%},{row['p75'][i]:.0%}]"
+                               for i in _shown(budgets, unit))
+            print(f"| c={concurrency} | {name} | {row['C'] / unit:.2f} | {row['wrong']:.0%} | {row['trials']:.1f} | "
+                  f"{row['lag_steps']:.0f} | {points} |", flush=True)
         base = next((r for r in rows if r["strategy"] == "random" and r["concurrency"] == concurrency), None)
         for row in rows:
             if base and row["concurrency"] == concurrency and row["strategy"] != "random":
