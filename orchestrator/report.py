@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from orchestrator import metrics as M
@@ -193,7 +194,17 @@ def print_table(rows: list[TrialRow], metric: str | list[str], console: Console)
         table.add_column(col, justify="left" if col in ("trial", "status") else "right")
     for cells in body:
         table.add_row(*cells)
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+        return
+    # Whole on a file or a pipe (as under `ray job submit`): its natural width, not the console's default (rich caps
+    # print's width at the console's)
+    width = console.width
+    console.width = max(width, Measurement.get(console, console.options.update(width=10_000), table).maximum)
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def _fmt(v: Any) -> str:

@@ -98,7 +98,7 @@ class SweepProgress(Callback):
             return
         if row.first is None or step < row.first[1]:
             row.first = (now, step)
-        if M.TRAIN_LOSS in result:
+        if M.TRAIN_LOSS in result or M.EVALUATIONS in result:  # a training report, or an evaluation's own
             self._say(f"{_label(row)} {log_line(result)}")
         self._refresh(trials)
 
@@ -170,22 +170,29 @@ class SweepProgress(Callback):
             header = _header(p, self.params)
             columns.append((header, max([len(_fmt(r.params.get(p))) for r in self.rows.values()]
                                         + [len(w) for w in header.split()])))
-        columns += [("step", 9), ("loss", 6), ("eval@", 5), ("success [95% CI]", 14),
-                    *((e.rsplit("/", 1)[-1].replace("_", " "), 7) for e in extra), ("eta", 7)]
+        columns += [("step", 4), ("loss", 4), ("eval@", 5), ("success [95% CI]", 7),
+                    *((e.rsplit("/", 1)[-1].replace("_", " "), 6) for e in extra), ("eta", 3)]
+
+        def cells_of(row, params) -> list[str]:
+            total = self._total(by_id[row.trial_id]) if row.trial_id in by_id else self.total_steps
+            m = row.metrics
+            return [_label(row), row.status, *(_fmt(row.params.get(p)) for p in params), f"{row.step}/{total}",
+                    _fmt(m.get(M.TRAIN_LOSS)), _fmt(m.get(M.EVAL_STEP)), _success_cell(m),
+                    *(_fmt(m.get(e)) for e in extra), _duration(self._eta(row, total))]
+
         params = self.params
-        if sum(w + 2 for _, w in columns) > (width or console().width):
+        body = [cells_of(row, params) for row in self.rows.values()]
+        widths = [max([w] + [len(cells[i]) for cells in body]) for i, (_, w) in enumerate(columns)]  # cells fit
+        if sum(w + 2 for w in widths) > (width or console().width):  # too wide: the searched values go
             columns, params = columns[:2] + columns[2 + len(self.params):], []
+            widths = widths[:2] + widths[2 + len(self.params):]
+            body = [cells_of(row, params) for row in self.rows.values()]
         done = sum(r.status in ("DONE", "STOPPED", "INFEASIBLE") for r in self.rows.values())
         table = Table(title=f"{self.title}: {done} of {max(self.total_trials, len(self.rows))} done, "
                             f"{_duration(time.time() - self.started)} elapsed", title_justify="left",
                       box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False)
-        for i, (header, w) in enumerate(columns):
+        for i, ((header, _), w) in enumerate(zip(columns, widths)):
             table.add_column(header, justify="left" if i < 2 else "right", width=w)
-        for row in self.rows.values():
-            total = self._total(by_id[row.trial_id]) if row.trial_id in by_id else self.total_steps
-            m = row.metrics
-            cells = [_label(row), row.status, *(_fmt(row.params.get(p)) for p in params),
-                     f"{row.step}/{total}", _fmt(m.get(M.TRAIN_LOSS)), _fmt(m.get(M.EVAL_STEP)), _success_cell(m),
-                     *(_fmt(m.get(e)) for e in extra), _duration(self._eta(row, total))]
+        for cells in body:
             table.add_row(*(Text(c, no_wrap=True, overflow="ellipsis") for c in cells))
         return table

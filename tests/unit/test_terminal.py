@@ -72,3 +72,26 @@ def test_the_baseline_and_the_seeds_are_named_so_not_by_tunes_id(tmp_path):
     console = Console(width=200, record=True)
     console.print(seeds.table([s], width=200))
     assert "seed 1001" in console.export_text() and "cafe2_00001" not in console.export_text()
+
+
+def test_no_cell_of_the_live_table_is_cut_where_it_fits_and_the_final_table_is_whole_in_a_file(tmp_path):
+    progress = SweepProgress("Trials", ["optimizer.lr"], 1200, M.EVAL_SUCCESS, str(tmp_path / "t.log"))
+    progress.setup(total_num_samples=1)
+    a = trial("aaaa1111", **{"optimizer.lr": 0.0020761})
+    progress.on_trial_start(0, [a], a)
+    progress.on_trial_result(1, [a], a, {**REPORT, M.TRAIN_LOSS: 0.07112345, **EVALUATED, M.EVAL_SUCCESS: 1.0,
+                                         M.EVAL_SUCCESS_LOW: 0.61, M.EVAL_SUCCESS_HIGH: 1.0})
+    wide = Console(width=200, record=True)
+    wide.print(progress.table([a], width=200))
+    text = wide.export_text()
+    assert "100% [61%, 100%]" in text and "0.07112" in text and "…" not in text
+
+    from orchestrator.report import TrialRow, print_table
+
+    params = {f"optimizer.some_long_field_{i}": 0.000123 for i in range(8)}
+    rows = [TrialRow("aaaa1111", "finished", params, {M.TRAIN_LOSS: 0.5}, None)]
+    piped = Console(width=80, file=open(tmp_path / "out.txt", "w"))  # a file: not a terminal
+    print_table(rows, M.TRAIN_LOSS, piped)
+    piped.file.close()
+    written = (tmp_path / "out.txt").read_text()
+    assert "finished" in written and "optimizer.some_long_field_7" in written and "…" not in written
