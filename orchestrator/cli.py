@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from orchestrator.errors import UserError, problem, raise_if
@@ -24,6 +25,10 @@ USAGE = __doc__
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # A warning of ours (a constant feature in the stats, ...) is a note for the user: once, as one line, without
+    # the line of our source code Python's default format adds
+    warnings.simplefilter("once", UserWarning)
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         sys.exit(0 if argv else 2)

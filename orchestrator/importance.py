@@ -3,6 +3,8 @@ finished trials, for the HTML report (orchestrator/report_html.py). Needs no Ray
 the experiment's folder."""
 from __future__ import annotations
 
+import warnings
+
 from orchestrator.experiment import Experiment, choice_value, finite
 
 
@@ -41,7 +43,12 @@ def param_importances(exp: Experiment) -> tuple[dict[str, float] | None, str]:
             params={n: choice_value(r.params[n]) if exp.space[n].get("kind") == "categorical" else r.params[n]
                     for n in names}))
     try:
-        importances = optuna.importance.get_param_importances(study, params=varied)  # Optuna 5: PED-ANOVA
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            importances = optuna.importance.get_param_importances(study, params=varied)  # Optuna 5: PED-ANOVA
     except (ValueError, RuntimeError) as e:
         return None, f"Optuna could not assess them: {e}"
+    if any("importances will be equal" in str(w.message) for w in caught):  # too few trials: not a finding
+        return None, (f"too few finished trials ({len(finished)}) for Optuna's PED-ANOVA to tell the parameters "
+                      "apart (its top and region quantiles hold the same trials)")
     return dict(importances), f"over the {len(finished)} finished trials"

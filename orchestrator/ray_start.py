@@ -1,6 +1,7 @@
 """Starting or joining Ray: one place for the environment every Ray process gets and for how the driver connects."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -120,6 +121,8 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     set_ray_env()
     if ray.is_initialized():
         return
+    if not terminal.verbose():  # Ray's notice that token authentication is on (as Ray 2.60 has it by default)
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     local = not os.environ.get("RAY_ADDRESS")
     if local:
         start_at_normal_priority()
