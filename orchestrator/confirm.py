@@ -72,7 +72,8 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
     stage = stage if 0 < stage < n_episodes else n_episodes
     free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
     n_actors = max(1, min(free, stage))
-    actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor, owner="confirm")
+    actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor, owner="confirm",
+                           gpus_per_actor=cfg.resources.gpus_per_eval_actor)
     raw, seconds = [[] for _ in entries], [0.0 for _ in entries]
     results: list[Confirmed] = []
     try:

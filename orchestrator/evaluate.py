@@ -93,7 +93,8 @@ def evaluate(args: list[str]) -> dict:
 
     policy = None if expert else load_policy(cfg.policy.pretrained_path)  # None: the env's scripted expert acts
     connect_ray()
-    actors = create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor)
+    actors = create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor,
+                           gpus_per_actor=cfg.resources.gpus_per_eval_actor)
     try:
         start = time.perf_counter()
         pool = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)

@@ -63,6 +63,13 @@ def local_resource_problems(resources, device: str | None = None) -> list:
     if os.environ.get("RAY_ADDRESS"):
         return []
     out, cpus = [], os.cpu_count() or 1
+    if resources.gpus_per_eval_actor > 0:
+        import torch
+
+        if torch.cuda.device_count() == 0:
+            out.append(problem("resources.gpus_per_eval_actor", "this machine has no GPU torch can use, and the local "
+                               "Ray this command starts would wait forever for one: set it to 0 (evaluators on CPUs)",
+                               resources.gpus_per_eval_actor))
     if resources.use_gpu:
         import torch
 

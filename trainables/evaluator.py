@@ -40,7 +40,9 @@ class EvalActor:
         evaluates the env's scripted expert on the same episodes."""
         start = time.perf_counter()
         if snapshot is not None and snapshot["policy_config"] != self.policy_key:  # built once; then swap weights
-            self.policy = policy_from_config_json(snapshot["policy_config"])
+            # on the GPU share Ray gave this actor (resources.gpus_per_eval_actor), else the CPU
+            device = torch.device("cuda") if ray.get_gpu_ids() and torch.cuda.is_available() else torch.device("cpu")
+            self.policy = policy_from_config_json(snapshot["policy_config"]).to(device)
             self.policy.eval()
             self.policy_key = snapshot["policy_config"]
         if snapshot is not None:
@@ -182,7 +184,8 @@ class EvalPool:
         return True
 
 
-def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, owner: str = "eval") -> list:
+def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, owner: str = "eval",
+                  gpus_per_actor: float = 0.0) -> list:
     """Evaluator actors, actor i in bundle i+1 of the current trial's placement group (bundle 0 is the driver's);
     outside a trial (no placement group) they are scheduled like any actor. Each is named for whose it is
     (`<owner>/evaluator-<i>`, e.g. trial_3f2a1_00000/evaluator-0, confirm/evaluator-0), as the Ray dashboard's
@@ -194,7 +197,7 @@ def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, ow
     actors = []
     for i in range(num_actors):
         strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=i + 1) if pg else "DEFAULT"
-        options = {"num_cpus": cpus_per_actor, "scheduling_strategy": strategy}
+        options = {"num_cpus": cpus_per_actor, "num_gpus": gpus_per_actor, "scheduling_strategy": strategy}
         name = f"{owner}/evaluator-{i}"
         try:
             actor = EvalActor.options(name=name, **options).remote(train_config, int(cpus_per_actor))

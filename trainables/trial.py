@@ -96,7 +96,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     phase_log.mark(run_name, "evaluators_start")
     if cfg.evaluates:
         actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor,
-                               owner=run_name)
+                               owner=run_name, gpus_per_actor=cfg.resources.gpus_per_eval_actor)
         loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
                                             partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq),
                                             cfg.eval.stage_episodes, cfg.eval.sequential_alpha,
@@ -201,7 +201,10 @@ def scaling_config(res: ResourcesConfig) -> ScalingConfig:
 def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
     """What Tune reserves per trial: the driver's bundle, one bundle per evaluator actor. The Train workers get
     their own placement group from Ray Train; `max_concurrent_trials` (see sweep.py) accounts for them."""
-    actor = {"CPU": cfg.resources.cpus_per_eval_actor} if cfg.resources.cpus_per_eval_actor > 0 else DRIVER_BUNDLE
+    res = cfg.resources
+    actor = {"CPU": res.cpus_per_eval_actor} if res.cpus_per_eval_actor > 0 else dict(DRIVER_BUNDLE)
+    if res.gpus_per_eval_actor > 0:
+        actor["GPU"] = res.gpus_per_eval_actor
     actors = [actor] * cfg.eval.num_actors if cfg.evaluates else []
     return tune.PlacementGroupFactory([DRIVER_BUNDLE, *actors])
 
@@ -211,6 +214,8 @@ def trial_footprint(cfg: TrainPipelineConfig) -> dict[str, float]:
     res = cfg.resources
     cpus = trial_resources(cfg).required_resources.get("CPU", 0.0) + res.num_workers * res.cpus_per_worker
     out = {"CPU": cpus}
-    if res.use_gpu:
-        out["GPU"] = res.num_workers * res.gpus_per_worker
+    gpus = trial_resources(cfg).required_resources.get("GPU", 0.0)  # the evaluators'
+    gpus += res.num_workers * res.gpus_per_worker if res.use_gpu else 0.0
+    if gpus:
+        out["GPU"] = gpus
     return out

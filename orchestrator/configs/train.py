@@ -125,6 +125,8 @@ class ResourcesConfig:
     cpus_per_worker: float = 1.0  # CPUs reserved per Train worker
     gpus_per_worker: float = 1.0  # GPUs reserved per Train worker when use_gpu=true
     cpus_per_eval_actor: float = 1.0  # CPUs reserved per evaluator actor
+    gpus_per_eval_actor: float = 0.0  # GPU share per evaluator actor (e.g. 0.25: four share a GPU); for large
+    #   policies whose inference is slow on a CPU (Diffusion's denoising); 0: evaluators run on CPUs
     # On a Ray cluster (RAY_ADDRESS): how long to wait for a node that fits a trial (the autoscaler is asked for one)
     # and for a trial's Train workers to be placed, before giving up with an error instead of waiting forever
     placement_timeout_s: float = 600.0
@@ -132,6 +134,7 @@ class ResourcesConfig:
     def problems(self) -> list[Problem]:
         out = positive("num_workers", self.num_workers) + positive("cpus_per_worker", self.cpus_per_worker)
         out += non_negative("cpus_per_eval_actor", self.cpus_per_eval_actor)
+        out += non_negative("gpus_per_eval_actor", self.gpus_per_eval_actor)
         out += positive("placement_timeout_s", self.placement_timeout_s)
         if self.use_gpu:
             out += positive("gpus_per_worker", self.gpus_per_worker)
