@@ -18,7 +18,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.errors import StorageFull, UserError, problem, raise_if
 
 USAGE = __doc__
 
@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print(_interrupted(command, rest), file=sys.stderr)
         code = 130
+    except StorageFull as e:
+        print(f"error: {e}:\n  {_again(command, rest, '--tune.resume=true')}", file=sys.stderr)
+        code = 1
     except SystemExit as e:
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)
@@ -64,13 +67,19 @@ def main(argv: list[str] | None = None) -> None:
     _leave(code)
 
 
-def _interrupted(command: str, rest: list[str]) -> str:
-    """What an interrupted command kept, and the command line that continues it."""
+def _again(command: str, rest: list[str], flag: str) -> str:
+    """The command line that continues `command` with `flag` (replacing an earlier value of it)."""
     import shlex
 
+    kept = [a for a in rest if not a.startswith(flag.split("=")[0] + "=")]
+    return shlex.join([os.path.basename(sys.executable), "-m", "orchestrator", command, *kept, flag])
+
+
+def _interrupted(command: str, rest: list[str]) -> str:
+    """What an interrupted command kept, and the command line that continues it."""
+
     def again(flag: str) -> str:
-        kept = [a for a in rest if not a.startswith(flag.split("=")[0] + "=")]
-        return shlex.join([os.path.basename(sys.executable), "-m", "orchestrator", command, *kept, flag])
+        return _again(command, rest, flag)
 
     if command == "sweep":
         return ("interrupted: no baseline and no best/ were made; finished trials and every checkpoint are kept.\n"
@@ -129,11 +138,15 @@ def cmd_sweep(args: list[str]) -> None:
     try:
         results, baseline = sweep.run(prepared)
         finish(prepared, results, baseline)
-    except KeyboardInterrupt:  # the report now says "interrupted" (not "running") until the sweep resumes
+    except (KeyboardInterrupt, StorageFull) as e:  # the report says "interrupted" (not "running") until resumed
         from orchestrator.experiment import mark_interrupted
         from orchestrator.interrupts import requested
 
-        mark_interrupted(prepared.storage_dir, requested() or "SIGINT")
+        try:
+            mark_interrupted(prepared.storage_dir, "storage full" if isinstance(e, StorageFull)
+                             else requested() or "SIGINT")
+        except OSError:
+            pass  # (a full disk may not take even the marker; the message still says how to resume)
         raise
 
 

@@ -45,3 +45,21 @@ def raise_if(problems: list[Problem], title: str = "invalid configuration") -> N
     """Raise one UserError listing every problem, if there are any."""
     if problems:
         raise UserError(problems, title)
+
+
+class StorageFull(Exception):
+    """The storage volume cannot take the sweep's next checkpoints (orchestrator/storage_space.py): the CLI prints this
+    sentence and the command that resumes, and exits 1."""
+
+    def __init__(self, path: str, free: int, need: int, holds: int):
+        self.path, self.free, self.need, self.holds = path, free, need, holds
+        super().__init__(f"storage full: {path} has {_mb(free)} free, and the sweep's next checkpoints need about "
+                         f"{_mb(need)}; the experiment there holds {_mb(holds)} (every finished trial and registered "
+                         "checkpoint is intact). Make room on that volume, or move the experiment, then resume")
+
+    def __reduce__(self):
+        return StorageFull, (self.path, self.free, self.need, self.holds)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"

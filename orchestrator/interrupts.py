@@ -46,7 +46,20 @@ def reclaim() -> None:
 
 
 def _tune_stop_lines(record: logging.LogRecord) -> bool:
-    return not (_state["signal"] is not None and str(record.msg).startswith(TUNE_STOP_LINES))
+    stopping = _state["signal"] is not None or _state.get("stopping")
+    return not (stopping and str(record.msg).startswith(TUNE_STOP_LINES))
+
+
+def stop_tune(reason: str) -> bool:
+    """Tune's graceful stop (its SIGUSR1 handler: trials stay RUNNING in its saved state) for a reason of ours, e.g.
+    a full disk (orchestrator/storage_space.py); Tune's lines about it are dropped like a Ctrl-C's. False outside
+    Tune's loop (nothing to stop gracefully)."""
+    graceful = signal.getsignal(signal.SIGUSR1)
+    if not callable(graceful):
+        return False
+    _state["stopping"] = reason
+    graceful(signal.SIGUSR1, None)
+    return True
 
 
 TUNE_STOP_LINES = ("Stop signal received", "Experiment has been interrupted", "Trials did not complete")

@@ -44,6 +44,7 @@ from orchestrator.ray_start import connect_ray, link_ray_logs, trials_that_fit, 
 from orchestrator.search_space_file import load_sweep
 from orchestrator.space import from_sample, split_space
 from orchestrator.search.algorithms import search_algorithm, trial_scheduler
+from orchestrator.storage_space import raise_if_full, storage_guard
 from orchestrator.sweep_progress import SweepProgress
 from orchestrator.tensorboard_logger import StepTensorBoard
 from trainables.incumbent import create_incumbent, incumbent_name
@@ -245,6 +246,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
         run_config=tune.RunConfig(
             name=name, storage_path=prepared.storage_dir,
             failure_config=tune.FailureConfig(max_failures=t.max_failures),
+            stop=storage_guard(prepared.storage_dir),  # a full disk stops the sweep at once (storage_space.py)
             # Files a trial writes in its folder (PBT's lineage.jsonl) reach a URI storage only as synced artifacts.
             sync_config=tune.SyncConfig(sync_artifacts=storage.is_uri(prepared.storage_dir)),
             # Our live table and log lines (orchestrator/terminal.py) replace Tune's status output unless --verbose.
@@ -263,17 +265,22 @@ TITLES = {"trials": "Trials", "baseline": "Baseline (the default config)", "seed
           "baseline_seeds": "The default config, the same seeds"}
 
 
-def fit(tuner: tune.Tuner) -> tune.ResultGrid:
+def fit(tuner: tune.Tuner, storage_dir: str) -> tune.ResultGrid:
     """Tuner.fit, ending the live table whatever happens. A Ctrl-C, SIGINT or SIGTERM during it stops Tune
-    gracefully (the experiment state saved, trials resumable) and then raises interrupts.Interrupted."""
+    gracefully (the experiment state saved, trials resumable) and then raises interrupts.Interrupted; a full storage
+    volume stops it the same way and raises storage_space.StorageFull."""
     if not terminal.verbose():  # Tune's newer output engine prints its start box even at verbose=0; the older is silent
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     try:
         with interrupts.tune_running():
             results = tuner.fit()
+    except OSError as e:  # Tune's own state files: a disk that filled before the guard saw it
+        raise_if_full(storage_dir, e)
+        raise
     finally:
         terminal.stop_live()
     interrupts.raise_if_requested()
+    raise_if_full(storage_dir)
     return results
 
 
@@ -287,14 +294,14 @@ def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | Tri
     t = prepared.tune_cfg
     incumbent = create_incumbent(storage.join(prepared.storage_dir, "trials")) if _incumbent_of(prepared, "trials") \
         else None  # the search's best evaluation so far, for staged evaluations (held for the whole search)
-    results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True))
+    results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True), prepared.storage_dir)
     if incumbent is not None:
         ray.kill(incumbent)
     baseline = None
     if t.baseline and prepared.space:
         baseline = reuse_baseline(prepared.warm_start, prepared.storage_dir,
                                   str(prepared.experiment_dir / "logs" / "baseline.log")) \
-            or fit(build_tuner(prepared, "baseline", {}, 1, search=False))
+            or fit(build_tuner(prepared, "baseline", {}, 1, search=False), prepared.storage_dir)
     return results, baseline
 
 
@@ -322,5 +329,5 @@ def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int],
     """The same sampled config trained again with each of `seeds` (one trial per seed, no search, no scheduler), as
     the Tune experiment `name`: seeds (the winner's config) or baseline_seeds (the default config: params {})."""
     space = {**params, "seed": tune.grid_search(seeds)}
-    return fit(build_tuner(prepared, name, space, 1, search=False))
+    return fit(build_tuner(prepared, name, space, 1, search=False), prepared.storage_dir)
 

@@ -31,9 +31,13 @@ def main() -> None:
     parser.add_argument("task", help="a task module of benchmarks/tabular (e.g. mw_push)")
     parser.add_argument("--storage", default="/tmp/robot-sweeps-tabular", help="the sweep's storage path")
     parser.add_argument("--evaluate-only", action="store_true", help="evaluate what is in storage; train nothing")
+    parser.add_argument("--trial", help=argparse.SUPPRESS)  # evaluate this one trial (a child process) and exit
     args = parser.parse_args()
     task = importlib.import_module(f"benchmarks.tabular.{args.task}")
     experiment = Path(args.storage) / task.TASK
+    if args.trial:
+        record_trial(task, experiment, experiment / "train" / args.trial)
+        return
     write_provenance(task, args)
     sweep = None
     if not args.evaluate_only:
@@ -47,13 +51,37 @@ def main() -> None:
     while True:
         running = sweep is not None and sweep.poll() is None
         for run in sorted((experiment / "train").glob("trial_*")):
-            record_trial(task, experiment, run)
+            # each in a fresh process: a recording runs for hours, and the code on disk may change meanwhile
+            if ready(task, run):
+                subprocess.run([sys.executable, __file__, args.task, f"--storage={args.storage}", f"--trial={run.name}"],
+                               cwd=ROOT, check=False)
         if not running:
             break
         time.sleep(15)
     done = len(list((DATA / task.TASK / "configs").glob("*.json")))
     print(f"{task.TASK}: {done} configs recorded in {DATA / task.TASK}" +
           (f" (the sweep exited {sweep.returncode})" if sweep else ""))
+
+
+def ready(task, run: Path) -> bool:
+    """The trial has a checkpoint at every evaluation step (trained to the end) and its config is not recorded yet."""
+    steps = set()
+    for ckpt in run.glob("checkpoint_*"):
+        step_file = ckpt / "training_state" / "training_step.json"
+        if step_file.is_file() and (ckpt / "pretrained_model" / "train_config.json").is_file():
+            steps.add(json.loads(step_file.read_text())["step"])
+            if json.loads(step_file.read_text())["step"] == task.EVAL_STEPS[-1]:
+                params = json.loads((ckpt / "pretrained_model" / "train_config.json").read_text())
+                values = {k: _dotted(params, k) for k in task.GRID}
+                if config_file(task.TASK, values).is_file():
+                    return False
+    return set(task.EVAL_STEPS) <= steps
+
+
+def _dotted(data: dict, dotted: str):
+    for part in dotted.split("."):
+        data = data[part]
+    return data
 
 
 def record_trial(task, experiment: Path, run: Path) -> None:
