@@ -44,8 +44,8 @@ def grid_sweep(table: str, env_task: str, episode_length: int) -> Sweep:
             steps=EVAL_STEPS[-1], batch_size=64, log_freq=50, save_freq=EVAL_STEPS[0],
             eval_freq=0,  # record.py evaluates every checkpoint afterwards, per episode
         ),
-        tune=TuneConfig(metric="train/loss", mode="min", search="grid", scheduler="none", baseline=False,
-                        confirm_top_k=0, max_concurrent_trials=1),
+        tune=TuneConfig(metric="train/loss", mode="min", search="grid", scheduler="none", num_samples=1,
+                        baseline=False, confirm_top_k=0, max_concurrent_trials=1),  # (the grid once)
         ties={"policy.n_action_steps": "policy.chunk_size"},
         constraints={"not recorded yet": not_recorded(table, GRID)},  # a resumed recording trains only what is missing
     )
