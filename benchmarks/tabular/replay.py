@@ -45,6 +45,7 @@ class Strategy:
     n_episodes: int = 20  # eval.n_episodes: episodes per evaluation (the first; see growth)
     growth: float = 1.0  # eval.n_episodes_growth
     reduction_factor: int = 2  # tune.reduction_factor (ASHA)
+    tpe_startup: int = 10  # tune.tpe_startup_trials
     grace_period: int = 0  # tune.grace_period (ASHA); 0: the first evaluation
     confirm_top_k: int = 3  # tune.confirm_top_k
     confirm_episodes: int = 50  # tune.confirm_episodes (capped by the confirmation pool)
@@ -60,6 +61,7 @@ class Strategy:
 
         return TuneConfig(metric=METRIC, mode="max", search=self.search, scheduler=self.scheduler, seed=seed,
                           reduction_factor=self.reduction_factor, grace_period=self.grace_period,
+                          tpe_startup_trials=self.tpe_startup,
                           confirm_top_k=self.confirm_top_k, confirm_episodes=self.confirm_episodes)
 
     def train_config(self, table: Table):

@@ -4,7 +4,8 @@ donor's checkpoint with new values, a training run no table holds.
 
 Names: search (random, tpe) + scheduler (asha, or none) + evaluation (eN: N episodes per evaluation; s5: in stages
 of 5 that stop once decided; grow: doubling per evaluation; wait: trials pause at ASHA's rungs until decided;
-lagged: results reported with the next log_freq report, as sweeps did before; rf3: ASHA keeps a third at a rung).
+lagged: results reported with the next log_freq report, as sweeps did before; rf3: ASHA keeps a third at a rung;
+tpe4: TPE models the results after 4 random trials, not 10).
 """
 from __future__ import annotations
 
@@ -27,4 +28,11 @@ STRATEGIES = {s.name: s for s in [
     Strategy("asha_tpe_e10_s5_rf3", search="optuna", scheduler="asha", n_episodes=10, stage=5, reduction_factor=3),
     Strategy("asha_random_e10_s5_wait", search="random", scheduler="asha", n_episodes=10, stage=5,
              wait_for_rung=True),
+    Strategy("asha_tpe4_e10_s5", search="optuna", scheduler="asha", n_episodes=10, stage=5, tpe_startup=4),
+    Strategy("asha_tpe4_e10_s5_rf3", search="optuna", scheduler="asha", n_episodes=10, stage=5, tpe_startup=4,
+             reduction_factor=3),
+    Strategy("asha_tpe4_e10_s5_rf4", search="optuna", scheduler="asha", n_episodes=10, stage=5, tpe_startup=4,
+             reduction_factor=4),
+    Strategy("asha_random_e10_s5_rf4", search="random", scheduler="asha", n_episodes=10, stage=5, reduction_factor=4),
+    Strategy("asha_tpe4_e5_rf3", search="optuna", scheduler="asha", n_episodes=5, tpe_startup=4, reduction_factor=3),
 ]}

@@ -36,6 +36,7 @@ class TuneConfig:
     #   of scaling it by 0.8 or 1.2 (a choice: moving to a neighbouring value)
     max_failures: int = 1  # retries of a crashed trial (it resumes from its last checkpoint)
     seed: int = 0  # seed of the search algorithm
+    tpe_startup_trials: int = 10  # optuna: trials TPE samples at random before it models the results (Optuna's default)
     storage_path: str = "outputs/sweeps"  # where experiments live (local path, or s3://... / a shared mount on clusters)
     experiment_name: str | None = None  # folder under storage_path; None: the search-space file's name
     resume: bool = False  # continue the experiment found in storage_path/experiment_name
@@ -82,6 +83,7 @@ class TuneConfig:
         out += positive("num_samples", self.num_samples) + positive("repeats", self.repeats)
         out += non_negative("max_concurrent_trials", self.max_concurrent_trials)
         out += non_negative("grace_period", self.grace_period) + non_negative("max_failures", self.max_failures)
+        out += positive("tpe_startup_trials", self.tpe_startup_trials)
         out += non_negative("confirm_top_k", self.confirm_top_k) + positive("confirm_episodes", self.confirm_episodes)
         out += non_negative("confirm_seed", self.confirm_seed) + non_negative("confirm_seeds", self.confirm_seeds)
         out += non_negative("confirm_stage_episodes", self.confirm_stage_episodes)

@@ -33,7 +33,8 @@ def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = No
 
         if not terminal.verbose():
             optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
-        sampler = optuna.samplers.TPESampler(seed=t.seed) if t.search == "optuna" \
+        sampler = optuna.samplers.TPESampler(seed=t.seed, n_startup_trials=t.tpe_startup_trials) \
+            if t.search == "optuna" \
             else optuna.samplers.RandomSampler(seed=t.seed)
         if warm:
             terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna"
