@@ -98,7 +98,7 @@ class SweepProgress(Callback):
             return
         if row.first is None or step < row.first[1]:
             row.first = (now, step)
-        if M.TRAIN_LOSS in result or M.EVALUATIONS in result:  # a training report, or an evaluation's own
+        if M.TRAIN_LOSS in result:
             self._say(f"{_label(row)} {log_line(result)}")
         self._refresh(trials)
 

@@ -55,14 +55,10 @@ class LogLine:
 
 
 def format_line(m: dict) -> str:
-    """LeRobot's log line of one report (the driver prints it from the reported metrics, see orchestrator/terminal.py);
-    a report of an evaluation alone (it finished between two log_freq reports) shows the step and the evaluation."""
-    if M.TRAIN_LOSS not in m:
-        text = f"step:{_fmt(m[M.STEP])}"
-    else:
-        text = (f"step:{_fmt(m[M.STEP])} smpl:{_fmt(m[M.SAMPLES])} ep:{_fmt(m[M.EPISODES])} epch:{m[M.EPOCH]:.2f} "
-                f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
-                f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
+    """LeRobot's log line of one report (the driver prints it from the reported metrics, see orchestrator/terminal.py)."""
+    text = (f"step:{_fmt(m[M.STEP])} smpl:{_fmt(m[M.SAMPLES])} ep:{_fmt(m[M.EPISODES])} epch:{m[M.EPOCH]:.2f} "
+            f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
+            f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
     if M.VAL_LOSS in m:
         text += f" val_loss:{m[M.VAL_LOSS]:.3f}"
     if M.EVAL_STEP in m:

@@ -137,16 +137,8 @@ def train_loop_per_worker(loop_config: dict) -> None:
         if evaluator is not None and evaluating:  # the evaluator lives on rank 0
             evaluator.submit(step, policy)  # returns at once; the actors evaluate while we keep training
         save = step % cfg.save_freq == 0 or evaluating or is_last
-        if step % cfg.log_freq != 0 and not save and evaluator is not None and world == 1 and evaluator.advance():
-            # A finished evaluation is reported at once, on its own (the scheduler decides on it now, not log_freq
-            # steps later; the training log's windows stay those of log_freq). With several ranks only rank 0 would
-            # know, and every rank must report together: they keep to log_freq.
-            finished = evaluator.poll()  # (not empty: advance() saw one complete)
-            last_eval, unsaved_evals = finished[-1], unsaved_evals + finished
-            metrics = {M.STEP: step, M.EVALUATIONS: json.dumps(finished), **last_eval, M.START_STEP: start_step,
-                       "world_size": world}
-            wandb.log(metrics, step=step)
-            report(metrics, step, cfg, policy, optimizer, scheduler, save=False)
+        if evaluator is not None:  # a staged evaluation's next stage starts as soon as its last one is in
+            evaluator.advance()  # (finished evaluations are reported with the next report: benchmarks/README.md (i))
         if step % cfg.log_freq == 0 or save:
             metrics = log.flush(step, scheduler.get_last_lr()[0])
             # A checkpoint is reported with every evaluation of an earlier step: none is in flight at a checkpoint,

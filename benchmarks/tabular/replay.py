@@ -52,8 +52,8 @@ class Strategy:
     confirm_stage: int = 10  # tune.confirm_stage_episodes: confirmation in stages that stop once decided; 0: at once
     stage: int = 0  # eval.stage_episodes: evaluate in stages of this many episodes, stopping once decided; 0: off
     alpha: float = 0.05  # eval.sequential_alpha: the staged evaluation's false-decision rate
-    report_at_once: bool = True  # a finished evaluation is reported after the next step (False: with the next
-    #   log_freq report, as sweeps did before)
+    report_at_once: bool = False  # a finished evaluation is reported after the next step (False: with the next
+    #   log_freq report, as sweeps do)
     wait_for_rung: bool = False  # a trial pauses at each ASHA rung until its evaluation there is decided
 
     def tune_config(self, seed: int):

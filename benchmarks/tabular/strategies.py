@@ -4,7 +4,7 @@ donor's checkpoint with new values, a training run no table holds.
 
 Names: search (random, tpe) + scheduler (asha, or none) + evaluation (eN: N episodes per evaluation; s5: in stages
 of 5 that stop once decided; grow: doubling per evaluation; wait: trials pause at ASHA's rungs until decided;
-lagged: results reported with the next log_freq report, as sweeps did before; rf3: ASHA keeps a third at a rung;
+at_once: results reported after the next step instead of with the next log_freq report (as sweeps do); rf3: ASHA keeps a third at a rung;
 tpe4: TPE models the results after 4 random trials, not 10).
 """
 from __future__ import annotations
@@ -16,7 +16,8 @@ STRATEGIES = {s.name: s for s in [
     Strategy("tpe", search="optuna", scheduler="none"),
     Strategy("asha_random", search="random", scheduler="asha"),
     Strategy("asha_tpe", search="optuna", scheduler="asha"),  # the sweep's default until now (20 episodes)
-    Strategy("asha_tpe_lagged", search="optuna", scheduler="asha", report_at_once=False),
+    Strategy("asha_tpe_at_once", search="optuna", scheduler="asha", report_at_once=True),
+    Strategy("asha_tpe_s5_at_once", search="optuna", scheduler="asha", stage=5, report_at_once=True),
     Strategy("asha_tpe_wait", search="optuna", scheduler="asha", wait_for_rung=True),
     Strategy("asha_tpe_grow", search="optuna", scheduler="asha", n_episodes=10, growth=2.0),
     Strategy("asha_tpe_s5", search="optuna", scheduler="asha", stage=5),
