@@ -31,14 +31,8 @@ def z_of(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha / 2)
 
 
-@dataclass(frozen=True)
-class Paired:
-    difference: float  # mean of a - b over the shared episodes
-    low: float
-    high: float
-    n: int  # episodes both ran
-    alpha: float  # the interval's level (two-sided)
-    points: bool = True  # a difference of proportions (said in percentage points); False: of a per-episode number
+class _Difference:
+    """What a difference with its interval says (fields `low`, `high`, `points` of the dataclasses below)."""
 
     @property
     def significant(self) -> bool:
@@ -54,6 +48,16 @@ class Paired:
         if self.points:
             return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f} points"
         return f"{x:+.3g}" if signed else f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class Paired(_Difference):
+    difference: float  # mean of a - b over the shared episodes
+    low: float
+    high: float
+    n: int  # episodes both ran
+    alpha: float  # the interval's level (two-sided)
+    points: bool = True  # a difference of proportions (said in percentage points); False: of a per-episode number
 
     def interval_words(self) -> str:
         level = f"{100 * (1 - self.alpha):.4g} % CI"
@@ -139,7 +143,7 @@ def equivalent_counts(successes_a: int, n_a: int, successes_b: int, n_b: int, ma
 
 
 @dataclass(frozen=True)
-class OverSeeds:
+class OverSeeds(_Difference):
     difference: float  # mean over a's seeds - mean over b's seeds
     low: float
     high: float
@@ -147,28 +151,16 @@ class OverSeeds:
     points: bool = True  # success rates (said in points); False: a per-episode number (a reward)
     alpha: float = 0.05
 
-    @property
-    def significant(self) -> bool:
-        return self.low > 0 or self.high < 0
-
-    def better(self, mode: str = "max") -> bool:
-        return self.low > 0 if mode == "max" else self.high < 0
-
-    def _amount(self, x: float, signed: bool = False) -> str:
-        if self.points:
-            return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f} points"
-        return f"{x:+.3g}" if signed else f"{x:.3g}"
-
     def sentence(self, who: str, other: str, what: str = "success", mode: str = "max") -> str:
         interval = (f"(on {what}; {100 * (1 - self.alpha):g} % stratified-bootstrap CI over {self.seeds[0]} and "
-                    f"{self.seeds[1]} training seeds {self._amount(self.low, True)}..{self._amount(self.high, True)})")
+                    f"{self.seeds[1]} training seeds {self.amount(self.low, True)}..{self.amount(self.high, True)})")
         sign = 1 if mode == "max" else -1
         if self.better(mode):
-            return f"{who} beats {other} by {self._amount(sign * self.difference)} over seeds {interval}"
+            return f"{who} beats {other} by {self.amount(sign * self.difference)} over seeds {interval}"
         if self.significant:
-            return f"{who} is worse than {other} by {self._amount(-sign * self.difference)} over seeds {interval}"
+            return f"{who} is worse than {other} by {self.amount(-sign * self.difference)} over seeds {interval}"
         unit = " points" if self.points else ""
-        return f"{who} does not beat {other} over seeds: {self._amount(self.difference, True)}{unit} {interval}"
+        return f"{who} does not beat {other} over seeds: {self.amount(self.difference, True)}{unit} {interval}"
 
     def to_dict(self) -> dict:
         return {"difference": self.difference, "ci": [self.low, self.high], "level": 1 - self.alpha,
