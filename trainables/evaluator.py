@@ -119,10 +119,12 @@ class EvalPool:
         self._run_stage(pending)
         self.pending.append(pending)
 
-    def advance(self) -> bool:
-        """Without waiting: start the next stage of each evaluation whose stage finished undecided; whether an
-        evaluation is complete (the next `poll` returns it)."""
-        return any([self._advance(p, block=False) for p in self.pending])
+    def advance(self) -> None:
+        """Without waiting: start the next stage of each staged evaluation whose stage finished undecided (called every
+        training step: an unstaged evaluation is left to `poll`)."""
+        for p in self.pending:
+            if self._staged(p):
+                self._advance(p, block=False)
 
     def poll(self, wait: bool = False, wait_before: int | None = None) -> list[dict]:
         """Metrics of every finished evaluation, oldest first: all of them when wait=True, and at least those of the

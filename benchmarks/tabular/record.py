@@ -69,8 +69,9 @@ def ready(task, run: Path) -> bool:
     for ckpt in run.glob("checkpoint_*"):
         step_file = ckpt / "training_state" / "training_step.json"
         if step_file.is_file() and (ckpt / "pretrained_model" / "train_config.json").is_file():
-            steps.add(json.loads(step_file.read_text())["step"])
-            if json.loads(step_file.read_text())["step"] == task.EVAL_STEPS[-1]:
+            step = json.loads(step_file.read_text())["step"]
+            steps.add(step)
+            if step == task.EVAL_STEPS[-1]:
                 params = json.loads((ckpt / "pretrained_model" / "train_config.json").read_text())
                 values = {k: _dotted(params, k) for k in task.GRID}
                 if config_file(task.TASK, values).is_file():
