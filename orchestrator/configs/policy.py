@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import draccus
 
@@ -38,6 +39,10 @@ class PolicyConfig(draccus.ChoiceRegistry):
     private: bool | None = None  # LeRobot's: create that repo as private (here: hub.private)
     tags: list[str] | None = None  # LeRobot's: tags for the model card
     license: str | None = None  # LeRobot's: license for the model card
+
+    if TYPE_CHECKING:  # every policy's config declares it as a field, with its own default; the base Policy reads it
+        @property
+        def n_action_steps(self) -> int: ...
 
     @property
     def type(self) -> str:

@@ -12,6 +12,7 @@ import abc
 import json
 from collections import deque
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import draccus
 import torch
@@ -28,8 +29,10 @@ from orchestrator.policy_source import CONFIG_NAME, WEIGHTS_NAME  # the saved-po
 
 NORMALIZER_PREFIX = "normalizer."  # state-dict keys of the statistics, which live in the processor files instead
 
+ConfigT = TypeVar("ConfigT", bound=PolicyConfig)
 
-class Policy(nn.Module, abc.ABC):
+
+class Policy(nn.Module, abc.ABC, Generic[ConfigT]):
     """A policy: training loss on dataset batches, and actions for (vector) envs through an action queue.
 
     Subclasses set `config_class` and `name` (and `accepts_images`) and implement `forward` and
@@ -37,11 +40,12 @@ class Policy(nn.Module, abc.ABC):
     The device is the caller's: `policy.to(device)` moves weights and normalization buffers alike.
     """
 
-    config_class: type[PolicyConfig]
+    config_class: type[ConfigT]
+    config: ConfigT
     name: str
     accepts_images: bool = False  # whether VISUAL input features (cameras) are allowed
 
-    def __init__(self, config: PolicyConfig, stats: dict[str, dict] | None = None):
+    def __init__(self, config: ConfigT, stats: dict[str, dict] | None = None):
         """`stats[key]` holds the dataset's "mean", "std", "min", "max" arrays; None when loading weights."""
         super().__init__()
         raise_if(self.feature_problems(config), f"{self.name} policy cannot use these features")
@@ -51,7 +55,7 @@ class Policy(nn.Module, abc.ABC):
         self._action_queue: deque[Tensor] = deque(maxlen=config.n_action_steps)
 
     @classmethod
-    def feature_problems(cls, config: PolicyConfig) -> list[Problem]:
+    def feature_problems(cls, config: ConfigT) -> list[Problem]:
         """1-D STATE/ENV inputs, images (C, H, W) if `accepts_images`, and one 1-D "action" output.
 
         Policies override it to add their own rules (and call it first).
@@ -70,7 +74,8 @@ class Policy(nn.Module, abc.ABC):
                     feature.type not in (FeatureType.STATE, FeatureType.ENV) or len(feature.shape) != 1):
                 out.append(problem(field, "must be a 1-D STATE or ENV feature", feature))
         action = config.output_features.get("action")
-        if set(config.output_features) != {"action"} or action.type != FeatureType.ACTION or len(action.shape) != 1:
+        if (action is None or set(config.output_features) != {"action"} or action.type != FeatureType.ACTION
+                or len(action.shape) != 1):
             out.append(problem("policy.output_features", "must be exactly one 1-D ACTION feature named 'action'",
                                config.output_features))
         return out

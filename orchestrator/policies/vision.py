@@ -33,6 +33,11 @@ class FrozenBatchNorm2d(nn.Module):
     It never updates its statistics and has no trainable parameters, whatever the module's mode.
     """
 
+    weight: Tensor  # buffers, registered in __init__
+    bias: Tensor
+    running_mean: Tensor
+    running_var: Tensor
+
     def __init__(self, num_features: int, eps: float = 1e-5):
         super().__init__()
         self.eps = eps

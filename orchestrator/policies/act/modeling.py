@@ -31,7 +31,7 @@ from orchestrator.policies.base import Policy
 from orchestrator.policies.vision import FrozenBatchNorm2d, load_backbone_weights, resnet18, trunk
 
 
-class ACTPolicy(Policy):
+class ACTPolicy(Policy[ACTConfig]):
     """ACT trained with an L1 loss on the action chunk plus, with `use_vae`, a weighted KL term."""
 
     config_class = ACTConfig
@@ -82,7 +82,7 @@ class ACTPolicy(Policy):
 
     def optim_param_groups(self) -> list[dict]:
         """As LeRobot: the backbone in its own group at `optimizer_lr_backbone`, the rest at the optimizer's lr."""
-        groups = {True: [], False: []}
+        groups: dict[bool, list[nn.Parameter]] = {True: [], False: []}
         for name, param in self.named_parameters():
             if param.requires_grad:
                 groups[name.startswith("model.backbone.")].append(param)
@@ -193,13 +193,14 @@ class ACT(nn.Module):
         reference = next(x for x in (robot_state, env_state, *images) if x is not None)
         batch_size = reference.shape[0]
 
+        latent_stats: tuple[Tensor, Tensor] | tuple[None, None]
         if self.config.use_vae and self.training:
             if "action" not in batch:
                 raise ValueError("ACT with use_vae needs batch['action'] in training mode; call .eval() to predict")
-            mu, log_sigma_x2 = self._encode_latent(robot_state, batch["action"], batch["action_is_pad"])
+            mu, log_sigma_x2 = latent_stats = self._encode_latent(robot_state, batch["action"], batch["action_is_pad"])
             latent = mu + (log_sigma_x2 / 2).exp() * torch.randn_like(mu)  # reparameterization trick
         else:
-            mu = log_sigma_x2 = None
+            latent_stats = (None, None)
             latent = reference.new_zeros(batch_size, self.config.latent_dim)
 
         tokens = [self.encoder_latent_input_proj(latent)]
@@ -207,21 +208,22 @@ class ACT(nn.Module):
             tokens.append(self.encoder_robot_state_input_proj(robot_state))
         if env_state is not None:
             tokens.append(self.encoder_env_state_input_proj(env_state))
-        encoder_in = [torch.stack(tokens, dim=1)]  # (B, n_1d_tokens, D)
-        encoder_pos = [self.encoder_1d_feature_pos_embed.weight.unsqueeze(0)]  # (1, n_1d_tokens, D)
+        encoder_in_parts = [torch.stack(tokens, dim=1)]  # (B, n_1d_tokens, D)
+        encoder_pos_parts = [self.encoder_1d_feature_pos_embed.weight.unsqueeze(0)]  # (1, n_1d_tokens, D)
         for image in images:
             features = self.backbone(image)  # (B, 512, h, w)
             pos = self.encoder_cam_feat_pos_embed(features).to(features.dtype)  # (1, D, h, w)
-            encoder_in.append(self.encoder_img_feat_input_proj(features).flatten(2).transpose(1, 2))  # (B, h*w, D)
-            encoder_pos.append(pos.flatten(2).transpose(1, 2))  # (1, h*w, D)
-        encoder_in, encoder_pos = torch.cat(encoder_in, dim=1), torch.cat(encoder_pos, dim=1)
+            image_tokens = self.encoder_img_feat_input_proj(features).flatten(2).transpose(1, 2)  # (B, h*w, D)
+            encoder_in_parts.append(image_tokens)
+            encoder_pos_parts.append(pos.flatten(2).transpose(1, 2))  # (1, h*w, D)
+        encoder_in, encoder_pos = torch.cat(encoder_in_parts, dim=1), torch.cat(encoder_pos_parts, dim=1)
         encoder_out = self.encoder(encoder_in, pos_embed=encoder_pos)
 
         decoder_in = encoder_in.new_zeros(batch_size, self.config.chunk_size, self.config.dim_model)
         decoder_pos = self.decoder_pos_embed.weight.unsqueeze(0)
         decoder_out = self.decoder(decoder_in, encoder_out, decoder_pos_embed=decoder_pos,
                                    encoder_pos_embed=encoder_pos)
-        return self.action_head(decoder_out), (mu, log_sigma_x2)
+        return self.action_head(decoder_out), latent_stats
 
     def _encode_latent(self, robot_state: Tensor | None, action: Tensor,
                        action_is_pad: Tensor) -> tuple[Tensor, Tensor]:
@@ -355,7 +357,8 @@ def feedforward(config: ACTConfig) -> tuple[nn.Linear, Callable[[Tensor], Tensor
 
     For "glu" linear1 outputs 2 * dim_feedforward, which the gate halves (LeRobot's glu would not run).
     """
-    activation = {"relu": F.relu, "gelu": F.gelu, "glu": F.glu}[config.feedforward_activation]
+    activations: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu, "glu": F.glu}
+    activation = activations[config.feedforward_activation]
     gate = 2 if config.feedforward_activation == "glu" else 1
     return (nn.Linear(config.dim_model, gate * config.dim_feedforward), activation,
             nn.Linear(config.dim_feedforward, config.dim_model))

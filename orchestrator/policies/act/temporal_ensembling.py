@@ -27,7 +27,7 @@ class TemporalEnsembler:
         """Fold in a (B, chunk_size, action_dim) chunk; return the (B, action_dim) action for this step."""
         weights = self.weights.to(chunk.device)
         weights_cumsum = self.weights_cumsum.to(chunk.device)
-        if self.means is None:
+        if self.means is None or self.counts is None:  # set together: both None after reset
             self.means = chunk.clone()
             self.counts = torch.ones(self.chunk_size, dtype=torch.long, device=chunk.device)
         else:

@@ -155,7 +155,7 @@ class DiffusionConfig(PolicyConfig):
         return CosineDecayWithWarmupConfig(num_warmup_steps=self.scheduler_warmup_steps)
 
     @property
-    def image_crop_shape(self) -> tuple[int, int] | None:
+    def image_crop_shape(self) -> tuple[int, ...] | None:
         """The crop applied to images (after the resize), as LeRobot derives it: with resize_shape, crop_ratio of it
         (None when the ratio is 1); without, crop_shape."""
         if self.resize_shape is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import cast
 
 import numpy as np
 import torch
@@ -20,7 +21,6 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
 from orchestrator.configs.features import FeatureType
-from orchestrator.configs.policy import PolicyConfig
 from orchestrator.errors import Problem, problem
 from orchestrator.policies.base import Policy
 from orchestrator.policies.diffusion.configuration import DiffusionConfig
@@ -28,7 +28,7 @@ from orchestrator.policies.diffusion.schedulers import make_noise_scheduler
 from orchestrator.policies.vision import load_backbone_weights, resnet18, trunk
 
 
-class DiffusionPolicy(Policy):
+class DiffusionPolicy(Policy[DiffusionConfig]):
     """Diffusion Policy with the 1-D conditional U-Net, trained with MSE on the predicted noise (or sample).
 
     Training batches hold each observation as (B, n_obs_steps, *shape) (with n_obs_steps = 1 the dataset gives
@@ -49,7 +49,7 @@ class DiffusionPolicy(Policy):
         self._observation_queue: deque[dict[str, Tensor]] = deque(maxlen=config.n_obs_steps)
 
     @classmethod
-    def feature_problems(cls, config: PolicyConfig) -> list[Problem]:
+    def feature_problems(cls, config: DiffusionConfig) -> list[Problem]:
         """The base rules, plus: an image or an env state to condition on; RGB images of one shape that fit the crop
         and leave the backbone's feature map more than one pixel."""
         out = super().feature_problems(config)
@@ -147,6 +147,7 @@ class DiffusionModel(nn.Module):
         self.action_dim = config.output_features["action"].shape[0]
 
         cond_dim = sum(features[k].shape[0] for k in self.state_keys + self.env_keys)
+        self.rgb_encoder: nn.ModuleList | RgbEncoder
         if self.image_keys:
             image_shape = tuple(features[self.image_keys[0]].shape)
             if config.use_separate_rgb_encoder_per_camera:
@@ -166,7 +167,9 @@ class DiffusionModel(nn.Module):
     def rgb_encoders(self) -> list[RgbEncoder]:
         if not self.image_keys:
             return []
-        return list(self.rgb_encoder) if self.config.use_separate_rgb_encoder_per_camera else [self.rgb_encoder]
+        if isinstance(self.rgb_encoder, nn.ModuleList):  # use_separate_rgb_encoder_per_camera: one per camera
+            return [cast(RgbEncoder, encoder) for encoder in self.rgb_encoder]
+        return [self.rgb_encoder]
 
     def global_condition(self, obs: dict[str, Tensor]) -> Tensor:
         """(B, n_obs_steps * per-frame dim): per frame [states, image features, env states], frames concatenated."""
@@ -176,7 +179,7 @@ class DiffusionModel(nn.Module):
             images = torch.stack([obs[k] for k in self.image_keys], dim=2)  # (B, S, cameras, C, H, W)
             if self.config.use_separate_rgb_encoder_per_camera:
                 features = torch.cat([encoder(images[:, :, i].flatten(0, 1))
-                                      for i, encoder in enumerate(self.rgb_encoder)], dim=-1)
+                                      for i, encoder in enumerate(self.rgb_encoders())], dim=-1)
             else:
                 features = self.rgb_encoder(images.flatten(0, 2))  # one shared encoder for every camera
             per_frame.append(features.reshape(batch_size, n_frames, -1))
@@ -210,7 +213,7 @@ class RgbEncoder(nn.Module):
     otherwise. The trunk is an indexed nn.Sequential, so its keys are LeRobot's (`backbone.0.weight`, `backbone.4.0...`).
     """
 
-    def __init__(self, config: DiffusionConfig, image_shape: tuple[int, int, int]):
+    def __init__(self, config: DiffusionConfig, image_shape: tuple[int, ...]):
         super().__init__()
         self.resize_shape = tuple(config.resize_shape) if config.resize_shape is not None else None
         self.crop_shape = config.image_crop_shape
@@ -219,9 +222,10 @@ class RgbEncoder(nn.Module):
         self.backbone = trunk(resnet18(norm_layer=norm_layer), indexed=True)
         height, width = self.crop_shape or self.resize_shape or image_shape[1:]
         with torch.no_grad():  # a dry run, in eval mode so that BatchNorm statistics stay untouched
-            feature_map_shape = self.backbone.eval()(torch.zeros(1, image_shape[0], height, width)).shape[1:]
+            feature_map = self.backbone.eval()(torch.zeros(1, image_shape[0], height, width))
+            channels, map_height, map_width = feature_map.shape[1:]
         self.backbone.train()
-        self.pool = SpatialSoftmax(*feature_map_shape, num_keypoints=config.spatial_softmax_num_keypoints)
+        self.pool = SpatialSoftmax(channels, map_height, map_width, num_keypoints=config.spatial_softmax_num_keypoints)
         self.feature_dim = config.spatial_softmax_num_keypoints * 2
         self.out = nn.Linear(self.feature_dim, self.feature_dim)
         self.relu = nn.ReLU()
@@ -258,6 +262,8 @@ class SpatialSoftmax(nn.Module):
     Feature maps (N, C, H, W) -> 1x1 conv to K maps -> softmax over the H*W positions -> expected (x, y) in
     [-1, 1]^2 per map: (N, K, 2).
     """
+
+    pos_grid: Tensor  # a buffer, registered in __init__
 
     def __init__(self, channels: int, height: int, width: int, num_keypoints: int):
         super().__init__()
@@ -369,13 +375,15 @@ class ConditionalUnet1d(nn.Module):
         cond = torch.cat([self.diffusion_step_encoder(timesteps), global_cond], dim=-1)
         x = x.transpose(1, 2)  # convolutions run over time: (B, channels, T)
         skips = []
-        for resnet, resnet2, downsample in self.down_modules:
+        for level in self.down_modules:
+            resnet, resnet2, downsample = cast(nn.ModuleList, level)  # each level: two blocks, then a resampling
             x = resnet2(resnet(x, cond), cond)
             skips.append(x)
             x = downsample(x)
         for resnet in self.mid_modules:
             x = resnet(x, cond)
-        for resnet, resnet2, upsample in self.up_modules:
+        for level in self.up_modules:
+            resnet, resnet2, upsample = cast(nn.ModuleList, level)
             x = torch.cat([x, skips.pop()], dim=1)
             x = upsample(resnet2(resnet(x, cond), cond))
         return self.final_conv(x).transpose(1, 2)

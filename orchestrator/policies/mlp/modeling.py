@@ -11,7 +11,7 @@ from orchestrator.policies.base import Policy
 from orchestrator.policies.mlp.configuration import MLPConfig
 
 
-class MLPPolicy(Policy):
+class MLPPolicy(Policy[MLPConfig]):
     """Behaviour cloning with an MLP that regresses chunk_size future actions at once.
 
     With n_obs_steps > 1 the input is the last n_obs_steps frames of every feature: training batches hold them as
