@@ -24,21 +24,30 @@ USAGE = __doc__
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The console script: run the command, stop the Ray it started, exit with its code."""
+    _leave(run(list(sys.argv[1:] if argv is None else argv)))
+
+
+def run(argv: list[str], handle_signals: bool = True) -> int:
+    """Run one command line in this process and return its exit code (0, 1, 2 for bad input, 130 interrupted).
+    `handle_signals`: Ctrl-C, SIGINT and SIGTERM stop the command cleanly (the console script's behaviour); an
+    embedding process (a notebook, the tests) that keeps its own handlers passes False."""
+    argv = list(argv)
     # A warning of ours (a constant feature in the stats, ...) is a note for the user: once, as one line, without
     # the line of our source code Python's default format adds
     warnings.simplefilter("once", UserWarning)
     warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
-        sys.exit(0 if argv else 2)
+        return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command in ("sweep", "train", "eval"):
         from orchestrator import interrupts
         from orchestrator.terminal import take_verbose_flag, verbose
 
         rest = take_verbose_flag(rest)  # --verbose: Ray's own output too (worker logs, Tune's status table)
-        interrupts.install(quiet=not verbose())  # Ctrl-C, SIGINT, SIGTERM: stop cleanly, exit 130, say how to resume
+        if handle_signals:  # Ctrl-C, SIGINT, SIGTERM: stop cleanly, exit 130, say how to resume
+            interrupts.install(quiet=not verbose())
     commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset,
                 "push": cmd_push, "report": cmd_report}
     code = 0
@@ -64,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(e.code, str):
             print(e.code, file=sys.stderr)
         code = e.code if isinstance(e.code, int) else 1
-    _leave(code)
+    return code
 
 
 def _again(command: str, rest: list[str], flag: str) -> str:

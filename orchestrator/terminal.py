@@ -34,7 +34,8 @@ def verbose() -> bool:
 
 
 def take_verbose_flag(args: list[str]) -> list[str]:
-    """`args` without `--verbose` (or `--verbose=true|false`), which sets verbose()."""
+    """`args` without `--verbose` (or `--verbose=true|false`), which sets verbose() (off without it)."""
+    set_verbose(False)
     rest = []
     for arg in args:
         if arg == "--verbose" or arg.startswith("--verbose="):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_ACT
+from tests.support.cli import run_in_process
 from tests.support.hub_server import LocalHub
 from tests.support.lerobot_kit import ACT_TINY, STATE_DATASET
 
@@ -42,9 +43,17 @@ def run_cli(*args, env=None, timeout=120):
     (["push", "/no/such/experiment", "--hub.repo_id=me/act"], "folder = '/no/such/experiment': no such folder"),
 ])
 def test_bad_input_exits_2_with_one_message(args, fragment):
-    proc = run_cli(*args)
+    proc = run_in_process(*args)  # the console script's code path, in this process (an exception would fail here)
     assert proc.returncode == 2, proc.stderr
     assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len(proc.stderr.strip().splitlines()) <= 3, proc.stderr  # one message (a field, what is allowed, a hint)
+
+
+def test_bad_input_through_the_console_script():
+    """The same refusal from a new interpreter: the exit code and the stream a shell sees."""
+    proc = run_cli("train", "--policy.type=nope")
+    assert proc.returncode == 2 and "unknown choice; known: ['act', " in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
@@ -69,7 +78,7 @@ def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    proc = run_cli("train", f"--output_dir={out}")
+    proc = run_in_process("train", f"--output_dir={out}")
     assert proc.returncode == 2 and "--resume=true" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
@@ -77,7 +86,7 @@ def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
 @pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/diffusion.py", "search_spaces/mlp.py",
                                    "search_spaces/act_or_diffusion.py"])
 def test_dry_run(space):
-    proc = run_cli("sweep", space, "--dry-run")
+    proc = run_in_process("sweep", space, "--dry-run")
     assert proc.returncode == 0, proc.stderr
     assert "dry run: 4 configs sampled and built; nothing was trained" in proc.stdout
 
@@ -146,17 +155,17 @@ def test_a_gpu_on_a_machine_without_one_is_refused_at_once():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU: the refusal is for machines without one")
     for command in (["train"], ["sweep", "search_spaces/act.py"]):
-        proc = run_cli(*command, "--resources.use_gpu=true", timeout=60)
+        proc = run_in_process(*command, "--resources.use_gpu=true")
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert "resources.use_gpu = True: this machine has no GPU torch can use" in proc.stderr + proc.stdout
     # LeRobot's flag means the same: it asks for the GPU (it is not only recorded), and is refused the same way
-    proc = run_cli("train", "--policy.device=cuda", timeout=60)
+    proc = run_in_process("train", "--policy.device=cuda")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "(policy.device = 'cuda' asks for it: --policy.device=cpu trains on the CPU)" in proc.stderr
 
 
 def test_dry_run_counts_each_constraints_passes_and_samples_both_types():
-    proc = run_cli("sweep", "search_spaces/act_or_diffusion.py", "--dry-run")
+    proc = run_in_process("sweep", "search_spaces/act_or_diffusion.py", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     out = " ".join(proc.stdout.split())  # rich wraps long lines
     assert "constraint 'act: n_action_steps <= chunk_size': " in out and " of 200 samples pass" in out
@@ -168,13 +177,13 @@ def test_dry_run_refuses_a_constraint_no_sample_passes(tmp_path):
     space = tmp_path / "never.py"
     space.write_text((ROOT / "search_spaces/act_or_diffusion.py").read_text().replace(
         "constraints={", 'constraints={"steps > 10**9": lambda cfg: cfg.steps > 10**9,'))
-    proc = run_cli("sweep", str(space), "--dry-run")  # the baseline breaks it: refused before any sampling
+    proc = run_in_process("sweep", str(space), "--dry-run")  # the baseline breaks it: refused before any sampling
     assert proc.returncode == 2 and "constraints['steps > 10**9']: the baseline" in proc.stderr, proc.stderr
-    proc = run_cli("sweep", str(space), "--tune.baseline=false", "--dry-run")
+    proc = run_in_process("sweep", str(space), "--tune.baseline=false", "--dry-run")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "constraints['steps > 10**9']" in proc.stderr and "no sample of 200 passes it" in proc.stderr
 
 
 def test_repeats_below_one_are_refused():
-    proc = run_cli("sweep", "search_spaces/act.py", "--tune.repeats=0", "--dry-run")
+    proc = run_in_process("sweep", "search_spaces/act.py", "--tune.repeats=0", "--dry-run")
     assert proc.returncode == 2 and "tune.repeats = 0: must be a number > 0" in proc.stderr, proc.stderr
