@@ -25,7 +25,7 @@ def check_dataset(root: Path | str) -> DatasetMeta:
 
     meta = DatasetMeta.load(root)
     files = meta.data_files()
-    spans = {}  # episode_index -> (first index, last index + 1, frames, file)
+    spans: dict[int, tuple[int, int, int, Path]] = {}  # episode_index -> (first index, last index + 1, frames, file)
     for path in files:
         _check_columns(meta, path)
         for episode, span in _episode_spans(path).items():

@@ -108,13 +108,14 @@ class DatasetMeta:
         as (C, H, W), the layout the reader returns (info.json lists them as (H, W, C))."""
         out = {}
         for key, ft in self.info["features"].items():
-            if feature_type_of(key) is None:
+            kind = feature_type_of(key)
+            if kind is None:
                 continue
             shape = tuple(ft["shape"])
             if ft["dtype"] in ("image", "video") and len(shape) == 3 and (ft.get("names") or [None] * 3)[2] in (
                     "channels", "channel"):
                 shape = (shape[2], shape[0], shape[1])
-            out[key] = PolicyFeature(feature_type_of(key), shape)
+            out[key] = PolicyFeature(kind, shape)
         return out
 
     @property

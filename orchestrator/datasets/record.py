@@ -111,7 +111,7 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     dataset is recorded once and the others find it when they get the lock.
     """
     if dataset_cfg.root is not None:  # whether the env can evaluate on it is checked before Ray (cli._check_features)
-        return _given_root(dataset_cfg)
+        return _given_root(dataset_cfg.root)
     if not dataset_cfg.is_local():
         return download(dataset_cfg.repo_id, dataset_cfg.revision)
     root = dataset_cfg.resolved_root()
@@ -141,22 +141,22 @@ def existing_dataset(dataset_cfg: DatasetConfig) -> Path | None:
     """The dataset's folder when it is already on this machine (`dataset.root`, a recorded `local/` dataset, or a
     Hub snapshot in the cache), else None; records and downloads nothing (for `sweep --dry-run`)."""
     if dataset_cfg.root is not None:
-        return _given_root(dataset_cfg)
+        return _given_root(dataset_cfg.root)
     if dataset_cfg.is_local():
         root = dataset_cfg.resolved_root()
         return root if (root / INFO_PATH).is_file() else None
     return cached_snapshot(dataset_cfg.repo_id, dataset_cfg.revision)
 
 
-def _given_root(dataset_cfg: DatasetConfig) -> Path:
-    """`dataset.root`, which must hold a dataset: a typo is an error, never a place to record a new one."""
-    root = Path(dataset_cfg.root).expanduser()
+def _given_root(given: str) -> Path:
+    """`dataset.root` (`given`), which must hold a dataset: a typo is an error, never a place to record a new one."""
+    root = Path(given).expanduser()
     if not (root / INFO_PATH).is_file():
         why = ("the folder does not exist" if not root.exists() else "it is not a folder" if not root.is_dir()
                else f"{root / INFO_PATH} is missing")
         raise UserError(problem("dataset.root", f"no LeRobotDataset there ({why}); dataset.root reads an existing "
                                 "dataset, it never records one (to record one: `python -m orchestrator dataset record "
-                                "--root=...`)", str(dataset_cfg.root)), "dataset not found")
+                                "--root=...`)", given), "dataset not found")
     return root
 
 

@@ -6,8 +6,12 @@ import os
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from av.container import InputContainer
 
 DEFAULT_CODEC = "libsvtav1"  # LeRobot's default codec (AV1); PyAV's wheels encode it on the CPU
 CODEC_OPTIONS = {"g": "2", "crf": "30"}  # LeRobot's defaults: a keyframe every 2 frames keeps random access cheap
@@ -44,7 +48,10 @@ class VideoEncoder:
         self.path = path
         self.frames = 0  # frames written so far
         self._container = av.open(str(path), "w")
-        self._stream = self._container.add_stream(codec, rate=Fraction(fps))
+        stream = self._container.add_stream(codec, rate=Fraction(fps))
+        if not isinstance(stream, av.VideoStream):
+            raise ValueError(f"{codec!r} is not a video codec")
+        self._stream = stream
         self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, PIX_FMT
         self._stream.options = dict(CODEC_OPTIONS) if codec != "mpeg4" else {"g": CODEC_OPTIONS["g"]}
 
@@ -76,10 +83,10 @@ class FrameNotFound(Exception):
 
 
 MAX_OPEN_VIDEOS = 64  # open files kept per process (v2.1 datasets have one video per episode and camera)
-_open_videos: dict[tuple[int, str], object] = {}  # (pid, path) -> open container: one per data-loader worker
+_open_videos: dict[tuple[int, str], InputContainer] = {}  # (pid, path) -> open container: one per data-loader worker
 
 
-def _container(path: Path):
+def _container(path: Path) -> InputContainer:
     import av
 
     key = (os.getpid(), str(path))
@@ -100,17 +107,20 @@ def decode_frames(path: Path, timestamps: list[float], tolerance_s: float = TOLE
     """
     container = _container(path)
     stream = container.streams.video[0]
+    time_base = stream.time_base
+    assert time_base is not None, "a demuxed stream has a time base"
     first, last = min(timestamps), max(timestamps)
-    container.seek(max(0, int((first - tolerance_s) / stream.time_base)), stream=stream, backward=True)
-    times, images = [], []
+    container.seek(max(0, int((first - tolerance_s) / time_base)), stream=stream, backward=True)
+    decoded_times, images = [], []
     for frame in container.decode(stream):
-        time = float(frame.pts * stream.time_base)
+        assert frame.pts is not None, "a frame decoded from an MP4 file has a timestamp"
+        time = float(frame.pts * time_base)
         if time >= first - tolerance_s:
-            times.append(time)
+            decoded_times.append(time)
             images.append(frame.to_ndarray(format="rgb24"))
         if time >= last - tolerance_s:
             break
-    times = np.array(times)
+    times = np.array(decoded_times)
     out = []
     for wanted in timestamps:
         nearest = int(np.argmin(np.abs(times - wanted))) if len(times) else -1

@@ -79,7 +79,8 @@ def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFe
     """info.json feature entries for every column, checking that every episode provides them with the right shape."""
     if not episodes:
         raise ValueError("write_dataset needs at least one episode")
-    columns, frame_shapes = {}, {}
+    columns: dict[str, dict] = {}
+    frame_shapes: dict[str, tuple[int, ...]] = {}
     for key, feature in features.items():
         if len(feature.shape) == 3 and feature.shape[0] == 3:  # a camera: (3, H, W) for policies
             _, height, width = feature.shape
@@ -147,7 +148,9 @@ def _next_file(chunk: int, file: int) -> tuple[int, int]:
 
 def _write_data(root: Path, frames: list[dict], columns: dict[str, dict]) -> list[tuple[int, int]]:
     """Write the frames into data files of about DATA_FILES_SIZE_IN_MB; return each episode's (chunk, file)."""
-    locations, group, group_bytes, chunk, file = [], [], 0, 0, 0
+    locations: list[tuple[int, int]] = []
+    group: list[pa.Table] = []
+    group_bytes, chunk, file = 0, 0, 0
     for table in (_table(episode, columns) for episode in frames):
         if group and group_bytes + table.nbytes > DATA_FILES_SIZE_IN_MB * 1024**2:
             _write_parquet(pa.concat_tables(group), root / DATA_PATH.format(chunk_index=chunk, file_index=file))
@@ -163,12 +166,13 @@ def _write_data(root: Path, frames: list[dict], columns: dict[str, dict]) -> lis
 def _write_videos(root: Path, key: str, frames: list[dict], fps: int, codec: str) -> list[dict]:
     """Encode camera `key` episode after episode into files of about VIDEO_FILES_SIZE_IN_MB; return, per episode,
     its file (chunk, file index) and its time range in that file."""
-    out, chunk, file, encoder = [], 0, 0, None
+    out: list[dict] = []
+    chunk, file = 0, 0
+    encoder: VideoEncoder | None = None
     height, width = frames[0][key].shape[1:3]
     for episode in frames:
-        full = encoder is not None and encoder.path.exists() and (  # no file until the first packet is written
-            encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2)
-        if full:
+        if encoder is not None and encoder.path.exists() and (  # no file until the first packet is written
+                encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2):
             encoder.close()
             chunk, file = _next_file(chunk, file)
             encoder = None
@@ -179,6 +183,7 @@ def _write_videos(root: Path, key: str, frames: list[dict], fps: int, codec: str
         encoder.add(episode[key])
         out.append({"chunk_index": chunk, "file_index": file, "from_timestamp": start / fps,
                     "to_timestamp": encoder.frames / fps})
+    assert encoder is not None, "frames holds at least one episode"
     encoder.close()
     return out
 

@@ -46,10 +46,12 @@ class GymEnvConfig(EnvConfig):
         return out
 
     def make(self) -> gym.Env:
+        assert self.id is not None, "env.id is required (problems() says so)"
         return gym.make(self.id, max_episode_steps=self.episode_length, **(self.kwargs or {}))
 
     def features(self) -> dict[str, PolicyFeature]:
         observation_space, action_space = self._spaces
+        assert observation_space.shape is not None and action_space.shape is not None, "Box spaces (problems())"
         return {
             "observation.environment_state": PolicyFeature(FeatureType.ENV, tuple(observation_space.shape)),
             "action": PolicyFeature(FeatureType.ACTION, tuple(action_space.shape)),

@@ -43,9 +43,9 @@ class PushTEnvConfig(EnvConfig):
     def make(self) -> gym.Env:
         import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
 
-        size = {"observation_width": self.render_size, "observation_height": self.render_size}
         return gym.make("gym_pusht/PushT-v0", obs_type=GYM_OBS_TYPES[self.obs_type],
-                        max_episode_steps=self.episode_length, **size)
+                        max_episode_steps=self.episode_length, observation_width=self.render_size,
+                        observation_height=self.render_size)
 
     def features(self) -> dict[str, PolicyFeature]:
         agent = {"observation.state": PolicyFeature(FeatureType.STATE, (2,))}

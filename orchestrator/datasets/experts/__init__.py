@@ -3,7 +3,10 @@
 An expert is built as Expert(seed=...); reset(env) after each env.reset(), then act(env) -> action at every step.
 Experts read the live simulator (env.unwrapped), not the policy's observation, so they work with any obs_type.
 """
+from typing import Protocol
+
 import gymnasium as gym
+import numpy as np
 
 from orchestrator.errors import Problem, problem
 
@@ -11,7 +14,18 @@ from orchestrator.datasets.experts.aloha import AlohaTransferCubeExpert
 from orchestrator.datasets.experts.metaworld import MetaWorldExpert
 from orchestrator.datasets.experts.pusht import PushTExpert
 
-EXPERTS = {  # env type -> expert class
+
+class Expert(Protocol):
+    """What every expert class has (the docstring above)."""
+
+    def __init__(self, seed: int = 0) -> None: ...
+
+    def reset(self, env: gym.Env) -> None: ...
+
+    def act(self, env: gym.Env) -> np.ndarray: ...
+
+
+EXPERTS: dict[str, type[Expert]] = {  # env type -> expert class
     "pusht": PushTExpert,
     "metaworld": MetaWorldExpert,
     "aloha": AlohaTransferCubeExpert,
@@ -36,7 +50,7 @@ class ExpertDriven(gym.Wrapper):
     def __init__(self, env: gym.Env, env_type: str):
         super().__init__(env)
         self._expert_class = EXPERTS[env_type]
-        self._expert = None
+        self._expert: Expert | None = None
 
     def reset(self, *, seed=None, options=None):
         observation, info = self.env.reset(seed=seed, options=options)
@@ -45,4 +59,5 @@ class ExpertDriven(gym.Wrapper):
         return observation, info
 
     def step(self, action):
+        assert self._expert is not None, "reset() builds the expert"
         return self.env.step(self._expert.act(self.env))

@@ -76,6 +76,7 @@ class AlohaTransferCubeExpert:
 
     def act(self, env) -> np.ndarray:
         """The next action: 14 joint targets (grippers normalized), float32."""
+        assert self._joint_targets is not None, "reset() plans the episode"
         action = self._joint_targets[min(self._t, len(self._joint_targets) - 1)]
         self._t += 1
         return action

@@ -88,8 +88,8 @@ def _segments_hit(p0: np.ndarray, p1: np.ndarray, rects: np.ndarray) -> np.ndarr
     return hit
 
 
-def _inside(points: np.ndarray, rects: np.ndarray) -> np.ndarray:
-    """Whether each point lies strictly inside any rectangle."""
+def _inside(points: np.ndarray, rects: np.ndarray) -> np.ndarray | np.bool_:
+    """Whether each point lies strictly inside any rectangle (a numpy bool for a single point)."""
     x, y = points[..., 0, None], points[..., 1, None]
     return ((rects[:, 0] < x) & (x < rects[:, 1]) & (rects[:, 2] < y) & (y < rects[:, 3])).any(-1)
 
@@ -122,10 +122,10 @@ class _Roadmap:
         """The nearest point outside the grown T when `p` is inside it, else None."""
         if not _inside(p, self.exit_rects):
             return None
-        options = []
+        sides = []
         for x0, x1, y0, y1 in self.exit_rects:
-            options += [(x0, p[1]), (x1, p[1]), (p[0], y0), (p[0], y1)]
-        options = np.array(options)
+            sides += [(x0, p[1]), (x1, p[1]), (p[0], y0), (p[0], y1)]
+        options = np.array(sides)
         options = options[~_inside(options, self.exit_rects)]  # on one rectangle's side, outside the other
         return options[np.argmin(np.linalg.norm(options - p, axis=1))]
 
@@ -212,14 +212,14 @@ class PushTExpert:
         u = env.unwrapped
         agent = np.array(u.agent.position)
         block = np.array([*u.block.position, u.block.angle])
-        if self._plan is None or self._plan.finished(agent) or self._disturbed(block):
+        if self._plan is None or self._plan.finished(agent) or self._disturbed(self._plan, block):
             self._plan = self._decide(u, agent, block)
         return self._plan.action(agent).copy()
 
-    def _disturbed(self, block: np.ndarray) -> bool:
+    def _disturbed(self, plan: _Plan, block: np.ndarray) -> bool:
         """Whether the block moved while the plan was still approaching it (the plan assumed it would not)."""
-        moved = np.abs(block - self._plan.block_pose)
-        return not self._plan.pushing and (moved[:2].max() > 0.5 or moved[2] > 0.005)
+        moved = np.abs(block - plan.block_pose)
+        return not plan.pushing and (moved[:2].max() > 0.5 or moved[2] > 0.005)
 
     def _decide(self, u, agent: np.ndarray, block: np.ndarray) -> _Plan:
         """The candidate with the best progress per step, or the fastest one that succeeds."""
@@ -288,7 +288,8 @@ class PushTExpert:
         kp, kv, dt = self._kp, self._kv, self._dt
         px, py = float(agent[0]), float(agent[1])
         vx, vy = float(velocity[0]), float(velocity[1])
-        trace, steps = [], 0
+        path: list[tuple[float, float]] = []
+        steps = 0
         while True:
             tx, ty = (float(t) for t in plan.action(np.array([px, py])))
             if plan.pushing:
@@ -301,10 +302,10 @@ class PushTExpert:
                 vy += (kp * (ty - py) - kv * vy) * dt
                 px += vx * dt
                 py += vy * dt
-                trace.append((px, py))
+                path.append((px, py))
             steps += 1
         # the first step may still graze the T the agent has just pushed; from then on it must keep clear
-        trace = np.array(trace[self._substeps:])
+        trace = np.array(path[self._substeps:])
         if len(trace) and _inside((trace - block[:2]) @ _rotation(block[2]), _inflated(AGENT_RADIUS - 1.0)).any():
             return None
         return plan, np.array([px, py]), np.array([vx, vy]), steps
