@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.support.cli import run_in_process
 from tests.conftest import TINY_ACT
 from tests.support.hub_server import LocalHub
 
@@ -75,24 +76,24 @@ def _episode_out_of_range(root: Path) -> str:
     (["train"], _truncate_data, "truncated or corrupt"),
     (["sweep", "search_spaces/act.py"], _episode_out_of_range, "holds 18 frames of episode 2"),
 ], ids=["train-truncated-parquet", "sweep-episode-out-of-range"])
-def test_a_broken_dataset_exits_2_naming_the_file_before_ray(tmp_path, command, damage, fragment):
+def test_a_broken_dataset_exits_2_naming_the_file_before_ray(tmp_path, monkeypatch, command, damage, fragment):
     root = Path(shutil.copytree(ROOT / FIXTURE, tmp_path / "ds"))
     named = damage(root)
     out_dir = (f"--tune.storage_path={tmp_path / 'sweeps'}" if command[0] == "sweep"
                else f"--output_dir={tmp_path / 'run'}")
-    proc = run_cli(*command, f"--dataset.root={root}", *TINY_RUN, "--eval_freq=4", out_dir,
-                   env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")}, timeout=120)
+    monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
+    proc = run_in_process(*command, f"--dataset.root={root}", *TINY_RUN, "--eval_freq=4", out_dir)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out[-3000:]
     assert named in proc.stderr and fragment in proc.stderr
-    assert "Traceback" not in out and not ray_started(out)
+    assert "Traceback" not in out and not ray_started(out) and not proc.started_ray
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweeps").exists()
 
 
-def test_a_dataset_root_that_holds_no_dataset_is_refused_not_recorded_into(tmp_path):
-    proc = run_cli("train", f"--dataset.root={tmp_path / 'typo'}", f"--output_dir={tmp_path / 'run'}",
-                   env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")}, timeout=120)
+def test_a_dataset_root_that_holds_no_dataset_is_refused_not_recorded_into(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
+    proc = run_in_process("train", f"--dataset.root={tmp_path / 'typo'}", f"--output_dir={tmp_path / 'run'}")
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert f"dataset.root = '{tmp_path / 'typo'}': no LeRobotDataset there" in proc.stderr
-    assert "Traceback" not in proc.stderr and not ray_started(proc.stdout + proc.stderr)
+    assert "Traceback" not in proc.stderr and not ray_started(proc.stdout + proc.stderr) and not proc.started_ray
     assert not (tmp_path / "typo").exists()

@@ -17,6 +17,7 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
+    started_ray: bool  # the command initialized Ray in this process (a refusal must come before that)
 
 
 def run_in_process(*args: str) -> Result:
@@ -24,6 +25,7 @@ def run_in_process(*args: str) -> Result:
     from orchestrator.cli import run
 
     out, err = io.StringIO(), io.StringIO()
+    before = _ray_initialized()
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
@@ -31,4 +33,10 @@ def run_in_process(*args: str) -> Result:
             code = run(list(args), handle_signals=False)
     finally:
         os.chdir(cwd)
-    return Result(code, out.getvalue(), err.getvalue())
+    return Result(code, out.getvalue(), err.getvalue(), _ray_initialized() and not before)
+
+
+def _ray_initialized() -> bool:
+    import sys
+
+    return "ray" in sys.modules and sys.modules["ray"].is_initialized()
