@@ -1,11 +1,14 @@
-"""`python -m orchestrator eval --policy.path=<folder or Hub id> [--env.* --eval.*]`: evaluate a saved policy in
-the real simulator with the same asynchronous evaluator actors a sweep uses.
+"""`python -m orchestrator eval --policy.path=<folder or Hub id> [--env.* --eval.*]`: evaluate a saved policy in the
+real simulator with the same asynchronous evaluator actors a sweep uses.
 
-The env and eval settings default to those in the policy's `train_config.json` (saved beside every checkpoint
-and in a sweep's `best/` folder), else to the config defaults; CLI flags override them. Prints success with its
-95 % Wilson confidence interval, the average sum and max reward, and writes `eval_info.json` into `--output_dir`
-when one is given: every episode with its seed, in lerobot-eval's layout, and our metrics under `robot_sweeps`
-(orchestrator/results/eval_info.py).
+The env and eval settings default to those in the policy's `train_config.json` (saved beside every checkpoint and in
+a sweep's `best/` folder), else to the config defaults; CLI flags override them. A `train_config.json` that
+LeRobot's `lerobot-train` wrote gives its env and eval sections, mapped
+(orchestrator/configs/lerobot_train_config.py: eval_layer); one with no env (LeRobot trained on a dataset without a
+simulator) leaves the env to the flags or the default, and a note says so, and how to run the episodes lerobot-eval
+runs (its --seed, 1000 by default). Prints success with its 95 % Wilson confidence interval, the average sum and max
+reward, and writes `eval_info.json` into `--output_dir` when one is given: every episode with its seed, in
+lerobot-eval's layout, and our metrics under `robot_sweeps` (orchestrator/results/eval_info.py).
 
 `--expert=true` evaluates the env's scripted expert instead of a policy, on exactly the same episodes and actors: the
 ceiling a policy can be compared with. It takes no --policy.path.
@@ -13,6 +16,7 @@ ceiling a policy can be compared with. It takes no --policy.path.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from orchestrator import metrics as M
@@ -24,6 +28,7 @@ from orchestrator.results.eval_info import eval_info, task_group, write_eval_inf
 def parse_eval_args(args: list[str]):
     """(config, expert): defaults <- the policy's train_config.json (env, eval, seed) <- CLI flags; --policy.path is
     required. With --expert=true (expert True) --policy.path is refused and the config is the defaults <- CLI flags."""
+    from orchestrator.configs.lerobot_train_config import eval_layer, is_lerobot_train_config
     from orchestrator.policy_source import resolve_policy_folder
 
     cli, config_path = parse_cli(args)
@@ -37,12 +42,41 @@ def parse_eval_args(args: list[str]):
         raise UserError(problem("policy.path", "is required: a saved policy folder (e.g. <experiment>/best) or a "
                                 "Hub model id"), "bad command line")
     saved = resolve_policy_folder(str(path)) / "train_config.json"
-    base = None
-    if saved.is_file():
-        base = json.loads(saved.read_text())
-        base = {k: v for k, v in base.items() if k in ("env", "eval", "resources")}
-        base = encode(build_config(None, [base], validate=False))
-    return build_config(base, [cli]), False
+    data = _read_saved(saved) if saved.is_file() else {}
+    lerobot = eval_layer(data, str(saved)) if is_lerobot_train_config(data) else None
+    layer = lerobot.layer if lerobot else {k: v for k, v in data.items()
+                                           if k in ("env", "eval", "resources") and v is not None}
+    base = encode(build_config(None, [layer], validate=False)) if layer else None
+    cfg = build_config(base, [cli])
+    if lerobot:
+        _print_lerobot_note(cfg, data, lerobot, str(saved), seed_given="seed" in (cli.get("eval") or {}))
+    return cfg, False
+
+
+def _read_saved(saved) -> dict:
+    try:
+        return json.loads(saved.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(problem("policy.path", f"{saved} is not valid JSON ({e})")) from None
+
+
+def _print_lerobot_note(cfg, data: dict, lerobot, source: str, seed_given: bool) -> None:
+    """One note for a checkpoint lerobot-train wrote: its env and eval fields left out, where the env comes from when
+    the file has none we can use, and which episodes are run (LeRobot seeds them otherwise)."""
+    from orchestrator.configs.lerobot_train_config import note_text
+
+    differences = []
+    if "env" not in lerobot.layer:
+        why = ("it names no env (LeRobot trained without a simulator)" if data.get("env") is None
+               else "its env has no simulator here")
+        differences.append(f"{why}: evaluating on {cfg.env.type!r} (--env.* flags, else the default)")
+    if not seed_given:
+        differences.append(
+            f"evaluation seeds differ: the episodes are seeded from eval.seed here ({cfg.eval.seed}, "
+            f"{cfg.eval.seed + 1}, ...), from --seed in lerobot-eval (1000 by default) and from the run's seed in "
+            f"lerobot-train's evaluations ({data.get('seed')}): --eval.seed=1000 runs lerobot-eval's episodes")
+    if lerobot.left_out or differences:
+        print(note_text(lerobot.left_out, source, differences=differences), file=sys.stderr, flush=True)
 
 
 def _expert_flag(cli: dict) -> bool:

@@ -9,7 +9,12 @@ set (not LeRobot's default, not null) and has no equivalent here is named in one
 dropped silently. Skipped without a note: fields LeRobot derives or never uses (`env.features`, `env.features_map`,
 PushT's `observation_height/width`, which gym-pusht never receives, `checkpoint_path`), and the optimizer/scheduler
 of a file with `use_policy_training_preset=true`, which LeRobot itself replaces with the policy's preset on load
-(ours is the same preset, built from the same `policy.optimizer_*` fields).
+(ours is the same preset, built from the same `policy.optimizer_*` fields). The note also says how evaluation
+episodes are seeded, which differs: LeRobot seeds them from the run's `seed`, we from `eval.seed`.
+
+`eval --policy.path=<a lerobot-train checkpoint>/pretrained_model` reads only the file's env and eval sections
+(`eval_layer`): a run without an env (LeRobot trains on a dataset without a simulator) leaves the env to the command
+line or the default.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import dataclasses
 import json
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +81,7 @@ class Converted:
 
     layer: dict  # a config layer in our field names (for orchestrator.configs.parsing.build_config)
     left_out: list[str] = field(default_factory=list)  # "dotted = value" of each set LeRobot field with no home here
+    differences: list[str] = field(default_factory=list)  # what behaves otherwise here (evaluation seeds), for the note
 
 
 def is_lerobot_train_config(data: Any) -> bool:
@@ -90,7 +97,7 @@ def config_path_layer(path: str) -> dict:
     if not is_lerobot_train_config(data):
         return data
     converted = convert(data, source)
-    print_note(converted.left_out, source)
+    print_note(converted.left_out, source, converted.differences)
     return converted.layer
 
 
@@ -108,7 +115,7 @@ def from_lerobot(path_or_repo: str):
         raise UserError(problem("config_path", "is not LeRobot's train_config.json (expected a `dataset` section and "
                                 f"LeRobot's run fields, e.g. {sorted(LEROBOT_ONLY_KEYS)[:4]})", source))
     converted = convert(data, source)
-    print_note(converted.left_out, source)
+    print_note(converted.left_out, source, converted.differences)
     cfg = build_config(None, [converted.layer])
     for name in ("optimizer", "scheduler"):
         if converted.layer.get(name) is None:
@@ -158,22 +165,45 @@ def download_train_config(repo_id: str) -> Path:
     raise UserError(problem("config_path", why, repo_id))
 
 
-def print_note(left_out: list[str], source: str) -> None:
-    """The one note naming every LeRobot field that was set but is not supported here (stderr)."""
-    if left_out:
-        print(note_text(left_out, source), file=sys.stderr)
+def print_note(left_out: list[str], source: str, differences: Sequence[str] = ()) -> None:
+    """The one note naming every LeRobot field that was set but is not supported here, and what behaves otherwise
+    (stderr)."""
+    if left_out or differences:
+        print(note_text(left_out, source, differences=differences), file=sys.stderr)
 
 
-def note_text(left_out: list[str], source: str, width: int = 120) -> str:
-    lines = [f"note: from LeRobot's train_config.json ({source}) these fields are not supported here and were left out:"]
-    line = " "
-    for i, item in enumerate(left_out):
-        item += "," if i < len(left_out) - 1 else ""
-        if len(line) + 1 + len(item) > width and line.strip():
+def note_text(left_out: list[str], source: str, width: int = 120, differences: Sequence[str] = ()) -> str:
+    header = f"note: from LeRobot's train_config.json ({source})"
+    lines = [f"{header} these fields are not supported here and were left out:" if left_out else f"{header}:"]
+    lines += _wrapped([item + ("," if i < len(left_out) - 1 else "") for i, item in enumerate(left_out)], width)
+    for i, text in enumerate(differences):
+        lines += _wrapped((("and " if left_out and i == 0 else "") + text).split(" "), width)
+    return "\n".join(lines)
+
+
+def _wrapped(words: list[str], width: int) -> list[str]:
+    """`words` joined by spaces into lines of at most `width` characters, each indented by two spaces (none: [])."""
+    lines, line = [], " "
+    for word in words:
+        if len(line) + 1 + len(word) > width and line.strip():
             lines.append(line)
             line = " "
-        line += " " + item
-    return "\n".join(lines + [line])
+        line += " " + word
+    return lines + [line] if line.strip() else lines
+
+
+def seed_difference(seed: Any) -> str:
+    """How LeRobot's evaluation episodes are seeded and how ours are: LeRobot's run evaluates the episodes seeded
+    `seed`, `seed` + 1, ... (lerobot_train.py: eval_policy_all(start_seed=cfg.seed)); ours eval.seed, eval.seed + 1,
+    ... (`seed` seeds the training only)."""
+    from orchestrator.configs.train import EvalConfig
+
+    ours = EvalConfig.seed
+    lerobot = (f"from `seed` (episodes {seed}, {seed + 1}, ...)" if isinstance(seed, int)
+               else "from `seed`, null in this file (unseeded episodes)")
+    same = f"; --eval.seed={seed} runs the episodes lerobot-train evaluated" if isinstance(seed, int) else ""
+    return (f"evaluation seeds differ: LeRobot seeds its evaluation episodes {lerobot}, this project from eval.seed "
+            f"(episodes {ours}, {ours + 1}, ...; `seed` seeds only the training){same}")
 
 
 def convert(data: dict, source: str = "train_config.json") -> Converted:
@@ -182,6 +212,20 @@ def convert(data: dict, source: str = "train_config.json") -> Converted:
     reader = _Reader(source)
     layer = reader.train(data)
     reader.raise_problems()
+    return Converted(layer, reader.left_out, [seed_difference(data.get("seed"))])
+
+
+def eval_layer(data: dict, source: str = "train_config.json") -> Converted:
+    """What `eval --policy.path` takes from LeRobot's train_config.json beside a checkpoint: the env and eval sections,
+    mapped. A file without an env (LeRobot trained on a dataset alone), or with a simulator we lack, gives no env:
+    the command line or the default chooses it. `left_out` names the env and eval fields with no home here."""
+    reader = _Reader(source)
+    layer: dict[str, Any] = {}
+    env = reader.env(data.get("env"))
+    if env is not None:
+        layer["env"] = env
+    if isinstance(data.get("eval"), dict):
+        layer["eval"] = reader.eval(data["eval"])
     return Converted(layer, reader.left_out)
 
 

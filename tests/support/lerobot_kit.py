@@ -11,3 +11,8 @@ STATE_DATASET = FIXTURES / "datasets" / "state"
 ACT_TINY = FIXTURES / "policies" / "act_tiny"
 DIFFUSION_TINY = FIXTURES / "policies" / "diffusion_tiny"
 ACT_TINY_ACTIONS = FIXTURES / "reference" / "act_tiny_actions.safetensors"
+# A whole checkpoint folder LeRobot 0.4.4's `lerobot-train` wrote (train_config.json included, env null), and
+# `lerobot-eval`'s eval_info.json for it on PushT: tests/fixtures/lerobot_train/ (see its README)
+LEROBOT_TRAIN = Path(__file__).resolve().parents[1] / "fixtures" / "lerobot_train"
+LEROBOT_TRAIN_ACT = LEROBOT_TRAIN / "act_pretrained_model"
+LEROBOT_EVAL_INFO = LEROBOT_TRAIN / "lerobot_eval_info.json"

@@ -7,11 +7,11 @@ import pytest
 from orchestrator.errors import UserError
 from orchestrator.space import from_sample
 from orchestrator.sweep import prepare
-from tests.support.lerobot_kit import ACT_TINY, STATE_DATASET
+from tests.support.lerobot_kit import ACT_TINY, LEROBOT_TRAIN_ACT, STATE_DATASET
 
 
-def prepared(space_file: str, tmp_path, *extra: str):
-    return prepare(space_file, [f"--policy.path={ACT_TINY}", f"--dataset.root={STATE_DATASET}",
+def prepared(space_file: str, tmp_path, *extra: str, saved=ACT_TINY):
+    return prepare(space_file, [f"--policy.path={saved}", f"--dataset.root={STATE_DATASET}",
                                 f"--tune.storage_path={tmp_path}", *extra])
 
 
@@ -23,6 +23,17 @@ def test_the_saved_policy_sits_under_the_search_space(tmp_path):
     assert (baseline.kl_weight, baseline.dropout) == (10.0, 0.1)  # the file's defaults: LeRobot's preset
     trial = from_sample(sweep.base, {"policy.dropout": 0.25, "policy.kl_weight": 3.0}, sweep.overrides, sweep.ties)
     assert (trial.policy.dropout, trial.policy.kl_weight, trial.policy.dim_model) == (0.25, 3.0, 64)
+
+
+def test_a_checkpoint_lerobot_train_wrote_sits_under_the_search_space(tmp_path):
+    """A whole `checkpoints/000050/pretrained_model/` of lerobot-train (its train_config.json names no env): only its
+    config.json and weights count for a sweep; LeRobot's torchvision backbone name is dropped (the weights are
+    saved)."""
+    sweep = prepared("search_spaces/act_finetune.py", tmp_path, saved=LEROBOT_TRAIN_ACT)
+    baseline = sweep.default_cfg.policy
+    assert (baseline.dim_model, baseline.chunk_size, baseline.pretrained_path) == (
+        32, 10, str(LEROBOT_TRAIN_ACT.resolve()))
+    assert baseline.pretrained_backbone_weights is None and sweep.default_cfg.env.type == "pusht"
 
 
 def test_a_cli_flag_still_wins_over_the_saved_config(tmp_path):

@@ -1,15 +1,18 @@
 """LeRobot's train_config.json as --config_path: files LeRobot 0.4.4's lerobot-train wrote (tests/fixtures/lerobot/,
 see its README) and a LeRobot 0.6-shaped variant become our TrainPipelineConfig with LeRobot's values, and every set
-field we do not support is named in one note. No LeRobot needed."""
+field we do not support is named in one note. `eval --policy.path` of a checkpoint lerobot-train wrote
+(tests/fixtures/lerobot_train) reads its env and eval sections, env null included. No LeRobot needed."""
 import copy
 import json
 from pathlib import Path
 
 import pytest
 
-from orchestrator.configs.lerobot_train_config import convert, from_lerobot, is_lerobot_train_config
+from orchestrator.configs.lerobot_train_config import convert, from_lerobot, is_lerobot_train_config, note_text
 from orchestrator.configs.parsing import build_config, encode, parse_train_args
 from orchestrator.errors import UserError
+from orchestrator.evaluate import parse_eval_args
+from tests.support.lerobot_kit import LEROBOT_TRAIN_ACT
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lerobot"
 
@@ -219,3 +222,63 @@ def test_hub_id_from_the_cache(tmp_path, monkeypatch, capsys):
 def test_a_missing_local_file_is_not_looked_up_on_the_hub():
     with pytest.raises(UserError, match="config_path = 'configs/run.json': file not found"):
         parse_train_args(["--config_path=configs/run.json"])
+
+
+def test_the_note_says_that_evaluation_seeds_differ(capsys):
+    cfg = parse("act_pusht")
+    assert (cfg.seed, cfg.eval.seed) == (7, 100_000)  # LeRobot's seed seeds the training; eval.seed the episodes
+    note = note_of(capsys)
+    assert "tolerance_s = 0.001" in note.split("and evaluation seeds differ")[0]  # left out, then the difference
+    assert ("and evaluation seeds differ: LeRobot seeds its evaluation episodes from `seed` (episodes 7, 8, ...), "
+            "this project from eval.seed (episodes 100000, 100001, ...; `seed` seeds only the training); "
+            "--eval.seed=7 runs the episodes lerobot-train evaluated") in " ".join(note.split())
+    data = lerobot("act_pusht")
+    data.update(tolerance_s=1e-4, seed=None)  # nothing left out (seed null is noted), or nothing at all but seeds
+    assert "seed = None" in convert(data).left_out and "unseeded episodes" in convert(data).differences[0]
+    data["seed"], data["policy"]["pretrained_backbone_weights"] = 3, None
+    converted = convert(data)
+    assert converted.left_out == [] and "--eval.seed=3" in converted.differences[0]
+    text = note_text(converted.left_out, "f.json", differences=converted.differences)
+    assert text.startswith("note: from LeRobot's train_config.json (f.json):\n  evaluation seeds differ: ")
+    assert all(len(line) <= 120 for line in text.splitlines())
+
+
+@pytest.mark.parametrize("flags", [[], ["--env.type=pusht"]], ids=["default env", "--env.type"])
+def test_eval_of_a_lerobot_train_checkpoint_without_an_env(flags, capsys):
+    """lerobot-train without a simulator writes `env: null`: the env comes from the flags or the default."""
+    assert lerobot_train_config()["env"] is None
+    cfg, expert = parse_eval_args([f"--policy.path={LEROBOT_TRAIN_ACT}", *flags])
+    assert not expert and cfg.policy.pretrained_path == str(LEROBOT_TRAIN_ACT.resolve())
+    assert (cfg.env.type, cfg.env.obs_type, cfg.env.episode_length) == ("pusht", "keypoints", 300)
+    assert (cfg.eval.n_episodes, cfg.eval.batch_size, cfg.eval.seed) == (50, 50, 100_000)  # the file's, lerobot-eval's
+    note = " ".join(capsys.readouterr().err.split())
+    assert note.count("note:") == 1 and "not supported here" not in note  # nothing of env/eval is left out
+    assert "it names no env (LeRobot trained without a simulator): evaluating on 'pusht'" in note
+    assert "from --seed in lerobot-eval (1000 by default)" in note and "--eval.seed=1000 runs lerobot-eval's" in note
+    cfg, _ = parse_eval_args([f"--policy.path={LEROBOT_TRAIN_ACT}", *flags, "--eval.seed=1000"])
+    assert cfg.eval.seed == 1000 and "seeds differ" not in capsys.readouterr().err
+
+
+def test_eval_of_a_lerobot_train_checkpoint_with_an_env(tmp_path, capsys):
+    """Its env section is LeRobot's (gym-pusht's obs_type, features, ...): mapped, as --config_path maps it."""
+    for path in LEROBOT_TRAIN_ACT.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    data = lerobot_train_config()
+    data.update(env=lerobot("act_pusht")["env"], eval={"n_episodes": 4, "batch_size": 2, "use_async_envs": False})
+    data["env"]["episode_length"] = 120
+    (tmp_path / "train_config.json").write_text(json.dumps(data))
+    cfg, _ = parse_eval_args([f"--policy.path={tmp_path}"])
+    assert (cfg.env.type, cfg.env.obs_type, cfg.env.episode_length) == ("pusht", "keypoints", 120)
+    assert (cfg.eval.n_episodes, cfg.eval.batch_size) == (4, 2)
+    note = capsys.readouterr().err
+    assert "names no env" not in note and "evaluation seeds differ" in note
+    data["env"] = {"type": "libero", "task": "libero_10"}  # no such simulator here: noted, the default runs
+    (tmp_path / "train_config.json").write_text(json.dumps(data))
+    cfg, _ = parse_eval_args([f"--policy.path={tmp_path}", "--eval.seed=1000"])
+    note = " ".join(capsys.readouterr().err.split())
+    assert cfg.env.type == "pusht" and "env.type = 'libero'" in note
+    assert "and its env has no simulator here: evaluating on 'pusht'" in note
+
+
+def lerobot_train_config() -> dict:
+    return json.loads((LEROBOT_TRAIN_ACT / "train_config.json").read_text())
