@@ -15,6 +15,9 @@ def load_sweep(path: str | Path) -> Sweep:
     if not p.is_file():
         raise UserError(problem("search space", "file not found", str(path)), "cannot load the search space")
     spec = importlib.util.spec_from_file_location(f"search_space_{p.stem}", p)
+    if spec is None or spec.loader is None:  # no loader for the suffix (not .py)
+        raise UserError(problem(str(path), "is not a Python file: a search space is a .py module that defines "
+                                "`sweep = Sweep(...)`"), "cannot load the search space")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

@@ -58,8 +58,9 @@ def _own_comments(klass: type) -> dict[str, str]:
     for stmt in node.body:
         if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
             continue
-        lines = [line for line in range(stmt.lineno, stmt.end_lineno + 1) if line in comments]
-        line = stmt.end_lineno + 1
+        end_lineno = stmt.end_lineno or stmt.lineno  # always set by ast.parse
+        lines = [line for line in range(stmt.lineno, end_lineno + 1) if line in comments]
+        line = end_lineno + 1
         while line in comments and line not in code_lines and comments[line].startswith("#  "):
             lines.append(line)  # "#   ..." continues the comment above
             line += 1

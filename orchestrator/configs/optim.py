@@ -53,7 +53,8 @@ class AdamWConfig(OptimizerConfig):
     def build(self, params) -> torch.optim.Optimizer:
         import torch
 
-        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
+        beta1, beta2 = self.betas  # a list when decoded from a file
+        return torch.optim.AdamW(params, lr=self.lr, betas=(beta1, beta2), eps=self.eps,
                                  weight_decay=self.weight_decay, fused=self.fused)
 
 
@@ -72,7 +73,8 @@ class AdamConfig(OptimizerConfig):
     def build(self, params) -> torch.optim.Optimizer:
         import torch
 
-        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
+        beta1, beta2 = self.betas  # a list when decoded from a file
+        return torch.optim.Adam(params, lr=self.lr, betas=(beta1, beta2), eps=self.eps,
                                 weight_decay=self.weight_decay, fused=self.fused)
 
 

@@ -18,7 +18,7 @@ import dataclasses
 import json
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import draccus
 import yaml
@@ -119,7 +119,7 @@ def encode(cfg: Any) -> dict:
     """A config dataclass -> plain JSON-able dict (choice fields carry their `type`)."""
     data = json.loads(json.dumps(draccus.encode(cfg)))
     if isinstance(cfg, draccus.ChoiceRegistry):
-        data = {"type": cfg.type, **data}
+        data = {"type": cfg.get_choice_name(type(cfg)), **data}  # what each registry's `type` property returns
     return data
 
 
@@ -289,11 +289,11 @@ def _section_class(ftype: Any) -> type | None:
     return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
 
 
-def _is_choice(cls: type) -> bool:
+def _is_choice(cls: type) -> TypeGuard[type[draccus.ChoiceRegistry]]:
     return issubclass(cls, draccus.ChoiceRegistry) and "_choice_registry" in vars(cls)
 
 
-def _choice_class(cls: type, name: Any) -> type | None:
+def _choice_class(cls: type[draccus.ChoiceRegistry], name: Any) -> type | None:
     return cls.get_known_choices().get(name) if isinstance(name, str) else None
 
 

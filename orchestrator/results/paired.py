@@ -34,6 +34,10 @@ def z_of(alpha: float) -> float:
 class _Difference:
     """What a difference with its interval says (fields `low`, `high`, `points` of the dataclasses below)."""
 
+    low: float  # (declared for the checker: the dataclasses below have them as fields)
+    high: float
+    points: bool
+
     @property
     def significant(self) -> bool:
         """The interval excludes 0."""
@@ -181,8 +185,8 @@ def over_seeds(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], alpha
             return rng.binomial(len(run), run.mean(), size=count) / len(run)
         return rng.choice(run, size=(count, len(run))).mean(axis=1)
 
-    def means(runs: Sequence[Sequence[float]]) -> np.ndarray:
-        runs = [np.asarray(r, dtype=float) for r in runs]
+    def means(seed_runs: Sequence[Sequence[float]]) -> np.ndarray:
+        runs = [np.asarray(r, dtype=float) for r in seed_runs]
         picks = rng.integers(0, len(runs), size=(resamples, len(runs)))
         out = np.zeros(resamples)
         for j in range(len(runs)):

@@ -5,6 +5,8 @@ benchmark's replay drives directly (benchmarks/tabular/replay.py), so both judge
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search import BasicVariantGenerator
 
@@ -71,7 +73,13 @@ def _optuna_search_class():
     return OptunaSearch
 
 
-class OptunaOnEvaluations(SuggestsUntried, _optuna_search_class()):
+if TYPE_CHECKING:
+    from ray.tune.search.optuna import OptunaSearch as _OptunaSearch
+else:
+    _OptunaSearch = _optuna_search_class()
+
+
+class OptunaOnEvaluations(SuggestsUntried, _OptunaSearch):
     """OptunaSearch that only sees reports carrying the metric: evaluations finish asynchronously, so most reports
     (train metrics, checkpoints) have none, and OptunaSearch would fail on them. It suggests each config once
     (orchestrator/search/untried.py)."""

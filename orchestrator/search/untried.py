@@ -20,11 +20,18 @@ import itertools
 import json
 import math
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
 from orchestrator import terminal
+
+if TYPE_CHECKING:
+    import optuna
+
+    _SearcherBase = Searcher  # what the mixin is mixed into: OptunaSearch, a Searcher
+else:
+    _SearcherBase = object
 
 REASKS = 10  # fresh suggestions asked for before choosing an untried config another way
 MAX_LISTED = 100_000  # a discrete space with more configs than this is not listed
@@ -58,7 +65,7 @@ def listed_configs(space: Any) -> list[dict[str, Any]] | None:
     return [dict(zip(values, combination)) for combination in itertools.product(*values.values())]
 
 
-class SuggestsUntried:
+class SuggestsUntried(_SearcherBase):
     """Mixin for Ray's OptunaSearch (before it in the bases): `suggest` returns only configs not evaluated yet.
     `evaluated`: configs evaluated elsewhere (the warm start's runs of this sweep's very configs).
 
@@ -67,6 +74,11 @@ class SuggestsUntried:
 
     _evaluated_elsewhere: frozenset = frozenset()  # (class defaults: a searcher restored from an older save)
     _exhausted: bool = False
+    # OptunaSearch's, set by it. _ot_study is an optuna.Study, typed Any: Ray leaves it unannotated (None at first),
+    # so a narrower type here would conflict with OptunaSearch's inferred None.
+    _ot_study: Any
+    _ot_trials: dict[str, optuna.Trial]
+    _space: Any
 
     def __init__(self, *args, evaluated: list[dict[str, Any]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
