@@ -3,7 +3,12 @@
 driver for the whole search and looked up by name in each trial; it holds two numbers and schedules nothing."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import ray
+
+if TYPE_CHECKING:
+    from ray.actor import ActorClass
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)
@@ -28,7 +33,8 @@ def incumbent_name(experiment_storage: str) -> str:
 
 def create_incumbent(experiment_storage: str):
     """The sweep's incumbent (an existing one of that name is reused: a sweep resumed in the same Ray session)."""
-    return Incumbent.options(name=incumbent_name(experiment_storage), get_if_exists=True).remote()
+    actor_class = cast("ActorClass[Incumbent]", Incumbent)  # what @ray.remote made it (mypy keeps the undecorated type)
+    return actor_class.options(name=incumbent_name(experiment_storage), get_if_exists=True).remote()
 
 
 def find_incumbent(name: str | None):

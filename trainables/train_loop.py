@@ -13,6 +13,7 @@ import random
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import ray.train
@@ -82,8 +83,10 @@ def train_loop_per_worker(loop_config: dict) -> None:
         policy.load_weights(Path(cfg.policy.pretrained_path) / WEIGHTS_NAME)
     policy.to(device)
     use_amp = cfg.policy.use_amp if cfg.policy.use_amp is not None else device.type == "cuda"
-    optimizer = cfg.optimizer.build(policy.optim_param_groups())
-    scheduler = cfg.scheduler.build(optimizer, cfg.steps)
+    optimizer_cfg, scheduler_cfg = cfg.optimizer, cfg.scheduler
+    assert optimizer_cfg is not None and scheduler_cfg is not None, "a validated config has both (presets filled in)"
+    optimizer = optimizer_cfg.build(policy.optim_param_groups())
+    scheduler = scheduler_cfg.build(optimizer, cfg.steps)
     step = 0
     start_weights = None
     # A restarted run continues where its last committed checkpoint left off; a new run that PBT started from
@@ -123,7 +126,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
             loss, info = model(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = clip_gradients(policy, cfg.optimizer.grad_clip_norm)
+        grad_norm = clip_gradients(policy, optimizer_cfg.grad_clip_norm)
         optimizer.step()
         scheduler.step()
         step += 1
@@ -140,7 +143,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
         if evaluator is not None:  # a staged evaluation's next stage starts as soon as its last one is in
             evaluator.advance()  # (finished evaluations are reported with the next report: benchmarks/README.md (i))
         if step % cfg.log_freq == 0 or save:
-            metrics = log.flush(step, scheduler.get_last_lr()[0])
+            metrics = log.flush(step, float(scheduler.get_last_lr()[0]))
             # A checkpoint is reported with every evaluation of an earlier step: none is in flight at a checkpoint,
             # so a run restored from it loses none (its own step's is run again on restore, above).
             finished = evaluator.poll(wait=is_last, wait_before=step if save else None) \
@@ -178,8 +181,9 @@ def report(metrics: dict, step: int, cfg, policy, optimizer, scheduler, save: bo
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     rng_states = None
     if save and world > 1:
-        rng_states = [None] * world
-        torch.distributed.all_gather_object(rng_states, rng_state())
+        gathered: list[Any] = [None] * world  # every rank's rng_state(), once gathered
+        torch.distributed.all_gather_object(gathered, rng_state())
+        rng_states = gathered
     if not (save and rank == 0):
         ray.train.report(metrics)
         return
@@ -207,7 +211,7 @@ def clip_gradients(policy: torch.nn.Module, max_norm: float) -> float:
     params = [p for p in policy.parameters() if p.grad is not None]
     if max_norm > 0:
         return float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-    return float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params])))
+    return float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None])))
 
 
 def seed_everything(seed: int) -> None:

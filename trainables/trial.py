@@ -12,11 +12,19 @@ import threading
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray import tune
-from ray.train import FailureConfig, RunConfig, ScalingConfig, UserCallback
-from ray.train.torch import TorchConfig, TorchTrainer
+from ray.train.torch import TorchConfig
+
+if TYPE_CHECKING:  # ray.train re-exports Train v2's classes only at run time (v2 is on by default): name them here
+    from ray.train.v2.api.callback import UserCallback
+    from ray.train.v2.api.config import FailureConfig, RunConfig, ScalingConfig
+    from ray.train.v2.torch.torch_trainer import TorchTrainer
+else:
+    from ray.train import FailureConfig, RunConfig, ScalingConfig, UserCallback
+    from ray.train.torch import TorchTrainer
 from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallback
 from ray.util.queue import Empty, Queue
 
@@ -37,7 +45,7 @@ _IMPORT_END = time.time()
 
 
 # The trial's driver only waits on its trainer: it reserves memory, no CPU (Ray rejects a {"CPU": 0} bundle).
-DRIVER_BUNDLE = {"memory": 256 * 2**20}
+DRIVER_BUNDLE: dict[str, float] = {"memory": 256 * 2**20}
 
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str, results_storage: str,
@@ -88,7 +96,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     `on_report` is called in this process with rank 0's metrics (and `checkpoint_path`) of every report; in Tune it
     replaces TuneReportCallback and must report to Tune itself. `start_from`: a Train checkpoint (of another run)
     that a new run starts from."""
-    loop_config = {"train_config": encode(cfg), "run_name": run_name}
+    loop_config: dict[str, Any] = {"train_config": encode(cfg), "run_name": run_name}
     if start_from:
         loop_config["start_from"] = start_from
     # In Tune, one report at a time (as TuneReportCallback's queue): Train waits for Tune's decision on each.
@@ -202,7 +210,7 @@ def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
     """What Tune reserves per trial: the driver's bundle, one bundle per evaluator actor. The Train workers get
     their own placement group from Ray Train; `max_concurrent_trials` (see sweep.py) accounts for them."""
     res = cfg.resources
-    actor = {"CPU": res.cpus_per_eval_actor} if res.cpus_per_eval_actor > 0 else dict(DRIVER_BUNDLE)
+    actor: dict[str, float] = {"CPU": res.cpus_per_eval_actor} if res.cpus_per_eval_actor > 0 else dict(DRIVER_BUNDLE)
     if res.gpus_per_eval_actor > 0:
         actor["GPU"] = res.gpus_per_eval_actor
     actors = [actor] * cfg.eval.num_actors if cfg.evaluates else []
