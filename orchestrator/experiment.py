@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import metrics as M
+from orchestrator.configs.parsing import build_config
+from orchestrator.errors import UserError
 from orchestrator.report import TrialRow, headline_metric, rank, trial_row
+from orchestrator.runtime.resources import trial_footprint
 
 # Tune's trial statuses, as the report names them (TERMINATED becomes finished or stopped early by its last step).
 _STATUS = {"RUNNING": "running", "PENDING": "pending", "PAUSED": "paused", "ERROR": "error"}
@@ -214,11 +217,8 @@ def _train_config(folder: Path, trial_id: str) -> dict | None:
 def _footprint(config: dict) -> dict[str, float] | None:
     """What the trial held while it ran (driver + evaluators + Train workers), as the sweep reserved it."""
     try:
-        from orchestrator.configs.parsing import build_config
-        from trainables.trial import trial_footprint
-
         return trial_footprint(build_config(config, []))
-    except Exception:  # noqa: BLE001  (a config of another version of the project: compute left unknown)
+    except UserError:  # a config another version of the project wrote, which this one cannot read: compute unknown
         return None
 
 

@@ -11,16 +11,13 @@
 - The scheduler's state survives `--tune.resume=true` (orchestrator/sweep_state.py): Ray's PBT has no save/restore,
   and its state is keyed by Trial objects, which a restored Tuner recreates; here it is saved by trial id.
 - Lineage: each exploit is a line of trials/trial_<id>/lineage.jsonl (written by the exploiting trial's driver);
-  `read_lineage` collects them for report.md and the HTML report.
+  orchestrator/results/lineage.py reads them for report.md and the HTML report.
 """
 from __future__ import annotations
 
-import json
-import math
 import pickle
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ray.tune.schedulers import PopulationBasedTraining
@@ -33,7 +30,6 @@ from orchestrator.metrics import EVAL_STEP
 from orchestrator.space import describe
 
 POPULATION_SCHEDULERS = ("pbt", "pb2")
-LINEAGE = "lineage.jsonl"  # in a trial's Tune folder: one JSON line per exploit
 
 
 def is_population(scheduler: str) -> bool:
@@ -241,72 +237,3 @@ class PBTWithState(_StateByTrialId, PopulationBasedTraining):
 
 class PB2WithState(_StateByTrialId, PB2):
     """Ray's PB2 (it needs scikit-learn when built), with its state saved by trial id."""
-
-
-# ------------------------------------------------------------------------------------------------------- lineage
-def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
-    """trial id -> its exploits, oldest first (empty without PBT)."""
-    out: dict[str, list[dict]] = {}
-    if not Path(trials_dir).is_dir():
-        return out
-    for path in sorted(Path(trials_dir).glob(f"trial_*/{LINEAGE}")):
-        entries = []
-        for line in path.read_text().splitlines():
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written
-        if entries:
-            out[path.parent.name.removeprefix("trial_")] = sorted(entries, key=lambda e: e.get("time", 0))
-    return out
-
-
-def lineage_of(experiment: str, local: Path) -> dict[str, list[dict]]:
-    """read_lineage of an experiment where it is stored: in a URI storage (s3://...), its lineage files are first
-    downloaded into `local`, the experiment's local copy."""
-    from orchestrator import storage
-
-    trials = Path(local) / "trials"
-    if storage.is_uri(experiment):
-        try:
-            storage.download(storage.join(experiment, "trials"), trials, skip=lambda rel: not rel.endswith(LINEAGE))
-        except FileNotFoundError:
-            return {}
-    return read_lineage(trials)
-
-
-def changes(entry: dict) -> list[tuple[str, Any, Any, Any]]:
-    """(field, this trial's value before, the donor's value, the new value) of each searched field of an exploit."""
-    new = entry.get("new") or {}
-    return [(k, (entry.get("previous") or {}).get(k), (entry.get("donor_values") or {}).get(k), v)
-            for k, v in new.items()]
-
-
-def fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else str(v)
-    return "-" if v is None else str(v)
-
-
-def lineage_rows(lineage: dict[str, list[dict]]) -> list[list[str]]:
-    """One row per exploit: trial, copied trial, at its step, the new run, each field as `before -> new`."""
-    rows = []
-    for trial_id, entries in sorted(lineage.items()):
-        for e in entries:
-            values = "; ".join(f"{k}: {fmt(before)} -> {fmt(new)}" + (f" (donor {fmt(donor)})" if donor != new else "")
-                               for k, before, donor, new in changes(e))
-            rows.append([trial_id, str(e.get("donor")), str(e.get("donor_step")), str(e.get("run")), values])
-    return rows
-
-
-LINEAGE_COLUMNS = ["trial", "copied trial", "at its step", "new run", "values: before -> after (the donor's)"]
-
-
-def lineage_markdown(lineage: dict[str, list[dict]]) -> list[str]:
-    if not lineage:
-        return []
-    lines = ["## PBT lineage: which trial copied which", "",
-             "Each row: a trial continued another's checkpoint (weights, optimizer, schedule, step) with mutated "
-             "values.", "", "| " + " | ".join(LINEAGE_COLUMNS) + " |", "|" + "---|" * len(LINEAGE_COLUMNS)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in lineage_rows(lineage)]
-    return lines + [""]

@@ -12,8 +12,6 @@ seed's checkpoint of the best config.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import pickle
@@ -23,27 +21,8 @@ from typing import Any
 
 from ray import tune
 from ray.tune.search import Repeater
-from ray.tune.search.repeater import TRIAL_INDEX
 
-CONFIG_ID = "__config_id__"
-RESERVED = (TRIAL_INDEX, CONFIG_ID)
-
-
-def split_repeat_keys(sample: dict[str, Any]) -> tuple[dict[str, Any], int, str | None]:
-    """(the sampled fields, the repeat index, the config id) of a trial's config."""
-    fields = {k: v for k, v in sample.items() if k not in RESERVED}
-    return fields, int(sample.get(TRIAL_INDEX) or 0), sample.get(CONFIG_ID)
-
-
-def config_id_of(params: dict[str, Any]) -> str | None:
-    """The config id of a trial: the one its searcher gave, or (grid search) a short hash of its sampled fields.
-    None when the sweep did not repeat."""
-    fields, _, given = split_repeat_keys(params)
-    if given is not None:
-        return str(given)
-    if TRIAL_INDEX not in params:
-        return None
-    return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:8]
+from orchestrator.results.seeds import CONFIG_ID, TRIAL_INDEX
 
 
 def grid_space(space: dict[str, Any], repeats: int) -> dict[str, Any]:
@@ -108,9 +87,3 @@ class Repeats(Repeater):
             self.searcher.on_trial_complete(group.primary_trial_id, result={metric: statistics.mean(scores)})
         else:
             self.searcher.on_trial_complete(group.primary_trial_id, result=None, error=kwargs.get("error", True))
-
-
-def spread(values: list[float]) -> dict[str, float | int]:
-    """Mean, sample std (0 for one value), min and max of a config's results over its seeds."""
-    return {"n": len(values), "mean": statistics.mean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0, "min": min(values), "max": max(values)}

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from orchestrator import metrics as M
 from orchestrator.candidates import Candidate, best_candidate, candidates_of, local_pretrained, report_history
-from orchestrator.repeats import config_id_of, split_repeat_keys, spread
+from orchestrator.results.seeds import config_id_of, split_repeat_keys, spread
 
 
 @dataclass

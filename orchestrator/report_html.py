@@ -22,6 +22,7 @@ from orchestrator.report import _columns, scheduler_stops
 from orchestrator import report_plots
 from orchestrator.html_parts import e as _e, num as _num, pct as _pct, table as _table
 from orchestrator.report_pareto import pareto_section
+from orchestrator.results.lineage import LINEAGE_COLUMNS, lineage_rows, read_lineage
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
             "scheduler-stops", "confirmation", "compute")
@@ -212,9 +213,7 @@ class _Page:
                      intro + _table(["trial", "step", "episodes", "success", "decision"], body))
 
     def lineage(self):
-        """PBT/PB2 only: for each trial, whom it copied, at which step, with which new values (orchestrator/pbt.py)."""
-        from orchestrator.pbt import LINEAGE_COLUMNS, lineage_rows, read_lineage
-
+        """PBT/PB2 only: for each trial, whom it copied, at which step, with which new values."""
         lineage = read_lineage(self.exp.folder / "trials")
         if not lineage:
             return

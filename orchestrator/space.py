@@ -19,6 +19,7 @@ from typing import Any
 
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
+from orchestrator.results.seeds import split_repeat_keys
 from orchestrator import conditional
 from orchestrator.configs.parsing import (BRANCHES, _check_leaf, _field_types, build_config, encode, flatten,
                                           unflatten)
@@ -76,8 +77,6 @@ def from_sample(base: dict, sample: dict[str, Any], overrides: dict | None = Non
     A conditional field takes the sampled type's config; a repeat index (`__trial_index__`) adds to the seed.
     `validate=False`: typed but not validated (constraints are checked first: a sample they reject is infeasible,
     not invalid)."""
-    from orchestrator.repeats import split_repeat_keys
-
     sample, index, _ = split_repeat_keys(sample)
     base, sample = conditional.resolve(base, sample)
     sample_layer = unflatten(dict(sample))

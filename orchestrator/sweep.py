@@ -39,6 +39,7 @@ from orchestrator.pbt import is_population, population_problems
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
 from orchestrator.repeats import grid_space
+from orchestrator.runtime.resources import trial_footprint
 from orchestrator.report import TrialRow
 from orchestrator.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
 from orchestrator.search_space_file import load_sweep
@@ -179,7 +180,6 @@ def _check_ties(ties: dict[str, str], cfg: TrainPipelineConfig) -> None:
 def max_concurrency(prepared: PreparedSweep) -> int:
     """Trials that fit at once, node by node: Tune only sees each trial's driver bundle, so count the Train workers
     and evaluators too, or trials would start and wait forever for workers that cannot be placed."""
-    from trainables.trial import trial_footprint
 
     need = trial_footprint(prepared.default_cfg)
     fits = trials_that_fit(need)

@@ -14,7 +14,7 @@ from orchestrator import storage
 from orchestrator.confirm import Confirmed, confirm
 from orchestrator.experiment import space_spec
 from orchestrator.pareto import Front, front_markdown
-from orchestrator.pbt import lineage_markdown, lineage_of
+from orchestrator.results.lineage import lineage_markdown, lineage_of
 from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report import (TrialRow, config_summaries, confirmation_markdown, export_best, markdown_table,
                                  print_table, rank, rows_of, scheduler_stops, write_summary)
@@ -22,7 +22,8 @@ from orchestrator.results.confirmation import (Decision, compared_metric, decide
                                                versus_default, words)
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 from orchestrator.results.paired import OverSeeds
-from orchestrator.space import describe
+from orchestrator.runtime.resources import resource_hours, trial_footprint
+from orchestrator.space import describe, from_sample
 from orchestrator.sweep import PreparedSweep
 
 
@@ -175,6 +176,11 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
           seed_spread: dict | None, front: dict | None = None) -> ModelCardInfo:
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     every_run = rows + ([baseline] if baseline else [])
+    seconds = {r.trial_id: r.seconds for r in every_run}
+    held = {r.trial_id: trial_footprint(from_sample(prepared.base, r.params, prepared.overrides, prepared.ties,
+                                                    validate=False)) for r in rows}  # each trial's own resources.*
+    if baseline:
+        held[baseline.trial_id] = trial_footprint(cfg)
     return ModelCardInfo(
         repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
         dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
@@ -185,8 +191,8 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
         comparison=decision.comparison_sentence() if decision else None,
         confirm_first_seed=t.confirm_seed if winner_confirmed else None,
         search_space={k: describe(v) for k, v in prepared.space.items()}, n_trials=len(rows),
-        search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=_hours(every_run, cfg),
-        gpu_hours=_hours(every_run, cfg, "GPU"),
+        search_algorithm=f"{t.search} + {t.scheduler}", cpu_hours=resource_hours(seconds, held),
+        gpu_hours=resource_hours(seconds, held, "GPU"),
         trials_table_md=markdown_table(rows, [m for m, _ in t.objectives]), config_diff=dict(winner.params),
         seed_spread=seed_spread, objectives=[[m, d] for m, d in t.objectives] if front else None,
         pareto_rule=front["rule"] if front else None,
@@ -350,14 +356,6 @@ def _write_eval_infos(prepared: PreparedSweep, confirmed: list[Confirmed], prefi
         ours = {M.EVAL_STEP: c.candidate.step, "label": c.label, "checkpoint_path": c.candidate.checkpoint_path}
         write_eval_info(prepared.experiment_dir / "confirm" / f"{prefix}{c.label}",
                         eval_info(c.episodes, group, c.eval_s, ours))
-
-
-def _hours(rows: list[TrialRow], cfg, resource: str = "CPU") -> float:
-    """Resource-hours the trials held: wall time x what one trial reserves (driver, Train workers, evaluators)."""
-    from trainables.trial import trial_footprint
-
-    per_trial = trial_footprint(cfg).get(resource, 0.0)
-    return sum(r.seconds for r in rows) / 3600 * per_trial
 
 
 def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: ModelCardInfo | None) -> None:

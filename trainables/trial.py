@@ -35,6 +35,7 @@ from orchestrator.constraints import violated
 from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
+from orchestrator.runtime.resources import trial_bundles
 from orchestrator.space import from_sample
 from trainables import phase_log, replay
 from trainables.incumbent import find_incumbent
@@ -43,9 +44,6 @@ from trainables.train_loop import train_loop_per_worker
 
 _IMPORT_END = time.time()
 
-
-# The trial's driver only waits on its trainer: it reserves memory, no CPU (Ray rejects a {"CPU": 0} bundle).
-DRIVER_BUNDLE: dict[str, float] = {"memory": 256 * 2**20}
 
 
 def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str, results_storage: str,
@@ -207,23 +205,8 @@ def scaling_config(res: ResourcesConfig) -> ScalingConfig:
 
 
 def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
-    """What Tune reserves per trial: the driver's bundle, one bundle per evaluator actor. The Train workers get
-    their own placement group from Ray Train; `max_concurrent_trials` (see sweep.py) accounts for them."""
-    res = cfg.resources
-    actor: dict[str, float] = {"CPU": res.cpus_per_eval_actor} if res.cpus_per_eval_actor > 0 else dict(DRIVER_BUNDLE)
-    if res.gpus_per_eval_actor > 0:
-        actor["GPU"] = res.gpus_per_eval_actor
-    actors = [actor] * cfg.eval.num_actors if cfg.evaluates else []
-    return tune.PlacementGroupFactory([DRIVER_BUNDLE, *actors])
+    """What Tune reserves per trial (orchestrator/runtime/resources.py: the driver's bundle, one per evaluator
+    actor). The Train workers get their own placement group from Ray Train; the sweep's concurrency counts them."""
+    return tune.PlacementGroupFactory(trial_bundles(cfg))
 
 
-def trial_footprint(cfg: TrainPipelineConfig) -> dict[str, float]:
-    """Everything one trial occupies while it runs: driver + evaluators + Train workers."""
-    res = cfg.resources
-    cpus = trial_resources(cfg).required_resources.get("CPU", 0.0) + res.num_workers * res.cpus_per_worker
-    out = {"CPU": cpus}
-    gpus = trial_resources(cfg).required_resources.get("GPU", 0.0)  # the evaluators'
-    gpus += res.num_workers * res.gpus_per_worker if res.use_gpu else 0.0
-    if gpus:
-        out["GPU"] = gpus
-    return out

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from orchestrator import metrics as M
 from orchestrator import sweep as sweep_mod
-from orchestrator.pbt import read_lineage
+from orchestrator.results.lineage import read_lineage
 from orchestrator.sweep_results import finish
 from trainables.checkpointing import weights_digest
 

@@ -18,7 +18,8 @@ from orchestrator.configs.optim import AdamWConfig, CosineDecayWithWarmupConfig
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.errors import UserError
-from orchestrator.pbt import (KeepInSpace, PBTWithState, lineage_markdown, make_scheduler, mutations, read_lineage)
+from orchestrator.pbt import KeepInSpace, PBTWithState, make_scheduler, mutations
+from orchestrator.results.lineage import lineage_markdown, read_lineage
 from orchestrator.sweep import prepare
 from orchestrator.sweep_state import SchedulerState
 from tests.unit.test_policies import FEATURES, STATS, raw_batch, tiny_config

@@ -14,7 +14,8 @@ from orchestrator.constraints import pass_counts, search_problems, tell_infeasib
 from orchestrator.errors import UserError
 from orchestrator.policies.act.configuration import ACTConfig
 from orchestrator.policies.diffusion.configuration import DiffusionConfig
-from orchestrator.repeats import CONFIG_ID, Repeats, config_id_of
+from orchestrator.repeats import Repeats
+from orchestrator.results.seeds import CONFIG_ID, config_id_of
 from orchestrator.report import config_summaries, markdown_table, rank, trial_row
 from orchestrator.space import describe, from_sample, split_space
 from orchestrator.search.algorithms import OptunaOnEvaluations, search_algorithm

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from orchestrator.configs.train import EvalConfig, ResourcesConfig, TrainPipelineConfig
 from orchestrator.ray_start import local_resource_problems
-from trainables.trial import DRIVER_BUNDLE, trial_footprint, trial_resources
+from orchestrator.runtime.resources import DRIVER_BUNDLE, trial_footprint
+from trainables.trial import trial_resources
 
 
 def test_evaluators_on_cpus_by_default():

@@ -11,7 +11,7 @@ from orchestrator import metrics as M
 from orchestrator.candidates import Candidate
 from orchestrator.configs.parsing import build_config, encode
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.repeats import TRIAL_INDEX
+from orchestrator.results.seeds import TRIAL_INDEX
 from orchestrator.report import TrialRow
 from orchestrator.search.algorithms import search_algorithm
 from orchestrator.search.untried import config_key, listed_configs
