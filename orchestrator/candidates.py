@@ -72,8 +72,8 @@ def candidates_of(history: list[dict], trial_id: str, params: dict) -> list[Cand
 
 def best_candidate(candidates: list[Candidate], metric: str, mode: str) -> Candidate | None:
     """The best checkpoint that exists on storage by `metric`; ties go to the later step."""
-    usable = [c for c in candidates if c.checkpoint_path and c.value(metric) is not None]
+    usable = [(value, c) for c in candidates if c.checkpoint_path and (value := c.value(metric)) is not None]
     if not usable:
         return None
     sign = 1 if mode == "max" else -1
-    return max(usable, key=lambda c: (sign * c.value(metric), c.step))
+    return max(usable, key=lambda vc: (sign * vc[0], vc[1].step))[1]

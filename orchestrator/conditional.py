@@ -36,7 +36,9 @@ def is_branch_choice(value: Any) -> bool:
     """A `tune.choice` (or grid_search) whose values are config dataclasses: a conditional space."""
     values = value.categories if isinstance(value, Categorical) else \
         value["grid_search"] if isinstance(value, dict) and set(value) == {"grid_search"} else None
-    return bool(values) and any(dataclasses.is_dataclass(v) for v in values)
+    if not values:
+        return False
+    return any(dataclasses.is_dataclass(v) for v in values)
 
 
 def lift_branches(dotted: str, value: Any, space: dict[str, Any], branches: dict[str, dict], lift) -> Any:
@@ -175,7 +177,7 @@ def collapse(space: dict[str, Any], base: dict, fixed: dict[str, Any]) -> tuple[
                             "invalid search space")
         chosen = fixed.get(f"{field}.type")
         space = {k: v for k, v in space.items()
-                 if not (condition_of(space, k) and condition_of(space, k)[0] == f"{field}.type"
+                 if not ((condition := condition_of(space, k)) and condition[0] == f"{field}.type"
                          and f"{field}.{k[len(field) + 1:].partition('.')[2]}" in fixed)}
         if chosen is None:
             continue

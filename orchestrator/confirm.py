@@ -74,10 +74,14 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
     n_actors = max(1, min(free, stage))
     actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor, owner="confirm",
                            gpus_per_actor=cfg.resources.gpus_per_eval_actor)
-    raw, seconds = [[] for _ in entries], [0.0 for _ in entries]
+    raw: list[list] = [[] for _ in entries]  # each entry's evaluated episodes
+    seconds = [0.0 for _ in entries]
     results: list[Confirmed] = []
     try:
-        policies = [load_policy(local_pretrained(candidate.checkpoint_path)) for _, candidate in entries]
+        policies = []
+        for _, candidate in entries:
+            assert candidate.checkpoint_path is not None, "a candidate to confirm has a committed checkpoint"
+            policies.append(load_policy(local_pretrained(candidate.checkpoint_path)))
         start, done = time.perf_counter(), 0
         with progress(f"confirming on up to {n_episodes} fresh episodes", len(entries) * n_episodes) as advance:
             while done < n_episodes:

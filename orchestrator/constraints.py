@@ -82,7 +82,7 @@ def sample_configs(prepared, n: int, seed: int) -> list[tuple[dict, TrainPipelin
     from orchestrator.space import from_sample
 
     rng = random.Random(seed)
-    out = []
+    out: list[tuple[dict, TrainPipelineConfig | UserError]] = []
     for _ in range(n):
         point = sample_point(prepared.space, rng)
         try:

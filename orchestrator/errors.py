@@ -28,9 +28,8 @@ class UserError(Exception):
     """Bad input from the user. The CLI prints it without a traceback and exits 2."""
 
     def __init__(self, problems: list[Problem] | Problem | str, title: str = "invalid configuration"):
-        if isinstance(problems, (Problem, str)):
-            problems = [problems]
-        self.problems = [p if isinstance(p, Problem) else Problem("", str(p)) for p in problems]
+        items = [problems] if isinstance(problems, (Problem, str)) else problems
+        self.problems = [p if isinstance(p, Problem) else Problem("", str(p)) for p in items]
         self.title = title
         super().__init__(self.render())
 

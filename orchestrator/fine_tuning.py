@@ -46,13 +46,15 @@ def fine_tuning_problems(policy: PolicyConfig, space: dict[str, Any],
         return []
     folder = Path(policy.pretrained_path)
     saved = saved_shapes(folder)
-    out = []
+    out: list[Problem] = []
     shapes = weight_shapes(policy)
     if shapes != saved:
         out.append(problem("policy", f"the saved config with the fields set over it (flags, a search space's "
                            f"defaults) does not fit the saved weights in {folder / WEIGHTS_NAME} (e.g. "
                            f"{_changed(shapes, saved)[0]}): only fields that keep the weights' shapes may be changed "
                            "(dropout, kl_weight, optimizer.*, ...)"))
+    if config_of is None:  # no way to build a sample's config: the sampled fields cannot be checked
+        return out
     for key, value, tensor, dist in shape_changes(space, saved,
                                                   lambda sample: weight_shapes(config_of(sample).policy)):
         out.append(problem(key, f"changes the shapes of the saved weights in {folder / WEIGHTS_NAME} "

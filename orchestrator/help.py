@@ -98,8 +98,8 @@ def config_fields(cfg: Any, prefix: str = "", title: str = "", comment: str = ""
         out += ["", *textwrap.wrap(f"{title or name}" + (f" - {comment}" if comment else ""), _width(),
                                    subsequent_indent="    ")]
         out += textwrap.wrap(doc, _width(), initial_indent="    ", subsequent_indent="    ") if doc else []
-    if _is_choice(_choice_base(cls)):
-        base = _choice_base(cls)
+    base = _choice_base(cls)
+    if _is_choice(base):
         known = sorted(base.get_known_choices())
         note = f"   [searched: {searched[prefix + 'type']}]" if prefix + "type" in searched else ""
         out += [f"  --{prefix}type: str = {cfg.type}{note}",
@@ -184,7 +184,8 @@ def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dic
     from orchestrator.conditional import condition_of
     from orchestrator.space import _lookup
 
-    marks, others = {}, {}
+    marks: dict[str, str] = {}
+    others: dict[str, dict[str, str]] = {}
     for key, text in searched.items():
         cond = condition_of(space, key)
         if key.endswith(".type") and key in space and any(condition_of(space, k) for k in space):

@@ -13,12 +13,14 @@ def param_importances(exp: Experiment) -> tuple[dict[str, float] | None, str]:
     import optuna
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-    finished = [r for r in exp.rows if r.status == "finished" and finite(r.value(exp.metric)) is not None]
+    scored = [(r, value) for r in exp.rows
+              if r.status == "finished" and (value := finite(r.value(exp.metric))) is not None]
+    finished = [r for r, _ in scored]
     names = [n for n in exp.space if all(n in r.params for r in finished)]
     if len(finished) < 2:
         return None, (f"{len(finished)} finished trial(s) with {exp.metric}; importance needs at least 2 (trials "
                       "the scheduler stopped are left out: their result is from a shorter run)")
-    distributions = {}
+    distributions: dict[str, optuna.distributions.BaseDistribution] = {}
     for n in names:
         spec, seen = exp.space[n], [r.params[n] for r in finished]
         if spec.get("kind") == "categorical":
@@ -37,9 +39,9 @@ def param_importances(exp: Experiment) -> tuple[dict[str, float] | None, str]:
         return None, "no searched parameter took more than one value among the finished trials"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize" if exp.mode == "max" else "minimize")
-    for r in finished:
+    for r, value in scored:
         study.add_trial(optuna.trial.create_trial(
-            value=float(r.value(exp.metric)), distributions={n: distributions[n] for n in names},
+            value=value, distributions={n: distributions[n] for n in names},
             params={n: choice_value(r.params[n]) if exp.space[n].get("kind") == "categorical" else r.params[n]
                     for n in names}))
     try:

@@ -33,7 +33,21 @@ Interval = tuple[float, float, float]  # (value, low, high)
 def values_of(row: TrialRow, objectives: Sequence[tuple[str, str]]) -> list[float] | None:
     """The trial's value for every objective, or None if one is missing."""
     values = [row.value(metric) for metric, _ in objectives]
-    return None if any(v is None for v in values) else values
+    present = [v for v in values if v is not None]
+    return present if len(present) == len(values) else None
+
+
+def member_value(row: TrialRow, metric: str) -> float:
+    """A front member's value for an objective (a member has every one: `pareto_front` leaves the others out)."""
+    value = row.value(metric)
+    if value is None:
+        raise ValueError(f"{row.trial_id} has no {metric}: it is not on the Pareto front")
+    return value
+
+
+def front_values(row: TrialRow, objectives: Sequence[tuple[str, str]]) -> list[float]:
+    """A front member's value for every objective."""
+    return [member_value(row, metric) for metric, _ in objectives]
 
 
 def dominates(a: Sequence[float], b: Sequence[float], modes: Sequence[str]) -> bool:
@@ -53,7 +67,7 @@ def later_interval(row: TrialRow, metric: str) -> Interval:
     """An objective's (value, low, high) as the trial measured it: with its 95 % interval where it reported one
     (`<metric>_ci95_low/_high`: policy/latency_ms and policy/chunk_ms, timed repeatedly; eval/success, Wilson), else
     the value as a point (policy/n_params is exact)."""
-    value = row.value(metric)
+    value = member_value(row, metric)
     source = row.best.metrics if M.is_eval_metric(metric) and row.best is not None else row.metrics
     low, high = source.get(f"{metric}_ci95_low"), source.get(f"{metric}_ci95_high")
     if isinstance(low, (int, float)) and isinstance(high, (int, float)):
@@ -63,7 +77,7 @@ def later_interval(row: TrialRow, metric: str) -> Interval:
 
 def search_equivalent(top: TrialRow, row: TrialRow, metric: str, margin: float, alpha: float) -> bool:
     """From the search's evaluations alone: TOST on two success counts, or equal values for other metrics."""
-    a, b = top.value(metric), row.value(metric)
+    a, b = member_value(top, metric), member_value(row, metric)
     n_a = top.best.metrics.get(M.EVAL_N_EPISODES) if top.best else None
     n_b = row.best.metrics.get(M.EVAL_N_EPISODES) if row.best else None
     if metric == M.EVAL_SUCCESS and n_a and n_b:
@@ -87,7 +101,8 @@ def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]], fir
     order = {r.trial_id: i for i, r in enumerate(front)}
     top = top or max(front, key=lambda r: (sign * first_value(r), -order[r.trial_id]))
     tied = [r for r in front if r is top or as_good(top, r)]
-    pool, why = list(tied), []
+    pool = list(tied)
+    why: list[str] = []
     for metric, mode in rest:
         if len(pool) == 1:
             break
@@ -133,7 +148,10 @@ class Front:
         self.members = pareto_front(ranked, self.objectives)
         self.n_trials = len(ranked)
         self.margin = margin  # tune.equivalence_margin, in the first objective's units
-        self.chosen, self.tied, self.why, self.confirmed = None, [], [], False
+        self.chosen: TrialRow | None = None
+        self.tied: list[TrialRow] = []
+        self.why: list[str] = []
+        self.confirmed = False
 
     def choose_in_search(self) -> TrialRow:
         """From the search's evaluations: equivalence on the first objective from the success counts (each of the
@@ -141,7 +159,7 @@ class Front:
         first = self.objectives[0][0]
         alpha = ALPHA / max(1, len(self.members) - 1)
         self.chosen, self.tied, self.why = choose(
-            self.members, self.objectives, lambda r: r.value(first),
+            self.members, self.objectives, lambda r: member_value(r, first),
             lambda top, r: search_equivalent(top, r, first, self.margin, alpha))
         return self.chosen
 
@@ -169,7 +187,7 @@ class Front:
     def summary(self) -> dict:
         return {"objectives": [{"metric": m, "mode": d} for m, d in self.objectives], "n_trials": self.n_trials,
                 "members": [{"trial_id": r.trial_id, "best_step": r.best.step if r.best else None,
-                             "values": dict(zip([m for m, _ in self.objectives], values_of(r, self.objectives))),
+                             "values": dict(zip([m for m, _ in self.objectives], front_values(r, self.objectives))),
                              "intervals": {m: list(later_interval(r, m)) for m, _ in self.objectives[1:]}}
                             for r in self.members],
                 "chosen": self.chosen.trial_id if self.chosen else None, "equivalence_margin": self.margin,
@@ -181,8 +199,9 @@ class Front:
         console.print(f"\nPareto front ({names}): {len(self.members)} of {self.n_trials} trials")
         for r in self.members:
             values = ", ".join(_span_value(r, m, v)
-                               for (m, _), v in zip(self.objectives, values_of(r, self.objectives)))
-            console.print(f"  {r.trial_id} (step {r.best.step}): {values}"
+                               for (m, _), v in zip(self.objectives, front_values(r, self.objectives)))
+            step = f" (step {r.best.step})" if r.best else ""  # no checkpoint: objectives all policy/* costs
+            console.print(f"  {r.trial_id}{step}: {values}"
                           + ("  <- best/" if r is self.chosen else ""))
         if self.chosen:
             console.print(f"  best/: {self.rule()}")

@@ -3,7 +3,7 @@ front joined by a line, best/ starred, and a table of the front with how best/ w
 from __future__ import annotations
 
 from orchestrator.html_parts import e as _e, num as _num, table as _table
-from orchestrator.pareto import pareto_front, values_of
+from orchestrator.pareto import front_values, pareto_front, values_of
 
 
 def pareto_section(page) -> None:
@@ -15,8 +15,8 @@ def pareto_section(page) -> None:
     import matplotlib.pyplot as plt
 
     page.nav.append("pareto")
-    scored = [(r, values_of(r, objectives)) for r in exp.rows if r.status != "infeasible"]
-    scored = [(r, v) for r, v in scored if v is not None]
+    scored = [(r, v) for r in exp.rows
+              if r.status != "infeasible" and (v := values_of(r, objectives)) is not None]
     front = pareto_front([r for r, _ in scored], objectives)
     saved = (exp.summary or {}).get("pareto_front") or {}
     chosen = saved.get("chosen")
@@ -30,7 +30,7 @@ def pareto_section(page) -> None:
         if r.trial_id == chosen:
             ax.plot(v[0], v[1], marker="*", ms=20, ls="none", color="gold", markeredgecolor="black", zorder=5,
                     label="best/")
-    line = sorted((values_of(r, objectives)[:2] for r in front), key=lambda p: p[0])
+    line = sorted((front_values(r, objectives)[:2] for r in front), key=lambda p: p[0])
     if len(line) > 1:
         ax.plot([p[0] for p in line], [p[1] for p in line], color="black", lw=1, ls="--", alpha=0.6,
                 label="Pareto front")
@@ -43,7 +43,7 @@ def pareto_section(page) -> None:
     names = [m for m, _ in objectives]
 
     body = [[r.trial_id + (" (best/)" if r.trial_id == chosen else ""), _num(r.best.step if r.best else None),
-             *[_num(v) for v in values_of(r, objectives)]] for r in front]
+             *[_num(v) for v in front_values(r, objectives)]] for r in front]
     more = f" (and {', '.join(names[2:])}: in the table)" if len(names) > 2 else ""
     text = (f"<p>{len(front)} of {len(scored)} trials are on the Pareto front: no other trial is at least as good on "
             f"every objective and better on one. Drawn: the first two objectives{_e(more)}; front members outlined"
