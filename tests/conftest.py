@@ -74,3 +74,15 @@ def s3_server(tmp_path_factory):
 
     with S3Server(log=tmp_path_factory.mktemp("s3") / "moto.log") as server:
         yield server
+
+
+SLOW_MARKERS = {"integration", "e2e", "faults"}
+SLOW_FIXTURES = {"ray_cluster", "s3_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast lane (`-m fast`, the inner loop): every test that starts no Ray cluster, trains no sweep and runs
+    no fault; the tiers marked integration, e2e and faults, and anything using the shared cluster, are the rest."""
+    for item in items:
+        if not ({m.name for m in item.iter_markers()} & SLOW_MARKERS or set(item.fixturenames) & SLOW_FIXTURES):
+            item.add_marker(pytest.mark.fast)
