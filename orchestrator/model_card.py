@@ -15,6 +15,7 @@ import re
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -150,7 +151,7 @@ def name_repo_in_card(text: str, repo_id: str) -> str:
 def card_data(info: ModelCardInfo) -> ModelCardData:
     """The front matter: library, tags, dataset, and a model-index with the confirmed (else search-time) results."""
     dataset = info.dataset_folder or info.dataset_repo_id
-    result = dict(task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=dataset,
+    result: dict[str, Any] = dict(task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=dataset,
                   dataset_name=dataset)
     eval_results = []
     if info.winner is not None:
@@ -255,8 +256,9 @@ def _chosen_how(info: ModelCardInfo) -> str:
         if c.get("distinguishable") is False:
             how += (f".\n\n**The choice is not evidence: {c['choice']}.** The winner is the best point estimate, "
                     "kept because a policy was asked for")
-        if (info.seed_spread or {}).get("best"):
-            how += f".\n\n{info.seed_spread['best']['rule']}"
+        spread = info.seed_spread or {}
+        if spread.get("best"):
+            how += f".\n\n{spread['best']['rule']}"
         return how
     return f"; it is the best evaluated checkpoint{step} by `{info.search.metric}` (not confirmed on fresh episodes)"
 
@@ -281,6 +283,7 @@ def _evidence_md(info: ModelCardInfo) -> str:
     if info.winner is None:
         return search_line + "\n\nIt was not confirmed on fresh episodes (`tune.confirm_top_k=0`)."
     w = info.winner
+    assert info.confirm_first_seed is not None, "a confirmed winner comes with its confirmation's first seed"
     seeds = f"seeds {info.confirm_first_seed}..{info.confirm_first_seed + w.n_episodes - 1}"
     rows = [_row("this policy", w)] + ([_row("default config", info.baseline)] if info.baseline else [])
     table = ("| policy | success | 95 % CI (Wilson) | avg sum reward (± 95 %) | avg max reward (± 95 %) |\n"

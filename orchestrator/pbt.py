@@ -18,7 +18,7 @@ from __future__ import annotations
 import pickle
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
@@ -172,6 +172,7 @@ def make_scheduler(t, cfg, space: dict[str, Any]):
                   # Reports before a trial's first evaluation carry no eval/step and no eval metric: they are passed
                   # over (_StateByTrialId.on_trial_result), so Ray's check would only warn about them.
                   require_attrs=False, synch=False)
+    scheduler: _StateByTrialId
     if t.scheduler == "pb2":
         scheduler = PB2WithState(hyperparam_bounds={k: [d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper]
                                                     for k, d in space.items()}, **common)
@@ -182,7 +183,13 @@ def make_scheduler(t, cfg, space: dict[str, Any]):
     return scheduler
 
 
-class _StateByTrialId:
+if TYPE_CHECKING:
+    _SchedulerBase = PopulationBasedTraining  # what the mixin is mixed into (PB2 is one too)
+else:
+    _SchedulerBase = object
+
+
+class _StateByTrialId(_SchedulerBase):
     """No decision at the last evaluated step, and save/restore for Ray's PBT (which has none: TrialScheduler.save raises NotImplementedError). Its per-trial
     state is keyed by Trial objects, which a restored Tuner recreates, so it is saved by trial id and put back on
     each trial as the restored controller adds it. A save still in flight (a future) is not kept: that trial is
@@ -212,7 +219,7 @@ class _StateByTrialId:
         for trial, state in self._trial_state.items():  # trials the controller added before the callbacks' restore
             self._put_back(trial, state)
 
-    last_step = None  # the training budget: no decision at (or after) it, nothing would be left to train
+    last_step: int | None = None  # the training budget: no decision at (or after) it, nothing would be left to train
 
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
         if self._time_attr not in result or self._metric not in result:

@@ -46,14 +46,16 @@ def push_from_args(args: list[str]) -> str | None:
     if not args or args[0].startswith("--"):
         raise UserError(problem("folder", f"give the folder first: {USAGE}"), "bad command line")
     hub = _hub_config(args[1:])
+    repo_id = hub.repo_id
+    assert repo_id is not None, "_hub_config requires it"
     experiment, policy = locate(args[0])
 
     from orchestrator.hub import check_hub_access, push_to_hub
 
-    check_hub_access(hub.repo_id)  # the token before anything is written or sent
+    check_hub_access(repo_id)  # the token before anything is written or sent
     summary = json.loads((experiment / "summary.json").read_text()) if experiment else None
-    if experiment:
-        _experiment_card(policy, summary, hub.repo_id)
+    if experiment and summary is not None:
+        _experiment_card(policy, summary, repo_id)
         message = f"Best policy of sweep {summary.get('experiment', experiment.name)}"
     else:
         message = f"Policy {policy.parent.name if policy.name == 'pretrained_model' else policy.name}"
@@ -61,14 +63,14 @@ def push_from_args(args: list[str]) -> str | None:
         folder = policy
         if not (policy / "README.md").is_file():  # a card goes with the upload; the checkpoint stays as Ray wrote it
             folder = Path(shutil.copytree(policy, Path(staging) / "policy"))
-            _policy_card(folder, hub.repo_id)
+            _policy_card(folder, repo_id)
         _refuse_secrets(folder)
-        url = push_to_hub(folder, hub.repo_id, private=hub.private, commit_message=message)
-    if experiment:
+        url = push_to_hub(folder, repo_id, private=hub.private, commit_message=message)
+    if experiment and summary is not None:
         summary["hub_url"] = url
         (experiment / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print(f"pushed {policy} to {url}")
-    print(f"  load it with --policy.path={hub.repo_id}")
+    print(f"  load it with --policy.path={repo_id}")
     return url
 
 

@@ -115,7 +115,8 @@ def build_report(folder: str | Path, out: str | Path | None = None, source: str 
 
 class _Page:
     def __init__(self, exp: Experiment, out: Path, source: str | None = None):
-        self.exp, self.out, self.parts = exp, out, []
+        self.exp, self.out = exp, out
+        self.parts: list[str] = []  # the sections' HTML, in order
         self.source = source or str(exp.folder)
         self.nav = list(SECTIONS)  # + the optional sections present
         every = exp.rows + ([exp.baseline] if exp.baseline else [])

@@ -109,7 +109,7 @@ def success_intervals(page) -> None:
 def parallel_coordinates(page) -> None:
     """The searched parameters of every trial against its result."""
     import matplotlib.pyplot as plt
-    from matplotlib import cm, colors
+    from matplotlib import cm, colors, ticker
 
     exp = page.exp
     names = [n for n in exp.space if any(n in r.params for r in exp.rows)]
@@ -139,7 +139,8 @@ def parallel_coordinates(page) -> None:
     ax.set_xlim(-0.2, len(axes_names) - 0.5)
     if norm is not None:
         bar = fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=exp.metric, fraction=0.03)
-        bar.formatter.set_useOffset(False)
+        if isinstance(bar.formatter, ticker.ScalarFormatter):  # (it is: the norm is linear)
+            bar.formatter.set_useOffset(False)
         bar.update_ticks()
     fig.tight_layout()
     text = ("<p>One line per trial, coloured by its result (grey: none yet); dashed: stopped early, running or "

@@ -178,7 +178,7 @@ def cluster_problems(storage_path: str, nodes: list[dict], seen_by: set[str] | N
     driver wrote there, see hosts_seeing; None: none checked): trials on the other hosts would write their
     checkpoints to folders this driver never reads. Several Ray nodes on one host share its disk, a shared
     filesystem mounted at the same path on every host is seen by all, and a URI is reachable from every node."""
-    hosts = sorted({n.get("NodeManagerAddress") for n in nodes if n.get("Alive") and n.get("NodeManagerAddress")})
+    hosts = sorted({host for n in nodes if n.get("Alive") and (host := n.get("NodeManagerAddress"))})
     blind = [h for h in hosts if h not in (seen_by or set())]
     if is_uri(storage_path) or len(hosts) < 2 or not blind:
         return []

@@ -108,6 +108,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
              "the search space cannot fine-tune this policy")
     raise_if(storage.uri_problems(tune_cfg.storage_path) or storage.reach_problems(tune_cfg.storage_path),
              "storage cannot be used")
+    assert tune_cfg.experiment_name is not None, "_tune_config names it"
     experiment_dir = storage.join(storage.resolve(tune_cfg.storage_path), tune_cfg.experiment_name)
     if storage.exists(experiment_dir) and not tune_cfg.resume:
         raise UserError(problem("tune.experiment_name", f"{experiment_dir} already exists: pass --tune.resume=true "

@@ -46,7 +46,8 @@ class _Row:
     def __init__(self, trial_id: str, params: dict, label: str | None = None):
         self.trial_id, self.params = trial_id, params
         self.label = label or trial_id  # how the log lines and the table name it
-        self.status, self.step, self.metrics = "PENDING", 0, {}
+        self.status, self.step = "PENDING", 0
+        self.metrics: dict = {}
         self.first: tuple[float, int] | None = None  # (time, step) of the first report of this attempt
         self.last_time: float | None = None
         self.replayed = False  # reports told again after a stop were announced
@@ -71,7 +72,8 @@ class SweepProgress(Callback):
         self.total_trials = 0
 
     # ---- Tune's hooks (called in the driver's main thread) ----
-    def setup(self, total_num_samples: int | None = None, **info) -> None:
+    def setup(self, stop=None, num_samples: int | None = None, total_num_samples: int | None = None,
+              **info) -> None:
         self.started = time.time()
         self.total_trials = total_num_samples or 0
 
@@ -142,7 +144,7 @@ class SweepProgress(Callback):
         return int((trial.config or {}).get("steps", self.total_steps))
 
     def _eta(self, row: _Row, total: int) -> float | None:
-        if row.status != "RUNNING" or row.first is None or row.step <= row.first[1]:
+        if row.status != "RUNNING" or row.first is None or row.last_time is None or row.step <= row.first[1]:
             return None
         rate = (row.step - row.first[1]) / max(1e-9, row.last_time - row.first[0])
         return (total - row.step) / rate

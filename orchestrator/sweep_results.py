@@ -6,11 +6,13 @@ import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from orchestrator import metrics as M
 from orchestrator import storage
+from orchestrator.candidates import Candidate
 from orchestrator.confirm import Confirmed, confirm
 from orchestrator.experiment import space_spec
 from orchestrator.pareto import Front, front_markdown
@@ -70,7 +72,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         seeds = _seeds(prepared, ranked, winner, winner_confirmed, baseline, baseline_confirmed, console)
         summary["seed_spread"] = seeds.summary
         best_row, best_confirmed = seeds.representative_row, seeds.representative
-    best_dir = export_best(best_row.best, out / "best")
+    best_dir = export_best(_checkpoint(best_row), out / "best")
     card = _card(prepared, rows, baseline, best_row, best_confirmed, baseline_confirmed, decision,
                  seeds.summary if seeds else None, summary.get("pareto_front"))
     write_model_card(best_dir, card)
@@ -99,7 +101,7 @@ def _search_summary(prepared: PreparedSweep, rows: list[TrialRow], baseline: Tri
                     stops: list[dict]) -> dict:
     """summary.json's account of the search: metric and objectives, episodes, the ranked trials, the stops."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    summary = {
+    summary: dict[str, Any] = {
         "experiment": t.experiment_name, "metric": t.rank_metric, "mode": t.rank_mode,
         "objectives": [{"metric": m, "mode": d} for m, d in t.objectives],
         "search_episodes": {"n": cfg.eval.n_episodes, "growth": cfg.eval.n_episodes_growth,
@@ -122,7 +124,7 @@ def _print_stops(stops: list[dict], console: Console) -> None:
 
 
 def _print_winner(winner: TrialRow, metric: str, console: Console, retrained: bool = False) -> None:
-    console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {winner.best.step}): "
+    console.print(f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {_checkpoint(winner).step}): "
                   f"{metric} = {winner.value(metric):.4g} in the search")
     console.print(f"  config diff vs base: {winner.params}")
     if winner.over_seeds:
@@ -138,11 +140,12 @@ def _confirm_top(prepared: PreparedSweep, ranked: list[TrialRow], baseline: Tria
     winner is decided (orchestrator/results/confirmation.py); with several objectives `front` chooses it. Returns
     (winner row, every Confirmed, the baseline's, the Decision)."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    entries = [(r.trial_id, r.best) for r in _best_seed_of_each_config(ranked)[:t.confirm_top_k]]
-    with_baseline = baseline is not None and baseline.best is not None and bool(baseline.best.checkpoint_path)
+    entries = [(r.trial_id, _checkpoint(r)) for r in _best_seed_of_each_config(ranked)[:t.confirm_top_k]]
+    baseline_best = baseline.best if baseline is not None else None
+    with_baseline = baseline_best is not None and bool(baseline_best.checkpoint_path)
     plan = plan_for(len(entries), with_baseline, t.confirm_episodes, t.confirm_stage_episodes)
-    if with_baseline:
-        entries.append(("baseline", baseline.best))
+    if with_baseline and baseline_best is not None:
+        entries.append(("baseline", baseline_best))
 
     def decision_of(results: list[Confirmed]) -> Decision:
         return decide(results, t.rank_metric, t.rank_mode, plan, margin=t.equivalence_margin if front else None,
@@ -175,6 +178,7 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
           winner_confirmed: Confirmed | None, baseline_confirmed: Confirmed | None, decision: Decision | None,
           seed_spread: dict | None, front: dict | None = None) -> ModelCardInfo:
     t, cfg = prepared.tune_cfg, prepared.default_cfg
+    assert t.experiment_name is not None, "prepare() names the experiment"
     every_run = rows + ([baseline] if baseline else [])
     seconds = {r.trial_id: r.seconds for r in every_run}
     held = {r.trial_id: trial_footprint(from_sample(prepared.base, r.params, prepared.overrides, prepared.ties,
@@ -185,8 +189,9 @@ def _card(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | No
         repo_id=cfg.hub.repo_id if cfg.hub.push else None, policy_type=cfg.policy.type, env_type=cfg.env.type,
         dataset_repo_id=cfg.dataset.repo_id, experiment=t.experiment_name,
         dataset_folder=Path(cfg.dataset.root).name if cfg.dataset.root else None,
-        search=SearchEvidence(t.rank_metric, t.rank_mode, winner.value(t.rank_metric), winner.best.step,
-                              int(winner.best.metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)), cfg.eval.seed),
+        search=SearchEvidence(t.rank_metric, t.rank_mode, winner.value(t.rank_metric), _checkpoint(winner).step,
+                              int(_checkpoint(winner).metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)),
+                              cfg.eval.seed),
         winner=winner_confirmed, baseline=baseline_confirmed,
         comparison=decision.comparison_sentence() if decision else None,
         confirm_first_seed=t.confirm_seed if winner_confirmed else None,
@@ -254,6 +259,12 @@ class Seeds:
     summary: dict
 
 
+def _checkpoint(row: TrialRow) -> Candidate:
+    """A ranked or retrained row's best checkpoint: those rows are kept only with one (and its path)."""
+    assert row.best is not None, f"{row.trial_id} has no evaluated checkpoint"
+    return row.best
+
+
 def seed_of(row: TrialRow, default_seed: int) -> int:
     """A run's training seed: the one it was given (a seed retrain), else the base seed plus its repeat index."""
     return int(row.params.get("seed", default_seed)) + (row.repeat or 0)
@@ -261,7 +272,8 @@ def seed_of(row: TrialRow, default_seed: int) -> int:
 
 def new_seeds(taken: set[int], first: int, count: int) -> list[int]:
     """`count` seeds from `first` on that no run of the config has trained with."""
-    out, seed = [], first
+    out: list[int] = []
+    seed = first
     while len(out) < count:
         if seed not in taken:
             out.append(seed)
@@ -281,21 +293,23 @@ def _seeds(prepared: PreparedSweep, ranked: list[TrialRow], winner: TrialRow, wi
     taken = {seed_of(winner, cfg.seed), *(seed_of(r, cfg.seed) for r in siblings)}
     seeds = new_seeds(taken, cfg.seed + 1, t.confirm_seeds)
     config_seeds = [seed_of(winner, cfg.seed), *(seed_of(r, cfg.seed) for r in siblings), *seeds]
-    with_default = baseline_confirmed is not None and baseline is not None
-    default_seeds = [s for s in config_seeds if s != seed_of(baseline, cfg.seed)] if with_default else []
+    # the default config's seed, when it was confirmed: it is retrained with the config's other seeds
+    baseline_seed = seed_of(baseline, cfg.seed) if baseline_confirmed is not None and baseline is not None else None
+    default_seeds = [s for s in config_seeds if s != baseline_seed] if baseline_seed is not None else []
     console.print(f"\nRetraining the winner's config with seeds {seeds}"
                   + (f" and the default config with seeds {default_seeds}" if default_seeds else "") + " ...")
     retrained = _retrained(prepared, winner.params, seeds, "seeds")
     default_rows = _retrained(prepared, {}, default_seeds, "baseline_seeds") if default_seeds else []
-    entries = [(r.trial_id, r.best) for r in siblings] + [(f"seed_{seed_of(r, cfg.seed)}", r.best) for r in retrained]
-    entries += [(f"baseline_seed_{seed_of(r, cfg.seed)}", r.best) for r in default_rows]
+    entries = [(r.trial_id, _checkpoint(r)) for r in siblings] + [(f"seed_{seed_of(r, cfg.seed)}", _checkpoint(r))
+                                                                   for r in retrained]
+    entries += [(f"baseline_seed_{seed_of(r, cfg.seed)}", _checkpoint(r)) for r in default_rows]
     confirmed = {c.label: c for c in confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)}
     _write_eval_infos(prepared, list(confirmed.values()))
 
     config = [winner_confirmed] + [confirmed[label] for label, _ in entries[:len(siblings) + len(retrained)]]
     config_rows = [winner, *siblings, *retrained]
     default = ([baseline_confirmed] + [confirmed[label] for label, _ in entries[len(siblings) + len(retrained):]]
-               if with_default else [])
+               if baseline_confirmed is not None and baseline_seed is not None else [])
     versus = versus_default(config, default, metric) if default else None
     representative = median_seed(config, metric, mode)
     row = config_rows[config.index(representative)]
@@ -304,8 +318,8 @@ def _seeds(prepared: PreparedSweep, ranked: list[TrialRow], winner: TrialRow, wi
             f"seeds by confirmed {words(compared)} ({score(representative, compared):.3g}; for an even count the "
             "lower of the two middle ones), a typical seed of the config rather than its luckiest")
     summary = _seed_summary([seed_of(r, cfg.seed) for r in config_rows], config, compared)
-    summary["default"] = (_seed_summary([seed_of(baseline, cfg.seed)] + [seed_of(r, cfg.seed) for r in default_rows],
-                                        default, compared) if default else None)
+    summary["default"] = (_seed_summary([baseline_seed] + [seed_of(r, cfg.seed) for r in default_rows],
+                                        default, compared) if default and baseline_seed is not None else None)
     sentence = versus.sentence("the winner's config", "the default config", words(compared),
                                mode if compared == metric else "max") if versus else None
     summary["versus_default"] = ({**versus.to_dict(), "beats": versus.better(mode if compared == metric else "max"),

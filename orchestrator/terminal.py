@@ -15,6 +15,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 from rich.console import Console
 from rich.live import Live
@@ -22,7 +23,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from orchestrator import metrics as M
 
-_state = {"verbose": False, "console": None, "live": None}
+class _State(TypedDict):
+    verbose: bool
+    console: Console | None
+    live: Live | None
+
+
+_state: _State = {"verbose": False, "console": None, "live": None}
 
 
 def set_verbose(on: bool) -> None:
@@ -48,9 +55,10 @@ def take_verbose_flag(args: list[str]) -> list[str]:
 
 def console() -> Console:
     """The terminal (stdout); 160 columns when stdout is a file or a pipe."""
-    if _state["console"] is None:
-        _state["console"] = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-    return _state["console"]
+    out = _state["console"]
+    if out is None:
+        out = _state["console"] = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    return out
 
 
 def say(text: str) -> None:

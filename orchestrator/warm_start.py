@@ -90,10 +90,11 @@ def load_warm_start(source: str, space: dict[str, Any], metric: str, mode: str, 
     warm = WarmStart(source, points, rewards, len(earlier.rows) - len(points))
     if config_of is not None:
         warm.evaluated = evaluated_points(earlier, space, config_of, repeats)
-        row = earlier.baseline
-        why = baseline_problem(row, earlier.configs.get(row.trial_id) if row else None, config_of({}), metric)
-        if why is None:
-            warm.baseline = EarlierBaseline(row, baseline_files)
+        baseline = earlier.baseline
+        why = baseline_problem(baseline, earlier.configs.get(baseline.trial_id) if baseline else None, config_of({}),
+                               metric)
+        if why is None and baseline is not None:  # (no problem: there is a baseline)
+            warm.baseline = EarlierBaseline(baseline, baseline_files)
         warm.baseline_note = why or ""
     return warm
 
@@ -173,6 +174,7 @@ def reuse_baseline(warm: WarmStart | None, storage_dir: str, log: str | None = N
             terminal.say_and_log(f"baseline: trained (the warm start's is not reused: {warm.baseline_note})", log)
         return None
     row = warm.baseline.row
+    assert row.best is not None, "a reused baseline has its evaluated checkpoint (baseline_problem)"
     for name, text in warm.baseline.files.items():
         storage.write_text(storage.join(storage_dir, "baseline", f"trial_{row.trial_id}", name), text)
     terminal.say_and_log(f"baseline: {row.trial_id} of {warm.source} reused, not trained again (the same config and "
