@@ -67,15 +67,16 @@ class Repeats(Repeater):
             self.searcher.restore(inner)
         self.set_state(state["repeats"])
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, **kwargs) -> None:
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = True, **kwargs) -> None:
+        """(`error` defaults to True here: a group with no score whose last call said nothing counts as failed.)"""
         from orchestrator.metrics import INFEASIBLE
 
         group = self._trial_id_to_group.get(trial_id)
         if group is None:
             return
         metric = self.searcher.metric
-        score = result.get(metric) if result and isinstance(result.get(metric), (int, float)) else math.nan
-        group.report(trial_id, float(score))
+        value = result.get(metric) if result else None
+        group.report(trial_id, float(value) if isinstance(value, (int, float)) else math.nan)
         if result and result.get(INFEASIBLE):
             self._infeasible[group.primary_trial_id] = result
         if not group.finished_reporting():
@@ -86,4 +87,4 @@ class Repeats(Repeater):
         elif scores:
             self.searcher.on_trial_complete(group.primary_trial_id, result={metric: statistics.mean(scores)})
         else:
-            self.searcher.on_trial_complete(group.primary_trial_id, result=None, error=kwargs.get("error", True))
+            self.searcher.on_trial_complete(group.primary_trial_id, result=None, error=error)

@@ -91,8 +91,8 @@ def rank(rows: list[TrialRow], metric: str, mode: str) -> list[TrialRow]:
     sign = -1 if mode == "max" else 1
     groups: dict[str, list[float]] = {}
     for r in rows:
-        if r.config_id is not None and r.value(metric) is not None:
-            groups.setdefault(r.config_id, []).append(r.value(metric))
+        if r.config_id is not None and (value := r.value(metric)) is not None:
+            groups.setdefault(r.config_id, []).append(value)
     stats = {cid: spread(values) for cid, values in groups.items()}
     for r in rows:
         r.over_seeds = stats.get(r.config_id) if r.config_id is not None else None
@@ -283,6 +283,7 @@ def export_best(candidate: Candidate, folder: Path) -> Path:
     """Copy a checkpoint's pretrained_model (config.json, model.safetensors, train_config.json) to `folder`."""
     if folder.exists():
         shutil.rmtree(folder)
+    assert candidate.checkpoint_path is not None, "the best candidate's checkpoint was committed"
     shutil.copytree(local_pretrained(candidate.checkpoint_path), folder)
     return folder
 
