@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ray
 import torch
@@ -23,6 +23,9 @@ from orchestrator.metrics import DECISION_CODES, EVAL_DECISION, EVAL_SECONDS, EV
 from orchestrator.plugins import import_user_packages
 from orchestrator.results.sequential import COMPLETE, StagedEvaluation
 
+if TYPE_CHECKING:
+    from ray.actor import ActorClass
+
 
 @ray.remote(max_restarts=3, max_task_retries=3)
 class EvalActor:
@@ -32,8 +35,8 @@ class EvalActor:
         torch.set_num_threads(max(1, num_threads))
         import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
         self.cfg = build_config(train_config, [])
-        self.policy = None
-        self.policy_key = None
+        self.policy: torch.nn.Module | None = None
+        self.policy_key: str | None = None
 
     def evaluate(self, snapshot: dict | None, seeds: list[int]) -> dict:
         """Evaluate `snapshot` ({"policy_config": json, "weights": state dict}) on one episode per seed; None
@@ -46,6 +49,7 @@ class EvalActor:
             self.policy.eval()
             self.policy_key = snapshot["policy_config"]
         if snapshot is not None:
+            assert self.policy is not None, "built above"
             self.policy.load_state_dict(snapshot["weights"])
         policy = None if snapshot is None else self.policy  # None: the env's scripted expert acts
         episodes = rollout(policy, self.cfg.env, seeds, self.cfg.eval.batch_size, self.cfg.eval.use_async_envs)
@@ -136,6 +140,7 @@ class EvalPool:
             metrics[EVAL_STEP] = p.step
             metrics[EVAL_SECONDS] = p.seconds
             if self._staged(p):
+                assert p.decision is not None, "a finished evaluation has decided"
                 metrics[EVAL_DECISION] = DECISION_CODES[p.decision]
             if self.incumbent is not None and p.snapshot is not None:  # the sweep's best so far, for the others
                 self.incumbent.offer.remote(sum(e.success for e in episodes), len(episodes))
@@ -196,15 +201,16 @@ def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, ow
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
     pg = get_current_placement_group()
+    actor_class = cast("ActorClass[EvalActor]", EvalActor)  # what @ray.remote made it (mypy keeps the class)
     actors = []
     for i in range(num_actors):
         strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=i + 1) if pg else "DEFAULT"
         options = {"num_cpus": cpus_per_actor, "num_gpus": gpus_per_actor, "scheduling_strategy": strategy}
         name = f"{owner}/evaluator-{i}"
         try:
-            actor = EvalActor.options(name=name, **options).remote(train_config, int(cpus_per_actor))
+            actor = actor_class.options(name=name, **options).remote(train_config, int(cpus_per_actor))
         except ValueError:  # the name is taken
-            actor = EvalActor.options(name=f"{name}-{uuid.uuid4().hex[:6]}", **options).remote(
+            actor = actor_class.options(name=f"{name}-{uuid.uuid4().hex[:6]}", **options).remote(
                 train_config, int(cpus_per_actor))
         actors.append(actor)
     return actors
