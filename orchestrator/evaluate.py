@@ -34,7 +34,8 @@ def parse_eval_args(args: list[str]):
     cli, config_path = parse_cli(args)
     if config_path:
         raise UserError(problem("config_path", "is for `train`; eval takes --policy.path and --env/--eval flags"))
-    section = cli.get("policy") if isinstance(cli.get("policy"), dict) else {}
+    policy_flags = cli.get("policy")
+    section = policy_flags if isinstance(policy_flags, dict) else {}
     path = section.get("path")
     if _expert_flag(cli):
         return _expert_config(cli, path or section.get("pretrained_path")), True

@@ -7,6 +7,7 @@ import socket
 import time
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import ray
 
@@ -135,7 +136,7 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
         start_at_normal_priority()
     preferred = 8265
     for attempt in range(3):
-        options = {}
+        options: dict[str, Any] = {}
         if local:
             # Ray Train's placement-group cleaner finds "its" cluster through the state API; with another Ray running
             # on the machine it cannot tell which one and leaks placement groups. Name our dashboard explicitly.
