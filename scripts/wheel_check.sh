@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK" build' EXIT  # (setuptools leaves build/ in the checkout)
 .venv/bin/python -m build --wheel --no-isolation --outdir "$WORK/dist" . >"$WORK/build.log" 2>&1 ||
   { cat "$WORK/build.log"; exit 1; }
 WHEEL=$(ls "$WORK"/dist/robot_sweeps-*.whl)
