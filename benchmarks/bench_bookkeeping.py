@@ -10,12 +10,12 @@ Ray Tune publishes its own bookkeeping overhead (release test `test_bookkeeping_
 (a) Tune alone: `--trials` trials of a 1-s function (sleep 1 s, report once), at most one per logical CPU, once with
     `reuse_actors=True` (Tune's published setting) and once with `reuse_actors=False` (a new trial actor per trial, as
     in our sweeps). ideal = trials x 1 s / logical CPUs.
-(b) our trial path: `--ours-trials` trials of `orchestrator.sweep.run` (run_trial -> TorchTrainer) with a tiny ACT
+(b) our trial path: `--ours-trials` trials of `orchestrator.sweep.tuner.run` (run_trial -> TorchTrainer) with a tiny ACT
     and `--ours-steps` steps, `--ours-concurrency` at a time. Two ideals: the trials' own time inside run_trial
     (its start to its return, from trainables/phase_log.py: what Tune's bookkeeping adds on top) and the trials'
     training loops (first step to last report: everything a trial pays before and after training counts as overhead).
 
-ratio = wall / ideal; wall is one clock around Tuner.fit (a) or orchestrator.sweep.run (b), with the cluster up.
+ratio = wall / ideal; wall is one clock around Tuner.fit (a) or orchestrator.sweep.tuner.run (b), with the cluster up.
 On a machine with few real cores the logical CPUs oversubscribe it: every trial actor that starts costs real CPU.
 """
 from __future__ import annotations
@@ -49,10 +49,10 @@ def start_cluster(nodes: int, cpus_per_node: int):
     import ray
     from ray.cluster_utils import Cluster
 
-    from orchestrator.ray_start import free_port, set_ray_env, worker_env
+    from orchestrator.runtime.ray_start import free_port, set_ray_env, worker_env
 
     os.environ.pop("RAY_ADDRESS", None)
-    set_ray_env()  # the settings orchestrator.ray_start.connect_ray gives a sweep's Ray
+    set_ray_env()  # the settings orchestrator.runtime.ray_start.connect_ray gives a sweep's Ray
     port = free_port(8265)  # Ray Train's placement-group cleaner finds this cluster's state API here (as connect_ray)
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
     node = {"num_cpus": cpus_per_node, "memory": 2 * 2**30, "object_store_memory": 200 * 2**20}
@@ -84,7 +84,7 @@ def tune_alone(trials: int, concurrency: int, reuse_actors: bool, storage: str) 
 
 
 def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
-    from orchestrator import sweep
+    from orchestrator.sweep import tuner as sweep
 
     space = Path(storage) / "tiny_space.py"
     space.write_text(TINY_SPACE)
@@ -147,7 +147,7 @@ def main() -> None:
     import ray
 
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "100")  # as in Ray's release test
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no status box at verbose=0 (as orchestrator.sweep.fit)
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no status box at verbose=0 (as orchestrator.sweep.tuner.fit)
     use_cache(args.cache, 20)
     concurrency = args.nodes * args.cpus_per_node
     with tempfile.TemporaryDirectory(prefix="bench_bookkeeping_") as storage:

@@ -91,11 +91,11 @@ def start_ray(num_cpus: int = 2) -> None:
     """A private local Ray (never another session's cluster), with the product's settings for workers."""
     import ray
 
-    from orchestrator.ray_start import set_ray_env, worker_env
+    from orchestrator.runtime.ray_start import set_ray_env, worker_env
 
     os.environ.pop("RAY_ADDRESS", None)
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    set_ray_env()  # the settings orchestrator.ray_start.connect_ray gives a sweep's Ray
+    set_ray_env()  # the settings orchestrator.runtime.ray_start.connect_ray gives a sweep's Ray
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, object_store_memory=500 * 2**20,
              runtime_env={"env_vars": worker_env()}, log_to_driver=False, configure_logging=False)
 

@@ -42,7 +42,7 @@ def run(argv: list[str], handle_signals: bool = True) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command in ("sweep", "train", "eval"):
-        from orchestrator import interrupts
+        from orchestrator.runtime import interrupts
         from orchestrator.terminal import take_verbose_flag, verbose
 
         rest = take_verbose_flag(rest)  # --verbose: Ray's own output too (worker logs, Tune's status table)
@@ -126,20 +126,20 @@ def cmd_sweep(args: list[str]) -> None:
     if args[0] in ("--help", "-h"):
         print(USAGE)
         return
-    from orchestrator import sweep
+    from orchestrator.sweep import tuner as sweep
 
     dry = "--dry-run" in args
     path, rest = args[0], [a for a in args[1:] if a != "--dry-run"]
     prepared = sweep.prepare(path, rest)
     _check_hub(prepared.default_cfg)
     if dry:
-        from orchestrator.dry_run import dry_run
+        from orchestrator.sweep.dry_run import dry_run
 
         dry_run(prepared)
         return
     from orchestrator.datasets.record import ensure_dataset
-    from orchestrator.ray_start import local_resource_problems
-    from orchestrator.sweep_results import finish
+    from orchestrator.runtime.ray_start import local_resource_problems
+    from orchestrator.sweep.finish import finish
 
     raise_if(local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),
              "resources this machine cannot provide")
@@ -148,8 +148,8 @@ def cmd_sweep(args: list[str]) -> None:
         results, baseline = sweep.run(prepared)
         finish(prepared, results, baseline)
     except (KeyboardInterrupt, StorageFull) as e:  # the report says "interrupted" (not "running") until resumed
-        from orchestrator.experiment import mark_interrupted
-        from orchestrator.interrupts import requested
+        from orchestrator.results.experiment import mark_interrupted
+        from orchestrator.runtime.interrupts import requested
 
         try:
             mark_interrupted(prepared.storage_dir, "storage full" if isinstance(e, StorageFull)
@@ -168,8 +168,8 @@ def cmd_train(args: list[str]) -> None:
         _dry_run_train(cfg)
         return
     from orchestrator.datasets.record import ensure_dataset
-    from orchestrator.fine_tuning import fine_tuning_problems
-    from orchestrator.ray_start import connect_ray, link_ray_logs, local_resource_problems
+    from orchestrator.search.fine_tuning import fine_tuning_problems
+    from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, local_resource_problems
     from orchestrator.terminal import print_reports
     from trainables.trial import fit_trainer
 
@@ -222,14 +222,14 @@ def cmd_eval(args: list[str]) -> None:
 
 def cmd_push(args: list[str]) -> None:
     """Publish an experiment's best/ (its model card naming the repo) or a policy folder to the Hub."""
-    from orchestrator.push import push_from_args
+    from orchestrator.publish.push import push_from_args
 
     push_from_args(args)
 
 
 def cmd_report(args: list[str]) -> None:
     """Rebuild an experiment's HTML report from its folder: finished, running, or a copy."""
-    from orchestrator.report_html import report_from_args
+    from orchestrator.report.html import report_from_args
 
     report_from_args(args)
 
@@ -245,7 +245,7 @@ def cmd_dataset(args: list[str]) -> None:
 def _check_hub(cfg) -> None:
     """A missing or invalid Hub token is reported before training, not after."""
     if cfg.hub.repo_id and cfg.hub.push:
-        from orchestrator.hub import check_hub_access
+        from orchestrator.publish.hub import check_hub_access
 
         check_hub_access(cfg.hub.repo_id)
 

@@ -47,7 +47,7 @@ def raise_if(problems: list[Problem], title: str = "invalid configuration") -> N
 
 
 class StorageFull(Exception):
-    """The storage volume cannot take the sweep's next checkpoints (orchestrator/storage_space.py): the CLI prints this
+    """The storage volume cannot take the sweep's next checkpoints (orchestrator/runtime/storage_space.py): the CLI prints this
     sentence and the command that resumes, and exits 1."""
 
     def __init__(self, path: str, free: int, need: int, holds: int):

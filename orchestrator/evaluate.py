@@ -123,7 +123,7 @@ def evaluate(args: list[str]) -> dict:
     import ray
 
     from orchestrator.policies.factory import load_policy
-    from orchestrator.ray_start import connect_ray
+    from orchestrator.runtime.ray_start import connect_ray
     from trainables.evaluator import EvalPool, create_actors
 
     policy = None if expert else load_policy(cfg.policy.pretrained_path)  # None: the env's scripted expert acts

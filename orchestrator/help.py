@@ -152,8 +152,8 @@ def _sweep(args: list[str]) -> list[str]:
         return [*head, "Give the search-space file first (e.g. sweep search_spaces/act.py --help) to list its base "
                 "config's fields", "and what each searched field samples. How to search (--tune.*):",
                 *config_fields(TuneConfig(), "tune.")]
-    from orchestrator.space import _lookup, describe
-    from orchestrator.sweep import sweep_layers
+    from orchestrator.search.space import _lookup, describe
+    from orchestrator.sweep.tuner import sweep_layers
 
     path = args[0]
     sweep, cli, tune_cfg, space, _, base = sweep_layers(path, args[1:])
@@ -181,8 +181,8 @@ def _sweep(args: list[str]) -> list[str]:
 def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dict]:
     """A conditional space (policy.type searched): the baseline's type's fields marked under their own names
     (`policy.dim_model` for policy.act.dim_model), the other types' listed apart, by type key."""
-    from orchestrator.conditional import condition_of
-    from orchestrator.space import _lookup
+    from orchestrator.search.conditional import condition_of
+    from orchestrator.search.space import _lookup
 
     marks: dict[str, str] = {}
     others: dict[str, dict[str, str]] = {}

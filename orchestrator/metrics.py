@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from orchestrator.stats import wilson_interval
+from orchestrator.results.stats import wilson_interval
 
 STEP = "step"  # optimizer steps done
 SAMPLES = "samples"  # training samples seen (step x batch_size)
@@ -53,7 +53,7 @@ POLICY_LATENCY_MS = "policy/latency_ms"  # mean ms per action of select_action a
 #   model query amortized over the n_action_steps actions it queues (what a control loop waits, on average)
 POLICY_CHUNK_MS = "policy/chunk_ms"  # ms of one model query (predict_action_chunk) at batch 1: the longest wait
 # Timings are measurements with noise: each carries its 95 % interval over the repeated cycles (Student's t), so a sweep
-# that trades latency against success decides by latency only where the intervals separate (orchestrator/pareto.py).
+# that trades latency against success decides by latency only where the intervals separate (orchestrator/results/pareto.py).
 POLICY_LATENCY_LOW, POLICY_LATENCY_HIGH = f"{POLICY_LATENCY_MS}_ci95_low", f"{POLICY_LATENCY_MS}_ci95_high"
 POLICY_CHUNK_LOW, POLICY_CHUNK_HIGH = f"{POLICY_CHUNK_MS}_ci95_low", f"{POLICY_CHUNK_MS}_ci95_high"
 POLICY_COSTS = (POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_LATENCY_LOW, POLICY_LATENCY_HIGH, POLICY_CHUNK_MS,

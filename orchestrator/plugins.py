@@ -9,7 +9,7 @@ is decoded, so that their `@PolicyConfig.register_subclass("name")` / `@EnvConfi
 they name code to import, not a setting of the run (LeRobot does the same).
 
 Ray workers import the same packages: every module imported here is listed in $ROBOT_SWEEPS_PACKAGES, which the
-driver passes to every Ray worker (orchestrator/ray_start.py), and the Train loop, the Tune trainable and the
+driver passes to every Ray worker (orchestrator/runtime/ray_start.py), and the Train loop, the Tune trainable and the
 evaluator actors call `import_user_packages()` first. The package must be importable there too (on PYTHONPATH or
 installed on every node).
 """

@@ -50,16 +50,16 @@ def ray_cluster(cache_dir):
     import ray
     from ray.cluster_utils import Cluster
 
-    from orchestrator.ray_start import free_port, set_ray_env, worker_env
+    from orchestrator.runtime.ray_start import free_port, set_ray_env, worker_env
 
     node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
     port = free_port(8300)
-    os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.ray_start.connect_ray
+    os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.runtime.ray_start.connect_ray
     cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": True,
                                                              "dashboard_host": "127.0.0.1", "dashboard_port": port})
     cluster.add_node(**node)
     cluster.wait_for_nodes()
-    set_ray_env()  # the product's Ray settings (orchestrator/ray_start.py), reaching the workers as in a sweep
+    set_ray_env()  # the product's Ray settings (orchestrator/runtime/ray_start.py), reaching the workers as in a sweep
     ray.init(address=cluster.address, runtime_env={"env_vars": worker_env({"ROBOT_SWEEPS_CACHE": str(cache_dir)})})
     yield cluster
     ray.shutdown()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from orchestrator import metrics as M
-from orchestrator import storage as storage_lib
+from orchestrator.runtime import storage as storage_lib
 
 SNAPSHOT = "checkpoint_manager_snapshot.json"  # Ray Train's record of a run's registered checkpoints
 

@@ -29,14 +29,14 @@ from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallba
 from ray.util.queue import Empty, Queue
 
 from orchestrator import metrics as M
-from orchestrator import storage as storage_lib
+from orchestrator.runtime import storage as storage_lib
 from orchestrator.configs.parsing import encode
-from orchestrator.constraints import violated
+from orchestrator.search.constraints import violated
 from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
 from orchestrator.plugins import import_user_packages
 from orchestrator.runtime.resources import trial_bundles
-from orchestrator.space import from_sample
+from orchestrator.search.space import from_sample
 from trainables import phase_log, replay
 from trainables.incumbent import find_incumbent
 from trainables.evaluator import EvalPool, create_actors
@@ -136,7 +136,7 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
 
 class _TuneReport(TuneReportCallback):
     """TuneReportCallback whose checkpoint_path names the storage: Ray gives a URI storage's checkpoints as bucket/key,
-    its scheme stripped; the sweep reads them back as s3://bucket/key (orchestrator/candidates.py)."""
+    its scheme stripped; the sweep reads them back as s3://bucket/key (orchestrator/results/candidates.py)."""
 
     def __init__(self, storage: str):
         super().__init__()

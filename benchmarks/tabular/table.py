@@ -78,7 +78,7 @@ class Table:
 
     def summary(self) -> dict:
         """What makes the task worth replaying: best, median and preset (last checkpoints), with the preset's interval."""
-        from orchestrator.stats import wilson_interval
+        from orchestrator.results.stats import wilson_interval
 
         last = {k: c.checkpoints[self.eval_steps[-1]] for k, c in self.configs.items()}
         best_key = max(self.configs, key=lambda k: self.configs[k].best_true)

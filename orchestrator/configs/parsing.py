@@ -28,7 +28,7 @@ from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.plugins import take_discover_keys
 
 PRESET_FIELDS = ("optimizer", "scheduler")
-# A search-space base dict may carry the sub-space bases of a conditional space here (orchestrator/conditional.py);
+# A search-space base dict may carry the sub-space bases of a conditional space here (orchestrator/search/conditional.py);
 # it is not a config field, and building a config ignores it.
 BRANCHES = "_branches"
 

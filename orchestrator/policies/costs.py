@@ -8,7 +8,7 @@ It is measured in whole query cycles after one warm-up cycle, repeated (at least
 reported as the mean over cycles with its 95 % interval (Student's t over the cycles: `policy/latency_ms_ci95_low`,
 `_high`, and the same for `policy/chunk_ms`): a timing is a measurement with noise (another process on the node slows
 a cycle), and a sweep that trades latency against success may only decide by a difference larger than that noise
-(orchestrator/pareto.py). The global RNGs are left as they were (a diffusion policy draws noise).
+(orchestrator/results/pareto.py). The global RNGs are left as they were (a diffusion policy draws noise).
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ The confirmation runs in stages of episodes (`tune.confirm_stage_episodes`) and 
   comparisons of that (fixed, unknown) candidate, which the family covers.
 - Decided, one objective: the leader's interval against every other candidate lies above 0 (it is distinguishable
   from each), and the winner - baseline interval excludes 0.
-- Decided, several objectives (orchestrator/pareto.py chooses the winner): each other front member is either worse
+- Decided, several objectives (orchestrator/results/pareto.py chooses the winner): each other front member is either worse
   than the best on the first objective (its interval above 0) or equivalent to it within +-`tune.equivalence_margin`
   (TOST at the same level), and the winner - baseline interval excludes 0.
 - Otherwise another stage, until `tune.confirm_episodes`. A leader still not distinguishable then is reported as

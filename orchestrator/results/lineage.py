@@ -31,7 +31,7 @@ def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
 def lineage_of(experiment: str, local: Path) -> dict[str, list[dict]]:
     """read_lineage of an experiment where it is stored: in a URI storage (s3://...), its lineage files are first
     downloaded into `local`, the experiment's local copy."""
-    from orchestrator import storage
+    from orchestrator.runtime import storage
 
     trials = Path(local) / "trials"
     if storage.is_uri(experiment):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestrator.stats import wilson_interval
+from orchestrator.results.stats import wilson_interval
 
 
 def z_of(alpha: float) -> float:
@@ -138,7 +138,7 @@ def equivalent_counts(successes_a: int, n_a: int, successes_b: int, n_b: int, ma
                       alpha: float = 0.05) -> bool:
     """TOST from two success counts (no episode-by-episode outcomes): Newcombe's independent-samples (1 - 2 alpha)
     interval within +-margin. Wider than the paired one, so it shows equivalence less often, never more wrongly."""
-    from orchestrator.stats import newcombe_interval
+    from orchestrator.results.stats import newcombe_interval
 
     if not n_a or not n_b:
         return False

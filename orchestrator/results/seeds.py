@@ -1,5 +1,5 @@
 """A trial's place among the seeds of its config (`--tune.repeats=N`), read from its sampled config, and the spread
-of a config's results over its seeds. Pure: the report reads them without importing Ray (orchestrator/repeats.py
+of a config's results over its seeds. Pure: the report reads them without importing Ray (orchestrator/search/repeats.py
 holds the Ray Tune side)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import statistics
 from typing import Any
 
 TRIAL_INDEX = "__trial_index__"  # the key Ray Tune's Repeater gives each repeat of a config (ray.tune.search.repeater)
-CONFIG_ID = "__config_id__"  # the first trial's id, added by orchestrator.repeats.Repeats to every repeat
+CONFIG_ID = "__config_id__"  # the first trial's id, added by orchestrator.search.repeats.Repeats to every repeat
 RESERVED = (TRIAL_INDEX, CONFIG_ID)
 
 

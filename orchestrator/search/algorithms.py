@@ -1,6 +1,6 @@
 """The search algorithm and the trial scheduler a sweep builds from its TuneConfig: the decision code, in one home.
 
-`search_algorithm` and `trial_scheduler` are what `Tuner` receives (orchestrator/sweep.py), and what the tabulated
+`search_algorithm` and `trial_scheduler` are what `Tuner` receives (orchestrator/sweep/tuner.py), and what the tabulated
 benchmark's replay drives directly (benchmarks/tabular/replay.py), so both judge the same objects with the same settings.
 """
 from __future__ import annotations
@@ -11,16 +11,16 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import terminal
-from orchestrator.conditional import DefineByRun, is_conditional
+from orchestrator.search.conditional import DefineByRun, is_conditional
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.constraints import tell_infeasible
+from orchestrator.search.constraints import tell_infeasible
 from orchestrator.metrics import EVAL_STEP, STEP
-from orchestrator.pbt import is_population
-from orchestrator.pbt import make_scheduler as make_population_scheduler
-from orchestrator.repeats import Repeats
+from orchestrator.search.pbt import is_population
+from orchestrator.search.pbt import make_scheduler as make_population_scheduler
+from orchestrator.search.repeats import Repeats
 from orchestrator.search.untried import SuggestsUntried
-from orchestrator.warm_start import WarmStart
+from orchestrator.search.warm_start import WarmStart
 
 
 def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = None, warm: WarmStart | None = None,

@@ -2,7 +2,7 @@
 
 "Evaluated" means a trial of this sweep (finished, stopped, infeasible, or still running; a resumed sweep's searcher
 keeps them), or an earlier sweep's trial that `--tune.warm_start` found to be this sweep's very run (the same
-concrete config, seed included: orchestrator/warm_start.py). A trial that failed is not evaluated: it may be tried
+concrete config, seed included: orchestrator/search/warm_start.py). A trial that failed is not evaluated: it may be tried
 again. A new seed is a new config: with `--tune.repeats` each seed of a config is its own trial, and the searcher
 sees the config once.
 

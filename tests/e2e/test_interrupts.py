@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.search.algorithms import search_algorithm
-from orchestrator.experiment import INTERRUPTED, load_experiment
+from orchestrator.results.experiment import INTERRUPTED, load_experiment
 from tests.conftest import TINY_ACT
 from tests.support.optuna_dashboard import optuna_dashboard
 from tests.faults.inject import (descendants, kill, named, registered, survivors,
@@ -130,7 +130,7 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
         == pytest.approx(sorted(r.params["optimizer.lr"] for r in experiment.rows))
 
     # A new sweep warm-started from this one tells Optuna both results before its first trial (nothing retrained).
-    from orchestrator import sweep as sweep_mod
+    from orchestrator.sweep import tuner as sweep_mod
 
     prepared = sweep_mod.prepare("search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm",
                                                            f"--tune.warm_start={exp}"])

@@ -44,7 +44,7 @@ def test_a_full_disk_stops_the_sweep_with_one_message_and_resume_finishes_it(sma
     again = run_cli(*args, "--tune.resume=true", timeout=400)
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
     assert (small_volume / "full" / "summary.json").is_file()
-    from orchestrator.experiment import load_experiment
+    from orchestrator.results.experiment import load_experiment
 
     rows = load_experiment(small_volume / "full").rows  # the stopped trial went on to its last step, not restarted
     assert [r.status for r in rows] == ["finished", "finished"] and all(r.metrics["step"] == 60 for r in rows)

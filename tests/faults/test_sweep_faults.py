@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import sweep as sweep_mod
+from orchestrator.sweep import tuner as sweep_mod
 from tests.conftest import TINY_ACT
 from tests.faults.inject import (actor_ids, alive_actors, attempts, kill, registered, registered_step,
                                  resumed_where_it_stopped, wait_for)

@@ -6,7 +6,7 @@ import pytest
 
 from orchestrator.configs.train import ResourcesConfig
 from orchestrator.errors import UserError
-from orchestrator.ray_start import wait_for_a_node
+from orchestrator.runtime.ray_start import wait_for_a_node
 from trainables.trial import placement_attempts
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import sweep as sweep_mod
-from orchestrator.sweep_results import finish
+from orchestrator.sweep import tuner as sweep_mod
+from orchestrator.sweep.finish import finish
 from tests.conftest import TINY_ACT
 
 pytestmark = pytest.mark.integration

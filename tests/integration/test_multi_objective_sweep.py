@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator import sweep as sweep_mod
-from orchestrator.pareto import dominates
+from orchestrator.sweep import tuner as sweep_mod
+from orchestrator.results.pareto import dominates
 from orchestrator.policies.costs import n_params
 from orchestrator.policies.factory import load_policy
-from orchestrator.sweep_results import finish
+from orchestrator.sweep.finish import finish
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ import pytest
 from safetensors.torch import load_file
 
 from orchestrator import metrics as M
-from orchestrator import sweep as sweep_mod
+from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.results.lineage import read_lineage
-from orchestrator.sweep_results import finish
+from orchestrator.sweep.finish import finish
 from trainables.checkpointing import weights_digest
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator import sweep as sweep_mod
-from orchestrator.sweep_results import finish
+from orchestrator.sweep import tuner as sweep_mod
+from orchestrator.sweep.finish import finish
 
 pytestmark = pytest.mark.integration
 

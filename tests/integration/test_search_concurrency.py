@@ -16,7 +16,7 @@ import ray
 from ray import tune
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from orchestrator import sweep as sweep_mod
+from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.metrics import EVAL_AVG_MAX_REWARD, EVAL_STEP, STEP
 
 pytestmark = pytest.mark.integration

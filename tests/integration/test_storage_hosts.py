@@ -2,7 +2,7 @@
 a file the driver wrote. Several nodes on one machine (the shared `ray_cluster`) all see the driver's folder."""
 import pytest
 
-from orchestrator import storage
+from orchestrator.runtime import storage
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import sweep as sweep_mod
+from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.configs.parsing import build_config
-from orchestrator.sweep_results import finish
+from orchestrator.sweep.finish import finish
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 pytestmark = pytest.mark.integration
@@ -140,8 +140,8 @@ def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
     paths inside its files); Tune wrote TensorBoard event files with the curves under trials/."""
     import shutil
 
-    from orchestrator.experiment import load_experiment
-    from orchestrator.report_html import SECTIONS, build_report
+    from orchestrator.results.experiment import load_experiment
+    from orchestrator.report.html import SECTIONS, build_report
 
     page = (experiment / "report" / "report.html").read_text()
     assert all(f"<section id='{s}'>" in page for s in SECTIONS) and "<script" not in page
@@ -173,9 +173,9 @@ def _check_a_warm_start_from_it_trains_nothing_twice(path: Path, tmp_path: Path,
     trials ran that sweep's very config (its train_config.json read back equal, seed included), so the searcher
     never suggests them again, and the baseline is reused: its files copied into the new experiment, its checkpoint
     the one confirmed. With another budget (steps) nothing is that sweep's run: the baseline is trained, and why."""
-    from orchestrator.experiment import load_experiment
+    from orchestrator.results.experiment import load_experiment
     from orchestrator.search.untried import config_key
-    from orchestrator.warm_start import reuse_baseline
+    from orchestrator.search.warm_start import reuse_baseline
 
     args = [f"--tune.storage_path={tmp_path}", f"--tune.warm_start={tmp_path / 'tiny'}"]
     warm = sweep_mod.prepare(str(path), [*args, "--tune.experiment_name=warm"]).warm_start

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from orchestrator.ray_start import free_port
+from orchestrator.runtime.ray_start import free_port
 
 # Distinctive test credentials: tests assert that the secret appears in no output, object or local file.
 ACCESS_KEY = "AKIAROBOTSWEEPSTEST"

@@ -2,7 +2,7 @@
 import json
 
 from orchestrator import metrics as M
-from orchestrator.candidates import best_candidate, candidates_of
+from orchestrator.results.candidates import best_candidate, candidates_of
 
 
 def evaluation(step, success, max_reward):

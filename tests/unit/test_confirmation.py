@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate
-from orchestrator.confirm import Confirmed
-from orchestrator.report import confirmation_markdown, seeds_markdown
+from orchestrator.results.candidates import Candidate
+from orchestrator.sweep.confirm import Confirmed
+from orchestrator.report.table import confirmation_markdown, seeds_markdown
 from orchestrator.results.confirmation import UNDECIDED, WORSE, decide, median_seed, plan_for, versus_default
-from orchestrator.stats import mean_interval, wilson_interval
+from orchestrator.results.stats import mean_interval, wilson_interval
 
 FIRST = 1_000_000
 
@@ -132,10 +132,10 @@ def test_a_config_that_does_not_beat_the_default_over_seeds():
     assert v.better() and "beats the default config by" in v.sentence("the winner's config", "the default config")
 
 
-# ---- the wiring in orchestrator/sweep_results.py, with confirm() and the retraining replaced (no Ray) ----
+# ---- the wiring in orchestrator/sweep/finish.py, with confirm() and the retraining replaced (no Ray) ----
 
 def _row(tid: str, params: dict | None = None, config_id: str | None = None, repeat: int | None = None):
-    from orchestrator.report import TrialRow
+    from orchestrator.report.table import TrialRow
 
     best = Candidate(tid, 100, {M.EVAL_SUCCESS: 0.5}, f"/ckpt/{tid}")
     return TrialRow(tid, "finished", dict(params or {}), {}, best, [best], config_id=config_id, repeat=repeat)
@@ -151,7 +151,7 @@ def _prepared(tmp_path, **tune):
 
 
 def _fake_confirm(outcomes: dict[str, list[bool]], calls: list):
-    """confirm() as orchestrator/confirm.py runs it: every entry the same seeds, stage by stage, `decided` asked
+    """confirm() as orchestrator/sweep/confirm.py runs it: every entry the same seeds, stage by stage, `decided` asked
     after each stage."""
     def fake(cfg, entries, n_episodes, first_seed, stage=0, decided=None):
         stage = stage if 0 < stage < n_episodes else n_episodes
@@ -172,7 +172,7 @@ def test_the_sweep_confirms_in_stages_and_reports_the_paired_decision(tmp_path, 
 
     from rich.console import Console
 
-    from orchestrator import sweep_results
+    from orchestrator.sweep import finish as sweep_results
 
     outcomes = {"t1": rate(0.9, 50), "t2": rate(0.1, 50), "t3": rate(0.0, 50), "baseline": rate(0.05, 50)}
     calls = []
@@ -199,7 +199,7 @@ def test_the_sweep_compares_the_config_with_the_default_over_the_same_seeds(tmp_
     (its baseline ran 1000). The config does not beat the default; best/ is its median seed."""
     from rich.console import Console
 
-    from orchestrator import sweep_results
+    from orchestrator.sweep import finish as sweep_results
 
     outcomes = {"t1b": rate(0.40, 20), "seed_1002": rate(0.50, 20), "seed_1003": rate(0.45, 20),
                 **{f"baseline_seed_{s}": rate(0.7, 20) for s in (1001, 1002, 1003)}}

@@ -247,8 +247,8 @@ def test_training_step_reaches_every_parameter_and_round_trips(policy, tmp_path)
 
 
 def test_search_space_choices_are_always_valid():
-    from orchestrator.search_space_file import load_sweep
-    from orchestrator.space import from_sample, split_space
+    from orchestrator.search.space_file import load_sweep
+    from orchestrator.search.space import from_sample, split_space
 
     sweep = load_sweep("search_spaces/diffusion.py")
     space, plain = split_space(sweep.base, {})

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate
-from orchestrator.confirm import _confirmed
+from orchestrator.results.candidates import Candidate
+from orchestrator.sweep.confirm import _confirmed
 from orchestrator.envs.rollout import EpisodeResult
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 
@@ -83,7 +83,7 @@ def test_task_group_as_lerobot_eval_names_it():
 
 def test_the_confirmation_writes_one_file_per_candidate(tmp_path):
     from orchestrator.envs.configs import PushTEnvConfig
-    from orchestrator.sweep_results import _write_eval_infos
+    from orchestrator.sweep.finish import _write_eval_infos
 
     prepared = SimpleNamespace(default_cfg=SimpleNamespace(env=PushTEnvConfig()), experiment_dir=tmp_path)
     confirmed = [_confirmed(label, Candidate(label, 20, {}, f"/ckpt/{label}"), lerobot_episodes()[::-1], 3.0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import UserError
-from orchestrator.space import from_sample
-from orchestrator.sweep import prepare
+from orchestrator.search.space import from_sample
+from orchestrator.sweep.tuner import prepare
 from tests.support.lerobot_kit import ACT_TINY, LEROBOT_TRAIN_ACT, STATE_DATASET
 
 

@@ -12,7 +12,7 @@ from huggingface_hub import constants
 from safetensors.numpy import save_file
 
 from orchestrator.errors import UserError
-from orchestrator.hub import check_hub_access, push_to_hub, resolve_token, scrub_secrets
+from orchestrator.publish.hub import check_hub_access, push_to_hub, resolve_token, scrub_secrets
 from tests.support.hub_server import LocalHub
 
 TOKEN = "hf_LocalTestTokenThatMustNeverLeak0123"

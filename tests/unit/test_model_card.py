@@ -7,11 +7,11 @@ import yaml
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
-from orchestrator.candidates import Candidate
-from orchestrator.confirm import Confirmed
-from orchestrator.model_card import ModelCardInfo, SearchEvidence, write_model_card
+from orchestrator.results.candidates import Candidate
+from orchestrator.sweep.confirm import Confirmed
+from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence, write_model_card
 from orchestrator.results.paired import paired_interval
-from orchestrator.stats import mean_interval, wilson_interval
+from orchestrator.results.stats import mean_interval, wilson_interval
 
 
 def confirmed(label: str, successes: int, n: int = 50) -> Confirmed:

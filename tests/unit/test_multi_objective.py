@@ -9,14 +9,14 @@ from ray import tune
 
 from orchestrator.search.algorithms import search_algorithm
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate
+from orchestrator.results.candidates import Candidate
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.confirm import Confirmed
-from orchestrator.pareto import Front, choose, dominates, later_interval, pareto_front, search_equivalent
+from orchestrator.sweep.confirm import Confirmed
+from orchestrator.results.pareto import Front, choose, dominates, later_interval, pareto_front, search_equivalent
 from orchestrator.policies.costs import blank_observation, describe, n_params, policy_costs, single_observation
-from orchestrator.report import TrialRow
+from orchestrator.report.table import TrialRow
 from orchestrator.results.confirmation import decide, plan_for
-from orchestrator.stats import mean_interval, wilson_interval
+from orchestrator.results.stats import mean_interval, wilson_interval
 from tests.unit.test_policies import raw_observation, tiny_policy
 
 LATENCY = [(M.EVAL_SUCCESS, "max"), (M.POLICY_LATENCY_MS, "min")]
@@ -205,9 +205,9 @@ def test_a_dataset_sample_with_a_history_gives_its_last_frame():
 
 
 def test_a_conditional_space_is_searched_on_every_objective_too():
-    """policy.type sampled define-by-run (orchestrator/conditional.py) with two objectives: one study, two
+    """policy.type sampled define-by-run (orchestrator/search/conditional.py) with two objectives: one study, two
     directions, each finished trial told both values; an infeasible sample still counts as infeasible."""
-    from orchestrator.space import split_space
+    from orchestrator.search.space import split_space
     from tests.unit.test_space_rules import either
 
     space, _ = split_space(either(), {})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from orchestrator.results.paired import equivalent, family_alpha, over_seeds, paired_interval
-from orchestrator.stats import newcombe_interval
+from orchestrator.results.stats import newcombe_interval
 
 
 def correlated(rng, n: int, p_a: float, p_b: float, shared: float) -> tuple[np.ndarray, np.ndarray]:

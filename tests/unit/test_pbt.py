@@ -18,10 +18,10 @@ from orchestrator.configs.optim import AdamWConfig, CosineDecayWithWarmupConfig
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.errors import UserError
-from orchestrator.pbt import KeepInSpace, PBTWithState, make_scheduler, mutations
+from orchestrator.search.pbt import KeepInSpace, PBTWithState, make_scheduler, mutations
 from orchestrator.results.lineage import lineage_markdown, read_lineage
-from orchestrator.sweep import prepare
-from orchestrator.sweep_state import SchedulerState
+from orchestrator.sweep.tuner import prepare
+from orchestrator.sweep.resume import SchedulerState
 from tests.unit.test_policies import FEATURES, STATS, raw_batch, tiny_config
 from trainables import exploit
 from trainables.checkpointing import load_training_state, save_checkpoint, weights_digest
@@ -238,7 +238,7 @@ def test_spaces_pbt_cannot_run_are_refused_before_ray(tmp_path):
 
 def test_pb2_is_rays_pb2_over_the_spaces_bounds_and_keeps_its_state():
     pytest.importorskip("sklearn")  # a dependency of the project (pyproject.toml); PB2 needs it
-    from orchestrator.pbt import PB2WithState
+    from orchestrator.search.pbt import PB2WithState
 
     cfg = TrainPipelineConfig(steps=100, eval_freq=10)
     space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2), "policy.n_action_steps": tune.randint(1, 5)}

@@ -7,7 +7,7 @@ import pytest
 from orchestrator.configs.features import FeatureType, PolicyFeature
 from orchestrator.configs.parsing import parse_train_args
 from orchestrator.errors import UserError
-from orchestrator.stats import wilson_interval
+from orchestrator.results.stats import wilson_interval
 
 FEATURES = {"observation.state": PolicyFeature(FeatureType.STATE, (2,)),
             "observation.environment_state": PolicyFeature(FeatureType.ENV, (16,)),

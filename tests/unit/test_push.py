@@ -11,8 +11,8 @@ import torch
 from huggingface_hub import constants
 
 from orchestrator.errors import UserError
-from orchestrator.model_card import card_info_to_dict, write_model_card
-from orchestrator.push import push_from_args
+from orchestrator.publish.model_card import card_info_to_dict, write_model_card
+from orchestrator.publish.push import push_from_args
 from tests.support.hub_server import LocalHub
 from tests.support.lerobot_kit import ACT_TINY
 from tests.unit.test_hub import TOKEN, local_hub, no_ambient_credentials  # noqa: F401  (fixtures)

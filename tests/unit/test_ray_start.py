@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from orchestrator.ray_start import start_at_normal_priority
+from orchestrator.runtime.ray_start import start_at_normal_priority
 
 
 def test_a_real_time_driver_goes_back_to_normal_scheduling_before_ray_starts(capsys):

@@ -14,9 +14,9 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.errors import UserError
-from orchestrator.experiment import load_experiment
-from orchestrator.importance import param_importances
-from orchestrator.report_html import SECTIONS, build_report, report_from_args
+from orchestrator.results.experiment import load_experiment
+from orchestrator.report.importance import param_importances
+from orchestrator.report.html import SECTIONS, build_report, report_from_args
 from tests.support.chromium import load_page, pixel_spread
 
 ELSEWHERE = "/nonexistent/other-machine/sweeps/tiny/train"  # absolute paths of the machine that ran the sweep

@@ -6,8 +6,8 @@ from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import UserError
 from orchestrator.policies.act.configuration import ACTConfig
-from orchestrator.search_space_file import load_sweep
-from orchestrator.space import from_sample, split_space, to_param_space
+from orchestrator.search.space_file import load_sweep
+from orchestrator.search.space import from_sample, split_space, to_param_space
 
 
 def base():

@@ -7,19 +7,19 @@ import pytest
 from ray import tune
 
 from orchestrator import metrics as M
-from orchestrator.conditional import DefineByRun, condition_of, sample_point
+from orchestrator.search.conditional import DefineByRun, condition_of, sample_point
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.constraints import pass_counts, search_problems, tell_infeasible, violated
+from orchestrator.search.constraints import pass_counts, search_problems, tell_infeasible, violated
 from orchestrator.errors import UserError
 from orchestrator.policies.act.configuration import ACTConfig
 from orchestrator.policies.diffusion.configuration import DiffusionConfig
-from orchestrator.repeats import Repeats
+from orchestrator.search.repeats import Repeats
 from orchestrator.results.seeds import CONFIG_ID, config_id_of
-from orchestrator.report import config_summaries, markdown_table, rank, trial_row
-from orchestrator.space import describe, from_sample, split_space
+from orchestrator.report.table import config_summaries, markdown_table, rank, trial_row
+from orchestrator.search.space import describe, from_sample, split_space
 from orchestrator.search.algorithms import OptunaOnEvaluations, search_algorithm
-from orchestrator.sweep import sweep_layers
+from orchestrator.sweep.tuner import sweep_layers
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ACT_SMALL = dict(n_heads=2, dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8)
@@ -80,7 +80,7 @@ def test_defaults_can_choose_the_baselines_type(tmp_path):
 
 
 def test_a_type_searched_as_a_plain_value_is_refused_with_the_way_to_write_it():
-    from orchestrator.space import check_space
+    from orchestrator.search.space import check_space
 
     problems = check_space({"policy.type": tune.choice(["act", "diffusion"])}, TrainPipelineConfig())
     assert problems[0].field == "policy.type" and "tune.choice([ACTConfig(...)" in problems[0].message

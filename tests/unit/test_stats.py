@@ -1,7 +1,7 @@
 """Intervals against published answers: Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10."""
 import pytest
 
-from orchestrator.stats import mean_interval, newcombe_interval, wilson_interval
+from orchestrator.results.stats import mean_interval, newcombe_interval, wilson_interval
 
 
 @pytest.mark.parametrize("a, n_a, b, n_b, low, high", [
@@ -47,7 +47,7 @@ def test_the_comparison_sentence_says_whether_the_paired_interval_excludes_zero(
 
 def test_more_episodes_at_later_evaluations_and_fresh_confirmation_seeds():
     from orchestrator.configs.parsing import build_config
-    from orchestrator.confirm import overlapping_seeds
+    from orchestrator.sweep.confirm import overlapping_seeds
 
     cfg = build_config(None, [{"steps": 1200, "eval_freq": 400, "eval": {"n_episodes": 5, "batch_size": 5,
                                                                           "n_episodes_growth": 2.0}}])

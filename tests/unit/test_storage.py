@@ -1,10 +1,10 @@
-"""orchestrator/storage.py against a real S3-compatible server (moto's, tests/support/s3_server.py): URIs joined
+"""orchestrator/runtime/storage.py against a real S3-compatible server (moto's, tests/support/s3_server.py): URIs joined
 before their query, files written, read, uploaded and downloaded through pyarrow.fs with the endpoint from the
 environment; credentials in a URI and a local path on a cluster of several hosts are refused."""
 import pyarrow.fs
 import pytest
 
-from orchestrator import storage
+from orchestrator.runtime import storage
 from tests.support.s3_server import SECRET_KEY
 
 
@@ -109,8 +109,8 @@ def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monke
     """`python -m orchestrator report s3://...`: the experiment's files are read from the bucket (not its checkpoints'
     weights), the page lands in the URI's local copy, and a URI with no experiment is refused naming the folder."""
     from orchestrator.errors import UserError
-    from orchestrator.experiment import reads
-    from orchestrator.report_html import report_from_args
+    from orchestrator.results.experiment import reads
+    from orchestrator.report.html import report_from_args
     from tests.unit.test_report_html import finished_sweep
 
     monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))

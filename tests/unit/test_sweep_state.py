@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pyarrow.fs
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
+from orchestrator.sweep.resume import RestoredTrialLogs, SchedulerState
 
 
 def _asha() -> ASHAScheduler:

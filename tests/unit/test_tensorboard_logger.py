@@ -7,7 +7,7 @@ import json
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from orchestrator import metrics as M
-from orchestrator.tensorboard_logger import StepTensorBoard
+from orchestrator.sweep.tensorboard import StepTensorBoard
 
 
 class _Trial:  # what Tune's logger needs of a trial

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from orchestrator import metrics as M
 from orchestrator import terminal
-from orchestrator.sweep_progress import SweepProgress
+from orchestrator.sweep.progress import SweepProgress
 
 REPORT = {M.STEP: 400, M.SAMPLES: 25600, M.EPISODES: 12.5, M.EPOCH: 1.25, M.TRAIN_LOSS: 0.8123,
           M.TRAIN_GRAD_NORM: 3.2, M.TRAIN_LR: 1e-4, M.TRAIN_UPDATE_S: 0.05, M.TRAIN_DATA_S: 0.01}
@@ -86,7 +86,7 @@ def test_no_cell_of_the_live_table_is_cut_where_it_fits_and_the_final_table_is_w
     text = wide.export_text()
     assert "100% [61%, 100%]" in text and "0.07112" in text and "…" not in text
 
-    from orchestrator.report import TrialRow, print_table
+    from orchestrator.report.table import TrialRow, print_table
 
     params = {f"optimizer.some_long_field_{i}": 0.000123 for i in range(8)}
     rows = [TrialRow("aaaa1111", "finished", params, {M.TRAIN_LOSS: 0.5}, None)]

@@ -3,7 +3,7 @@ resources.gpus_per_eval_actor > 0), and the footprint that caps concurrency (Tra
 from __future__ import annotations
 
 from orchestrator.configs.train import EvalConfig, ResourcesConfig, TrainPipelineConfig
-from orchestrator.ray_start import local_resource_problems
+from orchestrator.runtime.ray_start import local_resource_problems
 from orchestrator.runtime.resources import DRIVER_BUNDLE, trial_footprint
 from trainables.trial import trial_resources
 

@@ -8,14 +8,14 @@ import pytest
 from ray import tune
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate
+from orchestrator.results.candidates import Candidate
 from orchestrator.configs.parsing import build_config, encode
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.results.seeds import TRIAL_INDEX
-from orchestrator.report import TrialRow
+from orchestrator.report.table import TrialRow
 from orchestrator.search.algorithms import search_algorithm
 from orchestrator.search.untried import config_key, listed_configs
-from orchestrator.warm_start import WarmStart, baseline_problem, same_run
+from orchestrator.search.warm_start import WarmStart, baseline_problem, same_run
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SPACE = {"policy.chunk_size": tune.choice([4, 8, 16]), "policy.kl_weight": tune.choice([1.0, 10.0])}  # 6 configs
@@ -122,8 +122,8 @@ def test_a_warm_start_config_is_evaluated_when_each_of_its_seeds_here_ran_there(
     evaluated when every seed this sweep gives it (--tune.repeats) ran there."""
     from types import SimpleNamespace
 
-    from orchestrator.space import from_sample
-    from orchestrator.warm_start import evaluated_points
+    from orchestrator.search.space import from_sample
+    from orchestrator.search.warm_start import evaluated_points
 
     base, space = encode(build_config(None, [])), {"steps": tune.choice([10, 20])}
     rows = [TrialRow(f"e{i}", "finished", {"steps": 10}, {}, None) for i in range(len(offsets))]

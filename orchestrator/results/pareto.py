@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from orchestrator import metrics as M
-from orchestrator.report import TrialRow, _fmt
+from orchestrator.report.table import TrialRow, _fmt
 from orchestrator.results.confirmation import ALPHA, compared_metric, score
 from orchestrator.results.paired import equivalent_counts
 

@@ -7,8 +7,8 @@ point back and returns a typed, validated config. The pair round-trips: `from_sa
 drawn from `to_param_space(cfg)` sets exactly the sampled fields.
 
 A choice field may also be searched over config types, each with its own sub-space
-(`policy=tune.choice([ACTConfig(...), DiffusionConfig(...)])`): see orchestrator/conditional.py. A sample may carry
-the repeat index of `--tune.repeats` (orchestrator/repeats.py): the trial trains with seed + index.
+(`policy=tune.choice([ACTConfig(...), DiffusionConfig(...)])`): see orchestrator/search/conditional.py. A sample may carry
+the repeat index of `--tune.repeats` (orchestrator/search/repeats.py): the trial trains with seed + index.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
 from orchestrator.results.seeds import split_repeat_keys
-from orchestrator import conditional
+from orchestrator.search import conditional
 from orchestrator.configs.parsing import (BRANCHES, _check_leaf, _field_types, build_config, encode, flatten,
                                           unflatten)
 from orchestrator.configs.train import TrainPipelineConfig

@@ -15,7 +15,7 @@ from orchestrator.configs.policy import PolicyConfig
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem
 from orchestrator.policy_source import WEIGHTS_NAME
-from orchestrator.space import candidate_values, describe
+from orchestrator.search.space import candidate_values, describe
 
 
 def weight_shapes(policy: PolicyConfig) -> dict[str, tuple[int, ...]]:

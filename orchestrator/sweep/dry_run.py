@@ -7,11 +7,11 @@ import random
 
 from rich.console import Console
 
-from orchestrator.conditional import sample_point
-from orchestrator.constraints import pass_counts, sample_configs, violated
+from orchestrator.search.conditional import sample_point
+from orchestrator.search.constraints import pass_counts, sample_configs, violated
 from orchestrator.errors import UserError, problem
-from orchestrator.space import from_sample
-from orchestrator.sweep import PreparedSweep
+from orchestrator.search.space import from_sample
+from orchestrator.sweep.tuner import PreparedSweep
 
 CONSTRAINT_SAMPLES = 200  # points sampled to count how many pass each constraint (~5 ms each)
 

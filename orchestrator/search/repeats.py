@@ -4,7 +4,7 @@ Ray's own mechanism does it: `ray.tune.search.Repeater` asks the searcher once p
 N trials (each with its index, `__trial_index__`), and tells the searcher the mean of the N results. `Repeats` adds
 the config's id to every trial's config (`__config_id__`: the first trial's id), so the report can group the seeds
 of one suggestion even when a searcher suggests the same values twice, and it tells the searcher that a config is
-infeasible (orchestrator/constraints.py) instead of averaging nothing. Grid search (no searcher) repeats by a grid
+infeasible (orchestrator/search/constraints.py) instead of averaging nothing. Grid search (no searcher) repeats by a grid
 over the index instead. Every trial is a whole run of its own: ASHA decides per trial, as without repeats.
 
 The report ranks configs by the mean of their trials' results and shows the spread (std, min-max); best/ is the best

@@ -6,7 +6,7 @@ continues them from their checkpoints; Tune's SIGINT handler is switched off wit
 would return normally and the sweep would go on to its baseline). Anywhere else it is a KeyboardInterrupt. Either
 way the command ends with exit code 130 and says how to resume (orchestrator/cli.py). A second signal quits at once.
 
-The local Ray a command starts ignores the terminal's Ctrl-C (orchestrator/ray_start.py starts it with SIGINT
+The local Ray a command starts ignores the terminal's Ctrl-C (orchestrator/runtime/ray_start.py starts it with SIGINT
 ignored, which its processes inherit): Ctrl-C reaches the whole foreground process group, and Ray's processes dying
 under the driver's feet made a stopping sweep hang instead of stopping.
 """
@@ -52,7 +52,7 @@ def _tune_stop_lines(record: logging.LogRecord) -> bool:
 
 def stop_tune(reason: str) -> bool:
     """Tune's graceful stop (its SIGUSR1 handler: trials stay RUNNING in its saved state) for a reason of ours, e.g.
-    a full disk (orchestrator/storage_space.py); Tune's lines about it are dropped like a Ctrl-C's. False outside
+    a full disk (orchestrator/runtime/storage_space.py); Tune's lines about it are dropped like a Ctrl-C's. False outside
     Tune's loop (nothing to stop gracefully)."""
     graceful = signal.getsignal(signal.SIGUSR1)
     if not callable(graceful):

@@ -1,9 +1,9 @@
 """The HTML report's Pareto section (a sweep with several objectives): every trial on the first two objectives, the
-front joined by a line, best/ starred, and a table of the front with how best/ was chosen (orchestrator/pareto.py)."""
+front joined by a line, best/ starred, and a table of the front with how best/ was chosen (orchestrator/results/pareto.py)."""
 from __future__ import annotations
 
-from orchestrator.html_parts import e as _e, num as _num, table as _table
-from orchestrator.pareto import front_values, pareto_front, values_of
+from orchestrator.report.html_parts import e as _e, num as _num, table as _table
+from orchestrator.results.pareto import front_values, pareto_front, values_of
 
 
 def pareto_section(page) -> None:

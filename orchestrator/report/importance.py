@@ -1,11 +1,11 @@
 """Which searched parameters mattered: Optuna's parameter importance (PED-ANOVA in Optuna 5) over an experiment's
-finished trials, for the HTML report (orchestrator/report_html.py). Needs no Ray: an in-memory study is rebuilt from
+finished trials, for the HTML report (orchestrator/report/html.py). Needs no Ray: an in-memory study is rebuilt from
 the experiment's folder."""
 from __future__ import annotations
 
 import warnings
 
-from orchestrator.experiment import Experiment, choice_value, finite
+from orchestrator.results.experiment import Experiment, choice_value, finite
 
 
 def param_importances(exp: Experiment) -> tuple[dict[str, float] | None, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from orchestrator import metrics as M
-from orchestrator.experiment import choice_value, finite
-from orchestrator.html_parts import details, num, pct, table
-from orchestrator.report import _ci, scheduler_stops
+from orchestrator.results.experiment import choice_value, finite
+from orchestrator.report.html_parts import details, num, pct, table
+from orchestrator.report.table import _ci, scheduler_stops
 
 
 def curves(page) -> None:

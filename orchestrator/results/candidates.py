@@ -34,7 +34,7 @@ class Candidate:
 def local_pretrained(checkpoint_path: str) -> Path:
     """A checkpoint's pretrained_model folder on this machine (downloaded from a URI storage, e.g. s3://, into a
     temporary folder; its training_state, which only resuming needs, stays where it is)."""
-    from orchestrator import storage
+    from orchestrator.runtime import storage
 
     if not storage.is_uri(checkpoint_path):
         return Path(checkpoint_path) / "pretrained_model"

@@ -11,22 +11,22 @@ from typing import Any
 from rich.console import Console
 
 from orchestrator import metrics as M
-from orchestrator import storage
-from orchestrator.candidates import Candidate
-from orchestrator.confirm import Confirmed, confirm
-from orchestrator.experiment import space_spec
-from orchestrator.pareto import Front, front_markdown
+from orchestrator.runtime import storage
+from orchestrator.results.candidates import Candidate
+from orchestrator.sweep.confirm import Confirmed, confirm
+from orchestrator.results.experiment import space_spec
+from orchestrator.results.pareto import Front, front_markdown
 from orchestrator.results.lineage import lineage_markdown, lineage_of
-from orchestrator.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
-from orchestrator.report import (TrialRow, config_summaries, confirmation_markdown, export_best, markdown_table,
+from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
+from orchestrator.report.table import (TrialRow, config_summaries, confirmation_markdown, export_best, markdown_table,
                                  print_table, rank, rows_of, scheduler_stops, write_summary)
 from orchestrator.results.confirmation import (Decision, compared_metric, decide, median_seed, plan_for, score,
                                                versus_default, words)
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 from orchestrator.results.paired import OverSeeds
 from orchestrator.runtime.resources import resource_hours, trial_footprint
-from orchestrator.space import describe, from_sample
-from orchestrator.sweep import PreparedSweep
+from orchestrator.search.space import describe, from_sample
+from orchestrator.sweep.tuner import PreparedSweep
 
 
 def finish(prepared: PreparedSweep, results, baseline_results, console: Console | None = None) -> dict:
@@ -53,7 +53,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         _write(prepared, summary, rows, None)
         return summary
 
-    front = Front(t.objectives, ranked, t.equivalence_margin) if t.multi_objective else None  # orchestrator/pareto.py
+    front = Front(t.objectives, ranked, t.equivalence_margin) if t.multi_objective else None  # orchestrator/results/pareto.py
     winner, confirmed, baseline_confirmed, decision = ranked[0], [], None, None
     if front is not None:
         winner = front.choose_in_search()
@@ -87,7 +87,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     summary["compute"] = {"cpu_hours": card.cpu_hours, "gpu_hours": card.gpu_hours}
     summary["model_card"] = card_info_to_dict(card)  # `push` rebuilds the card from it for the repo it pushes to
     if cfg.hub.repo_id and cfg.hub.push:
-        from orchestrator.hub import push_to_hub
+        from orchestrator.publish.hub import push_to_hub
 
         url = push_to_hub(best_dir, cfg.hub.repo_id, private=cfg.hub.private,
                           commit_message=f"Best policy of sweep {t.experiment_name}")
@@ -337,7 +337,7 @@ def _seeds(prepared: PreparedSweep, ranked: list[TrialRow], winner: TrialRow, wi
 
 
 def _retrained(prepared: PreparedSweep, params: dict, seeds: list[int], name: str) -> list[TrialRow]:
-    from orchestrator.sweep import retrain_with_seeds
+    from orchestrator.sweep.tuner import retrain_with_seeds
 
     if not seeds:
         return []
@@ -382,7 +382,7 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
         lines += [f"| {s['trial_id']} | {s['rung']} | {s['success']:.0%} [{s['success_ci95'][0]:.0%}, "
                   f"{s['success_ci95'][1]:.0%}] | {s['overlapping']} of {s['survivors']} |"
                   for s in summary["scheduler_stops"]] + [""]
-    lines += lineage_markdown(lineage_of(prepared.storage_dir, out))  # PBT/PB2's exploits, if any (orchestrator/pbt.py)
+    lines += lineage_markdown(lineage_of(prepared.storage_dir, out))  # PBT/PB2's exploits, if any (orchestrator/search/pbt.py)
     lines += confirmation_markdown(summary.get("confirmation"), summary.get("seed_spread"))
     (out / "report.md").write_text("\n".join(lines))
     write_summary(out / "summary.json", **summary)
@@ -402,7 +402,7 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
 
 def _write_html(experiment: str, out: Path) -> None:
     """The HTML report and its PNGs (`python -m orchestrator report <experiment>` rebuilds them at any time)."""
-    from orchestrator.report_html import build_report_of
+    from orchestrator.report.html import build_report_of
 
     try:
         page = build_report_of(experiment, out)

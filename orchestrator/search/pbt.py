@@ -8,7 +8,7 @@
   pause is a new Train run (10-18 s to start on a laptop), which synchronous PBT would pay for every trial at every
   interval.
 - The checkpoint handed over: trainables/exploit.py (a Tune checkpoint pointing to the donor's Train checkpoint).
-- The scheduler's state survives `--tune.resume=true` (orchestrator/sweep_state.py): Ray's PBT has no save/restore,
+- The scheduler's state survives `--tune.resume=true` (orchestrator/sweep/resume.py): Ray's PBT has no save/restore,
   and its state is keyed by Trial objects, which a restored Tuner recreates; here it is saved by trial id.
 - Lineage: each exploit is a line of trials/trial_<id>/lineage.jsonl (written by the exploiting trial's driver);
   orchestrator/results/lineage.py reads them for report.md and the HTML report.
@@ -27,7 +27,7 @@ from ray.tune.search.sample import Categorical, Float, Integer
 
 from orchestrator.errors import Problem, UserError, problem
 from orchestrator.metrics import EVAL_STEP
-from orchestrator.space import describe
+from orchestrator.search.space import describe
 
 POPULATION_SCHEDULERS = ("pbt", "pb2")
 
@@ -70,8 +70,8 @@ def population_problems(t, space: dict[str, Any], cfg, config_of: Callable[[dict
 
 def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any], name: str) -> list[Problem]:
     """A searched field whose values change a weight's shape (dim_model, chunk_size, ...): an exploiting trial
-    could not load its donor's weights. Shapes are compared on PyTorch's meta device (orchestrator/fine_tuning.py)."""
-    from orchestrator.fine_tuning import shape_changes
+    could not load its donor's weights. Shapes are compared on PyTorch's meta device (orchestrator/search/fine_tuning.py)."""
+    from orchestrator.search.fine_tuning import shape_changes
 
     features = _stand_in_features(cfg.policy)
     if features is None:
@@ -97,7 +97,7 @@ def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:
     Ray: the policy's own if it has them, else stand-ins, the same for every value compared)."""
     import dataclasses
 
-    from orchestrator.fine_tuning import weight_shapes
+    from orchestrator.search.fine_tuning import weight_shapes
 
     inputs = {k: f for k, f in features.items() if k != "action"}
     return weight_shapes(dataclasses.replace(policy, input_features=inputs, output_features={"action": features["action"]}))

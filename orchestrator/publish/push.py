@@ -50,7 +50,7 @@ def push_from_args(args: list[str]) -> str | None:
     assert repo_id is not None, "_hub_config requires it"
     experiment, policy = locate(args[0])
 
-    from orchestrator.hub import check_hub_access, push_to_hub
+    from orchestrator.publish.hub import check_hub_access, push_to_hub
 
     check_hub_access(repo_id)  # the token before anything is written or sent
     summary = json.loads((experiment / "summary.json").read_text()) if experiment else None
@@ -119,7 +119,7 @@ def locate(path: str) -> tuple[Path | None, Path]:
 
 def _experiment_card(best: Path, summary: dict, repo_id: str) -> None:
     """best/README.md as the sweep writes it when it pushes to `repo_id`."""
-    from orchestrator.model_card import card_info_from_dict, name_repo_in_card, write_model_card
+    from orchestrator.publish.model_card import card_info_from_dict, name_repo_in_card, write_model_card
 
     card = best / "README.md"
     if "model_card" in summary:
@@ -131,7 +131,7 @@ def _experiment_card(best: Path, summary: dict, repo_id: str) -> None:
 
 
 def _policy_card(folder: Path, repo_id: str) -> None:
-    from orchestrator.model_card import write_policy_card
+    from orchestrator.publish.model_card import write_policy_card
 
     config = json.loads((folder / CONFIG_NAME).read_text())
     train = folder / "train_config.json"
@@ -144,7 +144,7 @@ def _policy_card(folder: Path, repo_id: str) -> None:
 
 def _refuse_secrets(folder: Path) -> None:
     """No file that goes to the Hub may hold a token (HF_TOKEN, WANDB_API_KEY, the stored Hub token)."""
-    from orchestrator.hub import scrub_secrets
+    from orchestrator.publish.hub import scrub_secrets
 
     holding = [p.relative_to(folder) for p in sorted(folder.rglob("*"))
                if p.is_file() and p.suffix in TEXT_SUFFIXES

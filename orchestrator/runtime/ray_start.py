@@ -12,7 +12,7 @@ from typing import Any
 import ray
 
 from orchestrator.errors import UserError, problem
-from orchestrator.interrupts import ignoring_sigint, reclaim
+from orchestrator.runtime.interrupts import ignoring_sigint, reclaim
 
 # Environment variables passed from the driver to every Ray worker (when set here). Append to extend.
 WORKER_ENV_VARS: list[str] = [
@@ -22,7 +22,7 @@ WORKER_ENV_VARS: list[str] = [
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
     "ROBOT_SWEEPS_PHASE_LOG",  # benchmarks: a trial's start-up/teardown marks (trainables/phase_log.py)
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",  # see set_ray_env
-    # s3:// storage (orchestrator/storage.py): where pyarrow's S3 client finds the bucket, in every process that
+    # s3:// storage (orchestrator/runtime/storage.py): where pyarrow's S3 client finds the bucket, in every process that
     # writes a trial or a checkpoint. The credentials themselves are not here: see CREDENTIALS.
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE",
     "AWS_EC2_METADATA_DISABLED",

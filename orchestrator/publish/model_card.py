@@ -19,8 +19,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from orchestrator.candidates import Candidate
-from orchestrator.confirm import Confirmed
+from orchestrator.results.candidates import Candidate
+from orchestrator.sweep.confirm import Confirmed
 
 
 @dataclass
@@ -61,7 +61,7 @@ class ModelCardInfo:
     versions: dict[str, str] = field(default_factory=lambda: versions())
     dataset_folder: str | None = None  # the name of the dataset.root folder trained on (None: dataset_repo_id)
     objectives: list[list[str]] | None = None  # several objectives: [[metric, mode], ...] (None: search.metric only)
-    pareto_rule: str | None = None  # how this policy was chosen from the Pareto front (orchestrator/pareto.py)
+    pareto_rule: str | None = None  # how this policy was chosen from the Pareto front (orchestrator/results/pareto.py)
     costs: dict[str, float] | None = None  # what the policy costs on the robot: policy/* metrics of its trial
     confirmation: dict | None = None  # the confirmation's decision (orchestrator/results/confirmation.py,
     #   Decision.to_dict): episodes run, the family-wise level, whether the winner was told apart from the others

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate, local_pretrained
+from orchestrator.results.candidates import Candidate, local_pretrained
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
-from orchestrator.stats import mean_interval, wilson_interval
+from orchestrator.results.stats import mean_interval, wilson_interval
 from orchestrator.terminal import progress
 
 

@@ -7,7 +7,7 @@
         best/        the best policy in the Hub layout, with its model card
         summary.json report.md
     A URI storage (s3://...): Tune and Train write trials/ and train/ there directly; the driver writes its own files
-    into a local copy (orchestrator/storage.py: local_copy) and uploads them when the sweep ends.
+    into a local copy (orchestrator/runtime/storage.py: local_copy) and uploads them when the sweep ends.
 """
 from __future__ import annotations
 
@@ -24,33 +24,34 @@ import ray
 from ray import tune
 from ray.tune.search import BasicVariantGenerator
 
-from orchestrator import interrupts, storage, terminal
+from orchestrator import terminal
+from orchestrator.runtime import interrupts, storage
 from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
-from orchestrator.conditional import is_conditional, with_defaults
-from orchestrator.confirm import overlapping_seeds
-from orchestrator.constraints import search_problems
+from orchestrator.search.conditional import is_conditional, with_defaults
+from orchestrator.sweep.confirm import overlapping_seeds
+from orchestrator.search.constraints import search_problems
 from orchestrator.errors import UserError, problem, raise_if
-from orchestrator.experiment import clear_interrupted
-from orchestrator.fine_tuning import fine_tuning_problems
+from orchestrator.results.experiment import clear_interrupted
+from orchestrator.search.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import VAL_LOSS, is_eval_metric
-from orchestrator.pbt import is_population, population_problems
+from orchestrator.search.pbt import is_population, population_problems
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
-from orchestrator.repeats import grid_space
+from orchestrator.search.repeats import grid_space
 from orchestrator.runtime.resources import trial_footprint
-from orchestrator.report import TrialRow
-from orchestrator.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
-from orchestrator.search_space_file import load_sweep
-from orchestrator.space import from_sample, split_space
+from orchestrator.report.table import TrialRow
+from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
+from orchestrator.search.space_file import load_sweep
+from orchestrator.search.space import from_sample, split_space
 from orchestrator.search.algorithms import search_algorithm, trial_scheduler
-from orchestrator.storage_space import raise_if_full, storage_guard
-from orchestrator.sweep_progress import SweepProgress
-from orchestrator.tensorboard_logger import StepTensorBoard
+from orchestrator.runtime.storage_space import raise_if_full, storage_guard
+from orchestrator.sweep.progress import SweepProgress
+from orchestrator.sweep.tensorboard import StepTensorBoard
 from trainables.incumbent import create_incumbent, incumbent_name
-from orchestrator.sweep_state import RestoredTrialLogs, SchedulerState
-from orchestrator.warm_start import WarmStart, load_warm_start, reuse_baseline
+from orchestrator.sweep.resume import RestoredTrialLogs, SchedulerState
+from orchestrator.search.warm_start import WarmStart, load_warm_start, reuse_baseline
 
 
 @dataclass
@@ -99,7 +100,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
             raise UserError(problem("tune.grace_period" if tune_cfg.grace_period else "eval_freq",
                                     f"ASHA's first rung (step {grace}) lies beyond steps = {default_cfg.steps}: lower "
                                     "it, raise steps, or use --tune.scheduler=none", grace))
-    if is_population(tune_cfg.scheduler):  # PBT/PB2 (orchestrator/pbt.py)
+    if is_population(tune_cfg.scheduler):  # PBT/PB2 (orchestrator/search/pbt.py)
         raise_if(population_problems(tune_cfg, space, default_cfg,
                                      lambda sample: from_sample(sampled_base, sample, cli, sweep.ties)),
                  f"the search space cannot run with --tune.scheduler={tune_cfg.scheduler}")
@@ -287,7 +288,7 @@ def fit(tuner: tune.Tuner, storage_dir: str) -> tune.ResultGrid:
 
 def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | TrialRow | None]:
     """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes), unless the warm
-    start's baseline is this one's run (then its row, reused: orchestrator/warm_start.py)."""
+    start's baseline is this one's run (then its row, reused: orchestrator/search/warm_start.py)."""
     connect_ray()
     _ready_storage(prepared)
     link_ray_logs(prepared.experiment_dir)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ray.tune.stopper import Stopper
 
-from orchestrator import interrupts
+from orchestrator.runtime import interrupts
 from orchestrator import metrics as M
 from orchestrator.errors import StorageFull
 

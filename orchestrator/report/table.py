@@ -15,7 +15,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from orchestrator import metrics as M
-from orchestrator.candidates import Candidate, best_candidate, candidates_of, local_pretrained, report_history
+from orchestrator.results.candidates import Candidate, best_candidate, candidates_of, local_pretrained, report_history
 from orchestrator.results.seeds import config_id_of, split_repeat_keys, spread
 
 

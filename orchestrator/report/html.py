@@ -1,6 +1,6 @@
 """The sweep's report as one self-contained HTML page plus PNGs: `python -m orchestrator report <experiment>`.
 
-Rebuilt from the experiment folder alone (orchestrator/experiment.py: no Ray, works while the sweep runs and on a
+Rebuilt from the experiment folder alone (orchestrator/results/experiment.py: no Ray, works while the sweep runs and on a
 copy of the folder). Plots are drawn with matplotlib and embedded in the page as PNG data; the page has no script
 and loads nothing from the network. Sections (their HTML ids): status, trials, curves, success-intervals,
 parallel-coordinates, importance, scheduler-stops, confirmation, compute; with PBT/PB2 also lineage, with several
@@ -15,13 +15,13 @@ import tempfile
 from pathlib import Path
 
 from orchestrator import metrics as M
-from orchestrator import storage
-from orchestrator.experiment import INTERRUPTED, Experiment, finite, load_experiment, reads
-from orchestrator.importance import param_importances
-from orchestrator.report import _columns, scheduler_stops
-from orchestrator import report_plots
-from orchestrator.html_parts import e as _e, num as _num, pct as _pct, table as _table
-from orchestrator.report_pareto import pareto_section
+from orchestrator.runtime import storage
+from orchestrator.results.experiment import INTERRUPTED, Experiment, finite, load_experiment, reads
+from orchestrator.report.importance import param_importances
+from orchestrator.report.table import _columns, scheduler_stops
+from orchestrator.report import plots as report_plots
+from orchestrator.report.html_parts import e as _e, num as _num, pct as _pct, table as _table
+from orchestrator.report.pareto import pareto_section
 from orchestrator.results.lineage import LINEAGE_COLUMNS, lineage_rows, read_lineage
 
 SECTIONS = ("status", "trials", "curves", "success-intervals", "parallel-coordinates", "importance",
@@ -75,9 +75,9 @@ def report_from_args(args: list[str]) -> Path | None:
 
 
 def build_report_of(experiment: str, out: str | Path | None = None) -> Path:
-    """build_report for an experiment folder or URI. A URI's files that the report reads (orchestrator/experiment.py:
+    """build_report for an experiment folder or URI. A URI's files that the report reads (orchestrator/results/experiment.py:
     trial folders, summary.json, each checkpoint's train_config.json; no weights) are downloaded into a temporary
-    folder first; `out` defaults to the URI's local copy (orchestrator/storage.py: local_copy) + /report."""
+    folder first; `out` defaults to the URI's local copy (orchestrator/runtime/storage.py: local_copy) + /report."""
     if not storage.is_uri(experiment):
         return build_report(experiment, out)
     with tempfile.TemporaryDirectory(prefix="experiment-") as tmp:

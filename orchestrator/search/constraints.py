@@ -78,8 +78,8 @@ def tell_infeasible(searcher, trial_id: str, result: dict | None) -> bool:
 def sample_configs(prepared, n: int, seed: int) -> list[tuple[dict, TrainPipelineConfig | UserError]]:
     """`n` random points of the prepared sweep's space and each one's config, typed but not validated (or the error
     building it)."""
-    from orchestrator.conditional import sample_point
-    from orchestrator.space import from_sample
+    from orchestrator.search.conditional import sample_point
+    from orchestrator.search.space import from_sample
 
     rng = random.Random(seed)
     out: list[tuple[dict, TrainPipelineConfig | UserError]] = []
@@ -94,7 +94,7 @@ def sample_configs(prepared, n: int, seed: int) -> list[tuple[dict, TrainPipelin
 
 def search_problems(t, space: dict[str, Any], default_cfg: TrainPipelineConfig, constraints: Any) -> list[Problem]:
     """What the sweep's searcher cannot do with this space, constraints and repeats; checked before Ray."""
-    from orchestrator.conditional import is_conditional
+    from orchestrator.search.conditional import is_conditional
 
     out = constraint_problems(constraints)
     if not out and constraints and t.baseline:
