@@ -94,7 +94,7 @@ def _expert_flag(cli: dict) -> bool:
 def _expert_config(cli: dict, path):
     """defaults <- CLI flags, for an env whose type (and task) has a scripted expert."""
     from orchestrator.configs.train import TrainPipelineConfig
-    from orchestrator.datasets.experts import EXPERTS, expert_problems
+    from orchestrator.envs.experts import EXPERTS, expert_problems
     from orchestrator.envs.configs import EnvConfig
 
     if path:
@@ -111,7 +111,7 @@ def _expert_config(cli: dict, path):
 
 def _expert_name(env_cfg) -> str:
     """e.g. "MetaWorldExpert, task reach"."""
-    from orchestrator.datasets.experts import EXPERTS
+    from orchestrator.envs.experts import EXPERTS
 
     task = getattr(env_cfg, "task", None)
     return EXPERTS[env_cfg.type].__name__ + (f", task {task}" if task else "")

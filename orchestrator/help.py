@@ -17,6 +17,7 @@ from typing import Any
 import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
+from orchestrator.usage import USAGE
 from orchestrator.configs.parsing import _field_types, _is_choice, _section_class, build_config, parse_cli
 
 HELP_FLAGS = ("--help", "-h")
@@ -42,8 +43,6 @@ def command_help(command: str, args: list[str]) -> None:
 
 def usage(command: str) -> str:
     """The usage line(s) of `command`, from the CLI's own usage text."""
-    from orchestrator.cli import USAGE
-
     lines = [line.strip() for line in USAGE.splitlines() if line.strip().split(" ")[:1] == [command]]
     return "\n".join(f"usage: python -m orchestrator {line}" for line in lines) or f"usage: python -m orchestrator {command}"
 

@@ -6,11 +6,8 @@ half-width a scheduler can weigh), so no number is read without its noise.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 
-import numpy as np
 
-from orchestrator.results.stats import wilson_interval
 
 STEP = "step"  # optimizer steps done
 SAMPLES = "samples"  # training samples seen (step x batch_size)
@@ -79,18 +76,3 @@ def policy_costs_of(report: dict) -> dict[str, float]:
 def is_eval_metric(name: str) -> bool:
     """Measured by evaluation in the simulator (so it needs eval_freq > 0 and can be confirmed on fresh episodes)."""
     return name.startswith("eval/")
-
-
-def eval_metrics(successes: Sequence[bool], sum_rewards: Sequence[float], max_rewards: Sequence[float]) -> dict:
-    """LeRobot's aggregate eval metrics over episodes, with the success rate's 95 % Wilson interval."""
-    n = len(successes)
-    low, high = wilson_interval(int(sum(successes)), n)
-    return {
-        EVAL_SUCCESS: float(np.mean(successes)),
-        EVAL_SUCCESS_LOW: low,
-        EVAL_SUCCESS_HIGH: high,
-        EVAL_SUCCESS_HALF_WIDTH: (high - low) / 2,
-        EVAL_AVG_SUM_REWARD: float(np.mean(sum_rewards)),
-        EVAL_AVG_MAX_REWARD: float(np.mean(max_rewards)),
-        EVAL_N_EPISODES: n,
-    }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import Problem, UserError, problem
-from orchestrator.runtime.hub_env import hub_cache_dir, hub_endpoint, is_offline
+from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"

@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from orchestrator import metrics as M
+from orchestrator.formatting import log_line
 
 class _State(TypedDict):
     verbose: bool
@@ -92,13 +93,6 @@ def progress(description: str, total: int | None):
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
-
-
-def log_line(m: dict) -> str:
-    """LeRobot's one-line training summary of a report (trainables/metrics_log.py reports what it needs)."""
-    from trainables.metrics_log import format_line
-
-    return format_line(m)
 
 
 def live_update(renderable) -> None:

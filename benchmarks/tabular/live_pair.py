@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.tabular import table as tables  # noqa: E402
 from orchestrator import metrics as M  # noqa: E402
-from orchestrator.results.experiment import load_experiment  # noqa: E402
+from orchestrator.runtime.experiment import load_experiment  # noqa: E402
 
 SPACE = "benchmarks/tabular/live_mw_push.py"
 

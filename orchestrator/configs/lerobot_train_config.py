@@ -147,7 +147,7 @@ def download_train_config(repo_id: str) -> Path:
     from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError,
                                         RepositoryNotFoundError)
 
-    from orchestrator.runtime.hub_env import hub_cache_dir, hub_endpoint, is_offline
+    from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
     try:
         return Path(hf_hub_download(repo_id, TRAIN_CONFIG_NAME, repo_type="model", etag_timeout=5,

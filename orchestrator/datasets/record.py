@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestrator.datasets.experts import EXPERTS, expert_problems
+from orchestrator.envs.experts import EXPERTS, expert_problems
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.sources import cached_snapshot, download
 from orchestrator.datasets.layout import INFO_PATH

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.errors import UserError, problem
-from orchestrator.runtime.hub_env import hub_cache_dir, hub_endpoint, is_offline
+from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
 ETAG_TIMEOUT_S = 5  # seconds to wait for the Hub before falling back to the local cache
 

@@ -10,7 +10,7 @@ import torch
 from orchestrator.configs.features import FeatureType
 from orchestrator.envs.configs import EnvConfig
 from orchestrator.envs.vector import make_vector_env
-from orchestrator.metrics import eval_metrics
+from orchestrator.results.stats import eval_metrics
 
 
 @dataclass

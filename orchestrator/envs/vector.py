@@ -20,6 +20,6 @@ def make_vector_env(cfg: EnvConfig, n_envs: int, use_async: bool = False, expert
 
 
 def _expert_env(cfg: EnvConfig) -> gym.Env:
-    from orchestrator.datasets.experts import ExpertDriven
+    from orchestrator.envs.experts import ExpertDriven
 
     return ExpertDriven(cfg.make(), cfg.type)

@@ -17,7 +17,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
 from orchestrator.errors import UserError, problem
-from orchestrator.runtime.hub_env import hub_endpoint
+from orchestrator.hub_env import hub_endpoint
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from orchestrator.results.candidates import Candidate
-from orchestrator.sweep.confirm import Confirmed
+from orchestrator.results.confirmed import Confirmed
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The sweep's report as one self-contained HTML page plus PNGs: `python -m orchestrator report <experiment>`.
 
-Rebuilt from the experiment folder alone (orchestrator/results/experiment.py: no Ray, works while the sweep runs and on a
+Rebuilt from the experiment folder alone (orchestrator/runtime/experiment.py: no Ray, works while the sweep runs and on a
 copy of the folder). Plots are drawn with matplotlib and embedded in the page as PNG data; the page has no script
 and loads nothing from the network. Sections (their HTML ids): status, trials, curves, success-intervals,
 parallel-coordinates, importance, scheduler-stops, confirmation, compute; with PBT/PB2 also lineage, with several
@@ -15,10 +15,12 @@ import tempfile
 from pathlib import Path
 
 from orchestrator import metrics as M
+from orchestrator.formatting import sentence
 from orchestrator.runtime import storage
-from orchestrator.results.experiment import INTERRUPTED, Experiment, finite, load_experiment, reads
+from orchestrator.runtime.experiment import INTERRUPTED, Experiment, finite, load_experiment, reads
 from orchestrator.report.importance import param_importances
-from orchestrator.report.table import _columns, scheduler_stops
+from orchestrator.report.table import table_columns
+from orchestrator.results.rows import scheduler_stops
 from orchestrator.report import plots as report_plots
 from orchestrator.report.html_parts import e as _e, num as _num, pct as _pct, table as _table
 from orchestrator.report.pareto import pareto_section
@@ -75,7 +77,7 @@ def report_from_args(args: list[str]) -> Path | None:
 
 
 def build_report_of(experiment: str, out: str | Path | None = None) -> Path:
-    """build_report for an experiment folder or URI. A URI's files that the report reads (orchestrator/results/experiment.py:
+    """build_report for an experiment folder or URI. A URI's files that the report reads (orchestrator/runtime/experiment.py:
     trial folders, summary.json, each checkpoint's train_config.json; no weights) are downloaded into a temporary
     folder first; `out` defaults to the URI's local copy (orchestrator/runtime/storage.py: local_copy) + /report."""
     if not storage.is_uri(experiment):
@@ -152,7 +154,7 @@ class _Page:
         if not rows:
             self.section("trials", "Trials", "<p>No trial has started yet.</p>")
             return
-        cols, body = _columns(rows, [m for m, _ in self.exp.objectives])  # the baseline last (its searched fields: "-", the defaults)
+        cols, body = table_columns(rows, [m for m, _ in self.exp.objectives])  # the baseline last (its searched fields: "-", the defaults)
         if self.exp.baseline:
             body[-1][0] = "baseline"
         self.section("trials", f"Trials ranked by {self.exp.metric}", _table(cols, body))
@@ -250,7 +252,7 @@ class _Page:
         parts.append(f"<p>Re-evaluated on {c['n_episodes']} fresh episodes (seeds {c['first_seed']}..{last}, never "
                      "used in the search, the same for every candidate); the winner is chosen here.</p>")
         if c.get("stopping"):  # the staged, paired design (orchestrator/results/confirmation.py)
-            parts.append(f"<p>{_e(_upper(c['stopping']))}; {_e(c['family'])}.</p>")
+            parts.append(f"<p>{_e(sentence(c['stopping']))}; {_e(c['family'])}.</p>")
         if c.get("choice"):
             parts.append(f"<p><b>Not evidence: {_e(c['choice'])}.</b> best/ holds the best point estimate all the "
                          "same.</p>" if c.get("distinguishable") is False else f"<p>The winner: {_e(c['choice'])}.</p>")
@@ -284,7 +286,7 @@ class _Page:
                 parts.append(f"<p>The default config over the same seeds {d['seeds']}: success "
                              f"{[_pct(v) for v in d['success']]}, mean {_pct(d['mean'])}.</p>")
             if s.get("versus_default"):
-                parts.append(f"<p class='headline'>{_e(_upper(s['versus_default']['sentence']))}</p>")
+                parts.append(f"<p class='headline'>{_e(sentence(s['versus_default']['sentence']))}</p>")
             if s.get("best"):
                 parts.append(f"<p>{_e(s['best']['rule'])}.</p>")
         self.section("confirmation", title, "".join(parts))
@@ -357,7 +359,3 @@ th, td { border: 1px solid #ddd; padding: 0.2em 0.5em; text-align: right; } th {
 td:first-child, th:first-child { text-align: left; } img { max-width: 100%; } .file { color: #888; font-size: 0.8em; }
 .headline { font-weight: bold; font-size: 1.1em; } code { background: #f5f5f5; padding: 0 0.2em; }
 """
-
-
-def _upper(text: str) -> str:
-    return text[0].upper() + text[1:] if text else text

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from orchestrator.results.experiment import Experiment, choice_value, finite
+from orchestrator.runtime.experiment import Experiment, choice_value, finite
 
 
 def param_importances(exp: Experiment) -> tuple[dict[str, float] | None, str]:

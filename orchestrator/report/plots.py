@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from orchestrator import metrics as M
-from orchestrator.results.experiment import choice_value, finite
+from orchestrator.runtime.experiment import choice_value, finite
 from orchestrator.report.html_parts import details, num, pct, table
-from orchestrator.report.table import _ci, scheduler_stops
+from orchestrator.results.rows import scheduler_stops, success_ci
 
 
 def curves(page) -> None:
@@ -34,8 +34,8 @@ def curves(page) -> None:
                     continue
                 xs, ys = zip(*pts)
                 if name == M.EVAL_SUCCESS:
-                    lows = [y - _ci(c)[0] for c, y in zip(r.evaluations, ys)]
-                    highs = [_ci(c)[1] - y for c, y in zip(r.evaluations, ys)]
+                    lows = [y - success_ci(c)[0] for c, y in zip(r.evaluations, ys)]
+                    highs = [success_ci(c)[1] - y for c, y in zip(r.evaluations, ys)]
                     ax.errorbar(xs, ys, yerr=[lows, highs], marker="o", ms=4, capsize=3, **style)
                 else:
                     ax.plot(xs, ys, marker="o", ms=4, **style)
@@ -85,7 +85,7 @@ def success_intervals(page) -> None:
     labels = []
     for y, r in enumerate(reversed(rows)):
         c = r.best
-        low, high = _ci(c)
+        low, high = success_ci(c)
         v = c.value(M.EVAL_SUCCESS)
         ax.errorbar([v], [y], xerr=[[v - low], [high - v]], marker="o", capsize=4, color=page.colors[r.trial_id])
         n = int(c.metrics.get(M.EVAL_N_EPISODES, 0))
@@ -96,7 +96,7 @@ def success_intervals(page) -> None:
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     body = [[("baseline" if r is exp.baseline else r.trial_id), str(e.step), pct(e.value(M.EVAL_SUCCESS)),
-             f"[{pct(_ci(e)[0])}, {pct(_ci(e)[1])}]", str(int(e.metrics.get(M.EVAL_N_EPISODES, 0))),
+             f"[{pct(success_ci(e)[0])}, {pct(success_ci(e)[1])}]", str(int(e.metrics.get(M.EVAL_N_EPISODES, 0))),
              num(e.value(M.EVAL_AVG_MAX_REWARD))]
             for r in rows for e in r.evaluations]
     text = ("<p>Each trial at its best evaluated checkpoint (by the sweep's metric), on the search's episodes. "

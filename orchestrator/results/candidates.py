@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from orchestrator import metrics as M
@@ -31,17 +29,6 @@ class Candidate:
         return float(v) if isinstance(v, (int, float)) and not math.isnan(v) else None
 
 
-def local_pretrained(checkpoint_path: str) -> Path:
-    """A checkpoint's pretrained_model folder on this machine (downloaded from a URI storage, e.g. s3://, into a
-    temporary folder; its training_state, which only resuming needs, stays where it is)."""
-    from orchestrator.runtime import storage
-
-    if not storage.is_uri(checkpoint_path):
-        return Path(checkpoint_path) / "pretrained_model"
-    folder = Path(tempfile.mkdtemp(prefix="checkpoint-")) / "pretrained_model"
-    return storage.download(storage.join(checkpoint_path, "pretrained_model"), folder)
-
-
 def report_history(result) -> list[dict]:
     """Every report of a Tune trial, oldest first (its result.json, read through the trial's storage filesystem)."""
     path = f"{result.path}/result.json"
@@ -50,7 +37,19 @@ def report_history(result) -> list[dict]:
             text = stream.read().decode()
     except (FileNotFoundError, OSError):
         return []
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return parse_reports(text)
+
+
+def parse_reports(text: str) -> list[dict]:
+    """Tune's result.json: one report per line, oldest first; a line still being written (a running trial) or
+    otherwise unreadable is skipped. The one reader of that file's lines (the experiment reader uses it too)."""
+    reports = []
+    for line in text.splitlines():
+        try:
+            reports.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return reports
 
 
 def candidates_of(history: list[dict], trial_id: str, params: dict) -> list[Candidate]:

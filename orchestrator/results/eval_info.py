@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from orchestrator import metrics as M
+from orchestrator.results.stats import eval_metrics
 
 FILE_NAME = "eval_info.json"
 OURS = "robot_sweeps"  # the project's own metrics, beside LeRobot's keys
@@ -41,7 +42,7 @@ def eval_info(episodes: Iterable, group: str, eval_s: float, extra: dict | None 
         raise ValueError("eval_info needs at least one episode")
     seeds, successes, sum_rewards, max_rewards = (list(column) for column in zip(*rows))
     n = len(rows)
-    ours = M.eval_metrics(successes, sum_rewards, max_rewards)
+    ours = eval_metrics(successes, sum_rewards, max_rewards)
     aggregate = {"avg_sum_reward": ours[M.EVAL_AVG_SUM_REWARD], "avg_max_reward": ours[M.EVAL_AVG_MAX_REWARD],
                  "pc_success": ours[M.EVAL_SUCCESS] * 100, "n_episodes": n}
     return {

@@ -28,20 +28,6 @@ def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
     return out
 
 
-def lineage_of(experiment: str, local: Path) -> dict[str, list[dict]]:
-    """read_lineage of an experiment where it is stored: in a URI storage (s3://...), its lineage files are first
-    downloaded into `local`, the experiment's local copy."""
-    from orchestrator.runtime import storage
-
-    trials = Path(local) / "trials"
-    if storage.is_uri(experiment):
-        try:
-            storage.download(storage.join(experiment, "trials"), trials, skip=lambda rel: not rel.endswith(LINEAGE))
-        except FileNotFoundError:
-            return {}
-    return read_lineage(trials)
-
-
 def changes(entry: dict) -> list[tuple[str, Any, Any, Any]]:
     """(field, this trial's value before, the donor's value, the new value) of each searched field of an exploit."""
     new = entry.get("new") or {}

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from orchestrator import metrics as M
-from orchestrator.report.table import TrialRow, _fmt
+from orchestrator.formatting import value as fmt
+from orchestrator.results.rows import TrialRow
 from orchestrator.results.confirmation import ALPHA, compared_metric, score
 from orchestrator.results.paired import equivalent_counts
 
@@ -87,7 +88,7 @@ def search_equivalent(top: TrialRow, row: TrialRow, metric: str, margin: float, 
 
 def _span(r: TrialRow, interval: Interval) -> str:
     value, low, high = interval
-    return f"{r.trial_id} {_fmt(value)}" + ("" if low == high else f" [{_fmt(low)}, {_fmt(high)}]")
+    return f"{r.trial_id} {fmt(value)}" + ("" if low == high else f" [{fmt(low)}, {fmt(high)}]")
 
 
 def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]], first_value: Callable[[TrialRow], float],
@@ -209,7 +210,7 @@ class Front:
 
 def _span_value(r: TrialRow, metric: str, value: float) -> str:
     _, low, high = later_interval(r, metric)
-    return f"{metric} {_fmt(value)}" + ("" if low == high else f" [{_fmt(low)}, {_fmt(high)}]")
+    return f"{metric} {fmt(value)}" + ("" if low == high else f" [{fmt(low)}, {fmt(high)}]")
 
 
 def front_markdown(front: dict | None) -> list[str]:
@@ -221,5 +222,5 @@ def front_markdown(front: dict | None) -> list[str]:
              "| trial | step | " + " | ".join(f"{o['metric']} ({o['mode']})" for o in front["objectives"]) + " |",
              "|---|---|" + "---|" * len(names)]
     lines += [f"| {m['trial_id']}{' (best/)' if m['trial_id'] == front['chosen'] else ''} | {m['best_step']} | "
-              + " | ".join(_fmt(m["values"][n]) for n in names) + " |" for m in front["members"]]
+              + " | ".join(fmt(m["values"][n]) for n in names) + " |" for m in front["members"]]
     return lines + ["", f"best/: {front['rule']}", ""]

@@ -10,6 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
+from orchestrator import metrics as M
+
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 
 
@@ -49,3 +53,18 @@ def mean_interval(values: Sequence[float], z: float = Z95) -> tuple[float, float
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = z * sd / math.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def eval_metrics(successes: Sequence[bool], sum_rewards: Sequence[float], max_rewards: Sequence[float]) -> dict:
+    """LeRobot's aggregate eval metrics over episodes, with the success rate's 95 % Wilson interval."""
+    n = len(successes)
+    low, high = wilson_interval(int(sum(successes)), n)
+    return {
+        M.EVAL_SUCCESS: float(np.mean(successes)),
+        M.EVAL_SUCCESS_LOW: low,
+        M.EVAL_SUCCESS_HIGH: high,
+        M.EVAL_SUCCESS_HALF_WIDTH: (high - low) / 2,
+        M.EVAL_AVG_SUM_REWARD: float(np.mean(sum_rewards)),
+        M.EVAL_AVG_MAX_REWARD: float(np.mean(max_rewards)),
+        M.EVAL_N_EPISODES: n,
+    }

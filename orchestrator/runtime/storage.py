@@ -12,6 +12,7 @@ URI: paths are printed and written into configs, summaries and logs.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -209,3 +210,12 @@ def hosts_seeing(folder: str, nodes: list[dict], timeout_s: float = 60.0) -> set
         return {host for host, ref in refs.items() if ref in ready and ray.get(ref)}
     finally:
         marker.unlink(missing_ok=True)
+
+
+def local_pretrained(checkpoint_path: str) -> Path:
+    """A checkpoint's pretrained_model folder on this machine (downloaded from a URI storage, e.g. s3://, into a
+    temporary folder; its training_state, which only resuming needs, stays where it is)."""
+    if not is_uri(checkpoint_path):
+        return Path(checkpoint_path) / "pretrained_model"
+    folder = Path(tempfile.mkdtemp(prefix="checkpoint-")) / "pretrained_model"
+    return download(join(checkpoint_path, "pretrained_model"), folder)

@@ -27,7 +27,7 @@ from orchestrator import terminal
 from orchestrator.runtime import storage
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import UserError, problem
-from orchestrator.report.table import TrialRow
+from orchestrator.results.rows import TrialRow
 
 FIELD = "tune.warm_start"
 # Fields that say where and how a run is recorded, not what it computes: runs that differ only there are one run.
@@ -59,7 +59,7 @@ def load_warm_start(source: str, space: dict[str, Any], metric: str, mode: str, 
     """Read the earlier experiment and keep what Optuna can be told; every problem is a UserError naming the field.
     `config_of(sample)`: the concrete config this sweep trains for a sampled point ({} is the baseline's); without
     it no earlier run counts as this sweep's (nothing is kept from being trained)."""
-    from orchestrator.results.experiment import load_experiment, reads
+    from orchestrator.runtime.experiment import load_experiment, reads
 
     if search != "optuna":
         raise UserError(problem(FIELD, f"seeds Optuna's searcher: use --tune.search=optuna (not {search})", source))
@@ -184,7 +184,7 @@ def reuse_baseline(warm: WarmStart | None, storage_dir: str, log: str | None = N
 
 
 def _tune_files(trial_dir: Path) -> dict[str, str]:
-    """The files of a Tune trial folder that an experiment is read back from (orchestrator/results/experiment.py)."""
+    """The files of a Tune trial folder that an experiment is read back from (orchestrator/runtime/experiment.py)."""
     return {name: (trial_dir / name).read_text() for name in ("params.json", "result.json")
             if (trial_dir / name).is_file()}
 

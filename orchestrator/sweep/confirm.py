@@ -11,44 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from orchestrator import metrics as M
-from orchestrator.results.candidates import Candidate, local_pretrained
+from orchestrator.results.candidates import Candidate
+from orchestrator.runtime.storage import local_pretrained
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
-from orchestrator.results.stats import mean_interval, wilson_interval
+from orchestrator.results.confirmed import Confirmed, confirmed_from
 from orchestrator.terminal import progress
-
-
-@dataclass
-class Confirmed:
-    """A candidate's result on the confirmation episodes."""
-
-    label: str  # the trial id, or "baseline"
-    candidate: Candidate
-    successes: int
-    n_episodes: int
-    success: float
-    success_ci95: tuple[float, float]  # Wilson
-    avg_sum_reward: tuple[float, float, float]  # mean, 95 % low, high
-    avg_max_reward: tuple[float, float, float]
-    episodes: list[tuple[int, bool, float, float]] = field(default_factory=list)  # (seed, success, sum, max reward)
-    eval_s: float = 0.0  # wall seconds from the confirmation's start until its episodes were in (the candidates
-    #   share the actors, queued in order: a later candidate's time includes the earlier ones' episodes)
-
-    def value(self, metric: str) -> float | None:
-        """The confirmed value of an eval/ metric (success or an average reward)."""
-        return {M.EVAL_SUCCESS: self.success, M.EVAL_SUCCESS_LOW: self.success_ci95[0],
-                M.EVAL_SUCCESS_HIGH: self.success_ci95[1], M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward[0],
-                M.EVAL_AVG_MAX_REWARD: self.avg_max_reward[0]}.get(metric)
-
-    def interval(self, metric: str) -> tuple[float, float, float] | None:
-        """(value, 95 % low, high) of an eval/ metric on the confirmation episodes (a point where none applies)."""
-        spans = {M.EVAL_SUCCESS: (self.success, *self.success_ci95), M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward,
-                 M.EVAL_AVG_MAX_REWARD: self.avg_max_reward}
-        value = self.value(metric)
-        return spans.get(metric) or (None if value is None else (value, value, value))
 
 
 def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episodes: int) -> bool:
@@ -96,7 +65,7 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
                     seconds[i] = time.perf_counter() - start
                     advance(k)
                 done += k
-                results = [_confirmed(label, candidate, episodes, s)
+                results = [confirmed_from(label, candidate, episodes, s)
                            for (label, candidate), episodes, s in zip(entries, raw, seconds)]
                 if done < n_episodes and decided is not None and decided(results):
                     break
@@ -104,12 +73,3 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
         for actor in actors:
             ray.kill(actor)
     return results
-
-
-def _confirmed(label: str, candidate: Candidate, episodes, eval_s: float) -> Confirmed:
-    episodes = sorted(episodes, key=lambda e: e.seed)
-    successes = sum(e.success for e in episodes)
-    n = len(episodes)
-    return Confirmed(label, candidate, successes, n, successes / n, wilson_interval(successes, n),
-                     mean_interval([e.sum_reward for e in episodes]), mean_interval([e.max_reward for e in episodes]),
-                     [(e.seed, e.success, e.sum_reward, e.max_reward) for e in episodes], eval_s)

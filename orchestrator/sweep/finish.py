@@ -2,6 +2,8 @@
 episodes, choose the winner by that confirmation, export it as best/ with its model card, write the report, push."""
 from __future__ import annotations
 
+import json
+
 import statistics
 import sys
 from dataclasses import dataclass
@@ -13,13 +15,15 @@ from rich.console import Console
 from orchestrator import metrics as M
 from orchestrator.runtime import storage
 from orchestrator.results.candidates import Candidate
-from orchestrator.sweep.confirm import Confirmed, confirm
-from orchestrator.results.experiment import space_spec
+from orchestrator.results.confirmed import Confirmed
+from orchestrator.sweep.confirm import confirm
+from orchestrator.runtime.experiment import space_spec
 from orchestrator.results.pareto import Front, front_markdown
-from orchestrator.results.lineage import lineage_markdown, lineage_of
+from orchestrator.results.lineage import LINEAGE, lineage_markdown, read_lineage
 from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
-from orchestrator.report.table import (TrialRow, config_summaries, confirmation_markdown, export_best, markdown_table,
-                                 print_table, rank, rows_of, scheduler_stops, write_summary)
+from orchestrator.publish.best import export_best
+from orchestrator.report.table import confirmation_markdown, markdown_table, print_table
+from orchestrator.results.rows import TrialRow, config_summaries, rank, rows_of, scheduler_stops
 from orchestrator.results.confirmation import (Decision, compared_metric, decide, median_seed, plan_for, score,
                                                versus_default, words)
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
@@ -385,7 +389,7 @@ def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: M
     lines += lineage_markdown(lineage_of(prepared.storage_dir, out))  # PBT/PB2's exploits, if any (orchestrator/search/pbt.py)
     lines += confirmation_markdown(summary.get("confirmation"), summary.get("seed_spread"))
     (out / "report.md").write_text("\n".join(lines))
-    write_summary(out / "summary.json", **summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     remote = storage.is_uri(prepared.storage_dir)
     if remote:  # the report reads the trials from storage, and summary.json beside them
         storage.write_text(storage.join(prepared.storage_dir, "summary.json"), (out / "summary.json").read_text())
@@ -411,3 +415,15 @@ def _write_html(experiment: str, out: Path) -> None:
               f"report.md are; retry with: python -m orchestrator report {experiment}", file=sys.stderr)
         return
     print(f"  report: {page}")
+
+
+def lineage_of(experiment: str, local: Path) -> dict[str, list[dict]]:
+    """read_lineage of an experiment where it is stored: in a URI storage (s3://...), its lineage files are first
+    downloaded into `local`, the experiment's local copy."""
+    trials = Path(local) / "trials"
+    if storage.is_uri(experiment):
+        try:
+            storage.download(storage.join(experiment, "trials"), trials, skip=lambda rel: not rel.endswith(LINEAGE))
+        except FileNotFoundError:
+            return {}
+    return read_lineage(trials)

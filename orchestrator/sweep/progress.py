@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import metrics as M
-from orchestrator.terminal import console, live_update, log_line, say_and_log, stop_live, verbose
+from orchestrator.formatting import log_line
+from orchestrator.terminal import console, live_update, say_and_log, stop_live, verbose
 
 
 def _fmt(v: Any) -> str:

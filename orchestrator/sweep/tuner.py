@@ -33,7 +33,7 @@ from orchestrator.search.conditional import is_conditional, with_defaults
 from orchestrator.sweep.confirm import overlapping_seeds
 from orchestrator.search.constraints import search_problems
 from orchestrator.errors import UserError, problem, raise_if
-from orchestrator.results.experiment import clear_interrupted
+from orchestrator.runtime.experiment import clear_interrupted
 from orchestrator.search.fine_tuning import fine_tuning_problems
 from orchestrator.metrics import VAL_LOSS, is_eval_metric
 from orchestrator.search.pbt import is_population, population_problems
@@ -41,7 +41,7 @@ from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
 from orchestrator.search.repeats import grid_space
 from orchestrator.runtime.resources import trial_footprint
-from orchestrator.report.table import TrialRow
+from orchestrator.results.rows import TrialRow
 from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, trials_that_fit, wait_for_a_node
 from orchestrator.search.space_file import load_sweep
 from orchestrator.search.space import from_sample, split_space

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.search.algorithms import search_algorithm
-from orchestrator.results.experiment import INTERRUPTED, load_experiment
+from orchestrator.runtime.experiment import INTERRUPTED, load_experiment
 from tests.conftest import TINY_ACT
 from tests.support.optuna_dashboard import optuna_dashboard
 from tests.faults.inject import (descendants, kill, named, registered, survivors,

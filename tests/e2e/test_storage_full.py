@@ -39,12 +39,12 @@ def test_a_full_disk_stops_the_sweep_with_one_message_and_resume_finishes_it(sma
     assert "Traceback" not in proc.stdout + err and "Tuner.restore" not in proc.stdout + err  # ours, not Tune's
     [message] = [line for line in err.splitlines() if line.startswith("error: ")]
     assert f"error: storage full: {small_volume / 'full'} has " in message and "free" in message and "holds" in message
-    assert f"--tune.resume=true" in err.split(message, 1)[1]
+    assert "--tune.resume=true" in err.split(message, 1)[1]
     subprocess.run(["mount", "-o", "remount,size=400m", str(small_volume)], check=True)  # room made
     again = run_cli(*args, "--tune.resume=true", timeout=400)
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
     assert (small_volume / "full" / "summary.json").is_file()
-    from orchestrator.results.experiment import load_experiment
+    from orchestrator.runtime.experiment import load_experiment
 
     rows = load_experiment(small_volume / "full").rows  # the stopped trial went on to its last step, not restarted
     assert [r.status for r in rows] == ["finished", "finished"] and all(r.metrics["step"] == 60 for r in rows)

@@ -140,7 +140,7 @@ def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
     paths inside its files); Tune wrote TensorBoard event files with the curves under trials/."""
     import shutil
 
-    from orchestrator.results.experiment import load_experiment
+    from orchestrator.runtime.experiment import load_experiment
     from orchestrator.report.html import SECTIONS, build_report
 
     page = (experiment / "report" / "report.html").read_text()
@@ -173,7 +173,7 @@ def _check_a_warm_start_from_it_trains_nothing_twice(path: Path, tmp_path: Path,
     trials ran that sweep's very config (its train_config.json read back equal, seed included), so the searcher
     never suggests them again, and the baseline is reused: its files copied into the new experiment, its checkpoint
     the one confirmed. With another budget (steps) nothing is that sweep's run: the baseline is trained, and why."""
-    from orchestrator.results.experiment import load_experiment
+    from orchestrator.runtime.experiment import load_experiment
     from orchestrator.search.untried import config_key
     from orchestrator.search.warm_start import reuse_baseline
 

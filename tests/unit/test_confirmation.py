@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.results.candidates import Candidate
-from orchestrator.sweep.confirm import Confirmed
+from orchestrator.results.confirmed import Confirmed
 from orchestrator.report.table import confirmation_markdown, seeds_markdown
 from orchestrator.results.confirmation import UNDECIDED, WORSE, decide, median_seed, plan_for, versus_default
 from orchestrator.results.stats import mean_interval, wilson_interval
@@ -135,7 +135,7 @@ def test_a_config_that_does_not_beat_the_default_over_seeds():
 # ---- the wiring in orchestrator/sweep/finish.py, with confirm() and the retraining replaced (no Ray) ----
 
 def _row(tid: str, params: dict | None = None, config_id: str | None = None, repeat: int | None = None):
-    from orchestrator.report.table import TrialRow
+    from orchestrator.results.rows import TrialRow
 
     best = Candidate(tid, 100, {M.EVAL_SUCCESS: 0.5}, f"/ckpt/{tid}")
     return TrialRow(tid, "finished", dict(params or {}), {}, best, [best], config_id=config_id, repeat=repeat)

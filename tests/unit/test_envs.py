@@ -8,7 +8,7 @@ import torch
 
 from orchestrator.configs.features import FeatureType
 from orchestrator.configs.parsing import parse_train_args
-from orchestrator.datasets.experts import EXPERTS
+from orchestrator.envs.experts import EXPERTS
 from orchestrator.envs.configs import AlohaEnvConfig, GymEnvConfig, MetaWorldEnvConfig, PushTEnvConfig
 from orchestrator.envs.rollout import rollout
 from orchestrator.envs.vector import make_vector_env

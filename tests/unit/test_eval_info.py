@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.results.candidates import Candidate
-from orchestrator.sweep.confirm import _confirmed
+from orchestrator.results.confirmed import confirmed_from as _confirmed
 from orchestrator.envs.rollout import EpisodeResult
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 

@@ -2,7 +2,6 @@
 see its README) and a LeRobot 0.6-shaped variant become our TrainPipelineConfig with LeRobot's values, and every set
 field we do not support is named in one note. `eval --policy.path` of a checkpoint lerobot-train wrote
 (tests/fixtures/lerobot_train) reads its env and eval sections, env null included. No LeRobot needed."""
-import copy
 import json
 from pathlib import Path
 

@@ -8,7 +8,7 @@ from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from orchestrator.results.candidates import Candidate
-from orchestrator.sweep.confirm import Confirmed
+from orchestrator.results.confirmed import Confirmed
 from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence, write_model_card
 from orchestrator.results.paired import paired_interval
 from orchestrator.results.stats import mean_interval, wilson_interval

@@ -11,10 +11,10 @@ from orchestrator.search.algorithms import search_algorithm
 from orchestrator import metrics as M
 from orchestrator.results.candidates import Candidate
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.sweep.confirm import Confirmed
+from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.pareto import Front, choose, dominates, later_interval, pareto_front, search_equivalent
 from orchestrator.policies.costs import blank_observation, describe, n_params, policy_costs, single_observation
-from orchestrator.report.table import TrialRow
+from orchestrator.results.rows import TrialRow
 from orchestrator.results.confirmation import decide, plan_for
 from orchestrator.results.stats import mean_interval, wilson_interval
 from tests.unit.test_policies import raw_observation, tiny_policy

@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.configs.train import DatasetConfig
 from orchestrator.datasets import record
-from orchestrator.datasets.experts import EXPERTS
+from orchestrator.envs.experts import EXPERTS
 from orchestrator.datasets.reader import LeRobotDataset
 from orchestrator.datasets.record import ensure_dataset, record_dataset
 from orchestrator.datasets.writer import write_dataset

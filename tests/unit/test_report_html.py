@@ -14,7 +14,8 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.errors import UserError
-from orchestrator.results.experiment import load_experiment
+from orchestrator.runtime.experiment import load_experiment
+from orchestrator.results.stats import eval_metrics, wilson_interval
 from orchestrator.report.importance import param_importances
 from orchestrator.report.html import SECTIONS, build_report, report_from_args
 from tests.support.chromium import load_page, pixel_spread
@@ -23,7 +24,7 @@ ELSEWHERE = "/nonexistent/other-machine/sweeps/tiny/train"  # absolute paths of 
 
 
 def _evaluation(step: int, successes: int, n: int = 10) -> dict:
-    return {**M.eval_metrics([True] * successes + [False] * (n - successes), [1.0] * n,
+    return {**eval_metrics([True] * successes + [False] * (n - successes), [1.0] * n,
                              [successes / n] * n), M.EVAL_STEP: step, M.EVAL_SECONDS: 1.5}
 
 
@@ -101,12 +102,12 @@ def finished_sweep(root: Path) -> Path:
     _state(root, "baseline", {"bbb_00000": "TERMINATED"})
     _train_configs(root, [*TRIALS, "bbb_00000"])
     candidates = [{"label": label, "step": 40, "success": s / 20, "successes": s, "n_episodes": 20,
-                   "success_ci95": list(M.wilson_interval(s, 20)), "avg_sum_reward": [1.0, 1.0, 1.0],
+                   "success_ci95": list(wilson_interval(s, 20)), "avg_sum_reward": [1.0, 1.0, 1.0],
                    "avg_max_reward": [s / 20, s / 20, s / 20], "checkpoint_path": f"{ELSEWHERE}/x"}
                   for label, s in (("aaa00001", 19), ("aaa00003", 16), ("baseline", 8))]
     summary = {"experiment": root.name, "metric": M.EVAL_SUCCESS, "mode": "max", "search_space_spec": SPACE,
                "scheduler_stops": [{"trial_id": "aaa00004", "rung": 20, "success": 0.1,
-                                    "success_ci95": list(M.wilson_interval(1, 10)), "survivors": 3,
+                                    "success_ci95": list(wilson_interval(1, 10)), "survivors": 3,
                                     "overlapping": 1}],
                "confirmation": {"n_episodes": 20, "first_seed": 1_000_000, "winner": "aaa00001",
                                 "candidates": candidates,

@@ -16,7 +16,8 @@ from orchestrator.policies.act.configuration import ACTConfig
 from orchestrator.policies.diffusion.configuration import DiffusionConfig
 from orchestrator.search.repeats import Repeats
 from orchestrator.results.seeds import CONFIG_ID, config_id_of
-from orchestrator.report.table import config_summaries, markdown_table, rank, trial_row
+from orchestrator.report.table import markdown_table
+from orchestrator.results.rows import config_summaries, rank, trial_row
 from orchestrator.search.space import describe, from_sample, split_space
 from orchestrator.search.algorithms import OptunaOnEvaluations, search_algorithm
 from orchestrator.sweep.tuner import sweep_layers

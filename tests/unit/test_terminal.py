@@ -8,6 +8,7 @@ from rich.console import Console
 
 from orchestrator import metrics as M
 from orchestrator import terminal
+from orchestrator.formatting import log_line
 from orchestrator.sweep.progress import SweepProgress
 
 REPORT = {M.STEP: 400, M.SAMPLES: 25600, M.EPISODES: 12.5, M.EPOCH: 1.25, M.TRAIN_LOSS: 0.8123,
@@ -28,9 +29,9 @@ def test_verbose_flag_is_taken_out_of_the_arguments():
 
 
 def test_the_log_line_is_lerobots_with_the_last_evaluation():
-    assert terminal.log_line(REPORT) == ("step:400 smpl:26K ep:12 epch:1.25 loss:0.812 grdn:3.200 lr:1.0e-04 "
+    assert log_line(REPORT) == ("step:400 smpl:26K ep:12 epch:1.25 loss:0.812 grdn:3.200 lr:1.0e-04 "
                                          "updt_s:0.050 data_s:0.010")
-    assert terminal.log_line({**REPORT, **EVALUATED}).endswith(
+    assert log_line({**REPORT, **EVALUATED}).endswith(
         "| eval@400: success:0.40 [0.12, 0.74] max_rwd:0.830 eval_s:2.5")
 
 
@@ -86,7 +87,8 @@ def test_no_cell_of_the_live_table_is_cut_where_it_fits_and_the_final_table_is_w
     text = wide.export_text()
     assert "100% [61%, 100%]" in text and "0.07112" in text and "…" not in text
 
-    from orchestrator.report.table import TrialRow, print_table
+    from orchestrator.report.table import print_table
+    from orchestrator.results.rows import TrialRow
 
     params = {f"optimizer.some_long_field_{i}": 0.000123 for i in range(8)}
     rows = [TrialRow("aaaa1111", "finished", params, {M.TRAIN_LOSS: 0.5}, None)]

@@ -12,7 +12,7 @@ from orchestrator.results.candidates import Candidate
 from orchestrator.configs.parsing import build_config, encode
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.results.seeds import TRIAL_INDEX
-from orchestrator.report.table import TrialRow
+from orchestrator.results.rows import TrialRow
 from orchestrator.search.algorithms import search_algorithm
 from orchestrator.search.untried import config_key, listed_configs
 from orchestrator.search.warm_start import WarmStart, baseline_problem, same_run

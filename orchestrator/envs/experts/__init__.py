@@ -10,9 +10,9 @@ import numpy as np
 
 from orchestrator.errors import Problem, problem
 
-from orchestrator.datasets.experts.aloha import AlohaTransferCubeExpert
-from orchestrator.datasets.experts.metaworld import MetaWorldExpert
-from orchestrator.datasets.experts.pusht import PushTExpert
+from orchestrator.envs.experts.aloha import AlohaTransferCubeExpert
+from orchestrator.envs.experts.metaworld import MetaWorldExpert
+from orchestrator.envs.experts.pusht import PushTExpert
 
 
 class Expert(Protocol):

@@ -22,8 +22,9 @@ from typing import Any
 
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
+from orchestrator.results.candidates import parse_reports
 from orchestrator.errors import UserError
-from orchestrator.report.table import TrialRow, headline_metric, rank, trial_row
+from orchestrator.results.rows import TrialRow, headline_metric, rank, trial_row
 from orchestrator.runtime.resources import trial_footprint
 
 # Tune's trial statuses, as the report names them (TERMINATED becomes finished or stopped early by its last step).
@@ -145,16 +146,9 @@ def _trial_folders(tune_dir: Path) -> dict[str, Path]:
 def _history(trial_dir: Path) -> list[dict]:
     """Every report so far, oldest first; a line being written (a running trial) is skipped."""
     try:
-        text = (trial_dir / "result.json").read_text()
+        return parse_reports((trial_dir / "result.json").read_text())
     except OSError:
         return []
-    history = []
-    for line in text.splitlines():
-        try:
-            history.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return history
 
 
 def _read_json(path: Path) -> Any:
