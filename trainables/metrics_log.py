@@ -4,16 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator import metrics as M
+from orchestrator.formatting import log_line
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
-
-
-def _fmt(n: float) -> str:
-    """LeRobot's compact counts: 1234 -> 1K, 2_500_000 -> 2M."""
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.0f}{unit}"
-    return f"{n:.0f}"
 
 
 class LogLine:
@@ -51,21 +44,7 @@ class LogLine:
         return metrics
 
     def line(self, step: int, m: dict) -> str:
-        return format_line(m)
-
-
-def format_line(m: dict) -> str:
-    """LeRobot's log line of one report (the driver prints it from the reported metrics, see orchestrator/terminal.py)."""
-    text = (f"step:{_fmt(m[M.STEP])} smpl:{_fmt(m[M.SAMPLES])} ep:{_fmt(m[M.EPISODES])} epch:{m[M.EPOCH]:.2f} "
-            f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
-            f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
-    if M.VAL_LOSS in m:
-        text += f" val_loss:{m[M.VAL_LOSS]:.3f}"
-    if M.EVAL_STEP in m:
-        text += (f" | eval@{m[M.EVAL_STEP]}: success:{m[M.EVAL_SUCCESS]:.2f} "
-                 f"[{m[M.EVAL_SUCCESS_LOW]:.2f}, {m[M.EVAL_SUCCESS_HIGH]:.2f}] "
-                 f"max_rwd:{m[M.EVAL_AVG_MAX_REWARD]:.3f} eval_s:{m[M.EVAL_SECONDS]:.1f}")
-    return text
+        return log_line(m)
 
 
 class WandbRun:
