@@ -23,6 +23,7 @@ bench_sweep_overhead.py) would add noise larger than the effect; the loop is oth
 train_loop_per_worker (benchmarks.common.BareTrainer). This process takes the niceness of Ray's workers (15) so
 the trainer and the eval actor compete for CPU as a Train worker and an actor do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (DEFAULT_CACHE, BareTrainer, demo_config, ray_worker_niceness,  # noqa: E402
-                               renice, start_ray, summary, use_cache)
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_CACHE,
+    BareTrainer,
+    demo_config,
+    ray_worker_niceness,
+    renice,
+    start_ray,
+    summary,
+    use_cache,
+)
 
 TARGET = 0.90  # where evaluation has a core of its own
 MODES = ("none", "async", "blocking")
@@ -55,8 +64,11 @@ def train(mode: str, cfg) -> dict:
     trainer = BareTrainer(cfg)
     pool = None
     if mode == "async":
-        pool = EvalPool(create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor),
-                        cfg.eval.n_episodes, cfg.eval.seed)
+        pool = EvalPool(
+            create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor),
+            cfg.eval.n_episodes,
+            cfg.eval.seed,
+        )
         ray.get([actor.pid.remote() for actor in pool.actors])  # actor processes up, as after a trainer's start-up
     seeds = [cfg.eval.seed + i for i in range(cfg.eval.n_episodes)]  # EvalPool's seeds
     eval_s, blocked_s, finished = 0.0, 0.0, []
@@ -102,31 +114,47 @@ def main() -> None:
     import ray
 
     use_cache(args.cache, args.episodes)
-    cfg = demo_config(steps=args.steps, eval_freq=args.eval_freq, log_freq=args.log_freq,
-                      eval={"n_episodes": args.episodes_per_eval, "batch_size": args.episodes_per_eval})
+    cfg = demo_config(
+        steps=args.steps,
+        eval_freq=args.eval_freq,
+        log_freq=args.log_freq,
+        eval={"n_episodes": args.episodes_per_eval, "batch_size": args.episodes_per_eval},
+    )
     start_ray(num_cpus=2)
-    print(f"trainer (this process) at niceness {renice(ray_worker_niceness())}, eval actor at "
-          f"{ray_worker_niceness()}", flush=True)
+    print(
+        f"trainer (this process) at niceness {renice(ray_worker_niceness())}, eval actor at {ray_worker_niceness()}",
+        flush=True,
+    )
     overall, overlapped, direct = [], [], []
     try:
         for repeat in range(args.repeats):
-            order = MODES[repeat % 3:] + MODES[:repeat % 3]
+            order = MODES[repeat % 3 :] + MODES[: repeat % 3]
             times = {mode: train(mode, cfg) for mode in order}
             overall.append(hidden(times, "total_s"))
             overlapped.append(hidden(times, "train_s"))
             direct.append(1 - times["async"]["blocked_s"] / times["blocking"]["blocked_s"])
-            print(f"repeat {repeat + 1} ({', '.join(order)}): " + "; ".join(
-                f"{m} train {t['train_s']:.1f} s, total {t['total_s']:.1f} s, eval {t['eval_s']:.1f} s, "
-                f"in eval calls {t['blocked_s']:.1f} s"
-                for m, t in times.items()) + f" -> hidden {overall[-1]:.0%} (of overlapping evals "
-                f"{overlapped[-1]:.0%})", flush=True)
+            print(
+                f"repeat {repeat + 1} ({', '.join(order)}): "
+                + "; ".join(
+                    f"{m} train {t['train_s']:.1f} s, total {t['total_s']:.1f} s, eval {t['eval_s']:.1f} s, "
+                    f"in eval calls {t['blocked_s']:.1f} s"
+                    for m, t in times.items()
+                )
+                + f" -> hidden {overall[-1]:.0%} (of overlapping evals "
+                f"{overlapped[-1]:.0%})",
+                flush=True,
+            )
     finally:
         ray.shutdown()
     print(f"hidden share of the evaluations that overlap training: {summary(overlapped)}")
-    print(f"hidden share counting only the loop's time in evaluation calls (no slowdown of the steps by the actor "
-          f"sharing the CPU): {summary(direct)}")
-    print(f"RATIO hidden eval share = {statistics.median(overall):.0%} (target >= {TARGET:.0%} where eval has its "
-          f"own core)")
+    print(
+        f"hidden share counting only the loop's time in evaluation calls (no slowdown of the steps by the actor "
+        f"sharing the CPU): {summary(direct)}"
+    )
+    print(
+        f"RATIO hidden eval share = {statistics.median(overall):.0%} (target >= {TARGET:.0%} where eval has its "
+        f"own core)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ Ray Tune publishes its own bookkeeping overhead (release test `test_bookkeeping_
 ratio = wall / ideal; wall is one clock around Tuner.fit (a) or orchestrator.sweep.tuner.run (b), with the cluster up.
 On a machine with few real cores the logical CPUs oversubscribe it: every trial actor that starts costs real CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,13 +57,16 @@ def start_cluster(nodes: int, cpus_per_node: int):
     port = free_port(8265)  # Ray Train's placement-group cleaner finds this cluster's state API here (as connect_ray)
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"
     node = {"num_cpus": cpus_per_node, "memory": 2 * 2**30, "object_store_memory": 200 * 2**20}
-    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": True,
-                                                             "dashboard_host": "127.0.0.1", "dashboard_port": port})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={**node, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port},
+    )
     for _ in range(nodes - 1):
         cluster.add_node(**node)
     cluster.wait_for_nodes()
-    ray.init(address=cluster.address, runtime_env={"env_vars": worker_env()}, log_to_driver=False,
-             configure_logging=False)
+    ray.init(
+        address=cluster.address, runtime_env={"env_vars": worker_env()}, log_to_driver=False, configure_logging=False
+    )
     return cluster
 
 
@@ -73,7 +77,9 @@ def tune_alone(trials: int, concurrency: int, reuse_actors: bool, storage: str) 
         one_second_trial,
         param_space={"score": tune.uniform(0.0, 1.0)},
         tune_config=tune.TuneConfig(num_samples=trials, max_concurrent_trials=concurrency, reuse_actors=reuse_actors),
-        run_config=tune.RunConfig(name=f"tune_alone_{trials}_reuse{int(reuse_actors)}", storage_path=storage, verbose=0),
+        run_config=tune.RunConfig(
+            name=f"tune_alone_{trials}_reuse{int(reuse_actors)}", storage_path=storage, verbose=0
+        ),
     )
     start = time.perf_counter()
     results = tuner.fit()
@@ -88,10 +94,18 @@ def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
 
     space = Path(storage) / "tiny_space.py"
     space.write_text(TINY_SPACE)
-    prepared = sweep.prepare(str(space), [f"--steps={steps}", f"--save_freq={steps}", f"--log_freq={steps}",
-                                          f"--tune.num_samples={trials}",
-                                          f"--tune.max_concurrent_trials={concurrency}",
-                                          f"--tune.storage_path={storage}", "--tune.experiment_name=ours"])
+    prepared = sweep.prepare(
+        str(space),
+        [
+            f"--steps={steps}",
+            f"--save_freq={steps}",
+            f"--log_freq={steps}",
+            f"--tune.num_samples={trials}",
+            f"--tune.max_concurrent_trials={concurrency}",
+            f"--tune.storage_path={storage}",
+            "--tune.experiment_name=ours",
+        ],
+    )
     start = time.perf_counter()
     results, _ = sweep.run(prepared)
     wall = time.perf_counter() - start
@@ -109,13 +123,20 @@ def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
         inside.append(m["driver_end"] - m["driver_start"])
         loops.append(m["last_report"] - m["policy"])  # the first step to the last report
     ideal_inside, ideal_loop = sum(inside) / concurrency, sum(loops) / concurrency
-    return {"wall": wall, "done": len(inside), "inside": statistics.median(inside), "loop": statistics.median(loops),
-            "ideal_inside": ideal_inside, "ratio_inside": wall / ideal_inside,
-            "ideal_loop": ideal_loop, "ratio_loop": wall / ideal_loop}
+    return {
+        "wall": wall,
+        "done": len(inside),
+        "inside": statistics.median(inside),
+        "loop": statistics.median(loops),
+        "ideal_inside": ideal_inside,
+        "ratio_inside": wall / ideal_inside,
+        "ideal_loop": ideal_loop,
+        "ratio_loop": wall / ideal_loop,
+    }
 
 
 # The demo's policy shrunk to the size of the tests' (a step takes milliseconds): a trial is almost all start-up.
-TINY_SPACE = '''
+TINY_SPACE = """
 from ray import tune
 from orchestrator.configs.train import DatasetConfig, TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -130,7 +151,7 @@ sweep = Sweep(
     ),
     tune=TuneConfig(metric="train/loss", mode="min", search="random", scheduler="none", baseline=False),
 )
-'''
+"""
 
 
 def main() -> None:
@@ -154,37 +175,54 @@ def main() -> None:
         os.environ["ROBOT_SWEEPS_PHASE_LOG"] = str(Path(storage) / "phases.jsonl")  # before Ray: workers write it
         cluster = start_cluster(args.nodes, args.cpus_per_node)
         try:
-            print(f"cluster: {args.nodes} simulated nodes x {args.cpus_per_node} logical CPUs on {os.cpu_count()} "
-                  f"real cores (load average {os.getloadavg()[0]:.1f})", flush=True)
+            print(
+                f"cluster: {args.nodes} simulated nodes x {args.cpus_per_node} logical CPUs on {os.cpu_count()} "
+                f"real cores (load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
             tune_alone(concurrency, concurrency, True, storage)  # warm-up (this process's first Tuner), not counted
             rows = {}
             for reuse in (True, False):
                 rows[reuse] = tune_alone(args.trials, concurrency, reuse, storage)
                 r = rows[reuse]
-                print(f"(a) Tune alone, {r['done']} x 1-s trials, {concurrency} at a time, reuse_actors={reuse}: "
-                      f"wall {r['wall']:.1f} s, ideal {r['ideal']:.1f} s, ratio {r['ratio']:.3f} "
-                      f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                print(
+                    f"(a) Tune alone, {r['done']} x 1-s trials, {concurrency} at a time, reuse_actors={reuse}: "
+                    f"wall {r['wall']:.1f} s, ideal {r['ideal']:.1f} s, ratio {r['ratio']:.3f} "
+                    f"(load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
             ours = None
             if args.ours_trials:
                 ours = our_path(args.ours_trials, args.ours_concurrency, args.ours_steps, storage)
-                print(f"(b) our trial path, {ours['done']} trials of {args.ours_steps} steps, {args.ours_concurrency} "
-                      f"at a time: wall {ours['wall']:.1f} s; median trial {ours['inside']:.1f} s inside run_trial, "
-                      f"{ours['loop']:.2f} s training (load average {os.getloadavg()[0]:.1f})", flush=True)
+                print(
+                    f"(b) our trial path, {ours['done']} trials of {args.ours_steps} steps, {args.ours_concurrency} "
+                    f"at a time: wall {ours['wall']:.1f} s; median trial {ours['inside']:.1f} s inside run_trial, "
+                    f"{ours['loop']:.2f} s training (load average {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
         finally:
             ray.shutdown()
             cluster.shutdown()
     pub = TUNE_PUBLISHED
-    print(f"RATIO Tune's published bookkeeping ({pub['trials']:,} x 1-s trials, 16 CPUs, reuse_actors=True) = "
-          f"{pub['wall'] / pub['ideal']:.3f} ({pub['wall']:.0f} s vs {pub['ideal']:.0f} s ideal)")
+    print(
+        f"RATIO Tune's published bookkeeping ({pub['trials']:,} x 1-s trials, 16 CPUs, reuse_actors=True) = "
+        f"{pub['wall'] / pub['ideal']:.3f} ({pub['wall']:.0f} s vs {pub['ideal']:.0f} s ideal)"
+    )
     for reuse, r in rows.items():
-        print(f"RATIO (a) Tune alone here, {r['done']} x 1-s trials, {concurrency} logical CPUs, reuse_actors={reuse} "
-              f"= {r['ratio']:.3f} ({r['wall']:.1f} s vs {r['ideal']:.1f} s ideal)")
+        print(
+            f"RATIO (a) Tune alone here, {r['done']} x 1-s trials, {concurrency} logical CPUs, reuse_actors={reuse} "
+            f"= {r['ratio']:.3f} ({r['wall']:.1f} s vs {r['ideal']:.1f} s ideal)"
+        )
     if ours:
-        print(f"RATIO (b) ours, {ours['done']} trials, {args.ours_concurrency} at a time, wall / (sum of time inside "
-              f"run_trial / {args.ours_concurrency}) = {ours['ratio_inside']:.3f} ({ours['wall']:.1f} s vs "
-              f"{ours['ideal_inside']:.1f} s)")
-        print(f"RATIO (b) ours, wall / (sum of training loops / {args.ours_concurrency}) = {ours['ratio_loop']:.1f} "
-              f"({ours['wall']:.1f} s vs {ours['ideal_loop']:.2f} s: a tiny trial is all fixed cost)")
+        print(
+            f"RATIO (b) ours, {ours['done']} trials, {args.ours_concurrency} at a time, wall / (sum of time inside "
+            f"run_trial / {args.ours_concurrency}) = {ours['ratio_inside']:.3f} ({ours['wall']:.1f} s vs "
+            f"{ours['ideal_inside']:.1f} s)"
+        )
+        print(
+            f"RATIO (b) ours, wall / (sum of training loops / {args.ours_concurrency}) = {ours['ratio_loop']:.1f} "
+            f"({ours['wall']:.1f} s vs {ours['ideal_loop']:.2f} s: a tiny trial is all fixed cost)"
+        )
 
 
 if __name__ == "__main__":

@@ -19,15 +19,15 @@ product's writer), observation.state (2,) and action (2,), PushT-like pictures.
 
 The RATIO line is data_s / updt_s at the largest `--workers` count (target <= 0.05: loading is hidden).
 """
+
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
-
-import sys
 
 import numpy as np
 
@@ -53,11 +53,18 @@ def make_dataset(root: Path, episodes: int, length: int) -> None:
             bar = np.abs((xx - 48) * np.sin(angle) - (yy - 48) * np.cos(angle)) < 4
             frames[t][bar] = (120, 120, 200)
             frames[t][(xx - x) ** 2 + (yy - y) ** 2 < 36] = (60, 60, 240)
-        data.append({"observation.image": frames, "observation.state": path.astype(np.float32),
-                     "action": (path + 1).astype(np.float32)})
-    features = {"observation.image": PolicyFeature(FeatureType.VISUAL, (3, SIZE, SIZE)),
-                "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-                "action": PolicyFeature(FeatureType.ACTION, (2,))}
+        data.append(
+            {
+                "observation.image": frames,
+                "observation.state": path.astype(np.float32),
+                "action": (path + 1).astype(np.float32),
+            }
+        )
+    features = {
+        "observation.image": PolicyFeature(FeatureType.VISUAL, (3, SIZE, SIZE)),
+        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+        "action": PolicyFeature(FeatureType.ACTION, (2,)),
+    }
     write_dataset(root, data, 10, features, "pusht", "bench")
 
 
@@ -87,17 +94,23 @@ def train_ratio(cfg, root: Path, workers: int, steps: int, warmup: int = 5) -> t
     device = torch.device("cpu")
     meta = DatasetMeta.load(root)
     dataset, _ = make_datasets(cfg.dataset, root, cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
-    loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=workers, drop_last=True,
-                        persistent_workers=workers > 0)
+    loader = DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
     policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats).to(device)
     optimizer = cfg.optimizer.build(policy.optim_param_groups())
     scheduler = cfg.scheduler.build(optimizer, cfg.steps)
 
-    def forever():
+    def forever(batches):
         while True:
-            yield from loader
+            yield from batches
 
-    batches = forever()
+    batches = forever(loader)
     data_s, updt_s = [], []
     data_start = time.perf_counter()
     for step in range(warmup + steps):
@@ -137,21 +150,30 @@ def main() -> None:
         dataset = LeRobotDataset(root)
         rng = np.random.default_rng(0)
         print(f"decode, sequential frames: {decode_rate(dataset, np.arange(min(frames, 500))):.0f} frames/s")
-        print(f"decode, random frames:     {decode_rate(dataset, rng.permutation(frames)[:300]):.0f} frames/s",
-              flush=True)
+        print(
+            f"decode, random frames:     {decode_rate(dataset, rng.permutation(frames)[:300]):.0f} frames/s", flush=True
+        )
         cfg = train_config("act", dataset={"root": str(root)})
-        print(f"ACT (chunk_size {cfg.policy.chunk_size}, dim_model {cfg.policy.dim_model}, ResNet-18 camera), "
-              f"batch {cfg.batch_size}, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"ACT (chunk_size {cfg.policy.chunk_size}, dim_model {cfg.policy.dim_model}, ResNet-18 camera), "
+            f"batch {cfg.batch_size}, {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         ratios = {}
         for workers in args.workers:
             data_s, updt_s = train_ratio(cfg, root, workers, args.steps)
             ratios[workers] = data_s / updt_s
-            print(f"ACT step, batch {cfg.batch_size}, {workers} loader workers: data_s {data_s * 1e3:.1f} ms, "
-                  f"updt_s {updt_s * 1e3:.1f} ms, data_s/updt_s = {ratios[workers]:.3f}", flush=True)
+            print(
+                f"ACT step, batch {cfg.batch_size}, {workers} loader workers: data_s {data_s * 1e3:.1f} ms, "
+                f"updt_s {updt_s * 1e3:.1f} ms, data_s/updt_s = {ratios[workers]:.3f}",
+                flush=True,
+            )
     most = max(args.workers)
-    print(f"RATIO data_s/updt_s (ACT, 96x96 video, batch 8, {most} loader workers) = {ratios[most]:.3f} "
-          f"(target <= {TARGET})")
+    print(
+        f"RATIO data_s/updt_s (ACT, 96x96 video, batch 8, {most} loader workers) = {ratios[most]:.3f} "
+        f"(target <= {TARGET})"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ readers (over a baseline of the interpreter with torch, pyarrow and the dataset'
 
     python benchmarks/bench_data_sharing.py [--frames 500000] [--dim 64] [--procs 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,10 +33,17 @@ def make_dataset(root: Path, frames: int, dim: int) -> None:
 
     rng = np.random.default_rng(0)
     length = 1000
-    episodes = [{"observation.state": rng.standard_normal((length, dim), dtype=np.float32),
-                 "action": rng.standard_normal((length, dim), dtype=np.float32)} for _ in range(frames // length)]
-    features = {"observation.state": PolicyFeature(FeatureType.STATE, (dim,)),
-                "action": PolicyFeature(FeatureType.ACTION, (dim,))}
+    episodes = [
+        {
+            "observation.state": rng.standard_normal((length, dim), dtype=np.float32),
+            "action": rng.standard_normal((length, dim), dtype=np.float32),
+        }
+        for _ in range(frames // length)
+    ]
+    features = {
+        "observation.state": PolicyFeature(FeatureType.STATE, (dim,)),
+        "action": PolicyFeature(FeatureType.ACTION, (dim,)),
+    }
     write_dataset(root, episodes, 10, features, "bench", "bench")
 
 
@@ -87,18 +95,22 @@ def main() -> None:
         root = Path(tmp) / "ds"
         start = time.perf_counter()
         make_dataset(root, args.frames, args.dim)
-        print(f"dataset: {args.frames} frames x 2 x {args.dim} float32 "
-              f"({sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} MiB of parquet), "
-              f"written in {time.perf_counter() - start:.1f} s")
+        print(
+            f"dataset: {args.frames} frames x 2 x {args.dim} float32 "
+            f"({sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} MiB of parquet), "
+            f"written in {time.perf_counter() - start:.1f} s"
+        )
         start = time.perf_counter()
         measure(root, "mmap", 1)  # builds the memory-mapped table once, as the first trial on a node does
         print(f"memory-mapped table built in {time.perf_counter() - start:.1f} s")
         for mode in ("mmap", "copy"):
             one, one_anonymous, one_total = measure(root, mode, 1)
             many, many_anonymous, many_total = measure(root, mode, args.procs)
-            print(f"{mode:5s}: dataset PSS {args.procs} procs {many:7.0f} MiB / 1 proc {one:6.0f} MiB = "
-                  f"{many / one:.2f}x (of which private heap {many_anonymous:.0f} / {one_anonymous:.0f} MiB); "
-                  f"whole processes {many_total:.0f} / {one_total:.0f} MiB = {many_total / one_total:.2f}x")
+            print(
+                f"{mode:5s}: dataset PSS {args.procs} procs {many:7.0f} MiB / 1 proc {one:6.0f} MiB = "
+                f"{many / one:.2f}x (of which private heap {many_anonymous:.0f} / {one_anonymous:.0f} MiB); "
+                f"whole processes {many_total:.0f} / {one_total:.0f} MiB = {many_total / one_total:.2f}x"
+            )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ state, activations), and, on CUDA, torch.cuda.max_memory_allocated. With --devic
 the same device and bf16 mixed precision through Accelerate; the side venv built by make_venv.sh is CPU-only, so
 there it fails to start and is reported as not measured.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,20 +89,32 @@ MEMORY_STEPS = 3  # steps of the memory probe: Adam's state exists from the 2nd 
 RESULT = "RESULT_JSON "  # prefix of the subprocesses' answer line (lerobot_step.py's too)
 LEROBOT_STEP = Path(__file__).with_name("lerobot_step.py")  # LeRobot's step, run by the LeRobot venv's python
 NOT_PASSED = {"input_features", "output_features", "use_amp", "pretrained_path", "device"}  # not sent to LeRobot
-LEROBOT_BASE = {"device", "use_amp", "use_peft", "push_to_hub", "repo_id", "private", "tags", "license",
-                "pretrained_path"}  # LeRobot's base-config fields (Hub and device plumbing): not model settings
+LEROBOT_BASE = {
+    "device",
+    "use_amp",
+    "use_peft",
+    "push_to_hub",
+    "repo_id",
+    "private",
+    "tags",
+    "license",
+    "pretrained_path",
+}  # LeRobot's base-config fields (Hub and device plumbing): not model settings
 MAKE_VENV = "bash ../shared/lerobot/make_venv.sh DIR"
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Building blocks (also used by bench_data_feeding.py)
 
+
 def features() -> dict:
     from orchestrator.configs.features import FeatureType, PolicyFeature
 
-    return {"observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-            "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
-            "action": PolicyFeature(FeatureType.ACTION, (2,))}
+    return {
+        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+        "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
+        "action": PolicyFeature(FeatureType.ACTION, (2,)),
+    }
 
 
 def synthetic_stats() -> dict:
@@ -109,8 +122,12 @@ def synthetic_stats() -> dict:
     import numpy as np
 
     vector = {"mean": np.full(2, 256.0), "std": np.full(2, 100.0), "min": np.zeros(2), "max": np.full(2, 512.0)}
-    image = {"mean": np.full((3, 1, 1), 0.8), "std": np.full((3, 1, 1), 0.2), "min": np.zeros((3, 1, 1)),
-             "max": np.ones((3, 1, 1))}
+    image = {
+        "mean": np.full((3, 1, 1), 0.8),
+        "std": np.full((3, 1, 1), 0.2),
+        "min": np.zeros((3, 1, 1)),
+        "max": np.ones((3, 1, 1)),
+    }
     return {"observation.state": vector, "action": dict(vector), "observation.image": image}
 
 
@@ -158,6 +175,7 @@ def train_step(policy, batch: dict, optimizer, scheduler, grad_clip_norm: float,
 # ----------------------------------------------------------------------------------------------------------------
 # The two sides
 
+
 class Sides:
     """One policy, its RAW batch for ours and pre-normalized batch for bare, and an optimizer per side."""
 
@@ -186,8 +204,9 @@ class Sides:
 
     def _ours(self) -> float:
         optimizer, scheduler = self.ours_state()
-        return train_step(self.policy, self.raw, optimizer, scheduler, self.cfg.optimizer.grad_clip_norm,
-                          self.device, self.amp)
+        return train_step(
+            self.policy, self.raw, optimizer, scheduler, self.cfg.optimizer.grad_clip_norm, self.device, self.amp
+        )
 
     # bare: hand-written PyTorch on the inner module
     def _bare(self) -> float:
@@ -208,32 +227,45 @@ class Sides:
             model = self.policy.model
             backbone = [p for n, p in model.named_parameters() if n.startswith("backbone.")]
             rest = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-            optimizer = torch.optim.AdamW([{"params": rest}, {"params": backbone, "lr": pc.optimizer_lr_backbone}],
-                                          lr=pc.optimizer_lr, weight_decay=pc.optimizer_weight_decay,
-                                          fused=self.cfg.optimizer.fused)  # ours' implementation choice
+            optimizer = torch.optim.AdamW(
+                [{"params": rest}, {"params": backbone, "lr": pc.optimizer_lr_backbone}],
+                lr=pc.optimizer_lr,
+                weight_decay=pc.optimizer_weight_decay,
+                fused=self.cfg.optimizer.fused,
+            )  # ours' implementation choice
             scheduler = None
 
             def loss_of(b):
                 actions_hat, (mu, log_sigma_x2) = model(b)
-                l1 = (F.l1_loss(actions_hat, b["action"], reduction="none")
-                      * ~b["action_is_pad"].unsqueeze(-1)).mean()
+                l1 = (F.l1_loss(actions_hat, b["action"], reduction="none") * ~b["action_is_pad"].unsqueeze(-1)).mean()
                 kld = (-0.5 * (1 + log_sigma_x2 - mu.pow(2) - log_sigma_x2.exp())).sum(-1).mean()
                 return l1 + pc.kl_weight * kld
         else:
             model = self.policy.diffusion
-            optimizer = torch.optim.Adam(model.parameters(), lr=pc.optimizer_lr, betas=pc.optimizer_betas,
-                                         eps=pc.optimizer_eps, weight_decay=pc.optimizer_weight_decay,
-                                         fused=self.cfg.optimizer.fused)
+            optimizer = torch.optim.Adam(
+                model.parameters(),
+                lr=pc.optimizer_lr,
+                betas=pc.optimizer_betas,
+                eps=pc.optimizer_eps,
+                weight_decay=pc.optimizer_weight_decay,
+                fused=self.cfg.optimizer.fused,
+            )
             warmup, total = pc.scheduler_warmup_steps, self.cfg.steps
-            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: (s + 1) / (warmup + 1) if s < warmup
-                                                          else 0.5 * (1 + math.cos(math.pi * (s - warmup)
-                                                                                   / max(1, total - warmup))))
+            scheduler = torch.optim.lr_scheduler.LambdaLR(
+                optimizer,
+                lambda s: (
+                    (s + 1) / (warmup + 1)
+                    if s < warmup
+                    else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup)))
+                ),
+            )
             alphas_cumprod = model.noise_scheduler.alphas_cumprod.to(device)
 
             def loss_of(b):
                 actions = b["action"]
-                cond = model.global_condition({"observation.state": b["observation.state"],
-                                               "observation.image": b["observation.image"]})
+                cond = model.global_condition(
+                    {"observation.state": b["observation.state"], "observation.image": b["observation.image"]}
+                )
                 noise = torch.randn_like(actions)
                 t = torch.randint(0, pc.num_train_timesteps, (actions.shape[0],), device=device)
                 abar = alphas_cumprod[t].view(-1, 1, 1)
@@ -272,6 +304,7 @@ class Sides:
 # ----------------------------------------------------------------------------------------------------------------
 # Subprocess entry points
 
+
 def setup_torch(threads: int | None) -> int:
     import torch
 
@@ -287,13 +320,16 @@ def child_time(args) -> dict:
     out = {"bare": [], "ours": [], "ratios": []}
     for run in range(args.repeats):
         got = {}
-        for side in (("bare", "ours") if run % 2 == 0 else ("ours", "bare")):
+        for side in ("bare", "ours") if run % 2 == 0 else ("ours", "bare"):
             got[side] = sides.run(side, args.steps)
         out["bare"].append(got["bare"])
         out["ours"].append(got["ours"])
         out["ratios"].append(got["bare"] / got["ours"])  # throughput ratio ours/bare = time bare/ours
-        print(f"  {args.policy} round {run + 1}: bare {got['bare']:.3f} s/step, ours {got['ours']:.3f} s/step, "
-              f"ours/bare {out['ratios'][-1]:.3f}", flush=True)
+        print(
+            f"  {args.policy} round {run + 1}: bare {got['bare']:.3f} s/step, ours {got['ours']:.3f} s/step, "
+            f"ours/bare {out['ratios'][-1]:.3f}",
+            flush=True,
+        )
     return out
 
 
@@ -321,16 +357,35 @@ def child_serve(args) -> None:
         sides.run("ours", args.warmup)
     optimizer, scheduler = sides.ours_state()
     pc = sides.policy.config
-    print(RESULT + json.dumps({
-        "side": "ours", "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "n_params": sum(p.numel() for p in sides.policy.parameters()), "total_steps": sides.cfg.steps,
-        "optimizer": {"class": type(optimizer).__name__, "param_groups": len(optimizer.param_groups),
-                      "grad_clip_norm": sides.cfg.optimizer.grad_clip_norm,
-                      "scheduler": type(scheduler).__name__ if scheduler is not None else None,
-                      **{k: jsonable(v) for k, v in optimizer.defaults.items()
-                         if k in ("lr", "betas", "eps", "weight_decay", "fused", "foreach")}},
-        "config": {f.name: jsonable(getattr(pc, f.name)) for f in dataclasses.fields(pc)
-                   if f.name not in ("input_features", "output_features")}}), flush=True)
+    print(
+        RESULT
+        + json.dumps(
+            {
+                "side": "ours",
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "n_params": sum(p.numel() for p in sides.policy.parameters()),
+                "total_steps": sides.cfg.steps,
+                "optimizer": {
+                    "class": type(optimizer).__name__,
+                    "param_groups": len(optimizer.param_groups),
+                    "grad_clip_norm": sides.cfg.optimizer.grad_clip_norm,
+                    "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+                    **{
+                        k: jsonable(v)
+                        for k, v in optimizer.defaults.items()
+                        if k in ("lr", "betas", "eps", "weight_decay", "fused", "foreach")
+                    },
+                },
+                "config": {
+                    f.name: jsonable(getattr(pc, f.name))
+                    for f in dataclasses.fields(pc)
+                    if f.name not in ("input_features", "output_features")
+                },
+            }
+        ),
+        flush=True,
+    )
     for line in sys.stdin:
         if line.strip():
             print(RESULT + json.dumps({"s_per_step": sides.run("ours", int(line))}), flush=True)
@@ -345,13 +400,21 @@ def _rss_mib() -> float:
 
 def spawn(args, *extra: str) -> dict:
     """Run this script as a child with `extra` arguments; pass its progress lines through, return its answer."""
-    cmd = [sys.executable, __file__, "--threads", str(args.threads or 0), "--device", args.device,
-           *(["--amp"] if args.amp else []), *extra]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--threads",
+        str(args.threads or 0),
+        "--device",
+        args.device,
+        *(["--amp"] if args.amp else []),
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     answer = None
     for line in proc.stdout:
         if line.startswith(RESULT):
-            answer = json.loads(line[len(RESULT):])
+            answer = json.loads(line[len(RESULT) :])
         else:
             print(line, end="", flush=True)
     if proc.wait() or answer is None:
@@ -374,10 +437,11 @@ class Server:
     def _answer(self) -> dict:
         for line in self.proc.stdout:
             if line.startswith(RESULT):
-                return json.loads(line[len(RESULT):])
+                return json.loads(line[len(RESULT) :])
             print(line, end="", flush=True)
-        raise ChildFailed(f"exited with code {self.proc.wait()} before answering (its stderr is above): "
-                          f"{' '.join(self.cmd[:2])} ...")
+        raise ChildFailed(
+            f"exited with code {self.proc.wait()} before answering (its stderr is above): {' '.join(self.cmd[:2])} ..."
+        )
 
     def time(self, steps: int) -> float:
         self.proc.stdin.write(f"{steps}\n")
@@ -396,9 +460,11 @@ class Server:
 
 def find_lerobot_python(given: str | None) -> tuple[str | None, str]:
     """The LeRobot venv's python and where it came from, or (None, why not)."""
-    candidates = ([("--lerobot-python", given)] if given else []) + \
-        ([("$LEROBOT_PYTHON", os.environ["LEROBOT_PYTHON"])] if os.environ.get("LEROBOT_PYTHON") else []) + \
-        [("default", str(ROOT.parent / "lerobot-venv" / "bin" / "python"))]
+    candidates = (
+        ([("--lerobot-python", given)] if given else [])
+        + ([("$LEROBOT_PYTHON", os.environ["LEROBOT_PYTHON"])] if os.environ.get("LEROBOT_PYTHON") else [])
+        + [("default", str(ROOT.parent / "lerobot-venv" / "bin" / "python"))]
+    )
     for source, path in candidates:
         if Path(path).is_file():
             return path, f"{path} ({source})"
@@ -413,8 +479,10 @@ def check_configs(name: str, ours: dict, lerobot: dict) -> None:
     common = sorted(set(oc) & set(lc) - LEROBOT_BASE - NOT_PASSED)
     differ = [k for k in common if oc[k] != lc[k]]
     if differ:
-        print(f"{name}: WARNING config fields that differ (ours vs LeRobot): "
-              + "; ".join(f"{k} {oc[k]!r} vs {lc[k]!r}" for k in differ))
+        print(
+            f"{name}: WARNING config fields that differ (ours vs LeRobot): "
+            + "; ".join(f"{k} {oc[k]!r} vs {lc[k]!r}" for k in differ)
+        )
     else:
         print(f"{name}: config: all {len(common)} fields both sides have are equal")
     only_ours = sorted(set(oc) - set(lc) - LEROBOT_BASE - NOT_PASSED)
@@ -424,12 +492,17 @@ def check_configs(name: str, ours: dict, lerobot: dict) -> None:
     oo, lo = ours["optimizer"], lerobot["optimizer"]
     keys = sorted(set(oo) | set(lo))
     same = [k for k in keys if oo.get(k) == lo.get(k)]
-    print(f"{name}: optimizer: same {', '.join(f'{k}={oo.get(k)!r}' for k in same)}; differ "
-          + ("; ".join(f"{k} {oo.get(k)!r} vs {lo.get(k)!r}" for k in keys if k not in same) or "-"))
+    print(
+        f"{name}: optimizer: same {', '.join(f'{k}={oo.get(k)!r}' for k in same)}; differ "
+        + ("; ".join(f"{k} {oo.get(k)!r} vs {lo.get(k)!r}" for k in keys if k not in same) or "-")
+    )
     n = "equal" if ours["n_params"] == lerobot["n_params"] else "DIFFER"
-    print(f"{name}: parameters ours {ours['n_params']:,}, LeRobot {lerobot['n_params']:,} ({n}); torch threads "
-          f"ours {ours['threads']}, LeRobot {lerobot['threads']}; torch ours {ours['torch']}, LeRobot "
-          f"{lerobot['torch']}; LeRobot {lerobot['lerobot']}", flush=True)
+    print(
+        f"{name}: parameters ours {ours['n_params']:,}, LeRobot {lerobot['n_params']:,} ({n}); torch threads "
+        f"ours {ours['threads']}, LeRobot {lerobot['threads']}; torch ours {ours['torch']}, LeRobot "
+        f"{lerobot['torch']}; LeRobot {lerobot['lerobot']}",
+        flush=True,
+    )
     if ours["threads"] != lerobot["threads"]:
         print(f"{name}: WARNING the two sides run with different torch thread counts", flush=True)
 
@@ -437,17 +510,35 @@ def check_configs(name: str, ours: dict, lerobot: dict) -> None:
 def compare_lerobot(args, name: str, steps: int, threads: int, lerobot_python: str | None, where: str) -> dict:
     """Ours and LeRobot's step, one process each, rounds alternating which runs first. Without a LeRobot python
     (or when its side fails to start), ours alone: {"ours": [...], "lerobot": None, "why": ...}."""
-    common = ["--threads", str(threads), "--device", args.device, *(["--amp"] if args.amp else []),
-              "--policy", name, "--warmup", str(args.warmup)]
+    common = [
+        "--threads",
+        str(threads),
+        "--device",
+        args.device,
+        *(["--amp"] if args.amp else []),
+        "--policy",
+        name,
+        "--warmup",
+        str(args.warmup),
+    ]
     servers, why = {}, None
     try:
         servers["ours"] = Server([sys.executable, __file__, "--child", "serve", *common])
         if lerobot_python:
             overrides = {k: v for k, v in servers["ours"].report["config"].items() if k not in NOT_PASSED}
             try:
-                servers["lerobot"] = Server([lerobot_python, str(LEROBOT_STEP), "--serve", *common,
-                                             "--overrides", json.dumps(overrides),
-                                             "--total-steps", str(servers["ours"].report["total_steps"])])
+                servers["lerobot"] = Server(
+                    [
+                        lerobot_python,
+                        str(LEROBOT_STEP),
+                        "--serve",
+                        *common,
+                        "--overrides",
+                        json.dumps(overrides),
+                        "--total-steps",
+                        str(servers["ours"].report["total_steps"]),
+                    ]
+                )
             except ChildFailed as e:
                 why = f"its process failed: {e}"
         else:
@@ -477,20 +568,26 @@ def compare_lerobot(args, name: str, steps: int, threads: int, lerobot_python: s
 
 # ----------------------------------------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--policies", nargs="+", default=list(POLICIES), choices=list(POLICIES))
-    parser.add_argument("--repeats", type=int, default=5, help="rounds per policy and comparison, alternating the "
-                        "sides' order")
-    parser.add_argument("--steps", type=int, default=None,
-                        help=f"timed steps per side and round (default: {DEFAULT_STEPS})")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="rounds per policy and comparison, alternating the sides' order"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help=f"timed steps per side and round (default: {DEFAULT_STEPS})"
+    )
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per side before the first round")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default or 0: every usable core)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast on every side (for --device cuda)")
-    parser.add_argument("--lerobot-python", default=None,
-                        help="python of a LeRobot 0.4.4 venv (default: $LEROBOT_PYTHON, else ../lerobot-venv/bin/"
-                             f"python beside the repository; build one with `{MAKE_VENV}`)")
+    parser.add_argument(
+        "--lerobot-python",
+        default=None,
+        help="python of a LeRobot 0.4.4 venv (default: $LEROBOT_PYTHON, else ../lerobot-venv/bin/"
+        f"python beside the repository; build one with `{MAKE_VENV}`)",
+    )
     parser.add_argument("--no-lerobot", action="store_true", help="skip the comparison with LeRobot's step")
     parser.add_argument("--no-bare", action="store_true", help="skip the comparison with bare PyTorch")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
@@ -511,49 +608,81 @@ def main() -> None:
 
     threads = setup_torch(args.threads)
     args.threads = threads  # every child gets this explicit count
-    print(f"torch {torch.__version__}, device {args.device}{' bf16 autocast' if args.amp else ''}, "
-          f"{threads} torch threads, {os.cpu_count()} CPUs, batch {BATCH}, load average {os.getloadavg()[0]:.1f}",
-          flush=True)
-    lerobot_python, where = (None, "skipped (--no-lerobot)") if args.no_lerobot else \
-        find_lerobot_python(args.lerobot_python)
+    print(
+        f"torch {torch.__version__}, device {args.device}{' bf16 autocast' if args.amp else ''}, "
+        f"{threads} torch threads, {os.cpu_count()} CPUs, batch {BATCH}, load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    lerobot_python, where = (
+        (None, "skipped (--no-lerobot)") if args.no_lerobot else find_lerobot_python(args.lerobot_python)
+    )
     if not args.no_lerobot:
-        print(f"LeRobot side: {where}" if lerobot_python else
-              f"LeRobot side NOT MEASURED: {where}. Build a LeRobot 0.4.4 venv with `{MAKE_VENV}` (~2 minutes) and "
-              "pass --lerobot-python DIR/bin/python; only our times are printed.", flush=True)
+        print(
+            f"LeRobot side: {where}"
+            if lerobot_python
+            else f"LeRobot side NOT MEASURED: {where}. Build a LeRobot 0.4.4 venv with `{MAKE_VENV}` (~2 minutes) and "
+            "pass --lerobot-python DIR/bin/python; only our times are printed.",
+            flush=True,
+        )
     bare, lerobot, not_measured = {}, {}, {}
     for name in args.policies:
         steps = args.steps or DEFAULT_STEPS[name]
         start = time.perf_counter()
         if not args.no_bare:
-            t = spawn(args, "--child", "time", "--policy", name, "--repeats", str(args.repeats), "--steps",
-                      str(steps), "--warmup", str(args.warmup))
+            t = spawn(
+                args,
+                "--child",
+                "time",
+                "--policy",
+                name,
+                "--repeats",
+                str(args.repeats),
+                "--steps",
+                str(steps),
+                "--warmup",
+                str(args.warmup),
+            )
             bare[name] = t
             bare_s, ours_s = statistics.median(t["bare"]), statistics.median(t["ours"])
-            print(f"{name}: bare {bare_s:.3f} s/step = {BATCH / bare_s:.1f} samples/s; "
-                  f"ours {ours_s:.3f} s/step = {BATCH / ours_s:.1f} samples/s (medians of {args.repeats} rounds x "
-                  f"{steps} steps)")
-            print(f"{name}: ours/bare {statistics.median(t['ratios']):.3f} (per round "
-                  f"{min(t['ratios']):.3f}..{max(t['ratios']):.3f}; target >= {TARGET_BARE})", flush=True)
+            print(
+                f"{name}: bare {bare_s:.3f} s/step = {BATCH / bare_s:.1f} samples/s; "
+                f"ours {ours_s:.3f} s/step = {BATCH / ours_s:.1f} samples/s (medians of {args.repeats} rounds x "
+                f"{steps} steps)"
+            )
+            print(
+                f"{name}: ours/bare {statistics.median(t['ratios']):.3f} (per round "
+                f"{min(t['ratios']):.3f}..{max(t['ratios']):.3f}; target >= {TARGET_BARE})",
+                flush=True,
+            )
         if not args.no_memory:
             for side in ("ours",) if args.no_bare else ("bare", "ours"):
                 m = spawn(args, "--child", "memory", "--policy", name, "--side", side)
                 cuda = f", peak CUDA allocated {m['peak_cuda_mib']:.0f} MiB" if "peak_cuda_mib" in m else ""
-                print(f"{name}: {side} peak RSS {m['peak_rss_mib']:.0f} MiB = {m['built_mib']:.0f} MiB once built "
-                      f"+ {m['peak_rss_mib'] - m['built_mib']:.0f} MiB training{cuda}", flush=True)
+                print(
+                    f"{name}: {side} peak RSS {m['peak_rss_mib']:.0f} MiB = {m['built_mib']:.0f} MiB once built "
+                    f"+ {m['peak_rss_mib'] - m['built_mib']:.0f} MiB training{cuda}",
+                    flush=True,
+                )
         if not args.no_lerobot:
             c = compare_lerobot(args, name, steps, threads, lerobot_python, where)
             ours_s = statistics.median(c["ours"])
             if c["lerobot"] is None:
                 not_measured[name] = c["why"]
-                print(f"{name}: ours {ours_s:.3f} s/step = {BATCH / ours_s:.1f} samples/s (median of {args.repeats} "
-                      f"rounds x {steps} steps); LeRobot NOT MEASURED ({c['why']})", flush=True)
+                print(
+                    f"{name}: ours {ours_s:.3f} s/step = {BATCH / ours_s:.1f} samples/s (median of {args.repeats} "
+                    f"rounds x {steps} steps); LeRobot NOT MEASURED ({c['why']})",
+                    flush=True,
+                )
             else:
                 lerobot[name] = c
                 lr_s, ratios = statistics.median(c["lerobot"]), c["ratios"]
-                print(f"{name}: ours {ours_s:.3f} s/step, LeRobot {lr_s:.3f} s/step (medians of {args.repeats} "
-                      f"rounds x {steps} steps); LeRobot/ours per round "
-                      f"{', '.join(f'{r:.3f}' for r in ratios)} -> median {statistics.median(ratios):.3f} "
-                      f"(target >= {TARGET_LEROBOT})", flush=True)
+                print(
+                    f"{name}: ours {ours_s:.3f} s/step, LeRobot {lr_s:.3f} s/step (medians of {args.repeats} "
+                    f"rounds x {steps} steps); LeRobot/ours per round "
+                    f"{', '.join(f'{r:.3f}' for r in ratios)} -> median {statistics.median(ratios):.3f} "
+                    f"(target >= {TARGET_LEROBOT})",
+                    flush=True,
+                )
         print(f"{name}: [{time.perf_counter() - start:.0f} s, load average {os.getloadavg()[0]:.1f}]", flush=True)
     if bare:
         parts = ", ".join(f"{n} {statistics.median(t['ratios']):.3f}" for n, t in bare.items())
@@ -562,12 +691,16 @@ def main() -> None:
     if lerobot:
         parts = ", ".join(f"{n} {statistics.median(c['ratios']):.3f}" for n, c in lerobot.items())
         worst = min(statistics.median(c["ratios"]) for c in lerobot.values())
-        print(f"RATIO policy step lerobot/ours = {worst:.3f} (worst of: {parts}; measured side by side; "
-              f"target >= {TARGET_LEROBOT})")
+        print(
+            f"RATIO policy step lerobot/ours = {worst:.3f} (worst of: {parts}; measured side by side; "
+            f"target >= {TARGET_LEROBOT})"
+        )
     if not_measured:
-        print("RATIO policy step lerobot/ours: NOT MEASURED for "
-              + "; ".join(f"{n} ({why})" for n, why in not_measured.items())
-              + f". A LeRobot 0.4.4 venv: `{MAKE_VENV}`, then --lerobot-python DIR/bin/python")
+        print(
+            "RATIO policy step lerobot/ours: NOT MEASURED for "
+            + "; ".join(f"{n} ({why})" for n, why in not_measured.items())
+            + f". A LeRobot 0.4.4 venv: `{MAKE_VENV}`, then --lerobot-python DIR/bin/python"
+        )
 
 
 if __name__ == "__main__":

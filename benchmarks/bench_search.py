@@ -16,6 +16,7 @@ random / asha_tpe.
 
     .venv/bin/python benchmarks/bench_search.py --seeds 0 1 2 [--rules asha_tpe random asha_grow] [-- extra flags]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,24 @@ RULES = {
 
 def run_sweep(space: str, rule: str, seed: int, storage: Path, extra: list[str], n_episodes: int) -> dict:
     name = f"{rule}-seed{seed}"
-    args = [*RULES[rule], f"--tune.seed={seed}", f"--tune.storage_path={storage}", f"--tune.experiment_name={name}",
-            "--tune.baseline=false", *extra]
+    args = [
+        *RULES[rule],
+        f"--tune.seed={seed}",
+        f"--tune.storage_path={storage}",
+        f"--tune.experiment_name={name}",
+        "--tune.baseline=false",
+        *extra,
+    ]
     if rule == "asha_grow":  # half the episodes first, then 2x per evaluation: about the same episodes in all
         args += [f"--eval.n_episodes={max(1, n_episodes // 2)}", f"--eval.batch_size={max(1, n_episodes // 2)}"]
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "orchestrator", "sweep", space, *args], cwd=ROOT,
-                          capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "offline"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "sweep", space, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "WANDB_MODE": "offline"},
+    )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
@@ -59,12 +71,20 @@ def score(summary: dict, rule: str, seed: int, wall: float) -> dict:
     last_steps = {t["trial_id"]: t["last_metrics"].get("step", 0) for t in trials}
     winner = summary["best"]
     order = [t["trial_id"] for t in trials]
-    before = sum(last_steps[t] for t in order[:order.index(winner["trial_id"])])
+    before = sum(last_steps[t] for t in order[: order.index(winner["trial_id"])])
     confirmed = winner["confirmed"]
-    return {"rule": rule, "seed": seed, "success": confirmed["success"], "ci": confirmed["success_ci95"],
-            "n": confirmed["n_episodes"], "trial_steps": sum(last_steps.values()),
-            "steps_to_winner": before + winner["best_step"], "winner": winner["trial_id"], "wall_s": wall,
-            "params": winner["params"]}
+    return {
+        "rule": rule,
+        "seed": seed,
+        "success": confirmed["success"],
+        "ci": confirmed["success_ci95"],
+        "n": confirmed["n_episodes"],
+        "trial_steps": sum(last_steps.values()),
+        "steps_to_winner": before + winner["best_step"],
+        "winner": winner["trial_id"],
+        "wall_s": wall,
+        "params": winner["params"],
+    }
 
 
 def main() -> None:
@@ -80,18 +100,22 @@ def main() -> None:
     storage = Path(args.rescore) if args.rescore else Path(args.storage) / time.strftime("%Y%m%d-%H%M%S")
     rows = []
     for seed in args.seeds:  # rules alternate within each seed, so load drifts hit every rule alike
-        for rule in (args.rules if seed % 2 == 0 else list(reversed(args.rules))):
+        for rule in args.rules if seed % 2 == 0 else list(reversed(args.rules)):
             if args.rescore:
-                walls = {(r["rule"], r["seed"]): r["wall_s"] for r in
-                         json.loads((storage / "bench_search.json").read_text())}
+                walls = {
+                    (r["rule"], r["seed"]): r["wall_s"] for r in json.loads((storage / "bench_search.json").read_text())
+                }
                 summary = json.loads((storage / f"{rule}-seed{seed}" / "summary.json").read_text())
                 row = score(summary, rule, seed, walls.get((rule, seed), 0.0))
             else:
                 row = run_sweep(args.space, rule, seed, storage, args.extra, args.n_episodes)
             rows.append(row)
-            print(f"{rule:>9} seed {seed}: confirmed success {row['success']:.1%} [{row['ci'][0]:.1%}, "
-                  f"{row['ci'][1]:.1%}] (n={row['n']}), trial-steps {row['trial_steps']}, to winner "
-                  f"{row['steps_to_winner']}, wall {row['wall_s'] / 60:.1f} min, winner {row['params']}", flush=True)
+            print(
+                f"{rule:>9} seed {seed}: confirmed success {row['success']:.1%} [{row['ci'][0]:.1%}, "
+                f"{row['ci'][1]:.1%}] (n={row['n']}), trial-steps {row['trial_steps']}, to winner "
+                f"{row['steps_to_winner']}, wall {row['wall_s'] / 60:.1f} min, winner {row['params']}",
+                flush=True,
+            )
     (storage / "bench_search.json").write_text(json.dumps(rows, indent=2))
 
     def mean(rule: str, key: str) -> float:
@@ -99,14 +123,22 @@ def main() -> None:
 
     print("\nrule       mean confirmed success   mean trial-steps   mean steps to winner")
     for rule in args.rules:
-        print(f"{rule:>9}  {mean(rule, 'success'):>22.1%}   {mean(rule, 'trial_steps'):>16.0f}   "
-              f"{mean(rule, 'steps_to_winner'):>20.0f}")
+        print(
+            f"{rule:>9}  {mean(rule, 'success'):>22.1%}   {mean(rule, 'trial_steps'):>16.0f}   "
+            f"{mean(rule, 'steps_to_winner'):>20.0f}"
+        )
     if {"asha_tpe", "random"} <= set(args.rules):
-        print(f"RATIO confirmed success asha_tpe/random: {mean('asha_tpe', 'success') / max(1e-9, mean('random', 'success')):.3f}")
-        print(f"RATIO trial-steps random/asha_tpe: {mean('random', 'trial_steps') / mean('asha_tpe', 'trial_steps'):.3f}")
+        print(
+            f"RATIO confirmed success asha_tpe/random: {mean('asha_tpe', 'success') / max(1e-9, mean('random', 'success')):.3f}"
+        )
+        print(
+            f"RATIO trial-steps random/asha_tpe: {mean('random', 'trial_steps') / mean('asha_tpe', 'trial_steps'):.3f}"
+        )
     if {"asha_tpe", "asha_grow"} <= set(args.rules):
-        print(f"RATIO confirmed success asha_grow/asha_tpe: "
-              f"{mean('asha_grow', 'success') / max(1e-9, mean('asha_tpe', 'success')):.3f}")
+        print(
+            f"RATIO confirmed success asha_grow/asha_tpe: "
+            f"{mean('asha_grow', 'success') / max(1e-9, mean('asha_tpe', 'success')):.3f}"
+        )
     print(f"results: {storage / 'bench_search.json'}")
 
 

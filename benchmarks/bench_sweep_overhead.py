@@ -19,6 +19,7 @@ ratio = wall / (sum(loop) / 2). With per-trial fixed cost F (start-up + teardown
 Where the fixed cost goes: the script sets ROBOT_SWEEPS_PHASE_LOG, so every trial's driver and Train worker append
 wall-clock marks (trainables/phase_log.py) to one file, and prints the median of each phase over all trials.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -88,10 +89,15 @@ PHASES = [
 ]
 
 # Ray Train's controller logs (DEBUG, in the session's logs/train/ray-train-sys-controller-*.log) -> our mark names.
-TRAIN_LOG_MARKS = {"No checkpoint manager snapshot": "controller_start", "Attempting to start training worker group":
-                   "wg_start", "worker actors created": "workers_created", "Train context initialized": "context_ready",
-                   "Worker group startup completed": "wg_started", "Shutting down": "wg_shutdown_start",
-                   "Worker group shutdown successful": "wg_shutdown_done"}
+TRAIN_LOG_MARKS = {
+    "No checkpoint manager snapshot": "controller_start",
+    "Attempting to start training worker group": "wg_start",
+    "worker actors created": "workers_created",
+    "Train context initialized": "context_ready",
+    "Worker group startup completed": "wg_started",
+    "Shutting down": "wg_shutdown_start",
+    "Worker group shutdown successful": "wg_shutdown_done",
+}
 
 
 def read_train_logs(session_dir: str) -> dict[str, dict[str, float]]:
@@ -129,8 +135,10 @@ def phase_durations(marks: dict[str, float], sweep: dict[str, float]) -> dict[st
 
 
 def print_phase_table(rows: list[dict[str, float]]) -> None:
-    print(f"\nWhere a trial's time goes (median over {len(rows)} trials; seconds between consecutive marks; a "
-          "negative value: the process existed before, e.g. a worker Ray had started ahead):")
+    print(
+        f"\nWhere a trial's time goes (median over {len(rows)} trials; seconds between consecutive marks; a "
+        "negative value: the process existed before, e.g. a worker Ray had started ahead):"
+    )
     fixed = 0.0
     for _, label in PHASES[:-1]:
         values = [r[label] for r in rows if label in r]
@@ -151,9 +159,18 @@ def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -
     from orchestrator.sweep import tuner as sweep
     from trainables import phase_log
 
-    prepared = sweep.prepare(SPACE, [f"--steps={steps}", f"--save_freq={steps}", f"--log_freq={log_freq}",
-                                     f"--tune.num_samples={trials}", f"--tune.max_concurrent_trials={CONCURRENCY}",
-                                     f"--tune.storage_path={storage}", f"--tune.experiment_name={name}"])
+    prepared = sweep.prepare(
+        SPACE,
+        [
+            f"--steps={steps}",
+            f"--save_freq={steps}",
+            f"--log_freq={log_freq}",
+            f"--tune.num_samples={trials}",
+            f"--tune.max_concurrent_trials={CONCURRENCY}",
+            f"--tune.storage_path={storage}",
+            f"--tune.experiment_name={name}",
+        ],
+    )
     phase_log.mark(name, "sweep_start")
     start = time.perf_counter()
     results, _ = sweep.run(prepared)
@@ -173,8 +190,14 @@ def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -
     for i, p in enumerate(phases):
         if i != last:
             p.pop(tune_end, None)
-    return {"wall": wall, "loop": statistics.mean(loops), "startup": statistics.mean(startups),
-            "ratio": wall / ideal, "fixed": (wall - ideal) * CONCURRENCY / len(loops), "phases": phases}
+    return {
+        "wall": wall,
+        "loop": statistics.mean(loops),
+        "startup": statistics.mean(startups),
+        "ratio": wall / ideal,
+        "fixed": (wall - ideal) * CONCURRENCY / len(loops),
+        "phases": phases,
+    }
 
 
 def main() -> None:
@@ -191,8 +214,9 @@ def main() -> None:
 
     use_cache(args.cache, args.episodes)
     step_s = seconds_per_step()
-    print(f"calibration: {step_s * 1000:.0f} ms per step in this process (then: per step of the last sweep)",
-          flush=True)
+    print(
+        f"calibration: {step_s * 1000:.0f} ms per step in this process (then: per step of the last sweep)", flush=True
+    )
     rows: dict[float, list[dict]] = {length: [] for length in args.lengths}
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as storage:
         os.environ["ROBOT_SWEEPS_PHASE_LOG"] = str(Path(storage) / "phases.jsonl")  # before Ray: workers write it
@@ -204,19 +228,26 @@ def main() -> None:
                     row = run_sweep(steps, args.log_freq, args.trials, storage, f"len{length:g}_{repeat}")
                     rows[length].append(row)
                     step_s = row["loop"] / steps  # two trials at once step slower than one loop alone
-                    print(f"~{length:g} s trials ({steps} steps): wall {row['wall']:.1f} s, mean loop "
-                          f"{row['loop']:.1f} s, start-up (trial start -> first step) {row['startup']:.1f} s, "
-                          f"fixed cost per trial {row['fixed']:.1f} s, ratio {row['ratio']:.3f} "
-                          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+                    print(
+                        f"~{length:g} s trials ({steps} steps): wall {row['wall']:.1f} s, mean loop "
+                        f"{row['loop']:.1f} s, start-up (trial start -> first step) {row['startup']:.1f} s, "
+                        f"fixed cost per trial {row['fixed']:.1f} s, ratio {row['ratio']:.3f} "
+                        f"(load average {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
         finally:
             ray.shutdown()
     print_phase_table([p for rs in rows.values() for r in rs for p in r["phases"]])
     fixed = statistics.median(r["fixed"] for rs in rows.values() for r in rs)
-    print(f"fixed cost per trial (median over all sweeps): {fixed:.1f} s -> ratio <= {TARGET} needs loops of "
-          f">= {fixed / (TARGET - 1):.0f} s")
+    print(
+        f"fixed cost per trial (median over all sweeps): {fixed:.1f} s -> ratio <= {TARGET} needs loops of "
+        f">= {fixed / (TARGET - 1):.0f} s"
+    )
     for length, rs in rows.items():
-        print(f"RATIO sweep/ideal @ ~{length:g} s trials (mean loop {statistics.mean(r['loop'] for r in rs):.1f} s) "
-              f"= {summary([r['ratio'] for r in rs])} (target <= {TARGET} for trials >= 60 s)")
+        print(
+            f"RATIO sweep/ideal @ ~{length:g} s trials (mean loop {statistics.mean(r['loop'] for r in rs):.1f} s) "
+            f"= {summary([r['ratio'] for r in rs])} (target <= {TARGET} for trials >= 60 s)"
+        )
 
 
 if __name__ == "__main__":

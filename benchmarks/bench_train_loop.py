@@ -20,6 +20,7 @@ reasons that have nothing to do with the loop (`--bare-niceness 0` measures that
 The two sides alternate (bare, ours, ours, bare, ...) so slow drifts of a noisy machine hit both alike; the printed
 ratio is the median of the per-repeat ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import (DEFAULT_CACHE, BareTrainer, demo_config, ray_worker_niceness,  # noqa: E402
-                               renice, start_ray, summary, use_cache)
+from benchmarks.common import (  # noqa: E402
+    DEFAULT_CACHE,
+    BareTrainer,
+    demo_config,
+    ray_worker_niceness,
+    renice,
+    start_ray,
+    summary,
+    use_cache,
+)
 
 TARGET = 0.97
 
@@ -65,8 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--window", type=int, default=100, help="steps timed per run (after as many warm-up steps)")
     parser.add_argument("--repeats", type=int, default=4, help="bare/ours pairs, alternating order")
-    parser.add_argument("--bare-niceness", type=int, default=None,
-                        help="niceness of this process during the bare loop; default: that of Ray's workers")
+    parser.add_argument(
+        "--bare-niceness",
+        type=int,
+        default=None,
+        help="niceness of this process during the bare loop; default: that of Ray's workers",
+    )
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="ROBOT_SWEEPS_CACHE for the recorded dataset")
     parser.add_argument("--episodes", type=int, default=20, help="expert episodes recorded if the dataset is missing")
     args = parser.parse_args()
@@ -84,13 +97,19 @@ def main() -> None:
                 order = ("bare", "ours") if run % 2 == 0 else ("ours", "bare")
                 got = {}
                 for side in order:
-                    got[side] = (bare_samples_per_s(args.window) if side == "bare"
-                                 else ours_samples_per_s(args.window, storage, run))
+                    got[side] = (
+                        bare_samples_per_s(args.window)
+                        if side == "bare"
+                        else ours_samples_per_s(args.window, storage, run)
+                    )
                 bare_all.append(got["bare"])
                 ours_all.append(got["ours"])
                 ratios.append(got["ours"] / got["bare"])
-                print(f"repeat {run + 1}: bare {got['bare']:.1f} samples/s, ours {got['ours']:.1f} samples/s, "
-                      f"ratio {ratios[-1]:.3f}", flush=True)
+                print(
+                    f"repeat {run + 1}: bare {got['bare']:.1f} samples/s, ours {got['ours']:.1f} samples/s, "
+                    f"ratio {ratios[-1]:.3f}",
+                    flush=True,
+                )
     finally:
         ray.shutdown()
     print(f"bare samples/s: {summary(bare_all)}")

@@ -1,4 +1,5 @@
 """Shared by the benchmark scripts: the demo ACT config, the recorded dataset, and a private local Ray."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,16 @@ DEFAULT_CACHE = "/tmp/robot-sweeps-bench-cache"
 
 # The demo sweep's ACT (search_spaces/act.py at its defaults): what a trial of the demo trains.
 DEMO_ACT = {
-    "type": "act", "chunk_size": 20, "n_action_steps": 20, "dim_model": 128, "n_heads": 4, "dim_feedforward": 256,
-    "n_encoder_layers": 2, "n_vae_encoder_layers": 2, "latent_dim": 16, "kl_weight": 10.0,
+    "type": "act",
+    "chunk_size": 20,
+    "n_action_steps": 20,
+    "dim_model": 128,
+    "n_heads": 4,
+    "dim_feedforward": 256,
+    "n_encoder_layers": 2,
+    "n_vae_encoder_layers": 2,
+    "latent_dim": 16,
+    "kl_weight": 10.0,
 }
 
 
@@ -28,8 +37,12 @@ def demo_config(**fields):
     """A validated TrainPipelineConfig: the demo's ACT, batch 64, AdamW with clipping, plus `fields`."""
     from orchestrator.configs.parsing import build_config
 
-    layer = {"policy": dict(DEMO_ACT), "optimizer": {"type": "adamw", "lr": 3e-4, "weight_decay": 1e-4,
-                                                     "grad_clip_norm": 10.0}, "batch_size": 64, **fields}
+    layer = {
+        "policy": dict(DEMO_ACT),
+        "optimizer": {"type": "adamw", "lr": 3e-4, "weight_decay": 1e-4, "grad_clip_norm": 10.0},
+        "batch_size": 64,
+        **fields,
+    }
     return build_config(None, [layer])
 
 
@@ -48,8 +61,9 @@ class BareTrainer:
         torch.manual_seed(cfg.seed)
         root = cfg.dataset.resolved_root()
         probe = LeRobotDataset(root)
-        dataset = LeRobotDataset(root, delta_timestamps=cfg.policy.delta_timestamps(probe.meta.fps,
-                                                                                    list(probe.meta.features)))
+        dataset = LeRobotDataset(
+            root, delta_timestamps=cfg.policy.delta_timestamps(probe.meta.fps, list(probe.meta.features))
+        )
         self.loader = DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, drop_last=True)
         self.policy = make_policy(cfg.policy, dataset.meta.features, dataset.meta.stats)
         self.optimizer = cfg.optimizer.build(self.policy.optim_param_groups())
@@ -96,8 +110,15 @@ def start_ray(num_cpus: int = 2) -> None:
     os.environ.pop("RAY_ADDRESS", None)
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     set_ray_env()  # the settings orchestrator.runtime.ray_start.connect_ray gives a sweep's Ray
-    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, object_store_memory=500 * 2**20,
-             runtime_env={"env_vars": worker_env()}, log_to_driver=False, configure_logging=False)
+    ray.init(
+        address="local",
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        object_store_memory=500 * 2**20,
+        runtime_env={"env_vars": worker_env()},
+        log_to_driver=False,
+        configure_logging=False,
+    )
 
 
 def summary(values: list[float]) -> str:

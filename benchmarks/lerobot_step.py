@@ -25,6 +25,7 @@ Output: one line `RESULT_JSON {...}`. Without --serve: build, `--warmup` untimed
 print {"s_per_step", ...} and exit. With --serve: build and warm up, print the config/parameter report, then read
 lines from stdin, each a number N: run N timed steps and print {"s_per_step": ...}; end at EOF.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,12 @@ def synthetic_stats() -> dict:
     import numpy as np
 
     vector = {"mean": np.full(2, 256.0), "std": np.full(2, 100.0), "min": np.zeros(2), "max": np.full(2, 512.0)}
-    image = {"mean": np.full((3, 1, 1), 0.8), "std": np.full((3, 1, 1), 0.2), "min": np.zeros((3, 1, 1)),
-             "max": np.ones((3, 1, 1))}
+    image = {
+        "mean": np.full((3, 1, 1), 0.8),
+        "std": np.full((3, 1, 1), 0.2),
+        "min": np.zeros((3, 1, 1)),
+        "max": np.ones((3, 1, 1)),
+    }
     return {"observation.state": vector, "action": dict(vector), "observation.image": image}
 
 
@@ -81,7 +86,6 @@ class LeRobotStep:
         import torch
         from accelerate import Accelerator
         from accelerate.utils import DistributedDataParallelKwargs
-
         from lerobot.configs.types import FeatureType, NormalizationMode, PolicyFeature
         from lerobot.optim.factory import make_optimizer_and_scheduler
         from lerobot.policies.factory import make_pre_post_processors
@@ -106,34 +110,56 @@ class LeRobotStep:
                 applied[key] = tuple(value) if isinstance(value, list) else value
         torch.manual_seed(0)
         self.cfg = Config(
-            input_features={"observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-                            "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96))},
+            input_features={
+                "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+                "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
+            },
             output_features={"action": PolicyFeature(FeatureType.ACTION, (2,))},
-            device=device, use_amp=amp, push_to_hub=False, **applied)
+            device=device,
+            use_amp=amp,
+            push_to_hub=False,
+            **applied,
+        )
 
         # lerobot_train.train(): the Accelerator (forced to the CPU when policy.device is cpu), the policy, the
         # processors, the optimizer and scheduler from the policy's preset, then Accelerator.prepare.
-        self.accelerator = Accelerator(step_scheduler_with_optimizer=False,
-                                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
-                                       cpu=device == "cpu", mixed_precision="bf16" if amp else "no")
+        self.accelerator = Accelerator(
+            step_scheduler_with_optimizer=False,
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+            cpu=device == "cpu",
+            mixed_precision="bf16" if amp else "no",
+        )
         policy_obj = Policy(self.cfg).to(device)
         self.preprocessor, _ = make_pre_post_processors(policy_cfg=self.cfg, dataset_stats=synthetic_stats())
-        train_cfg = argparse.Namespace(use_policy_training_preset=True, optimizer=self.cfg.get_optimizer_preset(),
-                                       scheduler=self.cfg.get_scheduler_preset(), steps=total_steps)
+        train_cfg = argparse.Namespace(
+            use_policy_training_preset=True,
+            optimizer=self.cfg.get_optimizer_preset(),
+            scheduler=self.cfg.get_scheduler_preset(),
+            steps=total_steps,
+        )
         optimizer, lr_scheduler = make_optimizer_and_scheduler(train_cfg, policy_obj)
         self.n_params = sum(p.numel() for p in policy_obj.parameters())
         self.optimizer_report = {
-            "class": type(optimizer).__name__, "param_groups": len(optimizer.param_groups),
+            "class": type(optimizer).__name__,
+            "param_groups": len(optimizer.param_groups),
             "grad_clip_norm": train_cfg.optimizer.grad_clip_norm,
             "scheduler": type(lr_scheduler).__name__ if lr_scheduler is not None else None,
-            **{k: jsonable(v) for k, v in optimizer.defaults.items()
-               if k in ("lr", "betas", "eps", "weight_decay", "fused", "foreach")}}
+            **{
+                k: jsonable(v)
+                for k, v in optimizer.defaults.items()
+                if k in ("lr", "betas", "eps", "weight_decay", "fused", "foreach")
+            },
+        }
         self.policy, self.optimizer, self.lr_scheduler = self.accelerator.prepare(policy_obj, optimizer, lr_scheduler)
         self.grad_clip_norm = train_cfg.optimizer.grad_clip_norm
         self.update_policy = update_policy
-        metrics = {"loss": AverageMeter("loss", ":.3f"), "grad_norm": AverageMeter("grdn", ":.3f"),
-                   "lr": AverageMeter("lr", ":0.1e"), "update_s": AverageMeter("updt_s", ":.3f"),
-                   "dataloading_s": AverageMeter("data_s", ":.3f")}
+        metrics = {
+            "loss": AverageMeter("loss", ":.3f"),
+            "grad_norm": AverageMeter("grdn", ":.3f"),
+            "lr": AverageMeter("lr", ":0.1e"),
+            "update_s": AverageMeter("updt_s", ":.3f"),
+            "dataloading_s": AverageMeter("data_s", ":.3f"),
+        }
         self.tracker = MetricsTracker(BATCH, 1000, 10, metrics, initial_step=0, accelerator=self.accelerator)
         horizon = self.cfg.chunk_size if policy == "act" else self.cfg.horizon
         self.raw = raw_batch(self.cfg.n_obs_steps, horizon, time_axis=self.cfg.observation_delta_indices is not None)
@@ -141,8 +167,15 @@ class LeRobotStep:
 
     def step(self) -> float:
         batch = self.preprocessor(dict(self.raw))
-        self.tracker, _ = self.update_policy(self.tracker, self.policy, batch, self.optimizer, self.grad_clip_norm,
-                                             accelerator=self.accelerator, lr_scheduler=self.lr_scheduler)
+        self.tracker, _ = self.update_policy(
+            self.tracker,
+            self.policy,
+            batch,
+            self.optimizer,
+            self.grad_clip_norm,
+            accelerator=self.accelerator,
+            lr_scheduler=self.lr_scheduler,
+        )
         return self.tracker.loss.val
 
     def run(self, steps: int) -> float:
@@ -156,16 +189,22 @@ class LeRobotStep:
         return (time.perf_counter() - start) / steps
 
     def report(self) -> dict:
+        import lerobot
         import torch
 
-        import lerobot
-
         skip = {"input_features", "output_features"}
-        return {"side": "lerobot", "lerobot": getattr(lerobot, "__version__", "?"), "torch": torch.__version__,
-                "threads": torch.get_num_threads(), "n_params": self.n_params, "optimizer": self.optimizer_report,
-                "config": {f.name: jsonable(getattr(self.cfg, f.name)) for f in dataclasses.fields(self.cfg)
-                           if f.name not in skip},
-                "ignored_overrides": self.ignored}
+        return {
+            "side": "lerobot",
+            "lerobot": getattr(lerobot, "__version__", "?"),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "n_params": self.n_params,
+            "optimizer": self.optimizer_report,
+            "config": {
+                f.name: jsonable(getattr(self.cfg, f.name)) for f in dataclasses.fields(self.cfg) if f.name not in skip
+            },
+            "ignored_overrides": self.ignored,
+        }
 
 
 def main() -> None:
@@ -187,8 +226,9 @@ def main() -> None:
     side = LeRobotStep(args.policy, json.loads(args.overrides), args.device, args.amp, args.total_steps)
     side.run(args.warmup) if args.warmup else None
     if not args.serve:
-        print(RESULT + json.dumps({**side.report(), "s_per_step": side.run(args.steps), "steps": args.steps}),
-              flush=True)
+        print(
+            RESULT + json.dumps({**side.report(), "s_per_step": side.run(args.steps), "steps": args.steps}), flush=True
+        )
         return
     print(RESULT + json.dumps(side.report()), flush=True)
     for line in sys.stdin:

@@ -1,5 +1,6 @@
 """`python -m orchestrator <command> ...` (robot-sweeps): the commands, their refusals and exit codes (the usage text:
 orchestrator/usage.py)."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,6 @@ from pathlib import Path
 
 from orchestrator.errors import StorageFull, UserError, problem, raise_if
 from orchestrator.usage import USAGE
-
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,8 +37,14 @@ def run(argv: list[str], handle_signals: bool = True) -> int:
         rest = take_verbose_flag(rest)  # --verbose: Ray's own output too (worker logs, Tune's status table)
         if handle_signals:  # Ctrl-C, SIGINT, SIGTERM: stop cleanly, exit 130, say how to resume
             interrupts.install(quiet=not verbose())
-    commands = {"sweep": cmd_sweep, "train": cmd_train, "eval": cmd_eval, "dataset": cmd_dataset,
-                "push": cmd_push, "report": cmd_report}
+    commands = {
+        "sweep": cmd_sweep,
+        "train": cmd_train,
+        "eval": cmd_eval,
+        "dataset": cmd_dataset,
+        "push": cmd_push,
+        "report": cmd_report,
+    }
     code = 0
     try:
         if command not in commands:
@@ -80,12 +86,16 @@ def _interrupted(command: str, rest: list[str]) -> str:
         return _again(command, rest, flag)
 
     if command == "sweep":
-        return ("interrupted: no baseline and no best/ were made; finished trials and every checkpoint are kept.\n"
-                f"resume (finished trials are not rerun, interrupted ones continue from their last checkpoint):\n"
-                f"  {again('--tune.resume=true')}")
+        return (
+            "interrupted: no baseline and no best/ were made; finished trials and every checkpoint are kept.\n"
+            f"resume (finished trials are not rerun, interrupted ones continue from their last checkpoint):\n"
+            f"  {again('--tune.resume=true')}"
+        )
     if command == "train":
-        return ("interrupted: every checkpoint written so far is kept.\n"
-                f"resume from the last one:\n  {again('--resume=true')}")
+        return (
+            "interrupted: every checkpoint written so far is kept.\n"
+            f"resume from the last one:\n  {again('--resume=true')}"
+        )
     return "interrupted: nothing was written"
 
 
@@ -110,8 +120,9 @@ def _leave(code: int) -> None:
 
 def cmd_sweep(args: list[str]) -> None:
     if not args or args[0].startswith("--") and args[0] not in ("--help", "-h"):
-        raise UserError(problem("search space", "give the search-space file first, e.g. search_spaces/act.py"),
-                        "bad command line")
+        raise UserError(
+            problem("search space", "give the search-space file first, e.g. search_spaces/act.py"), "bad command line"
+        )
     if args[0] in ("--help", "-h"):
         print(USAGE)
         return
@@ -130,8 +141,10 @@ def cmd_sweep(args: list[str]) -> None:
     from orchestrator.runtime.ray_start import local_resource_problems
     from orchestrator.sweep.finish import finish
 
-    raise_if(local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),
-             "resources this machine cannot provide")
+    raise_if(
+        local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),
+        "resources this machine cannot provide",
+    )
     _check_features(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
     try:
         results, baseline = sweep.run(prepared)
@@ -141,8 +154,9 @@ def cmd_sweep(args: list[str]) -> None:
         from orchestrator.runtime.interrupts import requested
 
         try:
-            mark_interrupted(prepared.storage_dir, "storage full" if isinstance(e, StorageFull)
-                             else requested() or "SIGINT")
+            mark_interrupted(
+                prepared.storage_dir, "storage full" if isinstance(e, StorageFull) else requested() or "SIGINT"
+            )
         except OSError:
             pass  # (a full disk may not take even the marker; the message still says how to resume)
         raise
@@ -157,8 +171,8 @@ def cmd_train(args: list[str]) -> None:
         _dry_run_train(cfg)
         return
     from orchestrator.datasets.record import ensure_dataset
-    from orchestrator.search.fine_tuning import fine_tuning_problems
     from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, local_resource_problems
+    from orchestrator.search.fine_tuning import fine_tuning_problems
     from orchestrator.terminal import print_reports
     from trainables.trial import fit_trainer
 
@@ -166,8 +180,14 @@ def cmd_train(args: list[str]) -> None:
         cfg.dataset.root = str(Path(cfg.dataset.root).expanduser().resolve())
     out = cfg.resolved_output_dir().resolve()
     if out.exists() and not cfg.resume:
-        raise UserError(problem("output_dir", f"{out} already exists: pass --resume=true to continue that run, or "
-                                "choose another --output_dir (nothing was changed)", str(out)))
+        raise UserError(
+            problem(
+                "output_dir",
+                f"{out} already exists: pass --resume=true to continue that run, or "
+                "choose another --output_dir (nothing was changed)",
+                str(out),
+            )
+        )
     _check_hub(cfg)
     raise_if(local_resource_problems(cfg.resources, cfg.policy.device), "resources this machine cannot provide")
     if cfg.wandb.enable and cfg.wandb.dir is None:
@@ -176,8 +196,13 @@ def cmd_train(args: list[str]) -> None:
     raise_if(fine_tuning_problems(cfg.policy, {}), "the policy cannot start from its saved weights")
     connect_ray()
     link_ray_logs(out)
-    result = fit_trainer(cfg, run_name=out.name, storage=str(out.parent), report_to_tune=False,
-                         on_report=print_reports(out / "logs" / "train.log"))
+    result = fit_trainer(
+        cfg,
+        run_name=out.name,
+        storage=str(out.parent),
+        report_to_tune=False,
+        on_report=print_reports(out / "logs" / "train.log"),
+    )
     if result.error:
         raise SystemExit(f"training failed: {result.error}")
     print(f"done: {out} (last checkpoint: {result.checkpoint.path if result.checkpoint else None})")
@@ -198,8 +223,10 @@ def _dry_run_train(cfg) -> None:
     except Exception as e:  # noqa: BLE001  (a policy that cannot be built is reported, not raised)
         raise UserError(problem("policy", f"building the policy failed: {type(e).__name__}: {e}")) from None
     print(json.dumps(encode(cfg), indent=2))
-    print(f"dry run: the config is valid and builds a {cfg.policy.type} policy with {n_params:,} parameters "
-          f"({'the policy' if cfg.policy.input_features else 'the env'}'s features); nothing was trained")
+    print(
+        f"dry run: the config is valid and builds a {cfg.policy.type} policy with {n_params:,} parameters "
+        f"({'the policy' if cfg.policy.input_features else 'the env'}'s features); nothing was trained"
+    )
 
 
 def cmd_eval(args: list[str]) -> None:
@@ -248,11 +275,18 @@ def _check_features(cfg, dataset_root) -> None:
     features = check_dataset(dataset_root).features
     check_features(cfg.policy, features)
     env = cfg.env.features()
-    wrong = {key: tuple(f.shape) for key, f in features.items()
-             if key not in env or tuple(env[key].shape) != tuple(f.shape)}
+    wrong = {
+        key: tuple(f.shape) for key, f in features.items() if key not in env or tuple(env[key].shape) != tuple(f.shape)
+    }
     if cfg.evaluates and wrong:
         made = {key: tuple(f.shape) for key, f in env.items()}
-        raise UserError(problem("env.type", f"the {cfg.env.type} env, which evaluates the policy, makes {made}, not "
-                                f"the dataset's {wrong} ({dataset_root}): choose the env the dataset was recorded in "
-                                "(--env.type, --env.obs_type, ...), or train without evaluation (--eval_freq=0)",
-                                cfg.env.type), "dataset does not match the env")
+        raise UserError(
+            problem(
+                "env.type",
+                f"the {cfg.env.type} env, which evaluates the policy, makes {made}, not "
+                f"the dataset's {wrong} ({dataset_root}): choose the env the dataset was recorded in "
+                "(--env.type, --env.obs_type, ...), or train without evaluation (--eval_freq=0)",
+                cfg.env.type,
+            ),
+            "dataset does not match the env",
+        )

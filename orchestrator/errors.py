@@ -1,4 +1,5 @@
 """User-facing errors: one message that names the field, the value, the rule and what is allowed."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,9 +53,11 @@ class StorageFull(Exception):
 
     def __init__(self, path: str, free: int, need: int, holds: int):
         self.path, self.free, self.need, self.holds = path, free, need, holds
-        super().__init__(f"storage full: {path} has {_mb(free)} free, and the sweep's next checkpoints need about "
-                         f"{_mb(need)}; the experiment there holds {_mb(holds)} (every finished trial and registered "
-                         "checkpoint is intact). Make room on that volume, or move the experiment, then resume")
+        super().__init__(
+            f"storage full: {path} has {_mb(free)} free, and the sweep's next checkpoints need about "
+            f"{_mb(need)}; the experiment there holds {_mb(holds)} (every finished trial and registered "
+            "checkpoint is intact). Make room on that volume, or move the experiment, then resume"
+        )
 
     def __reduce__(self):
         return StorageFull, (self.path, self.free, self.need, self.holds)

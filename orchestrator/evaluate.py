@@ -13,6 +13,7 @@ lerobot-eval's layout, and our metrics under `robot_sweeps` (orchestrator/result
 `--expert=true` evaluates the env's scripted expert instead of a policy, on exactly the same episodes and actors: the
 ceiling a policy can be compared with. It takes no --policy.path.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,13 +41,18 @@ def parse_eval_args(args: list[str]):
     if _expert_flag(cli):
         return _expert_config(cli, path or section.get("pretrained_path")), True
     if not path:
-        raise UserError(problem("policy.path", "is required: a saved policy folder (e.g. <experiment>/best) or a "
-                                "Hub model id"), "bad command line")
+        raise UserError(
+            problem("policy.path", "is required: a saved policy folder (e.g. <experiment>/best) or a Hub model id"),
+            "bad command line",
+        )
     saved = resolve_policy_folder(str(path)) / "train_config.json"
     data = _read_saved(saved) if saved.is_file() else {}
     lerobot = eval_layer(data, str(saved)) if is_lerobot_train_config(data) else None
-    layer = lerobot.layer if lerobot else {k: v for k, v in data.items()
-                                           if k in ("env", "eval", "resources") and v is not None}
+    layer = (
+        lerobot.layer
+        if lerobot
+        else {k: v for k, v in data.items() if k in ("env", "eval", "resources") and v is not None}
+    )
     base = encode(build_config(None, [layer], validate=False)) if layer else None
     cfg = build_config(base, [cli])
     if lerobot:
@@ -68,14 +74,18 @@ def _print_lerobot_note(cfg, data: dict, lerobot, source: str, seed_given: bool)
 
     differences = []
     if "env" not in lerobot.layer:
-        why = ("it names no env (LeRobot trained without a simulator)" if data.get("env") is None
-               else "its env has no simulator here")
+        why = (
+            "it names no env (LeRobot trained without a simulator)"
+            if data.get("env") is None
+            else "its env has no simulator here"
+        )
         differences.append(f"{why}: evaluating on {cfg.env.type!r} (--env.* flags, else the default)")
     if not seed_given:
         differences.append(
             f"evaluation seeds differ: the episodes are seeded from eval.seed here ({cfg.eval.seed}, "
             f"{cfg.eval.seed + 1}, ...), from --seed in lerobot-eval (1000 by default) and from the run's seed in "
-            f"lerobot-train's evaluations ({data.get('seed')}): --eval.seed=1000 runs lerobot-eval's episodes")
+            f"lerobot-train's evaluations ({data.get('seed')}): --eval.seed=1000 runs lerobot-eval's episodes"
+        )
     if lerobot.left_out or differences:
         print(note_text(lerobot.left_out, source, differences=differences), file=sys.stderr, flush=True)
 
@@ -94,12 +104,18 @@ def _expert_flag(cli: dict) -> bool:
 def _expert_config(cli: dict, path):
     """defaults <- CLI flags, for an env whose type (and task) has a scripted expert."""
     from orchestrator.configs.train import TrainPipelineConfig
-    from orchestrator.envs.experts import EXPERTS, expert_problems
     from orchestrator.envs.configs import EnvConfig
+    from orchestrator.envs.experts import EXPERTS, expert_problems
 
     if path:
-        raise UserError(problem("expert", f"--expert=true and --policy.path (= {path!r}) are mutually exclusive: "
-                                "evaluate either the env's scripted expert or a saved policy"), "bad command line")
+        raise UserError(
+            problem(
+                "expert",
+                f"--expert=true and --policy.path (= {path!r}) are mutually exclusive: "
+                "evaluate either the env's scripted expert or a saved policy",
+            ),
+            "bad command line",
+        )
     env_type = cli["env"].get("type") if isinstance(cli.get("env"), dict) else None
     env_type = env_type or TrainPipelineConfig().env.type
     if env_type in EnvConfig.get_known_choices() and env_type not in EXPERTS:  # before the env's own fields
@@ -128,8 +144,12 @@ def evaluate(args: list[str]) -> dict:
 
     policy = None if expert else load_policy(cfg.policy.pretrained_path)  # None: the env's scripted expert acts
     connect_ray()
-    actors = create_actors(encode(cfg), cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor,
-                           gpus_per_actor=cfg.resources.gpus_per_eval_actor)
+    actors = create_actors(
+        encode(cfg),
+        cfg.eval.num_actors,
+        cfg.resources.cpus_per_eval_actor,
+        gpus_per_actor=cfg.resources.gpus_per_eval_actor,
+    )
     try:
         start = time.perf_counter()
         pool = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
@@ -142,12 +162,17 @@ def evaluate(args: list[str]) -> dict:
     info = eval_info(episodes, task_group(cfg.env), seconds)
     metrics = info["robot_sweeps"]  # success with its interval, ...; the policy's costs join it below
     n, low, high = int(metrics[M.EVAL_N_EPISODES]), metrics[M.EVAL_SUCCESS_LOW], metrics[M.EVAL_SUCCESS_HIGH]
-    what = (f"scripted expert ({_expert_name(cfg.env)})" if expert
-            else f"policy {cfg.policy.pretrained_path} ({cfg.policy.type})")
+    what = (
+        f"scripted expert ({_expert_name(cfg.env)})"
+        if expert
+        else f"policy {cfg.policy.pretrained_path} ({cfg.policy.type})"
+    )
     print(f"{what} on {cfg.env.type}, {n} episodes (seeds {cfg.eval.seed}..{cfg.eval.seed + n - 1}):")
-    print(f"  success {metrics[M.EVAL_SUCCESS]:.1%} (95% CI {low:.1%}-{high:.1%}), "
-          f"avg sum reward {metrics[M.EVAL_AVG_SUM_REWARD]:.3f}, avg max reward {metrics[M.EVAL_AVG_MAX_REWARD]:.3f}, "
-          f"{metrics[M.EVAL_SECONDS]:.1f} s")
+    print(
+        f"  success {metrics[M.EVAL_SUCCESS]:.1%} (95% CI {low:.1%}-{high:.1%}), "
+        f"avg sum reward {metrics[M.EVAL_AVG_SUM_REWARD]:.3f}, avg max reward {metrics[M.EVAL_AVG_MAX_REWARD]:.3f}, "
+        f"{metrics[M.EVAL_SECONDS]:.1f} s"
+    )
     if policy is not None:  # what it costs on the robot, measured here after the episodes (the actors are gone)
         import torch
 

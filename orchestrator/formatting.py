@@ -1,5 +1,6 @@
 """Numbers and sentences for people, one way everywhere: the terminal's tables, report.md, the HTML report, the
 model card."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,13 +37,17 @@ def count(n: float) -> str:
 
 def log_line(m: dict) -> str:
     """LeRobot's log line of one report (the driver prints it from the reported metrics)."""
-    text = (f"step:{count(m[M.STEP])} smpl:{count(m[M.SAMPLES])} ep:{count(m[M.EPISODES])} epch:{m[M.EPOCH]:.2f} "
-            f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
-            f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}")
+    text = (
+        f"step:{count(m[M.STEP])} smpl:{count(m[M.SAMPLES])} ep:{count(m[M.EPISODES])} epch:{m[M.EPOCH]:.2f} "
+        f"loss:{m[M.TRAIN_LOSS]:.3f} grdn:{m[M.TRAIN_GRAD_NORM]:.3f} lr:{m[M.TRAIN_LR]:.1e} "
+        f"updt_s:{m[M.TRAIN_UPDATE_S]:.3f} data_s:{m[M.TRAIN_DATA_S]:.3f}"
+    )
     if M.VAL_LOSS in m:
         text += f" val_loss:{m[M.VAL_LOSS]:.3f}"
     if M.EVAL_STEP in m:
-        text += (f" | eval@{m[M.EVAL_STEP]}: success:{m[M.EVAL_SUCCESS]:.2f} "
-                 f"[{m[M.EVAL_SUCCESS_LOW]:.2f}, {m[M.EVAL_SUCCESS_HIGH]:.2f}] "
-                 f"max_rwd:{m[M.EVAL_AVG_MAX_REWARD]:.3f} eval_s:{m[M.EVAL_SECONDS]:.1f}")
+        text += (
+            f" | eval@{m[M.EVAL_STEP]}: success:{m[M.EVAL_SUCCESS]:.2f} "
+            f"[{m[M.EVAL_SUCCESS_LOW]:.2f}, {m[M.EVAL_SUCCESS_HIGH]:.2f}] "
+            f"max_rwd:{m[M.EVAL_AVG_MAX_REWARD]:.3f} eval_s:{m[M.EVAL_SECONDS]:.1f}"
+        )
     return text

@@ -4,6 +4,7 @@ grouped by section. The other flags on the command line apply first, so `--polic
 Diffusion's fields with its defaults, `train --config_path=cfg.yaml --help` shows that file's values, and
 `sweep search_spaces/act.py --help` shows the sweep's base values and what each searched field samples.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,14 +18,17 @@ from typing import Any
 import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
-from orchestrator.usage import USAGE
 from orchestrator.configs.parsing import _field_types, _is_choice, _section_class, build_config, parse_cli
+from orchestrator.usage import USAGE
 
 HELP_FLAGS = ("--help", "-h")
 INDENT = 8
-PLUGIN_FLAG = ("discover_packages_path", "MODULE",
-               "import this package of yours first (and its submodules): the policy/env types it registers become "
-               "choices here (README: Bring your own policy or env)")
+PLUGIN_FLAG = (
+    "discover_packages_path",
+    "MODULE",
+    "import this package of yours first (and its submodules): the policy/env types it registers become "
+    "choices here (README: Bring your own policy or env)",
+)
 
 
 def command_help(command: str, args: list[str]) -> None:
@@ -44,7 +48,10 @@ def command_help(command: str, args: list[str]) -> None:
 def usage(command: str) -> str:
     """The usage line(s) of `command`, from the CLI's own usage text."""
     lines = [line.strip() for line in USAGE.splitlines() if line.strip().split(" ")[:1] == [command]]
-    return "\n".join(f"usage: python -m orchestrator {line}" for line in lines) or f"usage: python -m orchestrator {command}"
+    return (
+        "\n".join(f"usage: python -m orchestrator {line}" for line in lines)
+        or f"usage: python -m orchestrator {command}"
+    )
 
 
 def _width() -> int:
@@ -76,8 +83,14 @@ def _first_line(doc: str | None) -> str:
     return " ".join((doc or "").strip().split("\n\n")[0].split())
 
 
-def config_fields(cfg: Any, prefix: str = "", title: str = "", comment: str = "", searched: dict | None = None,
-                  ties: dict | None = None) -> list[str]:
+def config_fields(
+    cfg: Any,
+    prefix: str = "",
+    title: str = "",
+    comment: str = "",
+    searched: dict | None = None,
+    ties: dict | None = None,
+) -> list[str]:
     """Help lines of dataclass instance `cfg`: its own fields first, then one block per section, recursively.
     `searched` {dotted: description} marks sampled fields; `ties` {target: source} marks tied ones."""
     searched, ties = searched or {}, ties or {}
@@ -94,15 +107,21 @@ def config_fields(cfg: Any, prefix: str = "", title: str = "", comment: str = ""
     out: list[str] = []
     if title or name:
         doc = _first_line(cls.__doc__) if cls.__doc__ and not cls.__doc__.startswith(f"{cls.__name__}(") else ""
-        out += ["", *textwrap.wrap(f"{title or name}" + (f" - {comment}" if comment else ""), _width(),
-                                   subsequent_indent="    ")]
+        out += [
+            "",
+            *textwrap.wrap(
+                f"{title or name}" + (f" - {comment}" if comment else ""), _width(), subsequent_indent="    "
+            ),
+        ]
         out += textwrap.wrap(doc, _width(), initial_indent="    ", subsequent_indent="    ") if doc else []
     base = _choice_base(cls)
     if _is_choice(base):
         known = sorted(base.get_known_choices())
         note = f"   [searched: {searched[prefix + 'type']}]" if prefix + "type" in searched else ""
-        out += [f"  --{prefix}type: str = {cfg.type}{note}",
-                *_wrap(f"one of {', '.join(known)}; add --{prefix}type=NAME --help to list that type's fields")]
+        out += [
+            f"  --{prefix}type: str = {cfg.type}{note}",
+            *_wrap(f"one of {', '.join(known)}; add --{prefix}type=NAME --help to list that type's fields"),
+        ]
         if name in ("policy", "env"):
             out += _extra(f"{prefix}{PLUGIN_FLAG[0]}", PLUGIN_FLAG[1], PLUGIN_FLAG[2])
     for field_name in leaves:
@@ -115,8 +134,9 @@ def config_fields(cfg: Any, prefix: str = "", title: str = "", comment: str = ""
             note = note or f"a section: set --{dotted}.type to one of {', '.join(sorted(section.get_known_choices()))}"
         out += _flag(dotted, ftype, value, comments[field_name], note)
     for field_name, value in sections:
-        out += config_fields(value, f"{prefix}{field_name}.", comment=comments[field_name], searched=searched,
-                             ties=ties)
+        out += config_fields(
+            value, f"{prefix}{field_name}.", comment=comments[field_name], searched=searched, ties=ties
+        )
     return out
 
 
@@ -131,16 +151,29 @@ def _train(args: list[str]) -> list[str]:
     cli, config_path = parse_cli(args)
     layers = [config_path_layer(config_path)] if config_path else []
     cfg = build_config(None, [*layers, cli], validate=False)
-    return [usage("train"), "",
-            "One training run: the same train loop as a sweep's trial. Every field below is a flag; the defaults shown",
-            "include the flags given with --help (e.g. --policy.type=diffusion --help lists Diffusion's fields).",
-            "", "flags:",
-            *_extra("config_path", "FILE_OR_HUB_ID", "start from this JSON/YAML config, or LeRobot's "
-                    "train_config.json (a file, a folder holding one, or a Hub model repo id); flags override it"),
-            *_extra("policy.path", "FOLDER_OR_HUB_ID", "fine-tune a saved policy (ours or LeRobot's): its config and "
-                    "weights; --policy.* flags override its config"),
-            "  --dry-run", *_wrap("print the concrete config and build its policy; train nothing"),
-            *config_fields(cfg, title="run", comment="the run itself")]
+    return [
+        usage("train"),
+        "",
+        "One training run: the same train loop as a sweep's trial. Every field below is a flag; the defaults shown",
+        "include the flags given with --help (e.g. --policy.type=diffusion --help lists Diffusion's fields).",
+        "",
+        "flags:",
+        *_extra(
+            "config_path",
+            "FILE_OR_HUB_ID",
+            "start from this JSON/YAML config, or LeRobot's "
+            "train_config.json (a file, a folder holding one, or a Hub model repo id); flags override it",
+        ),
+        *_extra(
+            "policy.path",
+            "FOLDER_OR_HUB_ID",
+            "fine-tune a saved policy (ours or LeRobot's): its config and "
+            "weights; --policy.* flags override its config",
+        ),
+        "  --dry-run",
+        *_wrap("print the concrete config and build its policy; train nothing"),
+        *config_fields(cfg, title="run", comment="the run itself"),
+    ]
 
 
 def _sweep(args: list[str]) -> list[str]:
@@ -148,9 +181,13 @@ def _sweep(args: list[str]) -> list[str]:
 
     head = [usage("sweep"), ""]
     if not args or args[0].startswith("--"):
-        return [*head, "Give the search-space file first (e.g. sweep search_spaces/act.py --help) to list its base "
-                "config's fields", "and what each searched field samples. How to search (--tune.*):",
-                *config_fields(TuneConfig(), "tune.")]
+        return [
+            *head,
+            "Give the search-space file first (e.g. sweep search_spaces/act.py --help) to list its base "
+            "config's fields",
+            "and what each searched field samples. How to search (--tune.*):",
+            *config_fields(TuneConfig(), "tune."),
+        ]
     from orchestrator.search.space import _lookup, describe
     from orchestrator.sweep.tuner import sweep_layers
 
@@ -162,18 +199,27 @@ def _sweep(args: list[str]) -> list[str]:
         setattr(_lookup(cfg, ".".join(parents)) if parents else cfg, leaf, _lookup(cfg, source))
     searched = {dotted: describe(dist) for dotted, dist in space.items()}
     searched, other_types = _conditional_marks(searched, space, cfg)
-    lines = [*head, f"The sweep of {path}: its base config's fields, with the baseline's values as defaults; "
-             "[searched: ...] marks", "the fields each trial samples. Every field is a flag: a flag fixes a "
-             "searched field. Flags given with --help apply.",
-             "", "flags:", "  --dry-run", *_wrap("sample a few configs and build their policies; train nothing"),
-             *config_fields(cfg, title="run", comment="the run itself", searched=searched, ties=sweep.ties),
-             *config_fields(tune_cfg, "tune.", comment="how to search (Ray Tune)")]
+    lines = [
+        *head,
+        f"The sweep of {path}: its base config's fields, with the baseline's values as defaults; [searched: ...] marks",
+        "the fields each trial samples. Every field is a flag: a flag fixes a "
+        "searched field. Flags given with --help apply.",
+        "",
+        "flags:",
+        "  --dry-run",
+        *_wrap("sample a few configs and build their policies; train nothing"),
+        *config_fields(cfg, title="run", comment="the run itself", searched=searched, ties=sweep.ties),
+        *config_fields(tune_cfg, "tune.", comment="how to search (Ray Tune)"),
+    ]
     missing = sorted(set(searched) - set(_dotted_fields(cfg)) - {k for k in searched if k.endswith(".type")})
     if missing:
         lines += ["", "searched fields that this config does not have: " + ", ".join(missing)]
     for type_key, entries in other_types.items():
-        lines += ["", f"searched when {type_key} is another type (the fields above are the baseline's type's):",
-                  *[f"  {k}: {v}" for k, v in entries.items()]]
+        lines += [
+            "",
+            f"searched when {type_key} is another type (the fields above are the baseline's type's):",
+            *[f"  {k}: {v}" for k, v in entries.items()],
+        ]
     return lines
 
 
@@ -196,7 +242,7 @@ def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dic
         type_key, kind = cond
         field = type_key[: -len(".type")]
         if getattr(_lookup(cfg, field), "type", None) == kind:
-            marks[f"{field}.{key[len(field) + len(kind) + 2:]}"] = f"{text} when {type_key}={kind}"
+            marks[f"{field}.{key[len(field) + len(kind) + 2 :]}"] = f"{text} when {type_key}={kind}"
         else:
             others.setdefault(type_key, {})[key] = text
     return marks, others
@@ -217,18 +263,28 @@ def _eval(args: list[str]) -> list[str]:
     if section:  # --policy.path is read when evaluating; for --help only the env and eval flags apply
         cli.pop("policy")
     cfg = build_config(None, [cli], validate=False)
-    return [usage("eval"), "",
-            "A saved policy (or the env's scripted expert) in the simulator, with a sweep's asynchronous evaluator "
-            "actors.", "The env and eval fields default to the policy's train_config.json, else to the values below.",
-            "", "flags:",
-            *_extra("policy.path", "FOLDER_OR_HUB_ID", "the saved policy to evaluate (e.g. <experiment>/best, a "
-                    "LeRobot policy folder or a Hub model id)"),
-            *_extra("expert", "true", "evaluate the env's scripted expert instead of a policy, on the same episodes"),
-            *_extra("output_dir", "DIR", "also write eval_info.json (the metrics) into this folder"),
-            *_extra("resources.cpus_per_eval_actor", _show(cfg.resources.cpus_per_eval_actor),
-                    field_comments(type(cfg.resources))["cpus_per_eval_actor"]),
-            *config_fields(cfg.env, "env.", comment=field_comments(type(cfg))["env"]),
-            *config_fields(cfg.eval, "eval.", comment=field_comments(type(cfg))["eval"])]
+    return [
+        usage("eval"),
+        "",
+        "A saved policy (or the env's scripted expert) in the simulator, with a sweep's asynchronous evaluator actors.",
+        "The env and eval fields default to the policy's train_config.json, else to the values below.",
+        "",
+        "flags:",
+        *_extra(
+            "policy.path",
+            "FOLDER_OR_HUB_ID",
+            "the saved policy to evaluate (e.g. <experiment>/best, a LeRobot policy folder or a Hub model id)",
+        ),
+        *_extra("expert", "true", "evaluate the env's scripted expert instead of a policy, on the same episodes"),
+        *_extra("output_dir", "DIR", "also write eval_info.json (the metrics) into this folder"),
+        *_extra(
+            "resources.cpus_per_eval_actor",
+            _show(cfg.resources.cpus_per_eval_actor),
+            field_comments(type(cfg.resources))["cpus_per_eval_actor"],
+        ),
+        *config_fields(cfg.env, "env.", comment=field_comments(type(cfg))["env"]),
+        *config_fields(cfg.eval, "eval.", comment=field_comments(type(cfg))["eval"]),
+    ]
 
 
 def _dataset(args: list[str]) -> list[str]:
@@ -242,5 +298,9 @@ def _dataset(args: list[str]) -> list[str]:
     data = merge(encode(RecordConfig()), cli, RecordConfig)
     raise_if(check_types(data, RecordConfig))
     cfg = draccus.decode(RecordConfig, data)
-    return [usage("dataset"), "", "Record the env's scripted expert as a LeRobotDataset.",
-            *config_fields(cfg, title="record", comment="the recording")]
+    return [
+        usage("dataset"),
+        "",
+        "Record the env's scripted expert as a LeRobotDataset.",
+        *config_fields(cfg, title="record", comment="the recording"),
+    ]

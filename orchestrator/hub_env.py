@@ -1,6 +1,7 @@
 """Where the Hugging Face Hub is, where its cache is, and whether to stay offline: read from the environment when
 asked (huggingface_hub reads HF_ENDPOINT, HF_HUB_CACHE and HF_HUB_OFFLINE once, at import), so one process can be
 pointed at a private Hub or a local test server. Used by every download and upload (datasets, policies, configs)."""
+
 from __future__ import annotations
 
 import os

@@ -4,10 +4,8 @@ the report, W&B and the model card all use these names.
 An evaluation's success rate always travels with its episode count and 95 % Wilson interval (low, high, and the
 half-width a scheduler can weigh), so no number is read without its noise.
 """
+
 from __future__ import annotations
-
-
-
 
 STEP = "step"  # optimizer steps done
 SAMPLES = "samples"  # training samples seen (step x batch_size)
@@ -53,18 +51,41 @@ POLICY_CHUNK_MS = "policy/chunk_ms"  # ms of one model query (predict_action_chu
 # that trades latency against success decides by latency only where the intervals separate (orchestrator/results/pareto.py).
 POLICY_LATENCY_LOW, POLICY_LATENCY_HIGH = f"{POLICY_LATENCY_MS}_ci95_low", f"{POLICY_LATENCY_MS}_ci95_high"
 POLICY_CHUNK_LOW, POLICY_CHUNK_HIGH = f"{POLICY_CHUNK_MS}_ci95_low", f"{POLICY_CHUNK_MS}_ci95_high"
-POLICY_COSTS = (POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_LATENCY_LOW, POLICY_LATENCY_HIGH, POLICY_CHUNK_MS,
-                POLICY_CHUNK_LOW, POLICY_CHUNK_HIGH)
+POLICY_COSTS = (
+    POLICY_N_PARAMS,
+    POLICY_LATENCY_MS,
+    POLICY_LATENCY_LOW,
+    POLICY_LATENCY_HIGH,
+    POLICY_CHUNK_MS,
+    POLICY_CHUNK_LOW,
+    POLICY_CHUNK_HIGH,
+)
 
 INFEASIBLE = "infeasible"  # True in the one report of a trial whose config broke a constraint (it trained nothing)
 VIOLATED = "violated_constraints"  # the names of the constraints it broke
 
 # What `tune.metric` may name: every numeric metric a trial reports.
 OPTIMIZABLE = (
-    TRAIN_LOSS, TRAIN_GRAD_NORM, TRAIN_LR, TRAIN_SAMPLES_PER_S, TRAIN_UPDATE_S, TRAIN_DATA_S,
-    EVAL_SUCCESS, EVAL_SUCCESS_LOW, EVAL_SUCCESS_HIGH, EVAL_AVG_SUM_REWARD, EVAL_AVG_MAX_REWARD,
-    EVAL_N_EPISODES, EVAL_SECONDS, EVAL_STEP, VAL_LOSS, STEP, EPOCH,
-    POLICY_N_PARAMS, POLICY_LATENCY_MS, POLICY_CHUNK_MS,
+    TRAIN_LOSS,
+    TRAIN_GRAD_NORM,
+    TRAIN_LR,
+    TRAIN_SAMPLES_PER_S,
+    TRAIN_UPDATE_S,
+    TRAIN_DATA_S,
+    EVAL_SUCCESS,
+    EVAL_SUCCESS_LOW,
+    EVAL_SUCCESS_HIGH,
+    EVAL_AVG_SUM_REWARD,
+    EVAL_AVG_MAX_REWARD,
+    EVAL_N_EPISODES,
+    EVAL_SECONDS,
+    EVAL_STEP,
+    VAL_LOSS,
+    STEP,
+    EPOCH,
+    POLICY_N_PARAMS,
+    POLICY_LATENCY_MS,
+    POLICY_CHUNK_MS,
 )
 
 

@@ -13,6 +13,7 @@ driver passes to every Ray worker (orchestrator/runtime/ray_start.py), and the T
 evaluator actors call `import_user_packages()` first. The package must be importable there too (on PYTHONPATH or
 installed on every node).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,8 +58,11 @@ def import_package(name: Any, field: str = KEY) -> None:
 def _import(name: str, field: str) -> None:
     """Import `name` and its direct submodules (as LeRobot's load_plugin)."""
     if not all(part.isidentifier() for part in name.split(".")):
-        hint = (": give the module's name (e.g. my_policies) and put the folder that holds it on PYTHONPATH"
-                if "/" in name or name.endswith(".py") else "")
+        hint = (
+            ": give the module's name (e.g. my_policies) and put the folder that holds it on PYTHONPATH"
+            if "/" in name or name.endswith(".py")
+            else ""
+        )
         raise UserError(problem(field, f"is not a module name{hint}", name), "cannot import your package")
     try:
         module = importlib.import_module(name)
@@ -66,13 +70,22 @@ def _import(name: str, field: str) -> None:
             importlib.import_module(info.name)
     except ModuleNotFoundError as e:
         if e.name and (name == e.name or name.startswith(e.name + ".")):
-            raise UserError(problem(field, f"no module named {e.name!r} can be imported: put the folder that holds "
-                                    "it on PYTHONPATH, or pip install it", name), "cannot import your package") from None
-        raise UserError(problem(field, f"importing it failed: {type(e).__name__}: {e}", name),
-                        "cannot import your package") from None
+            raise UserError(
+                problem(
+                    field,
+                    f"no module named {e.name!r} can be imported: put the folder that holds "
+                    "it on PYTHONPATH, or pip install it",
+                    name,
+                ),
+                "cannot import your package",
+            ) from None
+        raise UserError(
+            problem(field, f"importing it failed: {type(e).__name__}: {e}", name), "cannot import your package"
+        ) from None
     except Exception as e:  # noqa: BLE001  (an error in the user's package is reported, not raised)
-        raise UserError(problem(field, f"importing it failed: {type(e).__name__}: {e}", name),
-                        "cannot import your package") from None
+        raise UserError(
+            problem(field, f"importing it failed: {type(e).__name__}: {e}", name), "cannot import your package"
+        ) from None
 
 
 def take_discover_keys(layer: Any, prefix: str = "") -> Any:
@@ -104,9 +117,15 @@ def remember_packages_of(cfg: Any, prefix: str = "") -> None:
     if top not in OWN_PACKAGES and top != "builtins":
         where = prefix.rstrip(".") or type(cfg).__name__
         if module.startswith("search_space_"):
-            raise UserError(problem(where, f"{type(cfg).__name__} is defined in the search-space file, which Ray "
-                                    "workers cannot import: move it into a package of yours and import that (see "
-                                    "README, Bring your own policy or env)"), "invalid search space")
+            raise UserError(
+                problem(
+                    where,
+                    f"{type(cfg).__name__} is defined in the search-space file, which Ray "
+                    "workers cannot import: move it into a package of yours and import that (see "
+                    "README, Bring your own policy or env)",
+                ),
+                "invalid search space",
+            )
         import_package(top, where)
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)

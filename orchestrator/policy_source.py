@@ -8,6 +8,7 @@ statistics from the processor files; fine-tuning normalizes with the new dataset
 downloaded with `huggingface_hub.snapshot_download` into the local Hugging Face cache (a cached copy is used when
 offline).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,27 @@ def resolve_policy_folder(path: str) -> Path:
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(path, repo_type="model", allow_patterns=POLICY_FILES, etag_timeout=5,
-                                      cache_dir=hub_cache_dir(), endpoint=hub_endpoint(),
-                                      local_files_only=is_offline()))
+        return Path(
+            snapshot_download(
+                path,
+                repo_type="model",
+                allow_patterns=POLICY_FILES,
+                etag_timeout=5,
+                cache_dir=hub_cache_dir(),
+                endpoint=hub_endpoint(),
+                local_files_only=is_offline(),
+            )
+        )
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
-        raise UserError(problem("policy.path", f"is neither a local folder nor a Hub model that can be downloaded "
-                                f"(no network and nothing in the cache {hub_cache_dir()}?): "
-                                f"{type(e).__name__}", path)) from None
+        raise UserError(
+            problem(
+                "policy.path",
+                f"is neither a local folder nor a Hub model that can be downloaded "
+                f"(no network and nothing in the cache {hub_cache_dir()}?): "
+                f"{type(e).__name__}",
+                path,
+            )
+        ) from None
 
 
 def saved_policy_problems(folder: Path, path: str) -> list[Problem]:
@@ -48,11 +63,15 @@ def saved_policy_problems(folder: Path, path: str) -> list[Problem]:
         return [problem("policy.path", "folder not found", path)]
     missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, PREPROCESSOR_CONFIG) if not (folder / name).is_file()]
     if missing:
-        why = (" (the normalization statistics: policy folders of LeRobot < 0.4 keep them in model.safetensors; "
-               "convert them with `python -m lerobot.processor.migrate_policy_normalization`)"
-               ) if PREPROCESSOR_CONFIG in missing else ""
-        return [problem("policy.path", f"is not a saved policy: {folder} has no {' and no '.join(missing)}{why}",
-                        path)]
+        why = (
+            (
+                " (the normalization statistics: policy folders of LeRobot < 0.4 keep them in model.safetensors; "
+                "convert them with `python -m lerobot.processor.migrate_policy_normalization`)"
+            )
+            if PREPROCESSOR_CONFIG in missing
+            else ""
+        )
+        return [problem("policy.path", f"is not a saved policy: {folder} has no {' and no '.join(missing)}{why}", path)]
     return []
 
 
@@ -71,13 +90,23 @@ def expand_policy_path(section: dict[str, Any]) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(problem("policy.path", f"{folder / CONFIG_NAME} is not valid JSON ({e})", path)) from None
     if "type" in section and section["type"] != saved.get("type"):
-        raise UserError(problem("policy.type", f"conflicts with policy.path = {path!r}, which holds a "
-                                f"{saved.get('type')!r} policy: drop --policy.type or point at a "
-                                f"{section['type']!r} policy", section["type"]))
+        raise UserError(
+            problem(
+                "policy.type",
+                f"conflicts with policy.path = {path!r}, which holds a "
+                f"{saved.get('type')!r} policy: drop --policy.type or point at a "
+                f"{section['type']!r} policy",
+                section["type"],
+            )
+        )
     if "pretrained_backbone_weights" in saved:  # the saved backbone is in model.safetensors: nothing to download
         saved["pretrained_backbone_weights"] = None
     if saved.get("device") not in (None, "cpu") and "device" not in section:  # where it was trained, not a request
-        print(f"note: {folder / CONFIG_NAME} records device {saved['device']!r} (where it was trained); here the "
-              "device follows resources.use_gpu (--policy.device=cuda asks for a GPU)", file=sys.stderr, flush=True)
+        print(
+            f"note: {folder / CONFIG_NAME} records device {saved['device']!r} (where it was trained); here the "
+            "device follows resources.use_gpu (--policy.device=cuda asks for a GPU)",
+            file=sys.stderr,
+            flush=True,
+        )
     saved["device"] = None
     return {**saved, **section, "pretrained_path": str(folder.resolve())}

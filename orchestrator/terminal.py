@@ -9,6 +9,7 @@ boxes. Our log line is not read from worker stdout: it is built in the driver fr
 callback in a sweep, sweep_progress.py; a Ray Train callback relaying to the driver in `train`, trainables/trial.py).
 `--verbose` gives Ray its output back.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from orchestrator import metrics as M
 from orchestrator.formatting import log_line
+
 
 class _State(TypedDict):
     verbose: bool
@@ -78,6 +80,7 @@ def say_and_log(text: str, log_path: str | Path | None) -> None:
 
 def print_reports(log_path: str | Path | None):
     """For `train`: a function printing (and logging) the log line of each report Ray Train relays to the driver."""
+
     def on_report(metrics: dict) -> None:
         if M.TRAIN_LOSS in metrics:
             say_and_log(log_line(metrics), log_path)
@@ -88,8 +91,16 @@ def print_reports(log_path: str | Path | None):
 @contextmanager
 def progress(description: str, total: int | None):
     """A progress bar for a long step; yields `advance(n=1)`. Only the finished bar is printed to a file or pipe."""
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("eta"), TimeRemainingColumn(), console=console(), transient=False)
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console(),
+        transient=False,
+    )
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)

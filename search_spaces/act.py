@@ -10,6 +10,7 @@ On a CPU-minutes budget PushT success stays near 0 (the demo sweep therefore run
 search_spaces/act_metaworld.py); this sweep optimizes the average max reward (the best coverage of the T reached per
 episode, /0.95), which still tells configs apart. With a GPU budget, switch to `--tune.metric=eval/success`.
 """
+
 from ray import tune
 
 from orchestrator.configs.features import NormalizationMode
@@ -31,8 +32,11 @@ sweep = Sweep(
             latent_dim=16,
             kl_weight=tune.loguniform(1.0, 30.0),
             # PushT's keypoints are pixel coordinates (0..512): normalize them too (LeRobot's ACT leaves ENV as is)
-            normalization_mapping={"STATE": NormalizationMode.MEAN_STD, "ENV": NormalizationMode.MEAN_STD,
-                                   "ACTION": NormalizationMode.MEAN_STD},
+            normalization_mapping={
+                "STATE": NormalizationMode.MEAN_STD,
+                "ENV": NormalizationMode.MEAN_STD,
+                "ACTION": NormalizationMode.MEAN_STD,
+            },
         ),
         optimizer=AdamWConfig(lr=tune.loguniform(1e-4, 3e-3), weight_decay=1e-4, grad_clip_norm=10.0),
         steps=1200,
@@ -45,6 +49,11 @@ sweep = Sweep(
     tune=TuneConfig(metric="eval/avg_max_reward", mode="max", num_samples=6),
     ties={"policy.n_action_steps": "policy.chunk_size"},  # execute the whole chunk before re-planning
     # The baseline ("default config"): LeRobot's ACT preset (lr 1e-5, kl_weight 10) at the same model size.
-    defaults={"policy.chunk_size": 20, "policy.dim_model": 128, "policy.kl_weight": 10.0,
-              "policy.n_decoder_layers": 1, "optimizer.lr": 1e-5},
+    defaults={
+        "policy.chunk_size": 20,
+        "policy.dim_model": 128,
+        "policy.kl_weight": 10.0,
+        "policy.n_decoder_layers": 1,
+        "optimizer.lr": 1e-5,
+    },
 )

@@ -10,6 +10,7 @@ from the saved weights and normalizes with your dataset's statistics (as LeRobot
 is LeRobot's ACT preset (AdamW lr 1e-5, weight decay 1e-4, kl_weight 10, dropout 0.1) on the same checkpoint.
 Without --policy.path this trains LeRobot's default ACT from scratch.
 """
+
 from ray import tune
 
 from orchestrator.configs.optim import AdamWConfig
@@ -23,8 +24,9 @@ sweep = Sweep(
             kl_weight=tune.loguniform(1.0, 30.0),
             dropout=tune.uniform(0.0, 0.3),
         ),
-        optimizer=AdamWConfig(lr=tune.loguniform(3e-6, 3e-4), weight_decay=tune.loguniform(1e-6, 1e-2),
-                              grad_clip_norm=10.0),
+        optimizer=AdamWConfig(
+            lr=tune.loguniform(3e-6, 3e-4), weight_decay=tune.loguniform(1e-6, 1e-2), grad_clip_norm=10.0
+        ),
         steps=1000,
         batch_size=32,
         log_freq=100,

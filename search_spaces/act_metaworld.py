@@ -14,6 +14,7 @@ The search: learning rate, chunk size (the executed steps tied to it), model wid
 the metric is eval/success on 20 episodes per evaluation; the top 3 trials and the baseline are then confirmed on
 50 fresh episodes.
 """
+
 from ray import tune
 
 from orchestrator.configs.features import NormalizationMode
@@ -38,8 +39,11 @@ sweep = Sweep(
             latent_dim=16,
             kl_weight=tune.loguniform(1.0, 30.0),
             # the objects' and goal's positions (observation.environment_state) normalized like the agent's state
-            normalization_mapping={"STATE": NormalizationMode.MEAN_STD, "ENV": NormalizationMode.MEAN_STD,
-                                   "ACTION": NormalizationMode.MEAN_STD},
+            normalization_mapping={
+                "STATE": NormalizationMode.MEAN_STD,
+                "ENV": NormalizationMode.MEAN_STD,
+                "ACTION": NormalizationMode.MEAN_STD,
+            },
         ),
         optimizer=AdamWConfig(lr=tune.loguniform(1e-4, 3e-3), weight_decay=1e-4, grad_clip_norm=10.0),
         steps=600,
@@ -52,6 +56,11 @@ sweep = Sweep(
     tune=TuneConfig(metric="eval/success", mode="max", num_samples=5, confirm_top_k=3, confirm_episodes=50),
     ties={"policy.n_action_steps": "policy.chunk_size"},  # execute the whole chunk before re-planning
     # The baseline ("default config"): LeRobot's ACT preset (lr 1e-5, kl_weight 10) at the same model size.
-    defaults={"policy.chunk_size": 20, "policy.dim_model": 128, "policy.kl_weight": 10.0,
-              "policy.n_decoder_layers": 1, "optimizer.lr": 1e-5},
+    defaults={
+        "policy.chunk_size": 20,
+        "policy.dim_model": 128,
+        "policy.kl_weight": 10.0,
+        "policy.n_decoder_layers": 1,
+        "optimizer.lr": 1e-5,
+    },
 )

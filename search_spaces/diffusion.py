@@ -11,6 +11,7 @@ Every combination of the choices below is valid: horizon is a multiple of 2**len
 n_action_steps <= horizon - n_obs_steps + 1 = 7 at worst. As in act.py, a CPU-minutes budget rarely reaches
 success, so the sweep optimizes the average max reward.
 """
+
 from ray import tune
 
 from orchestrator.configs.optim import AdamConfig
@@ -33,8 +34,9 @@ sweep = Sweep(
             noise_scheduler_type="DDIM",
             num_inference_steps=tune.choice([5, 10, 20]),
         ),
-        optimizer=AdamConfig(lr=tune.loguniform(5e-5, 1e-3), betas=(0.95, 0.999), weight_decay=1e-6,
-                             grad_clip_norm=10.0),  # LeRobot's preset but the lr
+        optimizer=AdamConfig(
+            lr=tune.loguniform(5e-5, 1e-3), betas=(0.95, 0.999), weight_decay=1e-6, grad_clip_norm=10.0
+        ),  # LeRobot's preset but the lr
         steps=1500,
         batch_size=32,
         log_freq=100,
@@ -44,6 +46,12 @@ sweep = Sweep(
     ),
     tune=TuneConfig(metric="eval/avg_max_reward", mode="max", num_samples=6),
     # The baseline ("default config"): LeRobot's windows and learning rate at the same model size.
-    defaults={"policy.n_obs_steps": 2, "policy.horizon": 16, "policy.n_action_steps": 8,
-              "policy.down_dims": (128, 256, 512), "policy.num_inference_steps": 10, "optimizer.lr": 1e-4},
+    defaults={
+        "policy.n_obs_steps": 2,
+        "policy.horizon": 16,
+        "policy.n_action_steps": 8,
+        "policy.down_dims": (128, 256, 512),
+        "policy.num_inference_steps": 10,
+        "optimizer.lr": 1e-4,
+    },
 )

@@ -1,7 +1,8 @@
 """The MLP baseline on PushT keypoints: a quick sweep to compare ACT against.
 
-    python -m orchestrator sweep search_spaces/mlp.py
+python -m orchestrator sweep search_spaces/mlp.py
 """
+
 from ray import tune
 
 from orchestrator.configs.optim import AdamConfig
@@ -11,8 +12,11 @@ from orchestrator.policies.mlp.configuration import MLPConfig
 
 sweep = Sweep(
     base=TrainPipelineConfig(
-        policy=MLPConfig(hidden_dims=tune.choice([[128, 128], [256, 256, 256]]), chunk_size=tune.choice([4, 8]),
-                         dropout=tune.uniform(0.0, 0.3)),
+        policy=MLPConfig(
+            hidden_dims=tune.choice([[128, 128], [256, 256, 256]]),
+            chunk_size=tune.choice([4, 8]),
+            dropout=tune.uniform(0.0, 0.3),
+        ),
         optimizer=AdamConfig(lr=tune.loguniform(1e-4, 3e-3)),
         steps=1000,
         log_freq=100,

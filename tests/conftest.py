@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny recorded dataset and one local multi-node Ray cluster per test session."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,14 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.2"
 os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
-TINY_ACT = ["--policy.dim_model=32", "--policy.n_heads=2", "--policy.dim_feedforward=64", "--policy.n_encoder_layers=1",
-            "--policy.n_vae_encoder_layers=1", "--policy.latent_dim=8"]
+TINY_ACT = [
+    "--policy.dim_model=32",
+    "--policy.n_heads=2",
+    "--policy.dim_feedforward=64",
+    "--policy.n_encoder_layers=1",
+    "--policy.n_vae_encoder_layers=1",
+    "--policy.latent_dim=8",
+]
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +47,10 @@ def tiny_pixels_dataset(cache_dir) -> Path:
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.envs.configs import PushTEnvConfig
 
-    return ensure_dataset(DatasetConfig(repo_id="local/pusht_pixels_expert", record_episodes=3),
-                          PushTEnvConfig(obs_type="pixels_agent_pos"))
+    return ensure_dataset(
+        DatasetConfig(repo_id="local/pusht_pixels_expert", record_episodes=3),
+        PushTEnvConfig(obs_type="pixels_agent_pos"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +64,10 @@ def ray_cluster(cache_dir):
     node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
     port = free_port(8300)
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.runtime.ray_start.connect_ray
-    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": True,
-                                                             "dashboard_host": "127.0.0.1", "dashboard_port": port})
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={**node, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port},
+    )
     cluster.add_node(**node)
     cluster.wait_for_nodes()
     set_ray_env()  # the product's Ray settings (orchestrator/runtime/ray_start.py), reaching the workers as in a sweep

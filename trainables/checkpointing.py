@@ -9,6 +9,7 @@ own dropout and latent noise, and a resumed rank must continue its own stream, n
 Ray Train copies the folder to storage and only then registers it, so an interrupted write never becomes the
 latest checkpoint. The optimizer state is a torch file (nested dicts of tensors, loaded with weights_only=True).
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,15 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
-def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: Policy,
-                    optimizer: torch.optim.Optimizer, scheduler, rank_rng_states: list[dict] | None = None) -> None:
+def save_checkpoint(
+    folder: Path,
+    step: int,
+    cfg: TrainPipelineConfig,
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    rank_rng_states: list[dict] | None = None,
+) -> None:
     """`rank_rng_states`: every rank's `rng_state()`, in rank order (None: a single process, this one's)."""
     pretrained = folder / PRETRAINED
     state = folder / TRAINING_STATE
@@ -63,8 +71,9 @@ def save_checkpoint(folder: Path, step: int, cfg: TrainPipelineConfig, policy: P
     (state / "training_step.json").write_text(json.dumps({"step": step}))
 
 
-def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler,
-                        rank: int = 0) -> int:
+def load_training_state(
+    folder: Path, policy: Policy, optimizer: torch.optim.Optimizer, scheduler, rank: int = 0
+) -> int:
     """Restore weights, optimizer, scheduler and `rank`'s RNG from a checkpoint folder; returns the step it was taken
     at. A rank the checkpoint has no RNG state for (more workers than when it was saved) keeps its own seeding.
 
@@ -74,8 +83,9 @@ def load_training_state(folder: Path, policy: Policy, optimizer: torch.optim.Opt
     plain resume the two agree and nothing changes."""
     state = folder / TRAINING_STATE
     policy.load_weights(folder / PRETRAINED / WEIGHTS_NAME)
-    configured = [{k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")}
-                  for group in optimizer.param_groups]
+    configured = [
+        {k: v for k, v in group.items() if k not in ("params", "lr", "initial_lr")} for group in optimizer.param_groups
+    ]
     base_lrs = list(scheduler.base_lrs)
     optimizer.load_state_dict(torch.load(state / "optimizer_state.pt", weights_only=True))
     scheduler.load_state_dict(json.loads((state / "scheduler_state.json").read_text()))

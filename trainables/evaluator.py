@@ -5,6 +5,7 @@ trial reserved); rank 0 of the trainer puts the current weights in the object st
 training; `poll` returns finished evaluations without waiting. An actor that dies is restarted by Ray
 (max_restarts) and its task retried (max_task_retries), so the trial goes on.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,16 @@ class EvalPool:
     evaluation runs in stages and stops once it has decided (orchestrator/results/sequential.py): it cannot beat the
     incumbent, or it is already clearly better. `advance` moves stages on between reports (call it every step)."""
 
-    def __init__(self, actors: list, n_episodes: int, seed: int, episodes_at: Callable[[int], int] | None = None,
-                 stage_episodes: int = 0, alpha: float = 0.05, incumbent=None):
+    def __init__(
+        self,
+        actors: list,
+        n_episodes: int,
+        seed: int,
+        episodes_at: Callable[[int], int] | None = None,
+        stage_episodes: int = 0,
+        alpha: float = 0.05,
+        incumbent=None,
+    ):
         self.actors = actors
         self.n_episodes = n_episodes
         self.seed = seed  # the same episodes for every trial and every evaluation: seed, seed + 1, ...
@@ -115,9 +124,16 @@ class EvalPool:
     def submit(self, step: int, policy) -> None:
         """Hand `policy`'s current weights (one ObjectRef shared by all actors) to the actors; returns at once.
         `policy=None` evaluates the env's scripted expert on the same episodes."""
-        snapshot = None if policy is None else ray.put(
-            {"policy_config": policy_config_json(policy),
-             "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()}})
+        snapshot = (
+            None
+            if policy is None
+            else ray.put(
+                {
+                    "policy_config": policy_config_json(policy),
+                    "weights": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
+                }
+            )
+        )
         n = self.episodes_at(step) if self.episodes_at else self.n_episodes
         pending = _Pending(step, [self.seed + i for i in range(n)], snapshot)
         self._run_stage(pending)
@@ -165,8 +181,8 @@ class EvalPool:
     def _run_stage(self, p: _Pending) -> None:
         done = len(p.episodes)
         k = min(self.stage_episodes, len(p.seeds) - done) if self._staged(p) else len(p.seeds) - done
-        seeds = p.seeds[done:done + k]
-        shares = [seeds[i::len(self.actors)] for i in range(len(self.actors))]
+        seeds = p.seeds[done : done + k]
+        shares = [seeds[i :: len(self.actors)] for i in range(len(self.actors))]
         p.refs = [a.evaluate.remote(p.snapshot, s) for a, s in zip(self.actors, shares) if s]
 
     def _advance(self, p: _Pending, block: bool) -> bool:
@@ -184,15 +200,17 @@ class EvalPool:
                 p.decision = COMPLETE
             elif self._staged(p):
                 rule = StagedEvaluation(self.stage_episodes, len(p.seeds), self.alpha)
-                p.decision = rule.decide(sum(e.success for e in episodes), len(episodes),
-                                         ray.get(self.incumbent.best.remote()))
+                p.decision = rule.decide(
+                    sum(e.success for e in episodes), len(episodes), ray.get(self.incumbent.best.remote())
+                )
             if p.decision is None:
                 self._run_stage(p)
         return True
 
 
-def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, owner: str = "eval",
-                  gpus_per_actor: float = 0.0) -> list:
+def create_actors(
+    train_config: dict, num_actors: int, cpus_per_actor: float, owner: str = "eval", gpus_per_actor: float = 0.0
+) -> list:
     """Evaluator actors, actor i in bundle i+1 of the current trial's placement group (bundle 0 is the driver's);
     outside a trial (no placement group) they are scheduled like any actor. Each is named for whose it is
     (`<owner>/evaluator-<i>`, e.g. trial_3f2a1_00000/evaluator-0, confirm/evaluator-0), as the Ray dashboard's
@@ -211,6 +229,7 @@ def create_actors(train_config: dict, num_actors: int, cpus_per_actor: float, ow
             actor = actor_class.options(name=name, **options).remote(train_config, int(cpus_per_actor))
         except ValueError:  # the name is taken
             actor = actor_class.options(name=f"{name}-{uuid.uuid4().hex[:6]}", **options).remote(
-                train_config, int(cpus_per_actor))
+                train_config, int(cpus_per_actor)
+            )
         actors.append(actor)
     return actors

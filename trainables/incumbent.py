@@ -1,6 +1,7 @@
 """The sweep's best evaluation so far, shared by every trial's evaluator: what a staged evaluation compares with
 (eval.stage_episodes, orchestrator/results/sequential.py). One small named actor per sweep, created by the sweep's
 driver for the whole search and looked up by name in each trial; it holds two numbers and schedules nothing."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast

@@ -1,12 +1,13 @@
 """What a worker prints and logs: LeRobot's log line, the metrics it reports, and its W&B run (rank 0 only)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from orchestrator import metrics as M
-from orchestrator.formatting import log_line
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.formatting import log_line
 
 
 class LogLine:
@@ -61,9 +62,17 @@ class WandbRun:
         if cfg.wandb.dir:
             Path(cfg.wandb.dir).mkdir(parents=True, exist_ok=True)
         self.run = setup_wandb(
-            config=encode(cfg), project=cfg.wandb.project, entity=cfg.wandb.entity, group=cfg.wandb.group,
-            name=run_name, id=run_name, resume="allow", notes=cfg.wandb.notes, mode=cfg.wandb.mode,
-            rank_zero_only=False, dir=cfg.wandb.dir,
+            config=encode(cfg),
+            project=cfg.wandb.project,
+            entity=cfg.wandb.entity,
+            group=cfg.wandb.group,
+            name=run_name,
+            id=run_name,
+            resume="allow",
+            notes=cfg.wandb.notes,
+            mode=cfg.wandb.mode,
+            rank_zero_only=False,
+            dir=cfg.wandb.dir,
         )
 
     def log(self, metrics: dict, step: int) -> None:

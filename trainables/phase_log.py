@@ -4,6 +4,7 @@ Off (a no-op) unless ROBOT_SWEEPS_PHASE_LOG names a file on this machine: each m
 {"run", "phase", "t" (time.time()), "pid"}. The trial's driver and its Train workers both write, so the benchmark can
 put one trial's phases on one clock; nothing reads the file in the product.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,12 @@ def mark_entry(run: str, who: str, import_start: float, import_end: float) -> No
     module's own clock) and `who`_start (now)."""
     if not os.environ.get(ENV_VAR):
         return
-    for phase, t in (("process", process_start()), ("import_start", import_start),
-                     ("imported", import_end), ("start", None)):
+    for phase, t in (
+        ("process", process_start()),
+        ("import_start", import_start),
+        ("imported", import_end),
+        ("start", None),
+    ):
         mark(run, f"{who}_{phase}", t)
 
 

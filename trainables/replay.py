@@ -7,6 +7,7 @@ complete. On resume Tune restarts such a trial as if it were still running: the 
 checkpoint, and without this its missing checkpointed reports would never be candidates, and a trial that had
 finished before the crash would train nothing, report nothing, and read as stopped early with no result.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,10 @@ def registered_reports(run_storage: str) -> list[dict]:
         snapshot = json.loads(storage_lib.read_text(storage_lib.join(run_storage, SNAPSHOT)))
     except FileNotFoundError:
         return []
-    return [{**r["metrics"], M.CHECKPOINT_PATH: storage_lib.join(run_storage, r["checkpoint_dir_name"]),
-             M.REPLAYED: True} for r in snapshot.get("checkpoint_results", [])]
+    return [
+        {**r["metrics"], M.CHECKPOINT_PATH: storage_lib.join(run_storage, r["checkpoint_dir_name"]), M.REPLAYED: True}
+        for r in snapshot.get("checkpoint_results", [])
+    ]
 
 
 def last_step_told(result_json: str) -> int:

@@ -1,5 +1,6 @@
 """The per-worker training loop: one readable recipe. Ray appears only at its edges (context, prepare_model,
 report, checkpoint); everything between is plain PyTorch you can follow top to bottom."""
+
 from __future__ import annotations
 
 import time
@@ -25,9 +26,9 @@ from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.reader import LeRobotDataset
+from orchestrator.datasets.record import ensure_dataset
 from orchestrator.datasets.split import make_datasets
 from orchestrator.datasets.stats import with_imagenet_stats
-from orchestrator.datasets.record import ensure_dataset
 from orchestrator.errors import UserError, problem
 from orchestrator.plugins import import_user_packages
 from orchestrator.policies.base import NORMALIZER_PREFIX
@@ -59,16 +60,26 @@ def train_loop_per_worker(loop_config: dict) -> None:
 
     # Data: this rank's shard of the dataset, with the temporal windows the policy needs.
     meta = DatasetMeta.load(ensure_dataset(cfg.dataset, cfg.env))  # recorded once per node if missing
-    dataset, val_dataset = make_datasets(cfg.dataset, meta.root,  # train split (augmented), held-out split or None
-                                         cfg.policy.delta_timestamps(meta.fps, list(meta.features)))
+    dataset, val_dataset = make_datasets(
+        cfg.dataset,
+        meta.root,  # train split (augmented), held-out split or None
+        cfg.policy.delta_timestamps(meta.fps, list(meta.features)),
+    )
     per_rank_batch = cfg.batch_size // world
     samples = training_samples(dataset, getattr(cfg.policy, "drop_n_last_frames", 0), cfg.batch_size)
-    sampler = ResumableSampler(DistributedSampler(samples, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed,
-                                                  drop_last=True))
+    sampler = ResumableSampler(
+        DistributedSampler(samples, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    )
     loader_rng = torch.Generator()  # the loader's own (worker seeds), so creating an iterator leaves the global RNG be
-    loader = DataLoader(samples, batch_size=per_rank_batch, sampler=sampler, num_workers=cfg.num_workers,
-                        generator=loader_rng,
-                        drop_last=True, persistent_workers=cfg.num_workers > 0)
+    loader = DataLoader(
+        samples,
+        batch_size=per_rank_batch,
+        sampler=sampler,
+        num_workers=cfg.num_workers,
+        generator=loader_rng,
+        drop_last=True,
+        persistent_workers=cfg.num_workers > 0,
+    )
     val_loader = None
     if val_dataset is not None and rank == 0:  # the same first batches every time, so losses compare across steps
         val_loader = DataLoader(val_dataset, batch_size=per_rank_batch, shuffle=False, num_workers=cfg.num_workers)
@@ -93,13 +104,15 @@ def train_loop_per_worker(loop_config: dict) -> None:
     # another trial's checkpoint (`start_from`, trainables/exploit.py) continues that one, with its own config's lrs.
     restored = ray.train.get_checkpoint()  # this run's own last checkpoint
     checkpoint = restored or (
-        ray.train.Checkpoint(loop_config["start_from"]) if loop_config.get("start_from") else None)
+        ray.train.Checkpoint(loop_config["start_from"]) if loop_config.get("start_from") else None
+    )
     if checkpoint:
         with checkpoint.as_directory() as folder:
             step = load_training_state(Path(folder), policy, optimizer, scheduler, rank)
         if rank == 0:
-            start_weights = weights_digest({k: v for k, v in policy.state_dict().items()
-                                            if not k.startswith(NORMALIZER_PREFIX)})
+            start_weights = weights_digest(
+                {k: v for k, v in policy.state_dict().items() if not k.startswith(NORMALIZER_PREFIX)}
+            )
     start_step = step
     # What the policy costs on the robot (parameters, select_action latency at batch 1 on this device): objectives
     # a sweep can trade against success, so they ride along with every report.
@@ -108,8 +121,13 @@ def train_loop_per_worker(loop_config: dict) -> None:
     mark("policy")
 
     evaluator = loop_config.get("evaluator") if rank == 0 else None
-    if evaluator is not None and restored and cfg.evaluates and start_step % cfg.eval_freq == 0 \
-            and start_step < cfg.steps:  # its evaluation may have been in flight at the stop: the same episodes again
+    if (
+        evaluator is not None
+        and restored
+        and cfg.evaluates
+        and start_step % cfg.eval_freq == 0
+        and start_step < cfg.steps
+    ):  # its evaluation may have been in flight at the stop: the same episodes again
         evaluator.submit(start_step, policy)
     wandb = WandbRun(cfg, loop_config.get("run_name", "run"), rank)
     log = LogLine(cfg, dataset.meta.total_frames, dataset.meta.total_episodes)
@@ -146,8 +164,7 @@ def train_loop_per_worker(loop_config: dict) -> None:
             metrics = log.flush(step, float(scheduler.get_last_lr()[0]))
             # A checkpoint is reported with every evaluation of an earlier step: none is in flight at a checkpoint,
             # so a run restored from it loses none (its own step's is run again on restore, above).
-            finished = evaluator.poll(wait=is_last, wait_before=step if save else None) \
-                if evaluator is not None else []
+            finished = evaluator.poll(wait=is_last, wait_before=step if save else None) if evaluator is not None else []
             if finished:  # every evaluation is reported once in full (as JSON text, which loggers pass over);
                 metrics[M.EVALUATIONS] = json.dumps(finished)  # the latest also rides along as eval/*
                 last_eval = finished[-1]
@@ -193,8 +210,9 @@ def report(metrics: dict, step: int, cfg, policy, optimizer, scheduler, save: bo
 
 
 @torch.no_grad()
-def validation_loss(policy: torch.nn.Module, loader: DataLoader, device: torch.device, use_amp: bool,
-                    max_batches: int = VAL_BATCHES) -> float:
+def validation_loss(
+    policy: torch.nn.Module, loader: DataLoader, device: torch.device, use_amp: bool, max_batches: int = VAL_BATCHES
+) -> float:
     """Mean training loss over the first `max_batches` batches of the held-out episodes, in eval mode (no dropout;
     ACT's latent is zero, as at inference)."""
     policy.eval()
@@ -225,9 +243,15 @@ def training_samples(dataset: LeRobotDataset, drop_n_last_frames: int, batch_siz
     EpisodeAwareSampler, used for policies that have the field, e.g. Diffusion). At least one batch of them."""
     keep = np.flatnonzero(dataset.rows < dataset.episode_to - drop_n_last_frames)
     if len(keep) < batch_size:
-        raise UserError(problem("batch_size", f"is larger than the {len(keep)} training samples of the dataset "
-                                f"{dataset.meta.root} (its training episodes' frames, less policy.drop_n_last_frames "
-                                f"= {drop_n_last_frames} per episode)", batch_size))
+        raise UserError(
+            problem(
+                "batch_size",
+                f"is larger than the {len(keep)} training samples of the dataset "
+                f"{dataset.meta.root} (its training episodes' frames, less policy.drop_n_last_frames "
+                f"= {drop_n_last_frames} per episode)",
+                batch_size,
+            )
+        )
     return Subset(dataset, keep.tolist())
 
 
@@ -250,8 +274,14 @@ class ResumableSampler(Sampler):
         return len(self.base) - self.skip
 
 
-def _forever(loader: DataLoader, sampler: ResumableSampler, loader_rng: torch.Generator, per_rank_batch: int,
-             seed: int, start_step: int):
+def _forever(
+    loader: DataLoader,
+    sampler: ResumableSampler,
+    loader_rng: torch.Generator,
+    per_rank_batch: int,
+    seed: int,
+    start_step: int,
+):
     """Cycle through the loader epoch after epoch (a deterministic shuffle per epoch), from the position of
     `start_step`: its epoch, and the batches of that epoch already trained on skipped."""
     steps_per_epoch = max(1, len(sampler.base) // per_rank_batch)

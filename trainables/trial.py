@@ -1,5 +1,6 @@
 """The Tune trainable: one trial = one Ray Train TorchTrainer (Train V2's pattern: a Tune function that builds and
 fits the trainer, with TuneReportCallback forwarding rank 0's reports to Tune)."""
+
 from __future__ import annotations
 
 import time
@@ -29,25 +30,33 @@ from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallba
 from ray.util.queue import Empty, Queue
 
 from orchestrator import metrics as M
-from orchestrator.runtime import storage as storage_lib
 from orchestrator.configs.parsing import encode
-from orchestrator.search.constraints import violated
-from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
+from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.plugins import import_user_packages
+from orchestrator.runtime import storage as storage_lib
 from orchestrator.runtime.resources import trial_bundles
+from orchestrator.search.constraints import violated
 from orchestrator.search.space import from_sample
 from trainables import phase_log, replay
-from trainables.incumbent import find_incumbent
 from trainables.evaluator import EvalPool, create_actors
+from trainables.incumbent import find_incumbent
 from trainables.train_loop import train_loop_per_worker
 
 _IMPORT_END = time.time()
 
 
-
-def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_storage: str, results_storage: str,
-              constraints: dict | None = None, population: bool = False, incumbent: str | None = None) -> None:
+def run_trial(
+    sample: dict,
+    base: dict,
+    overrides: dict,
+    ties: dict,
+    train_storage: str,
+    results_storage: str,
+    constraints: dict | None = None,
+    population: bool = False,
+    incumbent: str | None = None,
+) -> None:
     """Tune calls this once per trial with the sampled point (flat dotted keys). A config that breaks one of the
     search space's constraints is not trained: the trial reports it infeasible once and ends. A restored trial first
     tells Tune the checkpointed reports its saved record (under `results_storage`) lacks (trainables/replay.py).
@@ -75,21 +84,38 @@ def run_trial(sample: dict, base: dict, overrides: dict, ties: dict, train_stora
         from trainables import exploit
 
         plan = exploit.start(trial_id, sample)
-        run_name, on_report, start_from = plan.run_name, exploit.PointerReporter(trial_id, plan.run_name, sample), \
-            plan.start_from
-    missed = replay.unseen_reports(storage_lib.join(train_storage, run_name),
-                                   storage_lib.join(results_storage, f"trial_{trial_id}", "result.json"))
+        run_name, on_report, start_from = (
+            plan.run_name,
+            exploit.PointerReporter(trial_id, plan.run_name, sample),
+            plan.start_from,
+        )
+    missed = replay.unseen_reports(
+        storage_lib.join(train_storage, run_name), storage_lib.join(results_storage, f"trial_{trial_id}", "result.json")
+    )
     for report in missed:
         (on_report or tune.report)(report)
     if not missed or missed[-1][M.STEP] < cfg.steps:  # (a run that finished before the stop trains no more)
-        fit_trainer(cfg, run_name=run_name, storage=train_storage, report_to_tune=True, on_report=on_report,
-                    start_from=start_from, incumbent=incumbent)
+        fit_trainer(
+            cfg,
+            run_name=run_name,
+            storage=train_storage,
+            report_to_tune=True,
+            on_report=on_report,
+            start_from=start_from,
+            incumbent=incumbent,
+        )
     phase_log.mark(f"trial_{trial_id}", "driver_end")
 
 
-def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to_tune: bool,
-                on_report: Callable[[dict], None] | None = None, start_from: str | None = None,
-                incumbent: str | None = None):
+def fit_trainer(
+    cfg: TrainPipelineConfig,
+    run_name: str,
+    storage: str,
+    report_to_tune: bool,
+    on_report: Callable[[dict], None] | None = None,
+    start_from: str | None = None,
+    incumbent: str | None = None,
+):
     """Build and fit the TorchTrainer of one run. The same storage + run name resumes from the last checkpoint.
     `on_report` is called in this process with rank 0's metrics (and `checkpoint_path`) of every report; in Tune it
     replaces TuneReportCallback and must report to Tune itself. `start_from`: a Train checkpoint (of another run)
@@ -101,12 +127,22 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
     relay = _ReportRelay(on_report, storage, maxsize=1 if report_to_tune else 0) if on_report is not None else None
     phase_log.mark(run_name, "evaluators_start")
     if cfg.evaluates:
-        actors = create_actors(loop_config["train_config"], cfg.eval.num_actors, cfg.resources.cpus_per_eval_actor,
-                               owner=run_name, gpus_per_actor=cfg.resources.gpus_per_eval_actor)
-        loop_config["evaluator"] = EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed,
-                                            partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq),
-                                            cfg.eval.stage_episodes, cfg.eval.sequential_alpha,
-                                            find_incumbent(incumbent))
+        actors = create_actors(
+            loop_config["train_config"],
+            cfg.eval.num_actors,
+            cfg.resources.cpus_per_eval_actor,
+            owner=run_name,
+            gpus_per_actor=cfg.resources.gpus_per_eval_actor,
+        )
+        loop_config["evaluator"] = EvalPool(
+            actors,
+            cfg.eval.n_episodes,
+            cfg.eval.seed,
+            partial(cfg.eval.episodes_at, eval_freq=cfg.eval_freq),
+            cfg.eval.stage_episodes,
+            cfg.eval.sequential_alpha,
+            find_incumbent(incumbent),
+        )
     phase_log.mark(run_name, "fit_start")
     trainer = TorchTrainer(
         train_loop_per_worker,
@@ -120,8 +156,9 @@ def fit_trainer(cfg: TrainPipelineConfig, run_name: str, storage: str, report_to
             # In a sweep, Tune retries a crashed trial (tune.max_failures) and it resumes from its last checkpoint.
             # A Train-level retry there races the trial's teardown when the scheduler stops it: the dying controller
             # starts a new worker group whose placement group nobody removes, and the sweep deadlocks on that CPU.
-            failure_config=FailureConfig(max_failures=0 if report_to_tune else 1,
-                                         controller_failure_limit=placement_attempts(cfg.resources)),
+            failure_config=FailureConfig(
+                max_failures=0 if report_to_tune else 1, controller_failure_limit=placement_attempts(cfg.resources)
+            ),
         ),
     )
     try:
@@ -144,8 +181,10 @@ class _TuneReport(TuneReportCallback):
 
     def after_report(self, run_context, metrics: list[dict], checkpoint) -> None:
         if checkpoint is not None and storage_lib.is_uri(self.storage):
-            metrics = [{**metrics[0], CHECKPOINT_PATH_KEY: storage_lib.with_path(self.storage, checkpoint.path)},
-                       *metrics[1:]]
+            metrics = [
+                {**metrics[0], CHECKPOINT_PATH_KEY: storage_lib.with_path(self.storage, checkpoint.path)},
+                *metrics[1:],
+            ]
             checkpoint = None
         super().after_report(run_context, metrics, checkpoint)
 
@@ -208,5 +247,3 @@ def trial_resources(cfg: TrainPipelineConfig) -> tune.PlacementGroupFactory:
     """What Tune reserves per trial (orchestrator/runtime/resources.py: the driver's bundle, one per evaluator
     actor). The Train workers get their own placement group from Ray Train; the sweep's concurrency counts them."""
     return tune.PlacementGroupFactory(trial_bundles(cfg))
-
-

@@ -1,6 +1,7 @@
 """The sweep file shape shared by the ACT-on-MetaWorld tasks of the tabulated benchmark: a grid over the learning
 rate, the chunk size (executed whole), the model width and kl_weight, trained to the demo's budget and checkpointed at
 every evaluation step; record.py evaluates the checkpoints afterwards, per episode."""
+
 from __future__ import annotations
 
 from ray import tune
@@ -34,18 +35,36 @@ def grid_sweep(table: str, env_task: str, episode_length: int) -> Sweep:
             policy=ACTConfig(
                 chunk_size=tune.grid_search(GRID["policy.chunk_size"]),
                 dim_model=tune.grid_search(GRID["policy.dim_model"]),
-                n_heads=4, dim_feedforward=256, n_encoder_layers=2, n_decoder_layers=1, n_vae_encoder_layers=2,
+                n_heads=4,
+                dim_feedforward=256,
+                n_encoder_layers=2,
+                n_decoder_layers=1,
+                n_vae_encoder_layers=2,
                 latent_dim=16,
                 kl_weight=tune.grid_search(GRID["policy.kl_weight"]),
-                normalization_mapping={"STATE": NormalizationMode.MEAN_STD, "ENV": NormalizationMode.MEAN_STD,
-                                       "ACTION": NormalizationMode.MEAN_STD},
+                normalization_mapping={
+                    "STATE": NormalizationMode.MEAN_STD,
+                    "ENV": NormalizationMode.MEAN_STD,
+                    "ACTION": NormalizationMode.MEAN_STD,
+                },
             ),
             optimizer=AdamWConfig(lr=tune.grid_search(GRID["optimizer.lr"]), weight_decay=1e-4, grad_clip_norm=10.0),
-            steps=EVAL_STEPS[-1], batch_size=64, log_freq=50, save_freq=EVAL_STEPS[0],
+            steps=EVAL_STEPS[-1],
+            batch_size=64,
+            log_freq=50,
+            save_freq=EVAL_STEPS[0],
             eval_freq=0,  # record.py evaluates every checkpoint afterwards, per episode
         ),
-        tune=TuneConfig(metric="train/loss", mode="min", search="grid", scheduler="none", num_samples=1,
-                        baseline=False, confirm_top_k=0, max_concurrent_trials=1),  # (the grid once)
+        tune=TuneConfig(
+            metric="train/loss",
+            mode="min",
+            search="grid",
+            scheduler="none",
+            num_samples=1,
+            baseline=False,
+            confirm_top_k=0,
+            max_concurrent_trials=1,
+        ),  # (the grid once)
         ties={"policy.n_action_steps": "policy.chunk_size"},
         constraints={"not recorded yet": not_recorded(table, GRID)},  # a resumed recording trains only what is missing
     )

@@ -1,4 +1,5 @@
 """The recorded grid's files: one JSON per config under data/<task>/configs/, named by its values."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -10,6 +10,7 @@ the table's CPU-seconds (start-up, seconds per step of the config, seconds per e
 measured in the replay's units whatever else the machine was doing; their wall times are printed as well.
 One pair cannot prove a ratio: it can only contradict the replay.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,12 @@ def main() -> None:
     spent = compute(table, default["folder"])
     per_random_trial = statistics.mean(
         c.startup_s + c.step_s * table.eval_steps[-1] + 20 * sum(k.episode_s for k in c.checkpoints.values())
-        for c in table.configs.values())
+        for c in table.configs.values()
+    )
     n_random = max(1, round(spent["search_s"] / per_random_trial))
-    random = run(args.storage, "random", [f"--tune.num_samples={n_random}", "--tune.search=random",
-                                          "--tune.scheduler=none"])
+    random = run(
+        args.storage, "random", [f"--tune.num_samples={n_random}", "--tune.search=random", "--tune.scheduler=none"]
+    )
     out = {"full_trial_s": table.full_trial_s, "best_true": table.best_true}
     for name, run_ in (("defaults (TPE + ASHA, staged evaluation)", default), ("random search", random)):
         out[name] = {**run_, **compute(table, run_["folder"]), **winner(table, run_["folder"])}
@@ -53,14 +56,28 @@ def main() -> None:
 
 def run(storage: str, name: str, extra: list[str]) -> dict:
     folder = Path(storage) / name
-    cmd = [sys.executable, "-m", "orchestrator", "sweep", SPACE, f"--tune.storage_path={storage}",
-           f"--tune.experiment_name={name}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "orchestrator",
+        "sweep",
+        SPACE,
+        f"--tune.storage_path={storage}",
+        f"--tune.experiment_name={name}",
+        *extra,
+    ]
     if (folder / "trials").is_dir():
         cmd.append("--tune.resume=true")
     start = time.monotonic()
     with open(Path(storage).mkdir(parents=True, exist_ok=True) or Path(storage) / f"{name}.log", "a") as log:
-        subprocess.run(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, check=True,
-                       env={**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"})
+        subprocess.run(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            env={**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"},
+        )
     return {"folder": str(folder), "wall_s": round(time.monotonic() - start), "command": " ".join(cmd[2:])}
 
 
@@ -76,8 +93,11 @@ def compute(table: tables.Table, folder: str) -> dict:
             continue
         cfg = table.config(row.params)
         trained = max(int(r.get(M.STEP, 0) or 0) for r in row.history)
-        ran = {int(r[M.EVAL_STEP]): int(r.get(M.EVAL_N_EPISODES) or 0) for r in row.history
-               if r.get(M.EVAL_STEP) is not None}
+        ran = {
+            int(r[M.EVAL_STEP]): int(r.get(M.EVAL_N_EPISODES) or 0)
+            for r in row.history
+            if r.get(M.EVAL_STEP) is not None
+        }
         steps += trained
         episodes += sum(ran.values())
         train_s += cfg.startup_s + cfg.step_s * trained
@@ -86,10 +106,15 @@ def compute(table: tables.Table, folder: str) -> dict:
     n_candidates = len(confirm.get("candidates") or [])
     confirm_episodes = int(confirm.get("n_episodes") or 0) * n_candidates
     search_s = train_s + eval_s
-    return {"trials": sum(1 for r in exp.rows if r.status != "infeasible"), "steps": steps,
-            "search_episodes": episodes, "confirm_episodes": confirm_episodes, "search_s": round(search_s),
-            "search_full_trials": round(search_s / table.full_trial_s, 2),
-            "total_full_trials": round((search_s + episode_s * confirm_episodes) / table.full_trial_s, 2)}
+    return {
+        "trials": sum(1 for r in exp.rows if r.status != "infeasible"),
+        "steps": steps,
+        "search_episodes": episodes,
+        "confirm_episodes": confirm_episodes,
+        "search_s": round(search_s),
+        "search_full_trials": round(search_s / table.full_trial_s, 2),
+        "total_full_trials": round((search_s + episode_s * confirm_episodes) / table.full_trial_s, 2),
+    }
 
 
 def winner(table: tables.Table, folder: str) -> dict:
@@ -98,10 +123,15 @@ def winner(table: tables.Table, folder: str) -> dict:
     cfg = table.config(best["params"])
     step = best["best_step"]
     confirmed = best.get("confirmed") or {}
-    return {"winner": best["params"], "winner_step": step,
-            "confirmed_success": confirmed.get("success"), "confirmed_ci95": confirmed.get("success_ci95"),
-            "true_success": round(cfg.checkpoints[step].true_success, 3) if step in cfg.checkpoints else None,
-            "true_success_best_checkpoint": round(cfg.best_true, 3), "choice": best.get("choice")}
+    return {
+        "winner": best["params"],
+        "winner_step": step,
+        "confirmed_success": confirmed.get("success"),
+        "confirmed_ci95": confirmed.get("success_ci95"),
+        "true_success": round(cfg.checkpoints[step].true_success, 3) if step in cfg.checkpoints else None,
+        "true_success_best_checkpoint": round(cfg.best_true, 3),
+        "choice": best.get("choice"),
+    }
 
 
 if __name__ == "__main__":

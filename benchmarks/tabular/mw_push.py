@@ -10,6 +10,7 @@ and 3e-5 at 13-19 %, 1e-4 at 84 %, 3e-4 at 95 %, 1e-3 at 85 %, 3e-3 at 83 %): 3e
 a real sweep over a wide range, the median config is far from the best. Episodes end at 150 steps (the scripted
 expert needs 48-75), which keeps a failed episode cheap.
 """
+
 from benchmarks.tabular.act_grid import EVAL_EPISODES, EVAL_STEPS, GRID, LAST_EPISODES, PRESET, grid_sweep  # noqa: F401
 
 TASK = "mw_push"

@@ -8,6 +8,7 @@ config whose file exists under data/<task>/configs/ is not trained again (the ta
 fresh machine records only what is missing. Wall times are recorded as measured; a busy machine inflates them, so
 record on a quiet one (or read the compute weights, which are medians, with that in mind).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,26 +42,45 @@ def main() -> None:
     write_provenance(task, args)
     sweep = None
     if not args.evaluate_only:
-        cmd = [sys.executable, "-m", "orchestrator", "sweep", f"benchmarks/tabular/{args.task}.py",
-               f"--tune.storage_path={args.storage}", f"--tune.experiment_name={task.TASK}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "sweep",
+            f"benchmarks/tabular/{args.task}.py",
+            f"--tune.storage_path={args.storage}",
+            f"--tune.experiment_name={task.TASK}",
+        ]
         if (experiment / "trials").is_dir():
             cmd.append("--tune.resume=true")
-        log = open(Path(args.storage).mkdir(parents=True, exist_ok=True) or Path(args.storage) / f"{task.TASK}.log", "a")
-        sweep = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 env={**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"})
+        log = open(
+            Path(args.storage).mkdir(parents=True, exist_ok=True) or Path(args.storage) / f"{task.TASK}.log", "a"
+        )
+        sweep = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "WANDB_MODE": "offline", "RAY_USAGE_STATS_ENABLED": "0"},
+        )
     while True:
         running = sweep is not None and sweep.poll() is None
         for run in sorted((experiment / "train").glob("trial_*")):
             # each in a fresh process: a recording runs for hours, and the code on disk may change meanwhile
             if ready(task, run):
-                subprocess.run([sys.executable, __file__, args.task, f"--storage={args.storage}", f"--trial={run.name}"],
-                               cwd=ROOT, check=False)
+                subprocess.run(
+                    [sys.executable, __file__, args.task, f"--storage={args.storage}", f"--trial={run.name}"],
+                    cwd=ROOT,
+                    check=False,
+                )
         if not running:
             break
         time.sleep(15)
     done = len(list((DATA / task.TASK / "configs").glob("*.json")))
-    print(f"{task.TASK}: {done} configs recorded in {DATA / task.TASK}" +
-          (f" (the sweep exited {sweep.returncode})" if sweep else ""))
+    print(
+        f"{task.TASK}: {done} configs recorded in {DATA / task.TASK}"
+        + (f" (the sweep exited {sweep.returncode})" if sweep else "")
+    )
 
 
 def ready(task, run: Path) -> bool:
@@ -114,23 +134,51 @@ def record_trial(task, experiment: Path, run: Path) -> None:
         policy = load_policy(checkpoints[step])
         policy.eval()
         episodes = rollout(policy, cfg.env, seeds, cfg.eval.batch_size)
-        evaluated.append({"step": step, "eval_s": round(time.perf_counter() - start, 3), "episodes": {
-            "seed": [e.seed for e in episodes], "success": [int(e.success) for e in episodes],
-            "sum_reward": [round(e.sum_reward, 4) for e in episodes],
-            "max_reward": [round(e.max_reward, 4) for e in episodes]}})
-    reports = [json.loads(line) for line in (experiment / "trials" / run.name / "result.json").read_text().splitlines()
-               if line.strip()]
-    train = [{"step": r["step"], "loss": round(r["train/loss"], 5), "time_s": round(r["time_total_s"], 2),
-              "update_s": round(r["train/update_s"], 5)} for r in reports if "train/loss" in r]
-    record = {"params": params, "trial": run.name, "seed": cfg.seed, "steps": cfg.steps, "train": train,
-              "checkpoints": evaluated}
+        evaluated.append(
+            {
+                "step": step,
+                "eval_s": round(time.perf_counter() - start, 3),
+                "episodes": {
+                    "seed": [e.seed for e in episodes],
+                    "success": [int(e.success) for e in episodes],
+                    "sum_reward": [round(e.sum_reward, 4) for e in episodes],
+                    "max_reward": [round(e.max_reward, 4) for e in episodes],
+                },
+            }
+        )
+    reports = [
+        json.loads(line)
+        for line in (experiment / "trials" / run.name / "result.json").read_text().splitlines()
+        if line.strip()
+    ]
+    train = [
+        {
+            "step": r["step"],
+            "loss": round(r["train/loss"], 5),
+            "time_s": round(r["time_total_s"], 2),
+            "update_s": round(r["train/update_s"], 5),
+        }
+        for r in reports
+        if "train/loss" in r
+    ]
+    record = {
+        "params": params,
+        "trial": run.name,
+        "seed": cfg.seed,
+        "steps": cfg.steps,
+        "train": train,
+        "checkpoints": evaluated,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, separators=(",", ":")))
     tmp.rename(out)
     last = evaluated[-1]["episodes"]["success"]
-    print(f"{task.TASK} {out.stem}: success {[round(sum(c['episodes']['success']) / len(c['episodes']['success']), 2) for c in evaluated]} "
-          f"(last {sum(last)}/{len(last)}), eval {sum(c['eval_s'] for c in evaluated):.0f} s", flush=True)
+    print(
+        f"{task.TASK} {out.stem}: success {[round(sum(c['episodes']['success']) / len(c['episodes']['success']), 2) for c in evaluated]} "
+        f"(last {sum(last)}/{len(last)}), eval {sum(c['eval_s'] for c in evaluated):.0f} s",
+        flush=True,
+    )
 
 
 def write_provenance(task, args) -> None:
@@ -142,13 +190,25 @@ def write_provenance(task, args) -> None:
     path = folder / "provenance.json"
     earlier = json.loads(path.read_text()) if path.is_file() else {}
     runs = earlier.get("runs", [])
-    runs.append({"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "commit": commit,
-                 "command": " ".join(["python", "benchmarks/tabular/record.py", *sys.argv[1:]]),
-                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-                 "versions": {p: version(p) for p in ("torch", "ray", "metaworld", "mujoco", "gymnasium", "optuna")}})
-    meta = {"task": task.TASK, "grid": task.GRID, "preset": task.PRESET, "eval_steps": task.EVAL_STEPS,
-            "eval_episodes": task.EVAL_EPISODES, "last_episodes": task.LAST_EPISODES,
-            "about": (task.__doc__ or "").strip().splitlines()[0], "runs": runs}
+    runs.append(
+        {
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "commit": commit,
+            "command": " ".join(["python", "benchmarks/tabular/record.py", *sys.argv[1:]]),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+            "versions": {p: version(p) for p in ("torch", "ray", "metaworld", "mujoco", "gymnasium", "optuna")},
+        }
+    )
+    meta = {
+        "task": task.TASK,
+        "grid": task.GRID,
+        "preset": task.PRESET,
+        "eval_steps": task.EVAL_STEPS,
+        "eval_episodes": task.EVAL_EPISODES,
+        "last_episodes": task.LAST_EPISODES,
+        "about": (task.__doc__ or "").strip().splitlines()[0],
+        "runs": runs,
+    }
     path.write_text(json.dumps(meta, indent=2) + "\n")
 
 

@@ -16,6 +16,7 @@ One replay, at a given concurrency (trials running at once, each with its Train 
   read from the table.
 Compute is CPU-seconds: training (start-up included) plus evaluation episodes, each at its measured seconds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -59,18 +60,32 @@ class Strategy:
     def tune_config(self, seed: int):
         from orchestrator.configs.tune import TuneConfig
 
-        return TuneConfig(metric=METRIC, mode="max", search=self.search, scheduler=self.scheduler, seed=seed,
-                          reduction_factor=self.reduction_factor, grace_period=self.grace_period,
-                          tpe_startup_trials=self.tpe_startup,
-                          confirm_top_k=self.confirm_top_k, confirm_episodes=self.confirm_episodes)
+        return TuneConfig(
+            metric=METRIC,
+            mode="max",
+            search=self.search,
+            scheduler=self.scheduler,
+            seed=seed,
+            reduction_factor=self.reduction_factor,
+            grace_period=self.grace_period,
+            tpe_startup_trials=self.tpe_startup,
+            confirm_top_k=self.confirm_top_k,
+            confirm_episodes=self.confirm_episodes,
+        )
 
     def train_config(self, table: Table):
         from orchestrator.configs.train import EvalConfig, TrainPipelineConfig
 
         freq = table.eval_steps[0]
-        return TrainPipelineConfig(steps=table.eval_steps[-1], eval_freq=freq, save_freq=freq, log_freq=table.log_freq,
-                                   eval=EvalConfig(n_episodes=self.n_episodes, n_episodes_growth=self.growth,
-                                                   batch_size=min(10, self.n_episodes)))
+        return TrainPipelineConfig(
+            steps=table.eval_steps[-1],
+            eval_freq=freq,
+            save_freq=freq,
+            log_freq=table.log_freq,
+            eval=EvalConfig(
+                n_episodes=self.n_episodes, n_episodes_growth=self.growth, batch_size=min(10, self.n_episodes)
+            ),
+        )
 
 
 @dataclass
@@ -81,7 +96,7 @@ class Pools:
     confirm: dict[int, np.ndarray]  # n recorded -> the indices confirmation draws from
 
     @staticmethod
-    def split(rng: np.random.Generator, sizes: set[int], search_fraction: float = 0.5) -> "Pools":
+    def split(rng: np.random.Generator, sizes: set[int], search_fraction: float = 0.5) -> Pools:
         """Episodes shared by every checkpoint (the first min(sizes)) are split once; a checkpoint with more (the
         last, evaluated on more episodes) splits its extra episodes the same way, after them."""
         search, confirm, done, s_parts, c_parts = {}, {}, 0, [], []
@@ -163,8 +178,9 @@ class _Replay:
         if hasattr(self.searcher, "add_configurations"):  # Tune's own random search (a SearchAlgorithm)
             from ray.tune.experiment import Experiment
 
-            self.searcher.add_configurations([Experiment("replay", run=_never_called, config=self.space,
-                                                         num_samples=10_000)])
+            self.searcher.add_configurations(
+                [Experiment("replay", run=_never_called, config=self.space, num_samples=10_000)]
+            )
         else:
             self.searcher.set_search_properties(METRIC, "max", self.space)
         self.scheduler = trial_scheduler(tune_cfg, self.cfg, self.space)
@@ -216,9 +232,20 @@ class _Replay:
             if self.scheduler is not None:
                 self.scheduler.on_trial_add(None, trial)
             cfg = self.cfg_of[trial_id] = self.table.config(config)
-            state = {"trial": trial, "cfg": cfg, "start": self.now, "last": None, "eval_free": self.now,
-                     "pending": 0, "queue": [], "eval_intervals": [], "train_intervals": [], "offset": 0.0,
-                     "paused_at": None, "epoch": 0}
+            state = {
+                "trial": trial,
+                "cfg": cfg,
+                "start": self.now,
+                "last": None,
+                "eval_free": self.now,
+                "pending": 0,
+                "queue": [],
+                "eval_intervals": [],
+                "train_intervals": [],
+                "offset": 0.0,
+                "paused_at": None,
+                "epoch": 0,
+            }
             self.running[trial_id] = state
             self.train_from(trial_id, state, 0)
 
@@ -239,8 +266,9 @@ class _Replay:
         if state["paused_at"] is not None:
             return state["paused_at"]
         cfg: Config = state["cfg"]
-        return int(min(self.cfg.steps, max(0.0, (time - state["start"] - state["offset"] - cfg.startup_s)
-                                          / cfg.step_s)))
+        return int(
+            min(self.cfg.steps, max(0.0, (time - state["start"] - state["offset"] - cfg.startup_s) / cfg.step_s))
+        )
 
     def is_rung(self, step: int) -> bool:
         """An ASHA rung the scheduler decides at (grace x reduction_factor^k, below the last step)."""
@@ -267,7 +295,7 @@ class _Replay:
         ckpt = state["cfg"].checkpoints[step]
         pool = self.pools.search[len(ckpt.success)]
         state["pending"] += 1
-        state["queue"].append({"step": step, "drawn": pool[:min(n, len(pool))], "n": 0})
+        state["queue"].append({"step": step, "drawn": pool[: min(n, len(pool))], "n": 0})
         if len(state["queue"]) == 1:
             self.start_stage(trial_id, state)
 
@@ -304,7 +332,7 @@ class _Replay:
             return
         job = state["queue"][0]
         ckpt = state["cfg"].checkpoints[job["step"]]
-        used = job["drawn"][:job["n"]]
+        used = job["drawn"][: job["n"]]
         successes = int(ckpt.success[used].sum())
         rule = self.rule(len(job["drawn"]))
         if rule is not None and not rule.decide(successes, job["n"], self.incumbent()):
@@ -333,8 +361,13 @@ class _Replay:
         self.evaluations.append(evaluation)
         trial = state["trial"]
         trial.evaluated += 1
-        result = {METRIC: evaluation.value, M.EVAL_STEP: evaluation.step, M.EVAL_N_EPISODES: evaluation.n,
-                  M.STEP: self.step_at(state, self.now), "training_iteration": trial.evaluated}
+        result = {
+            METRIC: evaluation.value,
+            M.EVAL_STEP: evaluation.step,
+            M.EVAL_N_EPISODES: evaluation.n,
+            M.STEP: self.step_at(state, self.now),
+            "training_iteration": trial.evaluated,
+        }
         state["last"] = result
         self.searcher.on_trial_result(trial_id, result)
         if state["paused_at"] == evaluation.step:  # its rung is decided: it goes on (or is stopped below)
@@ -345,8 +378,11 @@ class _Replay:
         if decision == "STOP" and evaluation.step < self.cfg.steps:  # (ASHA says STOP at max_t too: done)
             self.outcome.lag_steps.append(result[M.STEP] - evaluation.step)
             self.finish(trial_id, stopped=True)
-        elif state["pending"] == 0 and self.now >= self.step_time(state, self.cfg.steps) - 1e-9 \
-                and evaluation.step == self.table.eval_steps[-1]:
+        elif (
+            state["pending"] == 0
+            and self.now >= self.step_time(state, self.cfg.steps) - 1e-9
+            and evaluation.step == self.table.eval_steps[-1]
+        ):
             self.finish(trial_id, stopped=False)
 
     def finish(self, trial_id: str, stopped: bool) -> None:
@@ -394,23 +430,32 @@ class _Replay:
 
         best: dict[str, Evaluation] = {}
         for e in self.evaluations:
-            if e.known_at <= time and (e.trial not in best or e.value > best[e.trial].value
-                                       or (e.value == best[e.trial].value and e.step > best[e.trial].step)):
+            if e.known_at <= time and (
+                e.trial not in best
+                or e.value > best[e.trial].value
+                or (e.value == best[e.trial].value and e.step > best[e.trial].step)
+            ):
                 best[e.trial] = e
         if not best:
             return 0.0, math.nan
-        top = sorted(best.values(), key=lambda e: (e.value, e.step), reverse=True)[:self.strategy.confirm_top_k]
+        top = sorted(best.values(), key=lambda e: (e.value, e.step), reverse=True)[: self.strategy.confirm_top_k]
         checkpoints = [self._checkpoint(e) for e in top]
         pool = self.pools.confirm[min(len(c.success) for c in checkpoints)]  # episodes every candidate has
         if len(top) == 1:
             return 0.0, checkpoints[0].true_success  # nothing to choose between
-        plan = plan_for(len(top), baseline=False, episodes=min(self.strategy.confirm_episodes, len(pool)),
-                        stage=self.strategy.confirm_stage)
+        plan = plan_for(
+            len(top),
+            baseline=False,
+            episodes=min(self.strategy.confirm_episodes, len(pool)),
+            stage=self.strategy.confirm_stage,
+        )
         n = 0
         while True:
             n = min(n + plan.stage_size, plan.episodes)
-            entries = [_Confirmed(e.trial, [(int(i), bool(c.success[i]), 0.0, 0.0) for i in pool[:n]])
-                       for e, c in zip(top, checkpoints)]
+            entries = [
+                _Confirmed(e.trial, [(int(i), bool(c.success[i]), 0.0, 0.0) for i in pool[:n]])
+                for e, c in zip(top, checkpoints)
+            ]
             decision = decide(entries, METRIC, "max", plan)
             if decision.decided or n >= plan.episodes:
                 break

@@ -4,6 +4,7 @@ A checkpoint's *true success* is the mean over all its recorded episodes. Comput
 measured while recording: a config's seconds per training step and its start-up, and each checkpoint's seconds per
 evaluation episode (a failing policy runs its episodes to the time limit, a good one ends them early).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,7 @@ class Table:
         """The best true success of any checkpoint of any config: what a sweep is looking for."""
         return max(c.best_true for c in self.configs.values())
 
-    def restrict(self, fixed: dict) -> "Table":
+    def restrict(self, fixed: dict) -> Table:
         """The sub-table where each field of `fixed` holds its one value (that field is no longer searched)."""
         grid = {k: v for k, v in self.grid.items() if k not in fixed}
         configs = {}
@@ -82,14 +83,19 @@ class Table:
 
         last = {k: c.checkpoints[self.eval_steps[-1]] for k, c in self.configs.items()}
         best_key = max(self.configs, key=lambda k: self.configs[k].best_true)
-        preset = last[config_key(self.preset)] if config_key(self.preset) in last else None
+        preset = last.get(config_key(self.preset))
         best_last = last[max(last, key=lambda k: last[k].true_success)]
-        return {"configs": len(self.configs), "best_true": self.best_true, "best": self.configs[best_key].params,
-                "median_last": statistics.median(c.true_success for c in last.values()),
-                "best_last_ci95": wilson_interval(int(best_last.success.sum()), len(best_last.success)),
-                "preset_last": None if preset is None else preset.true_success,
-                "preset_last_ci95": None if preset is None else wilson_interval(int(preset.success.sum()),
-                                                                                 len(preset.success))}
+        return {
+            "configs": len(self.configs),
+            "best_true": self.best_true,
+            "best": self.configs[best_key].params,
+            "median_last": statistics.median(c.true_success for c in last.values()),
+            "best_last_ci95": wilson_interval(int(best_last.success.sum()), len(best_last.success)),
+            "preset_last": None if preset is None else preset.true_success,
+            "preset_last_ci95": None
+            if preset is None
+            else wilson_interval(int(preset.success.sum()), len(preset.success)),
+        }
 
 
 def load(task: str, root: Path = DATA, robust_seconds: bool = True) -> Table:
@@ -131,11 +137,20 @@ def _load(task: str, root: Path) -> Table:
         train = record["train"]
         first, last = train[0], train[-1]
         step_s = (last["time_s"] - first["time_s"]) / max(1, last["step"] - first["step"])
-        checkpoints = {c["step"]: Checkpoint(c["step"], np.asarray(c["episodes"]["success"], dtype=np.int8),
-                                             c["eval_s"] / len(c["episodes"]["success"]))
-                       for c in record["checkpoints"]}
-        config = Config(record["params"], dict(sorted(checkpoints.items())), step_s,
-                        max(0.0, first["time_s"] - first["step"] * step_s),
-                        {r["step"]: r["loss"] for r in train})
+        checkpoints = {
+            c["step"]: Checkpoint(
+                c["step"],
+                np.asarray(c["episodes"]["success"], dtype=np.int8),
+                c["eval_s"] / len(c["episodes"]["success"]),
+            )
+            for c in record["checkpoints"]
+        }
+        config = Config(
+            record["params"],
+            dict(sorted(checkpoints.items())),
+            step_s,
+            max(0.0, first["time_s"] - first["step"] * step_s),
+            {r["step"]: r["loss"] for r in train},
+        )
         configs[config.key] = config
     return Table(meta["task"], meta["grid"], meta["preset"], meta["eval_steps"], configs, meta.get("log_freq", 50))

@@ -3,10 +3,12 @@
 Each config class has a `problems()` method returning a list of `Problem`s whose `field` is relative to
 that config; `TrainPipelineConfig.validate()` prefixes them with the dotted path and reports them all.
 """
+
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from orchestrator.errors import Problem, problem
 

@@ -9,6 +9,7 @@
 A subclass's comment wins over its base's (a field redefined with another default documents itself again); fields a
 class inherits keep the base's comment. `--help` and the test that keeps every field documented read them here.
 """
+
 from __future__ import annotations
 
 import ast
@@ -48,8 +49,7 @@ def _own_comments(klass: type) -> dict[str, str]:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT:
                 comments[tok.start[0]] = tok.string
-            elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                                  tokenize.ENDMARKER):
+            elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
                 code_lines.add(tok.start[0])
     except (tokenize.TokenError, IndentationError):
         return {}

@@ -1,4 +1,5 @@
 """Feature descriptions shared by datasets, envs and policies (LeRobot's naming)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

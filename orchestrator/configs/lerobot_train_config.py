@@ -16,6 +16,7 @@ episodes are seeded, which differs: LeRobot seeds them from the run's `seed`, we
 (`eval_layer`): a run without an env (LeRobot trains on a dataset without a simulator) leaves the env to the command
 line or the default.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,47 +33,126 @@ from orchestrator.errors import Problem, UserError, problem
 TRAIN_CONFIG_NAME = "train_config.json"
 
 # Top-level keys only LeRobot's TrainPipelineConfig has (0.4 and 0.6): how a LeRobot file is told from ours.
-LEROBOT_ONLY_KEYS = {"tolerance_s", "save_checkpoint", "rename_map", "checkpoint_path", "peft", "env_eval_freq",
-                     "use_rabc", "sample_weighting", "ema", "accelerator", "parallelism", "job", "reward_model"}
+LEROBOT_ONLY_KEYS = {
+    "tolerance_s",
+    "save_checkpoint",
+    "rename_map",
+    "checkpoint_path",
+    "peft",
+    "env_eval_freq",
+    "use_rabc",
+    "sample_weighting",
+    "ema",
+    "accelerator",
+    "parallelism",
+    "job",
+    "reward_model",
+}
 OURS_ONLY_KEYS = {"hub", "resources"}
 
 # LeRobot's defaults of the fields we do not support (0.4.4 and 0.6.2): a field holding its default is not noted.
 # A field missing here is noted whenever it is set (not null, false, 0 or empty).
 UNSUPPORTED_DEFAULTS: dict[str, Any] = {
-    "resume": False, "tolerance_s": 1e-4, "save_checkpoint": True, "peft": None, "rename_map": {},
-    "use_rabc": False, "rabc_progress_path": None, "rabc_kappa": 0.01, "rabc_epsilon": 1e-6, "rabc_head_mode": "sparse",
-    "reward_model": None, "sample_weighting": None, "cudnn_deterministic": False, "prefetch_factor": 4,
-    "persistent_workers": True, "dataloader_multiprocessing_context": "spawn", "eval_steps": 0, "max_eval_samples": 0,
-    "checkpoint_format": "safetensors", "save_checkpoint_to_hub": False,
-    "ema": {"enable": False, "decay": None, "update_after_step": 0, "inv_gamma": 1.0, "power": 0.75, "min_decay": 0.0,
-            "max_decay": 0.9999, "use_for_eval": True},
+    "resume": False,
+    "tolerance_s": 1e-4,
+    "save_checkpoint": True,
+    "peft": None,
+    "rename_map": {},
+    "use_rabc": False,
+    "rabc_progress_path": None,
+    "rabc_kappa": 0.01,
+    "rabc_epsilon": 1e-6,
+    "rabc_head_mode": "sparse",
+    "reward_model": None,
+    "sample_weighting": None,
+    "cudnn_deterministic": False,
+    "prefetch_factor": 4,
+    "persistent_workers": True,
+    "dataloader_multiprocessing_context": "spawn",
+    "eval_steps": 0,
+    "max_eval_samples": 0,
+    "checkpoint_format": "safetensors",
+    "save_checkpoint_to_hub": False,
+    "ema": {
+        "enable": False,
+        "decay": None,
+        "update_after_step": 0,
+        "inv_gamma": 1.0,
+        "power": 0.75,
+        "min_decay": 0.0,
+        "max_decay": 0.9999,
+        "use_for_eval": True,
+    },
     "job": {"target": None, "image": "huggingface/lerobot-gpu:latest", "timeout": "2d", "detach": False, "tags": []},
-    "parallelism": {"dp_replicate": 1, "dp_shard": 1, "cfg_parallel": 1,
-                    "context_parallel": {"ring_degree": 1, "ulysses_degree": 1}},
-    "accelerator": {"mixed_precision": "no", "gradient_accumulation": {"steps": 1},
-                    "fsdp": {"reshard_after_forward": True, "wrap_modules": None, "min_num_params": None,
-                             "cpu_offload": False, "ignored_modules": None},
-                    "ddp": {"find_unused_parameters": True, "gradient_as_bucket_view": False, "static_graph": False},
-                    "compile": {"enabled": False, "backend": "inductor", "mode": None, "regional": True},
-                    "activation_checkpointing": {"mode": "none"}},
-    "dataset": {"video_backend": "torchcodec", "streaming": False, "repo_type": "dataset",
-                "exclude_episodes": None, "return_uint8": False, "depth_output_unit": "mm"},
+    "parallelism": {
+        "dp_replicate": 1,
+        "dp_shard": 1,
+        "cfg_parallel": 1,
+        "context_parallel": {"ring_degree": 1, "ulysses_degree": 1},
+    },
+    "accelerator": {
+        "mixed_precision": "no",
+        "gradient_accumulation": {"steps": 1},
+        "fsdp": {
+            "reshard_after_forward": True,
+            "wrap_modules": None,
+            "min_num_params": None,
+            "cpu_offload": False,
+            "ignored_modules": None,
+        },
+        "ddp": {"find_unused_parameters": True, "gradient_as_bucket_view": False, "static_graph": False},
+        "compile": {"enabled": False, "backend": "inductor", "mode": None, "regional": True},
+        "activation_checkpointing": {"mode": "none"},
+    },
+    "dataset": {
+        "video_backend": "torchcodec",
+        "streaming": False,
+        "repo_type": "dataset",
+        "exclude_episodes": None,
+        "return_uint8": False,
+        "depth_output_unit": "mm",
+    },
     "eval": {"recording": False, "recording_repo_id": None, "recording_private": False},
     "wandb": {"disable_artifact": False, "run_id": None, "add_tags": True},
-    "policy": {"device": None, "use_amp": False, "use_peft": False, "push_to_hub": True, "repo_id": None,
-               "private": None, "tags": None, "license": None, "pretrained_path": None, "pretrained_revision": None},
-    "env": {"task": None, "render_mode": "rgb_array", "max_parallel_tasks": 1, "disable_env_checker": True,
-            "visualization_width": 384, "visualization_height": 384, "multitask_eval": True},
+    "policy": {
+        "device": None,
+        "use_amp": False,
+        "use_peft": False,
+        "push_to_hub": True,
+        "repo_id": None,
+        "private": None,
+        "tags": None,
+        "license": None,
+        "pretrained_path": None,
+        "pretrained_revision": None,
+    },
+    "env": {
+        "task": None,
+        "render_mode": "rgb_array",
+        "max_parallel_tasks": 1,
+        "disable_env_checker": True,
+        "visualization_width": 384,
+        "visualization_height": 384,
+        "multitask_eval": True,
+    },
 }
 NOT_NOTED = {"checkpoint_path", "env.features", "env.features_map", "eval_freq", "env_eval_freq"}
 
-PUSHT_OBS_TYPES = {"environment_state_agent_pos": "keypoints", "pixels_agent_pos": "pixels_agent_pos",
-                   "pixels": "pixels", "state": "state"}
+PUSHT_OBS_TYPES = {
+    "environment_state_agent_pos": "keypoints",
+    "pixels_agent_pos": "pixels_agent_pos",
+    "pixels": "pixels",
+    "state": "state",
+}
 ALOHA_TASKS = {"AlohaInsertion-v0": "insertion", "AlohaTransferCube-v0": "transfer_cube"}
 ALOHA_IMAGE = (480, 640)  # gym-aloha's camera size: LeRobot never passes its observation_height/width to the env
 # LeRobot's image transform (name, torchvision type, kwarg) -> ours: same name, the kwarg's range.
-OUR_TRANSFORMS = {"brightness": "ColorJitter", "contrast": "ColorJitter", "saturation": "ColorJitter",
-                  "sharpness": "SharpnessJitter"}
+OUR_TRANSFORMS = {
+    "brightness": "ColorJitter",
+    "contrast": "ColorJitter",
+    "saturation": "ColorJitter",
+    "sharpness": "SharpnessJitter",
+}
 
 
 @dataclass
@@ -86,8 +166,12 @@ class Converted:
 
 def is_lerobot_train_config(data: Any) -> bool:
     """LeRobot's TrainPipelineConfig (as draccus writes it): a dataset section and LeRobot-only run fields."""
-    return (isinstance(data, dict) and isinstance(data.get("dataset"), dict) and not OURS_ONLY_KEYS & data.keys()
-            and bool(LEROBOT_ONLY_KEYS & data.keys()))
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("dataset"), dict)
+        and not OURS_ONLY_KEYS & data.keys()
+        and bool(LEROBOT_ONLY_KEYS & data.keys())
+    )
 
 
 def config_path_layer(path: str) -> dict:
@@ -112,8 +196,14 @@ def from_lerobot(path_or_repo: str):
 
     data, source = read_config_path(path_or_repo)
     if not is_lerobot_train_config(data):
-        raise UserError(problem("config_path", "is not LeRobot's train_config.json (expected a `dataset` section and "
-                                f"LeRobot's run fields, e.g. {sorted(LEROBOT_ONLY_KEYS)[:4]})", source))
+        raise UserError(
+            problem(
+                "config_path",
+                "is not LeRobot's train_config.json (expected a `dataset` section and "
+                f"LeRobot's run fields, e.g. {sorted(LEROBOT_ONLY_KEYS)[:4]})",
+                source,
+            )
+        )
     converted = convert(data, source)
     print_note(converted.left_out, source, converted.differences)
     cfg = build_config(None, [converted.layer])
@@ -137,25 +227,42 @@ def read_config_path(path: str) -> tuple[dict, str]:
 
 def looks_like_hub_id(path: str) -> bool:
     """`org/name`, not a config file's name (a missing local file is reported as such, not looked up on the Hub)."""
-    return (re.fullmatch(r"[\w.-]+/[\w.-]+", path) is not None and not path.endswith((".json", ".yaml", ".yml"))
-            and not {".", ".."} & set(path.split("/")))
+    return (
+        re.fullmatch(r"[\w.-]+/[\w.-]+", path) is not None
+        and not path.endswith((".json", ".yaml", ".yml"))
+        and not {".", ".."} & set(path.split("/"))
+    )
 
 
 def download_train_config(repo_id: str) -> Path:
     """train_config.json of a Hub model repo (HF_ENDPOINT honoured; a cached copy is used when offline)."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError,
-                                        RepositoryNotFoundError)
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
     try:
-        return Path(hf_hub_download(repo_id, TRAIN_CONFIG_NAME, repo_type="model", etag_timeout=5,
-                                    endpoint=hub_endpoint(), cache_dir=hub_cache_dir(),
-                                    local_files_only=is_offline()))
+        return Path(
+            hf_hub_download(
+                repo_id,
+                TRAIN_CONFIG_NAME,
+                repo_type="model",
+                etag_timeout=5,
+                endpoint=hub_endpoint(),
+                cache_dir=hub_cache_dir(),
+                local_files_only=is_offline(),
+            )
+        )
     except LocalEntryNotFoundError:
-        why = (f"is not a local file, and {TRAIN_CONFIG_NAME} of that Hub model repo could not be downloaded (offline? "
-               f"HF_HUB_OFFLINE set?) and is not in the cache {hub_cache_dir()}")
+        why = (
+            f"is not a local file, and {TRAIN_CONFIG_NAME} of that Hub model repo could not be downloaded (offline? "
+            f"HF_HUB_OFFLINE set?) and is not in the cache {hub_cache_dir()}"
+        )
     except RepositoryNotFoundError:
         why = "is neither a local file nor a Hub model repo this token can see (private or gated? `hf auth login`)"
     except EntryNotFoundError:
@@ -199,11 +306,16 @@ def seed_difference(seed: Any) -> str:
     from orchestrator.configs.train import EvalConfig
 
     ours = EvalConfig.seed
-    lerobot = (f"from `seed` (episodes {seed}, {seed + 1}, ...)" if isinstance(seed, int)
-               else "from `seed`, null in this file (unseeded episodes)")
+    lerobot = (
+        f"from `seed` (episodes {seed}, {seed + 1}, ...)"
+        if isinstance(seed, int)
+        else "from `seed`, null in this file (unseeded episodes)"
+    )
     same = f"; --eval.seed={seed} runs the episodes lerobot-train evaluated" if isinstance(seed, int) else ""
-    return (f"evaluation seeds differ: LeRobot seeds its evaluation episodes {lerobot}, this project from eval.seed "
-            f"(episodes {ours}, {ours + 1}, ...; `seed` seeds only the training){same}")
+    return (
+        f"evaluation seeds differ: LeRobot seeds its evaluation episodes {lerobot}, this project from eval.seed "
+        f"(episodes {ours}, {ours + 1}, ...; `seed` seeds only the training){same}"
+    )
 
 
 def convert(data: dict, source: str = "train_config.json") -> Converted:
@@ -262,11 +374,29 @@ class _Reader:
 
     def train(self, data: dict) -> dict:
         out: dict[str, Any] = {}
-        copy = ["output_dir", "job_name", "num_workers", "batch_size", "steps", "log_freq",
-                "use_policy_training_preset"]
+        copy = [
+            "output_dir",
+            "job_name",
+            "num_workers",
+            "batch_size",
+            "steps",
+            "log_freq",
+            "use_policy_training_preset",
+        ]
         out.update({key: data[key] for key in copy if key in data and data[key] is not None})
-        used = set(copy) | {"dataset", "env", "policy", "optimizer", "scheduler", "eval", "wandb", "seed", "save_freq",
-                            "resume", "save_checkpoint"}
+        used = set(copy) | {
+            "dataset",
+            "env",
+            "policy",
+            "optimizer",
+            "scheduler",
+            "eval",
+            "wandb",
+            "seed",
+            "save_freq",
+            "resume",
+            "save_checkpoint",
+        }
         if data.get("seed") is not None:
             out["seed"] = data["seed"]
         elif "seed" in data:
@@ -300,10 +430,18 @@ class _Reader:
     def dataset(self, section: dict) -> dict:
         repo_id = section.get("repo_id")
         if not isinstance(repo_id, str):
-            self.problems.append(problem("dataset.repo_id", "must be one dataset id (a list of datasets is not "
-                                         "supported, by LeRobot's train either)", repo_id))
-        out = {key: section[key] for key in ("repo_id", "root", "episodes", "revision", "use_imagenet_stats")
-               if key in section}
+            self.problems.append(
+                problem(
+                    "dataset.repo_id",
+                    "must be one dataset id (a list of datasets is not supported, by LeRobot's train either)",
+                    repo_id,
+                )
+            )
+        out = {
+            key: section[key]
+            for key in ("repo_id", "root", "episodes", "revision", "use_imagenet_stats")
+            if key in section
+        }
         if section.get("eval_split"):  # 0.6: the last episodes held out for the validation loss
             out["val_fraction"] = section["eval_split"]
         if isinstance(section.get("image_transforms"), dict):
@@ -319,7 +457,7 @@ class _Reader:
         tfs = section.get("tfs") or {}
         for name, tf in tfs.items():
             kwargs = tf.get("kwargs", {}) if isinstance(tf, dict) else {}
-            if (OUR_TRANSFORMS.get(name) == tf.get("type") and list(kwargs) == [name] and tf.get("weight", 1.0) == 1.0):
+            if OUR_TRANSFORMS.get(name) == tf.get("type") and list(kwargs) == [name] and tf.get("weight", 1.0) == 1.0:
                 out[name] = list(kwargs[name])
             elif enabled:  # LeRobot applies it; we cannot
                 shown = f"{tf.get('type')}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
@@ -373,8 +511,9 @@ class _Reader:
         known = PolicyConfig.get_known_choices()
         ptype = section.get("type") if isinstance(section, dict) else None
         if ptype not in known:
-            self.problems.append(problem("policy.type", f"LeRobot's policy has no counterpart here; known: "
-                                         f"{sorted(known)}", ptype))
+            self.problems.append(
+                problem("policy.type", f"LeRobot's policy has no counterpart here; known: {sorted(known)}", ptype)
+            )
             return {}
         ours = {f.name for f in dataclasses.fields(known[ptype])}
         out: dict[str, Any] = {"type": ptype}
@@ -391,9 +530,11 @@ class _Reader:
         if section is None:
             return None
         otype = section.get("type")
-        fields = {"adam": ["lr", "weight_decay", "grad_clip_norm", "betas", "eps"],
-                  "adamw": ["lr", "weight_decay", "grad_clip_norm", "betas", "eps"],
-                  "sgd": ["lr", "weight_decay", "grad_clip_norm", "momentum"]}.get(otype)
+        fields = {
+            "adam": ["lr", "weight_decay", "grad_clip_norm", "betas", "eps"],
+            "adamw": ["lr", "weight_decay", "grad_clip_norm", "betas", "eps"],
+            "sgd": ["lr", "weight_decay", "grad_clip_norm", "momentum"],
+        }.get(otype)
         if fields is None:
             self.leave_out("optimizer", {"type": otype})
             return None
@@ -408,13 +549,22 @@ class _Reader:
         stype, warmup = section.get("type"), section.get("num_warmup_steps") or 0
         if stype == "diffuser" and section.get("name") == "cosine" or stype == "cosine_annealing_with_warmup":
             return {"type": "cosine_decay_with_warmup", "num_warmup_steps": warmup, "min_lr_ratio": 0.0}
-        if (stype == "diffuser" and section.get("name") == "constant" or stype == "constant_with_warmup") and not warmup:
+        if (
+            stype == "diffuser" and section.get("name") == "constant" or stype == "constant_with_warmup"
+        ) and not warmup:
             return {"type": "constant"}
-        if (stype == "cosine_decay_with_warmup" and not warmup and section.get("peak_lr")
-                and section.get("num_decay_steps", 0) >= data.get("steps", 0)):
+        if (
+            stype == "cosine_decay_with_warmup"
+            and not warmup
+            and section.get("peak_lr")
+            and section.get("num_decay_steps", 0) >= data.get("steps", 0)
+        ):
             # LeRobot's decays from step 0 over min(num_decay_steps, steps): ours, when there is no warm-up
-            return {"type": "cosine_decay_with_warmup", "num_warmup_steps": 0,
-                    "min_lr_ratio": section["decay_lr"] / section["peak_lr"]}
+            return {
+                "type": "cosine_decay_with_warmup",
+                "num_warmup_steps": 0,
+                "min_lr_ratio": section["decay_lr"] / section["peak_lr"],
+            }
         self.leave_out("scheduler", section)
         return None
 

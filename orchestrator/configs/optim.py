@@ -1,14 +1,15 @@
 """Optimizer and learning-rate scheduler configs, selected by name (`--optimizer.type=adamw`)."""
+
 from __future__ import annotations
 
 import abc
 import math
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import draccus
 
-from orchestrator.configs.checks import non_negative, positive, in_range
+from orchestrator.configs.checks import in_range, non_negative, positive
 from orchestrator.errors import Problem
 
 if TYPE_CHECKING:
@@ -28,8 +29,10 @@ class OptimizerConfig(draccus.ChoiceRegistry):
         return self.get_choice_name(self.__class__)
 
     def problems(self) -> list[Problem]:
-        return positive("lr", self.lr) + non_negative("weight_decay", self.weight_decay) + non_negative(
-            "grad_clip_norm", self.grad_clip_norm
+        return (
+            positive("lr", self.lr)
+            + non_negative("weight_decay", self.weight_decay)
+            + non_negative("grad_clip_norm", self.grad_clip_norm)
         )
 
     @abc.abstractmethod
@@ -54,8 +57,9 @@ class AdamWConfig(OptimizerConfig):
         import torch
 
         beta1, beta2 = self.betas  # a list when decoded from a file
-        return torch.optim.AdamW(params, lr=self.lr, betas=(beta1, beta2), eps=self.eps,
-                                 weight_decay=self.weight_decay, fused=self.fused)
+        return torch.optim.AdamW(
+            params, lr=self.lr, betas=(beta1, beta2), eps=self.eps, weight_decay=self.weight_decay, fused=self.fused
+        )
 
 
 @OptimizerConfig.register_subclass("adam")
@@ -74,8 +78,9 @@ class AdamConfig(OptimizerConfig):
         import torch
 
         beta1, beta2 = self.betas  # a list when decoded from a file
-        return torch.optim.Adam(params, lr=self.lr, betas=(beta1, beta2), eps=self.eps,
-                                weight_decay=self.weight_decay, fused=self.fused)
+        return torch.optim.Adam(
+            params, lr=self.lr, betas=(beta1, beta2), eps=self.eps, weight_decay=self.weight_decay, fused=self.fused
+        )
 
 
 @OptimizerConfig.register_subclass("sgd")
@@ -142,7 +147,9 @@ class CosineDecayWithWarmupConfig(SchedulerConfig):
     min_lr_ratio: float = 0.0  # final lr as a fraction of the peak lr
 
     def problems(self) -> list[Problem]:
-        return non_negative("num_warmup_steps", self.num_warmup_steps) + in_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        return non_negative("num_warmup_steps", self.num_warmup_steps) + in_range(
+            "min_lr_ratio", self.min_lr_ratio, 0.0, 1.0
+        )
 
     def factor(self, step: int, total_steps: int) -> float:
         if step < self.num_warmup_steps:

@@ -9,13 +9,14 @@ Training presets differ from LeRobot on purpose: with `use_policy_training_prese
 optimizer and scheduler are only the *defaults*; every optimizer/scheduler field the user sets (CLI, file, sweep)
 wins over the preset, field by field.
 """
+
 from __future__ import annotations
 
 import copy
-import math
-import difflib
 import dataclasses
+import difflib
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -106,8 +107,9 @@ def load_config_file(path: str | Path) -> dict:
         data = json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         first_line = str(e).splitlines()[0]
-        raise UserError(problem("config_path", f"is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first_line}",
-                                str(path))) from None
+        raise UserError(
+            problem("config_path", f"is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first_line}", str(path))
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -123,8 +125,9 @@ def encode(cfg: Any) -> dict:
     return data
 
 
-def build_config(base: dict | None, layers: list[dict], cls: type = TrainPipelineConfig,
-                 validate: bool = True) -> TrainPipelineConfig:
+def build_config(
+    base: dict | None, layers: list[dict], cls: type = TrainPipelineConfig, validate: bool = True
+) -> TrainPipelineConfig:
     """Merge `layers` over `base` (default: the class defaults), resolve presets, decode and validate. Packages named
     by `discover_packages_path` keys in any of them are imported first (orchestrator/plugins.py)."""
     base = encode(cls()) if base is None else take_discover_keys(copy.deepcopy(base))
@@ -155,15 +158,30 @@ def _device_request(merged: dict, layers: list[dict]) -> None:
         return
     kind = str(device).split(":")[0]
     if kind not in ("cpu", "cuda"):
-        raise UserError(problem("policy.device", "must be cpu or cuda: Ray Train puts the policy on the device "
-                                "resources.use_gpu reserves (true: a GPU per worker)", device))
+        raise UserError(
+            problem(
+                "policy.device",
+                "must be cpu or cuda: Ray Train puts the policy on the device "
+                "resources.use_gpu reserves (true: a GPU per worker)",
+                device,
+            )
+        )
     resources = merged.setdefault("resources", {})
-    explicit = [layer["resources"]["use_gpu"] for layer in layers
-                if isinstance(layer.get("resources"), dict) and "use_gpu" in layer["resources"]]
+    explicit = [
+        layer["resources"]["use_gpu"]
+        for layer in layers
+        if isinstance(layer.get("resources"), dict) and "use_gpu" in layer["resources"]
+    ]
     wants_gpu = kind == "cuda"
     if explicit and draccus.decode(bool, explicit[-1]) != wants_gpu:
-        raise UserError(problem("policy.device", f"contradicts resources.use_gpu = {explicit[-1]}: the device "
-                                "follows resources.use_gpu here; set one of them", device))
+        raise UserError(
+            problem(
+                "policy.device",
+                f"contradicts resources.use_gpu = {explicit[-1]}: the device "
+                "follows resources.use_gpu here; set one of them",
+                device,
+            )
+        )
     resources["use_gpu"] = wants_gpu
 
 
@@ -225,8 +243,11 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
             return [problem(f"{path}type", f"is required: one of {known}")]
         chosen = _choice_class(cls, data["type"])
         if chosen is None:
-            mine = (f" (a type from a package of yours: also pass --{path}discover_packages_path=<its module>)"
-                    if path in ("policy.", "env.") else "")
+            mine = (
+                f" (a type from a package of yours: also pass --{path}discover_packages_path=<its module>)"
+                if path in ("policy.", "env.")
+                else ""
+            )
             return [problem(f"{path}type", f"unknown choice; known: {known}{mine}", data["type"])]
         cls, data = chosen, {k: v for k, v in data.items() if k != "type"}
     types = _field_types(cls)

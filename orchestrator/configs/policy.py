@@ -1,4 +1,5 @@
 """The base of every policy config. Each policy registers a subclass in its own folder's configuration.py."""
+
 from __future__ import annotations
 
 import abc
@@ -41,6 +42,7 @@ class PolicyConfig(draccus.ChoiceRegistry):
     license: str | None = None  # LeRobot's: license for the model card
 
     if TYPE_CHECKING:  # every policy's config declares it as a field, with its own default; the base Policy reads it
+
         @property
         def n_action_steps(self) -> int: ...
 

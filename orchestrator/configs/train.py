@@ -1,4 +1,5 @@
 """TrainPipelineConfig: the one source of truth for a run. Saved as JSON beside every checkpoint."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -97,7 +98,9 @@ class WandBConfig:
     group: str | None = None  # run group; None: the sweep's experiment name
     mode: str = "offline"  # online, offline (sync later with `wandb sync`) or disabled
     notes: str | None = None  # free-text notes attached to each run
-    dir: str | None = None  # folder that receives wandb/offline-run-*; None: the sweep's experiment folder (or output_dir)
+    dir: str | None = (
+        None  # folder that receives wandb/offline-run-*; None: the sweep's experiment folder (or output_dir)
+    )
 
     def problems(self) -> list[Problem]:
         return one_of("mode", self.mode, ["online", "offline", "disabled"])
@@ -175,8 +178,9 @@ class TrainPipelineConfig:
             sub = getattr(self, name)
             if sub is None:
                 known = sorted((OptimizerConfig if name == "optimizer" else SchedulerConfig).get_known_choices())
-                out.append(problem(name, f"required when use_policy_training_preset=false: set --{name}.type "
-                                         f"(one of {known})"))
+                out.append(
+                    problem(name, f"required when use_policy_training_preset=false: set --{name}.type (one of {known})")
+                )
             else:
                 out += prefixed(name, sub.problems())
         for name in ("steps", "batch_size", "log_freq", "save_freq"):
@@ -184,8 +188,11 @@ class TrainPipelineConfig:
         out += non_negative("num_workers", self.num_workers) + non_negative("eval_freq", self.eval_freq)
         out += non_negative("seed", self.seed)
         if not out and self.batch_size < self.resources.num_workers:
-            out.append(problem("batch_size", f"must be >= resources.num_workers (= {self.resources.num_workers})",
-                               self.batch_size))
+            out.append(
+                problem(
+                    "batch_size", f"must be >= resources.num_workers (= {self.resources.num_workers})", self.batch_size
+                )
+            )
         return out
 
     def most_eval_episodes(self) -> int:
@@ -197,7 +204,7 @@ class TrainPipelineConfig:
         """This run evaluates in the simulator (every eval_freq steps and at the end)."""
         return self.eval_freq > 0
 
-    def validate(self) -> "TrainPipelineConfig":
+    def validate(self) -> TrainPipelineConfig:
         """Raise one UserError listing every problem; return self when there is none."""
         raise_if(self.problems())
         return self

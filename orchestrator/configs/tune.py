@@ -1,15 +1,15 @@
 """How a sweep searches: metric, search algorithm, scheduler, budget, storage. Settable as --tune.<field>."""
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.configs.checks import in_range, non_negative, one_of, positive
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, problem
 from orchestrator.metrics import EVAL_SUCCESS, OPTIMIZABLE
-
 
 
 @dataclass
@@ -37,7 +37,9 @@ class TuneConfig:
     max_failures: int = 1  # retries of a crashed trial (it resumes from its last checkpoint)
     seed: int = 0  # seed of the search algorithm
     tpe_startup_trials: int = 10  # optuna: trials TPE samples at random before it models the results (Optuna's default)
-    storage_path: str = "outputs/sweeps"  # where experiments live (local path, or s3://... / a shared mount on clusters)
+    storage_path: str = (
+        "outputs/sweeps"  # where experiments live (local path, or s3://... / a shared mount on clusters)
+    )
     experiment_name: str | None = None  # folder under storage_path; None: the search-space file's name
     resume: bool = False  # continue the experiment found in storage_path/experiment_name
     warm_start: str | None = None  # an earlier experiment (folder or URI): its trials' results seed Optuna's searcher
@@ -88,8 +90,13 @@ class TuneConfig:
         out += non_negative("confirm_seed", self.confirm_seed) + non_negative("confirm_seeds", self.confirm_seeds)
         out += non_negative("confirm_stage_episodes", self.confirm_stage_episodes)
         if not self.equivalence_margin > 0:
-            out.append(problem("equivalence_margin", "must be > 0 (in the first objective's units, e.g. 0.1 for 10 "
-                               "points of success)", self.equivalence_margin))
+            out.append(
+                problem(
+                    "equivalence_margin",
+                    "must be > 0 (in the first objective's units, e.g. 0.1 for 10 points of success)",
+                    self.equivalence_margin,
+                )
+            )
         out += non_negative("perturbation_interval", self.perturbation_interval)
         out += in_range("quantile_fraction", self.quantile_fraction, 0.0, 0.5)
         out += in_range("resample_probability", self.resample_probability, 0.0, 1.0)
@@ -105,16 +112,21 @@ class TuneConfig:
         if len(set(metrics)) < len(metrics):
             out.append(problem("metric", "names a metric twice", self.metric))
         if isinstance(self.mode, list) and len(self.mode) != len(metrics):
-            out.append(problem("mode", f"needs one mode per metric ({len(metrics)}: {metrics}), in the same order",
-                               self.mode))
+            out.append(
+                problem("mode", f"needs one mode per metric ({len(metrics)}: {metrics}), in the same order", self.mode)
+            )
         elif isinstance(self.metric, list) and len(metrics) > 1 and not isinstance(self.mode, list):
             out.append(problem("mode", f"needs one mode per metric, e.g. [max, min] for {metrics}", self.mode))
-        out += [p for m in (self.mode if isinstance(self.mode, list) else [self.mode])
-                for p in one_of("mode", m, ["max", "min"])]
+        out += [
+            p
+            for m in (self.mode if isinstance(self.mode, list) else [self.mode])
+            for p in one_of("mode", m, ["max", "min"])
+        ]
         if len(metrics) > 1:  # Ray's Repeater averages one number, and a warm start tells Optuna one value per trial
             if self.repeats > 1:
-                out.append(problem("repeats", "must be 1 with several objectives (tune.metric is a list)",
-                                   self.repeats))
+                out.append(
+                    problem("repeats", "must be 1 with several objectives (tune.metric is a list)", self.repeats)
+                )
             if self.warm_start:
                 out.append(problem("warm_start", "needs a single objective (tune.metric is a list)", self.warm_start))
         return out
@@ -127,8 +139,12 @@ class Sweep:
 
     base: TrainPipelineConfig = field(default_factory=TrainPipelineConfig)  # fields may hold tune distributions
     tune: TuneConfig = field(default_factory=TuneConfig)  # how to search
-    ties: dict[str, str] = field(default_factory=dict)  # {"policy.n_action_steps": "policy.chunk_size"}: copy after sampling
-    defaults: dict[str, Any] = field(default_factory=dict)  # searched fields' values in the baseline; else dataclass defaults
+    ties: dict[str, str] = field(
+        default_factory=dict
+    )  # {"policy.n_action_steps": "policy.chunk_size"}: copy after sampling
+    defaults: dict[str, Any] = field(
+        default_factory=dict
+    )  # searched fields' values in the baseline; else dataclass defaults
     #   (a conditional space's baseline is its first type, or the one named by {"policy.type": ...})
     constraints: dict[str, Callable[[TrainPipelineConfig], bool]] = field(default_factory=dict)  # {name: predicate
     #   on the sampled, typed config}: a sample that breaks one is not trained and is reported as infeasible

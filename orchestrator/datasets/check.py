@@ -6,6 +6,7 @@ of meta/episodes with the frames of the data files, checks that every video file
 memory-mapped frame table the trials then share. Non-finite statistics only warn (naming the feature): training can
 go on with them replaced.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,13 +55,22 @@ def _check_columns(meta: DatasetMeta, path: Path) -> None:
         if ft["dtype"] == "video":
             continue
         if key not in schema.names:
-            problems.append(problem(str(path), f"has no column {key!r}, a feature of {meta.root / INFO_PATH} "
-                                               f"(the file has {schema.names})"))
+            problems.append(
+                problem(
+                    str(path),
+                    f"has no column {key!r}, a feature of {meta.root / INFO_PATH} (the file has {schema.names})",
+                )
+            )
             continue
         kind = schema.field(key).type
         if pa.types.is_fixed_size_list(kind) and kind.list_size != int(np.prod(ft["shape"])):
-            problems.append(problem(str(path), f"column {key!r} holds {kind.list_size} values per frame but "
-                                               f"{meta.root / INFO_PATH} gives features.{key}.shape = {ft['shape']}"))
+            problems.append(
+                problem(
+                    str(path),
+                    f"column {key!r} holds {kind.list_size} values per frame but "
+                    f"{meta.root / INFO_PATH} gives features.{key}.shape = {ft['shape']}",
+                )
+            )
     if problems:
         raise UserError(problems, "invalid dataset")
 
@@ -85,10 +95,15 @@ def _check_episodes(meta: DatasetMeta, spans: dict[int, tuple[int, int, int, Pat
     known = {row["episode_index"]: row for row in meta.episodes}
     listed = f"it lists {_ranges(sorted(known))}"
     problems = []
-    for episode, (first, end, n, path) in sorted(spans.items()):
+    for episode, (_first, _end, n, path) in sorted(spans.items()):
         if episode not in known:
-            problems.append(problem(str(path), f"holds {n} frames of episode {episode}, which {where} does not "
-                                               f"list ({listed}): episode index out of range"))
+            problems.append(
+                problem(
+                    str(path),
+                    f"holds {n} frames of episode {episode}, which {where} does not "
+                    f"list ({listed}): episode index out of range",
+                )
+            )
     for episode, row in sorted(known.items()):
         if episode not in spans:
             problems.append(problem(f"{where}: episode {episode}", "has no frames in the data files"))
@@ -96,9 +111,13 @@ def _check_episodes(meta: DatasetMeta, spans: dict[int, tuple[int, int, int, Pat
         first, end, n, path = spans[episode]
         claimed = (int(row["dataset_from_index"]), int(row["dataset_to_index"]))
         if claimed != (first, end) or n != end - first:
-            problems.append(problem(f"{where}: episode {episode}",
-                                    f"spans frames {claimed[0]}..{claimed[1] - 1} but the data files hold its {n} "
-                                    f"frames at index {first}..{end - 1} ({path.name})"))
+            problems.append(
+                problem(
+                    f"{where}: episode {episode}",
+                    f"spans frames {claimed[0]}..{claimed[1] - 1} but the data files hold its {n} "
+                    f"frames at index {first}..{end - 1} ({path.name})",
+                )
+            )
     if problems:
         raise UserError(problems[:10], "invalid dataset")
 
@@ -123,7 +142,8 @@ def _check_videos(meta: DatasetMeta) -> None:
             try:
                 with av.open(str(path)) as container:
                     if not container.streams.video:
-                        raise bad_file(path, f"holds no video stream (the {key} video of episode "
-                                             f"{episode['episode_index']})")
+                        raise bad_file(
+                            path, f"holds no video stream (the {key} video of episode {episode['episode_index']})"
+                        )
             except av.FFmpegError as e:
                 raise bad_file(path, f"cannot be opened as a video, the file is truncated or corrupt ({e})") from None

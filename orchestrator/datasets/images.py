@@ -1,4 +1,5 @@
 """Images stored inline in the data parquet, as LeRobot's `image` dtype does: a struct {bytes: PNG, path: null}."""
+
 from __future__ import annotations
 
 import numpy as np

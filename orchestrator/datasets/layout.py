@@ -17,6 +17,7 @@ v2.0/v2.1:
 
 info.json's `data_path` and `video_path` override the default templates.
 """
+
 from __future__ import annotations
 
 CODEBASE_VERSION = "v3.0"

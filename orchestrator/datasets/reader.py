@@ -6,6 +6,7 @@ videos are decoded by timestamp (within LeRobot's 1e-4 s) in the data-loader wor
 decoded from the table. A window frame that falls outside its episode is clamped to the episode's first/last frame
 and flagged in `<key>_is_pad`, as LeRobot does, for every key, cameras included.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,12 +16,12 @@ import pyarrow as pa
 import torch
 
 from orchestrator.datasets.images import decode_png
+from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.datasets.meta import DatasetMeta, bad_file
 from orchestrator.datasets.stats import complete_stats
 from orchestrator.datasets.table import shared_table
 from orchestrator.datasets.transforms import ImageTransformsConfig, apply_transforms
 from orchestrator.datasets.video import TOLERANCE_S, FrameNotFound, decode_frames
-from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.errors import UserError, problem
 
 __all__ = ["DatasetMeta", "LeRobotDataset"]
@@ -29,9 +30,14 @@ __all__ = ["DatasetMeta", "LeRobotDataset"]
 class LeRobotDataset(torch.utils.data.Dataset):
     """Frames of a dataset folder; item i is a dict of tensors (windows where delta_timestamps ask)."""
 
-    def __init__(self, root: Path | str, episodes: list[int] | None = None,
-                 delta_timestamps: dict[str, list[float]] | None = None,
-                 image_transforms: ImageTransformsConfig | None = None, tolerance_s: float = TOLERANCE_S):
+    def __init__(
+        self,
+        root: Path | str,
+        episodes: list[int] | None = None,
+        delta_timestamps: dict[str, list[float]] | None = None,
+        image_transforms: ImageTransformsConfig | None = None,
+        tolerance_s: float = TOLERANCE_S,
+    ):
         self.meta = DatasetMeta.load(root)
         self.delta_indices = self._check_deltas(delta_timestamps or {})
         self.image_transforms = image_transforms or ImageTransformsConfig()
@@ -51,29 +57,39 @@ class LeRobotDataset(torch.utils.data.Dataset):
         for key, paths in self.videos.items():
             for position in np.unique(self.position):
                 if not paths[position].is_file():
-                    raise bad_file(paths[position], f"not found: the {key} video of episode "
-                                                    f"{known[position]}")
+                    raise bad_file(paths[position], f"not found: the {key} video of episode {known[position]}")
 
     def _map_table(self) -> None:
         """Memory-map the frame table and check it against info.json."""
         table = shared_table(self.meta)
         features = self.meta.info["features"]
         if table.num_rows != self.meta.total_frames:
-            raise bad_file(self.meta.root / INFO_PATH, f"total_frames is {self.meta.total_frames} but the data files "
-                                                       f"({self.meta.root / 'data'}) hold {table.num_rows} frames")
+            raise bad_file(
+                self.meta.root / INFO_PATH,
+                f"total_frames is {self.meta.total_frames} but the data files "
+                f"({self.meta.root / 'data'}) hold {table.num_rows} frames",
+            )
         problems = []
         for key, ft in features.items():
             if ft["dtype"] == "video":
                 continue
             if key not in table.column_names:
-                problems.append(problem(f"{INFO_PATH}: features.{key}", f"is not a column of the data files "
-                                                                        f"(they have {table.column_names})"))
+                problems.append(
+                    problem(
+                        f"{INFO_PATH}: features.{key}",
+                        f"is not a column of the data files (they have {table.column_names})",
+                    )
+                )
             elif pa.types.is_fixed_size_list(table.schema.field(key).type):
                 size = table.schema.field(key).type.list_size
                 if size != int(np.prod(ft["shape"])):
-                    problems.append(problem(f"{INFO_PATH}: features.{key}.shape", f"disagrees with the data files, "
-                                                                                  f"whose rows hold {size} values",
-                                            ft["shape"]))
+                    problems.append(
+                        problem(
+                            f"{INFO_PATH}: features.{key}.shape",
+                            f"disagrees with the data files, whose rows hold {size} values",
+                            ft["shape"],
+                        )
+                    )
         if problems:
             raise UserError(problems, f"invalid dataset {self.meta.root}")
         policy = self.meta.features
@@ -85,24 +101,47 @@ class LeRobotDataset(torch.utils.data.Dataset):
             if ft["dtype"] == "image":
                 self.images[key] = column.field("bytes")
                 if self.images[key].null_count:
-                    raise UserError(problem(f"{self.meta.root / 'data'}: column {key!r}", "holds image file paths "
-                                            "instead of PNG bytes; LeRobot's reader (datasets.Image) accepts that, "
-                                            "this one does not: save the dataset with its images embedded (LeRobot "
-                                            "writes them so)"), f"unsupported dataset {self.meta.root}")
-            elif ft["dtype"] in ("string", "str") or pa.types.is_string(column.type) or pa.types.is_large_string(
-                    column.type):  # text (LeRobot's "string" dtype): no tensor; a policy cannot take it as input
+                    raise UserError(
+                        problem(
+                            f"{self.meta.root / 'data'}: column {key!r}",
+                            "holds image file paths "
+                            "instead of PNG bytes; LeRobot's reader (datasets.Image) accepts that, "
+                            "this one does not: save the dataset with its images embedded (LeRobot "
+                            "writes them so)",
+                        ),
+                        f"unsupported dataset {self.meta.root}",
+                    )
+            elif (
+                ft["dtype"] in ("string", "str")
+                or pa.types.is_string(column.type)
+                or pa.types.is_large_string(column.type)
+            ):  # text (LeRobot's "string" dtype): no tensor; a policy cannot take it as input
                 if key in policy:
-                    raise UserError(problem(f"{INFO_PATH}: features.{key}", "is text; LeRobot's reader accepts text "
-                                            "features, but policies here take numbers only: rename it outside "
-                                            "observation.* or drop it", ft["dtype"]),
-                                    f"unsupported dataset {self.meta.root}")
-            elif pa.types.is_fixed_size_list(column.type) or pa.types.is_list(column.type) or pa.types.is_large_list(
-                    column.type):  # lists of a fixed length, or (as some converted datasets hold) of any length
+                    raise UserError(
+                        problem(
+                            f"{INFO_PATH}: features.{key}",
+                            "is text; LeRobot's reader accepts text "
+                            "features, but policies here take numbers only: rename it outside "
+                            "observation.* or drop it",
+                            ft["dtype"],
+                        ),
+                        f"unsupported dataset {self.meta.root}",
+                    )
+            elif (
+                pa.types.is_fixed_size_list(column.type)
+                or pa.types.is_list(column.type)
+                or pa.types.is_large_list(column.type)
+            ):  # lists of a fixed length, or (as some converted datasets hold) of any length
                 values = column.flatten().to_numpy(zero_copy_only=False)
                 if len(values) != len(column) * int(np.prod(ft["shape"])):
-                    raise UserError(problem(f"{INFO_PATH}: features.{key}.shape", "disagrees with the data files, "
-                                            f"whose {len(column)} rows hold {len(values)} values", ft["shape"]),
-                                    f"invalid dataset {self.meta.root}")
+                    raise UserError(
+                        problem(
+                            f"{INFO_PATH}: features.{key}.shape",
+                            f"disagrees with the data files, whose {len(column)} rows hold {len(values)} values",
+                            ft["shape"],
+                        ),
+                        f"invalid dataset {self.meta.root}",
+                    )
                 self.arrays[key] = values.reshape(len(column), *ft["shape"])
             else:
                 values = column.to_numpy(zero_copy_only=False)
@@ -123,13 +162,23 @@ class LeRobotDataset(torch.utils.data.Dataset):
         for key, deltas in delta_timestamps.items():
             field = f"delta_timestamps.{key}"
             if key not in self.meta.info["features"]:
-                problems.append(problem(field, f"not a feature of the dataset {self.meta.root} "
-                                               f"(it has {sorted(self.meta.info['features'])})"))
+                problems.append(
+                    problem(
+                        field,
+                        f"not a feature of the dataset {self.meta.root} (it has {sorted(self.meta.info['features'])})",
+                    )
+                )
                 continue
             off_grid = [d for d in deltas if abs(d * fps - round(d * fps)) / fps > TOLERANCE_S]
             if off_grid:
-                problems.append(problem(field, f"every delta must be a multiple of 1/fps = {1 / fps:g} s "
-                                               f"(within {TOLERANCE_S} s); these are not: {off_grid}", list(deltas)))
+                problems.append(
+                    problem(
+                        field,
+                        f"every delta must be a multiple of 1/fps = {1 / fps:g} s "
+                        f"(within {TOLERANCE_S} s); these are not: {off_grid}",
+                        list(deltas),
+                    )
+                )
             offsets[key] = np.array([round(d * fps) for d in deltas], dtype=np.int64)
         if problems:
             raise UserError(problems, "invalid delta_timestamps")

@@ -3,6 +3,7 @@
 Episode `a` (the a-th attempt) is seeded with `seed + a`, for both the env and the expert, and episodes are
 kept in attempt order, so a dataset depends on its seed only, not on how many processes recorded it.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from orchestrator.envs.experts import EXPERTS, expert_problems
+from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.sources import cached_snapshot, download
-from orchestrator.datasets.layout import INFO_PATH
 from orchestrator.datasets.writer import check_writable, write_dataset
+from orchestrator.envs.experts import EXPERTS, expert_problems
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.terminal import progress
 
@@ -64,8 +65,15 @@ def _rollout_attempt(args: tuple[EnvConfig, int]) -> tuple[dict[str, np.ndarray]
     return rollout(*args)
 
 
-def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 0, num_procs: int | None = None,
-                   keep_failures: bool = False, video: bool = True) -> RecordReport:
+def record_dataset(
+    env_cfg: EnvConfig,
+    root: Path,
+    n_episodes: int,
+    seed: int = 0,
+    num_procs: int | None = None,
+    keep_failures: bool = False,
+    video: bool = True,
+) -> RecordReport:
     """Roll the env's expert out until `n_episodes` successful episodes are kept (or, with keep_failures,
     until `n_episodes` are attempted), in `num_procs` spawned processes (default: one per CPU), then write them
     (cameras as MP4 videos, or with video=False as PNG images inside the parquet).
@@ -90,15 +98,27 @@ def record_dataset(env_cfg: EnvConfig, root: Path, n_episodes: int, seed: int = 
                 if len(kept) == n_episodes:
                     break
                 if len(kept) + max_attempts - attempted < n_episodes:
-                    raise UserError(problem("env", f"the {env_cfg.type} expert succeeded in {successes} of "
-                                                   f"{attempted} episodes: {n_episodes} successful episodes are out "
-                                                   f"of reach within {max_attempts} attempts"),
-                                    "cannot record a dataset")
+                    raise UserError(
+                        problem(
+                            "env",
+                            f"the {env_cfg.type} expert succeeded in {successes} of "
+                            f"{attempted} episodes: {n_episodes} successful episodes are out "
+                            f"of reach within {max_attempts} attempts",
+                        ),
+                        "cannot record a dataset",
+                    )
     finally:
         if pool:
             pool.terminate()
-    write_dataset(root, kept, env_cfg.fps, env_cfg.features(), robot_type=env_cfg.type,
-                  task=env_cfg.task_description, image_storage="video" if video else "image")
+    write_dataset(
+        root,
+        kept,
+        env_cfg.fps,
+        env_cfg.features(),
+        robot_type=env_cfg.type,
+        task=env_cfg.task_description,
+        image_storage="video" if video else "image",
+    )
     return RecordReport(attempted, len(kept), successes / attempted, time.perf_counter() - start)
 
 
@@ -123,8 +143,11 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (root / INFO_PATH).is_file():
             report = record_dataset(env_cfg, root, dataset_cfg.record_episodes, video=dataset_cfg.record_video)
-            print(f"recorded {report.kept} {env_cfg.type} expert episodes into {root} in {report.seconds:.0f} s "
-                  f"(expert success rate {report.success_rate:.0%} over {report.attempted} episodes)", flush=True)
+            print(
+                f"recorded {report.kept} {env_cfg.type} expert episodes into {root} in {report.seconds:.0f} s "
+                f"(expert success rate {report.success_rate:.0%} over {report.attempted} episodes)",
+                flush=True,
+            )
     return _check_features(root, dataset_cfg, env_cfg)
 
 
@@ -132,9 +155,12 @@ def _note_other_episode_count(root: Path, record_episodes: int) -> None:
     """A local dataset is recorded once: say so when it holds another number of episodes than asked for now."""
     held = json.loads((root / INFO_PATH).read_text()).get("total_episodes")
     if held is not None and held != record_episodes:
-        print(f"note: using the {held} episodes recorded earlier in {root}; dataset.record_episodes = "
-              f"{record_episodes} applies only when recording (delete that folder to record again)", file=sys.stderr,
-              flush=True)
+        print(
+            f"note: using the {held} episodes recorded earlier in {root}; dataset.record_episodes = "
+            f"{record_episodes} applies only when recording (delete that folder to record again)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def existing_dataset(dataset_cfg: DatasetConfig) -> Path | None:
@@ -152,11 +178,23 @@ def _given_root(given: str) -> Path:
     """`dataset.root` (`given`), which must hold a dataset: a typo is an error, never a place to record a new one."""
     root = Path(given).expanduser()
     if not (root / INFO_PATH).is_file():
-        why = ("the folder does not exist" if not root.exists() else "it is not a folder" if not root.is_dir()
-               else f"{root / INFO_PATH} is missing")
-        raise UserError(problem("dataset.root", f"no LeRobotDataset there ({why}); dataset.root reads an existing "
-                                "dataset, it never records one (to record one: `python -m orchestrator dataset record "
-                                "--root=...`)", given), "dataset not found")
+        why = (
+            "the folder does not exist"
+            if not root.exists()
+            else "it is not a folder"
+            if not root.is_dir()
+            else f"{root / INFO_PATH} is missing"
+        )
+        raise UserError(
+            problem(
+                "dataset.root",
+                f"no LeRobotDataset there ({why}); dataset.root reads an existing "
+                "dataset, it never records one (to record one: `python -m orchestrator dataset record "
+                "--root=...`)",
+                given,
+            ),
+            "dataset not found",
+        )
     return root
 
 
@@ -167,8 +205,14 @@ def _check_features(root: Path, dataset_cfg: DatasetConfig, env_cfg: EnvConfig) 
         have = {key: feature.shape for key, feature in DatasetMeta.load(root).features.items()}
         wrong = {key: feature.shape for key, feature in env_cfg.features().items() if have.get(key) != feature.shape}
         if wrong:
-            raise UserError(problem("dataset.repo_id", f"{root} was recorded in another env: this env needs "
-                                                       f"{wrong}, the dataset has {have}; pick another "
-                                                       f"local/<name> for this env", dataset_cfg.repo_id),
-                            "dataset does not match the env")
+            raise UserError(
+                problem(
+                    "dataset.repo_id",
+                    f"{root} was recorded in another env: this env needs "
+                    f"{wrong}, the dataset has {have}; pick another "
+                    f"local/<name> for this env",
+                    dataset_cfg.repo_id,
+                ),
+                "dataset does not match the env",
+            )
     return root

@@ -1,4 +1,5 @@
 """`python -m orchestrator dataset record`: record expert demonstrations in a real simulator as a LeRobotDataset."""
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,16 @@ def record_from_args(args: list[str]) -> None:
     cfg = draccus.decode(RecordConfig, data)
     raise_if(cfg.problems())
     root = Path(cfg.root) if cfg.root else DatasetConfig().resolved_root()
-    report = record_dataset(cfg.env, root, cfg.episodes, seed=cfg.seed, num_procs=cfg.num_procs or os.cpu_count(),
-                            keep_failures=cfg.keep_failures, video=cfg.video)
-    print(f"recorded {report.kept} episodes to {root} in {report.seconds:.0f}s; expert success rate "
-          f"{report.success_rate:.0%} ({report.attempted} attempted)")
+    report = record_dataset(
+        cfg.env,
+        root,
+        cfg.episodes,
+        seed=cfg.seed,
+        num_procs=cfg.num_procs or os.cpu_count(),
+        keep_failures=cfg.keep_failures,
+        video=cfg.video,
+    )
+    print(
+        f"recorded {report.kept} episodes to {root} in {report.seconds:.0f}s; expert success rate "
+        f"{report.success_rate:.0%} ({report.attempted} attempted)"
+    )

@@ -1,4 +1,5 @@
 """The training and held-out validation episodes of a run, and the datasets over them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,24 +21,34 @@ def split_episodes(meta: DatasetMeta, cfg: DatasetConfig) -> tuple[list[int], li
     if cfg.val_episodes is not None:
         unknown = sorted(set(cfg.val_episodes) - set(known))
         if unknown:
-            raise UserError(problem("dataset.val_episodes", f"not in the dataset {meta.root} (it has episodes "
-                                                            f"0..{len(known) - 1})", unknown))
+            raise UserError(
+                problem(
+                    "dataset.val_episodes",
+                    f"not in the dataset {meta.root} (it has episodes 0..{len(known) - 1})",
+                    unknown,
+                )
+            )
         val = list(cfg.val_episodes)
     else:
         n_val = max(1, round(cfg.val_fraction * len(pool))) if cfg.val_fraction > 0 else 0
-        val = pool[len(pool) - n_val:] if n_val else []
+        val = pool[len(pool) - n_val :] if n_val else []
     train = [e for e in pool if e not in set(val)]
     if not train:
-        raise UserError(problem("dataset.val_fraction", f"leaves no training episode (the dataset has {len(pool)})",
-                                cfg.val_fraction))
+        raise UserError(
+            problem(
+                "dataset.val_fraction", f"leaves no training episode (the dataset has {len(pool)})", cfg.val_fraction
+            )
+        )
     return train, val
 
 
-def make_datasets(cfg: DatasetConfig, root: Path, delta_timestamps: dict[str, list[float]] | None
-                  ) -> tuple[LeRobotDataset, LeRobotDataset | None]:
+def make_datasets(
+    cfg: DatasetConfig, root: Path, delta_timestamps: dict[str, list[float]] | None
+) -> tuple[LeRobotDataset, LeRobotDataset | None]:
     """The training dataset (with cfg.image_transforms) and the validation one (none when no episode is held out)."""
     train, val = split_episodes(DatasetMeta.load(root), cfg)
-    train_set = LeRobotDataset(root, episodes=train, delta_timestamps=delta_timestamps,
-                               image_transforms=cfg.image_transforms)
+    train_set = LeRobotDataset(
+        root, episodes=train, delta_timestamps=delta_timestamps, image_transforms=cfg.image_transforms
+    )
     val_set = LeRobotDataset(root, episodes=val, delta_timestamps=delta_timestamps) if val else None
     return train_set, val_set

@@ -3,6 +3,7 @@
 Vectors get one value per dimension. Camera frames (uint8 (T, H, W, 3)) are scaled to [0, 1] and get one value
 per channel, shaped (3, 1, 1) so that they broadcast over (C, H, W) images, as LeRobot's are.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -46,8 +47,10 @@ def _stats(data: np.ndarray, count: int, axis=0, keepdims: bool = False) -> dict
 
 def _image_stats(episodes: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Per-channel stats of (T, H, W, 3) uint8 frames in [0, 1], each stat of shape (3, 1, 1)."""
-    sampled = [frames[np.unique(np.linspace(0, len(frames) - 1, MAX_IMAGE_SAMPLES_PER_EPISODE).round().astype(int))]
-               for frames in episodes]
+    sampled = [
+        frames[np.unique(np.linspace(0, len(frames) - 1, MAX_IMAGE_SAMPLES_PER_EPISODE).round().astype(int))]
+        for frames in episodes
+    ]
     data = np.concatenate(sampled).transpose(3, 0, 1, 2).astype(np.float64) / 255.0  # (3, N, H, W)
     stats = _stats(data.reshape(3, -1), sum(len(frames) for frames in episodes), axis=1, keepdims=True)
     return {name: value if name == "count" else value[..., None] for name, value in stats.items()}
@@ -66,13 +69,17 @@ def sanitize_stats(stats: dict[str, dict[str, np.ndarray]], source: str) -> dict
             value = np.asarray(value, dtype=np.float64)
             bad = ~np.isfinite(value)
             if bad.any():
-                warnings.warn(f"{source}: stats[{key!r}][{name!r}] holds NaN/inf; using {IDENTITY.get(name, 0.0)} "
-                              f"there", stacklevel=2)
+                warnings.warn(
+                    f"{source}: stats[{key!r}][{name!r}] holds NaN/inf; using {IDENTITY.get(name, 0.0)} there",
+                    stacklevel=2,
+                )
                 out[key][name] = np.where(bad, IDENTITY.get(name, 0.0), value)
         std = out[key].get("std")
         if std is not None and np.any(np.asarray(std) == 0):
-            warnings.warn(f"{source}: stats[{key!r}]['std'] is 0 in some dimension (a constant feature); using 1 "
-                          f"there", stacklevel=2)
+            warnings.warn(
+                f"{source}: stats[{key!r}]['std'] is 0 in some dimension (a constant feature); using 1 there",
+                stacklevel=2,
+            )
             out[key]["std"] = np.where(np.asarray(std) == 0, 1.0, std)
     return out
 
@@ -91,8 +98,10 @@ def complete_stats(meta, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, n
         if key in arrays:
             data = np.asarray(arrays[key], dtype=np.float64).reshape(len(arrays[key]), -1)
             out[key] = {**_stats(data, len(data)), **out.get(key, {})}
-            out[key] = {name: np.asarray(value).reshape(feature.shape) if name != "count" else value
-                        for name, value in out[key].items()}
+            out[key] = {
+                name: np.asarray(value).reshape(feature.shape) if name != "count" else value
+                for name, value in out[key].items()
+            }
             computed.append(key)
         else:
             shape = (feature.shape[0], 1, 1)
@@ -100,19 +109,27 @@ def complete_stats(meta, arrays: dict[str, np.ndarray]) -> dict[str, dict[str, n
             identity.append(key)
     source = f"{meta.root}/meta/stats.json"
     if computed:
-        warnings.warn(f"{source}: no normalization stats for {computed}; computed them from the data files",
-                      stacklevel=2)
+        warnings.warn(
+            f"{source}: no normalization stats for {computed}; computed them from the data files", stacklevel=2
+        )
     if identity:
-        warnings.warn(f"{source}: no normalization stats for the cameras {identity}; they are not normalized "
-                      f"(as LeRobot does without stats)", stacklevel=2)
+        warnings.warn(
+            f"{source}: no normalization stats for the cameras {identity}; they are not normalized "
+            f"(as LeRobot does without stats)",
+            stacklevel=2,
+        )
     return out
 
 
-def with_imagenet_stats(stats: dict[str, dict[str, np.ndarray]], camera_keys: list[str]) -> dict[str, dict[str, np.ndarray]]:
+def with_imagenet_stats(
+    stats: dict[str, dict[str, np.ndarray]], camera_keys: list[str]
+) -> dict[str, dict[str, np.ndarray]]:
     """`stats` with each camera's mean and std replaced by ImageNet's, shaped (3, 1, 1) (LeRobot's
     dataset.use_imagenet_stats, on by default there: the ResNet backbones were trained on images normalized so)."""
     out = dict(stats)
     for key in camera_keys:
-        out[key] = {**stats.get(key, {}), **{name: np.asarray(v, dtype=np.float64).reshape(3, 1, 1)
-                                            for name, v in IMAGENET_STATS.items()}}
+        out[key] = {
+            **stats.get(key, {}),
+            **{name: np.asarray(v, dtype=np.float64).reshape(3, 1, 1) for name, v in IMAGENET_STATS.items()},
+        }
     return out

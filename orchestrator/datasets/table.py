@@ -2,6 +2,7 @@
 (sorted by `index`, one contiguous record batch), and every process memory-maps it. Pages come from the OS page
 cache, so concurrent trials on a node share one copy, and reading a column never copies the whole table.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -1,6 +1,7 @@
 """Random image augmentations applied by the reader to camera frames (off by default), in the spirit of LeRobot's
 ImageTransformsConfig: each enabled transform draws its strength uniformly from its range, once per item, and
 applies it to every frame of the item's window alike."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,8 +26,9 @@ class ImageTransformsConfig:
         for name in _TRANSFORMS:
             low_high = getattr(self, name)
             if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1]:
-                out.append(problem(name, "must be [low, high] with 0 <= low <= high (1 leaves images unchanged)",
-                                   low_high))
+                out.append(
+                    problem(name, "must be [low, high] with 0 <= low <= high (1 leaves images unchanged)", low_high)
+                )
         return out
 
 
@@ -44,8 +46,9 @@ def _blurred(image):
 
     kernel = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13.0  # PIL's SMOOTH kernel
     flat = image.reshape(-1, 1, *image.shape[-2:])
-    blurred = torch.nn.functional.conv2d(torch.nn.functional.pad(flat, (1, 1, 1, 1), mode="replicate"),
-                                         kernel[None, None])
+    blurred = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(flat, (1, 1, 1, 1), mode="replicate"), kernel[None, None]
+    )
     return blurred.reshape(image.shape)
 
 
@@ -64,7 +67,7 @@ def apply_transforms(cfg: ImageTransformsConfig, image):
     if not cfg.enable:
         return image
     names = list(_TRANSFORMS)
-    chosen = torch.randperm(len(names))[:cfg.max_num_transforms].sort().values
+    chosen = torch.randperm(len(names))[: cfg.max_num_transforms].sort().values
     for i in chosen.tolist():
         low, high = getattr(cfg, names[i])
         factor = low + (high - low) * torch.rand(()).item()

@@ -1,5 +1,6 @@
 """MP4 video of one camera, written and read with PyAV, in LeRobot's v3.0 layout: many episodes per file, one after
 the other, frame i of the file at time i / fps. A frame is looked up by timestamp, within LeRobot's tolerance."""
+
 from __future__ import annotations
 
 import os
@@ -73,9 +74,16 @@ class VideoEncoder:
 
 def video_info(fps: int, height: int, width: int, codec: str) -> dict:
     """The `info` entry LeRobot keeps for a video feature in meta/info.json."""
-    return {"video.height": height, "video.width": width, "video.codec": CODEC_NAMES.get(codec, codec),
-            "video.pix_fmt": PIX_FMT, "video.is_depth_map": False, "video.fps": fps, "video.channels": 3,
-            "has_audio": False}
+    return {
+        "video.height": height,
+        "video.width": width,
+        "video.codec": CODEC_NAMES.get(codec, codec),
+        "video.pix_fmt": PIX_FMT,
+        "video.is_depth_map": False,
+        "video.fps": fps,
+        "video.channels": 3,
+        "has_audio": False,
+    }
 
 
 class FrameNotFound(Exception):

@@ -6,6 +6,7 @@ Camera features (shape (3, H, W); frames given as uint8 (H, W, 3), as envs rende
 (dtype "video", not in the data parquet) or inline as PNG structs (dtype "image"); info.json gives their shape as
 [H, W, 3] with names ["height", "width", "channels"], as LeRobot does.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -21,8 +22,20 @@ import pyarrow.parquet as pq
 
 from orchestrator.configs.features import PolicyFeature
 from orchestrator.datasets.images import image_column
-from orchestrator.datasets.layout import BOOKKEEPING_COLUMNS, CHUNKS_SIZE, CODEBASE_VERSION, DATA_FILES_SIZE_IN_MB, \
-    DATA_PATH, EPISODES_PATH, IMAGE_NAMES, INFO_PATH, STATS_PATH, TASKS_PATH, VIDEO_FILES_SIZE_IN_MB, VIDEO_PATH
+from orchestrator.datasets.layout import (
+    BOOKKEEPING_COLUMNS,
+    CHUNKS_SIZE,
+    CODEBASE_VERSION,
+    DATA_FILES_SIZE_IN_MB,
+    DATA_PATH,
+    EPISODES_PATH,
+    IMAGE_NAMES,
+    INFO_PATH,
+    STATS_PATH,
+    TASKS_PATH,
+    VIDEO_FILES_SIZE_IN_MB,
+    VIDEO_PATH,
+)
 from orchestrator.datasets.stats import compute_stats
 from orchestrator.datasets.video import DEFAULT_CODEC, VideoEncoder, video_info
 from orchestrator.errors import UserError, problem
@@ -32,8 +45,16 @@ IMAGE_STORAGES = ("video", "image")  # camera features as MP4 videos, or as PNG 
 OPTIONAL_COLUMNS = {"next.reward": "float32", "next.success": "bool", "next.done": "bool"}  # written when given
 
 
-def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, features: dict[str, PolicyFeature],
-                  robot_type: str, task: str, image_storage: str = "video", video_codec: str = DEFAULT_CODEC) -> None:
+def write_dataset(
+    root: Path,
+    episodes: list[dict[str, np.ndarray]],
+    fps: int,
+    features: dict[str, PolicyFeature],
+    robot_type: str,
+    task: str,
+    image_storage: str = "video",
+    video_codec: str = DEFAULT_CODEC,
+) -> None:
     """Write `episodes` (each key -> array of shape (T, *feature.shape); cameras (T, H, W, 3) uint8) at `root`.
 
     `image_storage` is "video" (MP4 files, encoded with `video_codec`) or "image" (PNG inside the data parquet).
@@ -46,14 +67,18 @@ def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, f
         raise ValueError(f"image_storage must be one of {IMAGE_STORAGES}, got {image_storage!r}")
     columns = _columns(episodes, features, fps, image_storage, video_codec)
     starts = itertools.accumulate((len(episode["action"]) for episode in episodes[:-1]), initial=0)
-    frames = [_with_bookkeeping(episode, i, start, fps, columns) for i, (episode, start) in
-              enumerate(zip(episodes, starts))]
+    frames = [
+        _with_bookkeeping(episode, i, start, fps, columns) for i, (episode, start) in enumerate(zip(episodes, starts))
+    ]
     tmp = root.parent / f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
         locations = _write_data(tmp, frames, columns)
-        videos = {key: _write_videos(tmp, key, frames, fps, video_codec) for key, ft in columns.items()
-                  if ft["dtype"] == "video"}
+        videos = {
+            key: _write_videos(tmp, key, frames, fps, video_codec)
+            for key, ft in columns.items()
+            if ft["dtype"] == "video"
+        }
         stats = compute_stats(frames, columns)
         _write_json(tmp / STATS_PATH, {key: {k: v.tolist() for k, v in s.items()} for key, s in stats.items()})
         _write_episodes(tmp, frames, columns, locations, videos, task)
@@ -70,12 +95,18 @@ def write_dataset(root: Path, episodes: list[dict[str, np.ndarray]], fps: int, f
 def check_writable(root: Path) -> None:
     """UserError when `root` holds anything: datasets are never overwritten."""
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise UserError(problem(str(root), "already exists and is not empty: delete it or write elsewhere"),
-                        "cannot write dataset")
+        raise UserError(
+            problem(str(root), "already exists and is not empty: delete it or write elsewhere"), "cannot write dataset"
+        )
 
 
-def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFeature], fps: int,
-             image_storage: str, video_codec: str) -> dict[str, dict]:
+def _columns(
+    episodes: list[dict[str, np.ndarray]],
+    features: dict[str, PolicyFeature],
+    fps: int,
+    image_storage: str,
+    video_codec: str,
+) -> dict[str, dict]:
     """info.json feature entries for every column, checking that every episode provides them with the right shape."""
     if not episodes:
         raise ValueError("write_dataset needs at least one episode")
@@ -102,14 +133,17 @@ def _columns(episodes: list[dict[str, np.ndarray]], features: dict[str, PolicyFe
         for key, frame_shape in frame_shapes.items():
             shape = (length, *frame_shape)
             if key not in episode or np.shape(episode[key]) != shape:
-                raise ValueError(f"episode {i}: {key} must have shape {shape}, got "
-                                 f"{np.shape(episode[key]) if key in episode else 'nothing'}")
+                raise ValueError(
+                    f"episode {i}: {key} must have shape {shape}, got "
+                    f"{np.shape(episode[key]) if key in episode else 'nothing'}"
+                )
     columns.update({key: {"dtype": dtype, "shape": [1], "names": None} for key, dtype in BOOKKEEPING_COLUMNS.items()})
     return columns
 
 
-def _with_bookkeeping(episode: dict[str, np.ndarray], episode_index: int, start: int, fps: int,
-                      columns: dict[str, dict]) -> dict[str, np.ndarray]:
+def _with_bookkeeping(
+    episode: dict[str, np.ndarray], episode_index: int, start: int, fps: int, columns: dict[str, dict]
+) -> dict[str, np.ndarray]:
     """The episode's columns cast to their dtypes (shape-(1,) ones flattened), plus LeRobot's bookkeeping columns."""
     length = len(episode["action"])
     frame_index = np.arange(length, dtype=np.int64)
@@ -171,8 +205,13 @@ def _write_videos(root: Path, key: str, frames: list[dict], fps: int, codec: str
     encoder: VideoEncoder | None = None
     height, width = frames[0][key].shape[1:3]
     for episode in frames:
-        if encoder is not None and encoder.path.exists() and (  # no file until the first packet is written
-                encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2):
+        if (
+            encoder is not None
+            and encoder.path.exists()
+            and (  # no file until the first packet is written
+                encoder.path.stat().st_size > VIDEO_FILES_SIZE_IN_MB * 1024**2
+            )
+        ):
             encoder.close()
             chunk, file = _next_file(chunk, file)
             encoder = None
@@ -181,15 +220,27 @@ def _write_videos(root: Path, key: str, frames: list[dict], fps: int, codec: str
             encoder = VideoEncoder(path, fps, height, width, codec)
         start = encoder.frames
         encoder.add(episode[key])
-        out.append({"chunk_index": chunk, "file_index": file, "from_timestamp": start / fps,
-                    "to_timestamp": encoder.frames / fps})
+        out.append(
+            {
+                "chunk_index": chunk,
+                "file_index": file,
+                "from_timestamp": start / fps,
+                "to_timestamp": encoder.frames / fps,
+            }
+        )
     assert encoder is not None, "frames holds at least one episode"
     encoder.close()
     return out
 
 
-def _write_episodes(root: Path, frames: list[dict], columns: dict[str, dict], locations: list[tuple[int, int]],
-                    videos: dict[str, list[dict]], task: str) -> None:
+def _write_episodes(
+    root: Path,
+    frames: list[dict],
+    columns: dict[str, dict],
+    locations: list[tuple[int, int]],
+    videos: dict[str, list[dict]],
+    task: str,
+) -> None:
     lengths = [len(episode["index"]) for episode in frames]
     rows = {
         "episode_index": list(range(len(frames))),
@@ -216,11 +267,23 @@ def _write_tasks(root: Path, tasks: list[str]) -> None:
     """tasks.parquet as LeRobot writes it with pandas: a task_index column indexed by the task string."""
     pandas_metadata = {
         "index_columns": ["task"],
-        "column_indexes": [{"name": None, "field_name": None, "pandas_type": "unicode", "numpy_type": "object",
-                            "metadata": {"encoding": "UTF-8"}}],
+        "column_indexes": [
+            {
+                "name": None,
+                "field_name": None,
+                "pandas_type": "unicode",
+                "numpy_type": "object",
+                "metadata": {"encoding": "UTF-8"},
+            }
+        ],
         "columns": [
-            {"name": "task_index", "field_name": "task_index", "pandas_type": "int64", "numpy_type": "int64",
-             "metadata": None},
+            {
+                "name": "task_index",
+                "field_name": "task_index",
+                "pandas_type": "int64",
+                "numpy_type": "int64",
+                "metadata": None,
+            },
             {"name": "task", "field_name": "task", "pandas_type": "unicode", "numpy_type": "object", "metadata": None},
         ],
     }

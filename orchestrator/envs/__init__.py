@@ -4,4 +4,5 @@
 simulator module (each registers its config on import), so importing e.g. `orchestrator.envs.pusht` first
 cannot meet a half-initialized base.
 """
+
 from orchestrator.envs import configs  # noqa: F401

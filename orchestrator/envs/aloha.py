@@ -4,6 +4,7 @@ gym-aloha's own env renders three 480x640 cameras at every step (4-9 steps/s on 
 the same dm_control physics and tasks (so the same rewards) but renders only the configured cameras, at the
 configured size, without shadows, reflections or anti-aliasing; with no camera it is physics only.
 """
+
 from __future__ import annotations
 
 import ctypes.util
@@ -70,8 +71,10 @@ class AlohaEnvConfig(EnvConfig):
         }
 
     def to_frame(self, observation) -> dict[str, np.ndarray]:
-        frame = {f"observation.images.{camera}": np.asarray(observation["pixels"][camera], dtype=np.uint8)
-                 for camera in self.cameras}
+        frame = {
+            f"observation.images.{camera}": np.asarray(observation["pixels"][camera], dtype=np.uint8)
+            for camera in self.cameras
+        }
         frame["observation.state"] = np.asarray(observation["agent_pos"], dtype=np.float32)
         return frame
 
@@ -93,13 +96,20 @@ class AlohaEnv(gym.Env):
         self.task = task  # "transfer_cube" or "insertion"
         self.cameras = list(cameras)  # cameras rendered at every step
         self.physics = dm_mujoco.Physics.from_xml_path(str(ASSETS_DIR / f"bimanual_viperx_{task}.xml"))
-        self._env = control.Environment(self.physics, _without_images(task_cls)(), time_limit=float("inf"),
-                                        control_timestep=DT, flat_observation=False)
+        self._env = control.Environment(
+            self.physics,
+            _without_images(task_cls)(),
+            time_limit=float("inf"),
+            control_timestep=DT,
+            flat_observation=False,
+        )
         self._renderer = _renderer(self.physics, height, width) if self.cameras else None
-        self.observation_space = gym.spaces.Dict({
-            "agent_pos": gym.spaces.Box(-np.inf, np.inf, (JOINTS,), np.float64),
-            "pixels": gym.spaces.Dict({c: gym.spaces.Box(0, 255, (height, width, 3), np.uint8) for c in cameras}),
-        })
+        self.observation_space = gym.spaces.Dict(
+            {
+                "agent_pos": gym.spaces.Box(-np.inf, np.inf, (JOINTS,), np.float64),
+                "pixels": gym.spaces.Dict({c: gym.spaces.Box(0, 255, (height, width, 3), np.uint8) for c in cameras}),
+            }
+        )
         self.action_space = gym.spaces.Box(-np.inf, np.inf, (JOINTS,), np.float32)
 
     def reset(self, *, seed: int | None = None, options=None):

@@ -1,5 +1,6 @@
 """Simulator configs, selected by name (`--env.type=pusht`). Each simulator lives in its own module
 (pusht.py, aloha.py, metaworld.py, gym_env.py) and maps its observations to LeRobot feature names."""
+
 from __future__ import annotations
 
 import abc

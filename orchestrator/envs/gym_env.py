@@ -1,4 +1,5 @@
 """Any registered gymnasium env with a flat Box observation and a Box action (`--env.type=gym --env.id=...`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,11 +39,20 @@ class GymEnvConfig(EnvConfig):
         except Exception as error:  # noqa: BLE001  (gymnasium raises several types for unknown or broken ids)
             return out + [problem("id", f"gym.make failed: {error}", self.id)]
         if not _is_flat_box(observation_space):
-            out.append(problem("id", f"needs a 1-d Box observation space (it becomes observation.state); this env "
-                                     f"has {observation_space}", self.id))
+            out.append(
+                problem(
+                    "id",
+                    f"needs a 1-d Box observation space (it becomes observation.state); this env "
+                    f"has {observation_space}",
+                    self.id,
+                )
+            )
         if not _is_flat_box(action_space):
-            out.append(problem("id", f"needs a 1-d Box action space (continuous actions); this env has "
-                                     f"{action_space}", self.id))
+            out.append(
+                problem(
+                    "id", f"needs a 1-d Box action space (continuous actions); this env has {action_space}", self.id
+                )
+            )
         return out
 
     def make(self) -> gym.Env:

@@ -4,6 +4,7 @@ The 39-D observation is served as LeRobot's features: `observation.state`, the a
 first 4 values, LeRobot's MetaWorld `agent_pos`), and `observation.environment_state`, the rest (objects, previous
 step, goal). LeRobot's ACT and Diffusion Policy need an image or an environment state among their inputs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,9 @@ class MetaWorldEnvConfig(EnvConfig):
     def problems(self) -> list[Problem]:
         out = super().problems() + one_of("task", self.task, task_names())
         if isinstance(self.episode_length, int) and self.episode_length > MAX_PATH_LENGTH:
-            out.append(problem("episode_length", f"must be <= {MAX_PATH_LENGTH} (MetaWorld's limit)",
-                               self.episode_length))
+            out.append(
+                problem("episode_length", f"must be <= {MAX_PATH_LENGTH} (MetaWorld's limit)", self.episode_length)
+            )
         return out
 
     def make(self) -> gym.Env:
@@ -70,8 +72,10 @@ class MetaWorldEnvConfig(EnvConfig):
 
     def to_frame(self, observation) -> dict[str, np.ndarray]:
         observation = np.asarray(observation, dtype=np.float32)
-        return {"observation.state": observation[..., :AGENT_DIM],
-                "observation.environment_state": observation[..., AGENT_DIM:]}
+        return {
+            "observation.state": observation[..., :AGENT_DIM],
+            "observation.environment_state": observation[..., AGENT_DIM:],
+        }
 
 
 class MetaWorldEnv(gym.Env):

@@ -1,4 +1,5 @@
 """gym-pusht: push a T-shaped block onto a target with a circular agent (Chi et al. 2023)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,9 +44,13 @@ class PushTEnvConfig(EnvConfig):
     def make(self) -> gym.Env:
         import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
 
-        return gym.make("gym_pusht/PushT-v0", obs_type=GYM_OBS_TYPES[self.obs_type],
-                        max_episode_steps=self.episode_length, observation_width=self.render_size,
-                        observation_height=self.render_size)
+        return gym.make(
+            "gym_pusht/PushT-v0",
+            obs_type=GYM_OBS_TYPES[self.obs_type],
+            max_episode_steps=self.episode_length,
+            observation_width=self.render_size,
+            observation_height=self.render_size,
+        )
 
     def features(self) -> dict[str, PolicyFeature]:
         agent = {"observation.state": PolicyFeature(FeatureType.STATE, (2,))}
@@ -69,4 +74,3 @@ class PushTEnvConfig(EnvConfig):
         else:
             frame["observation.image"] = np.asarray(observation["pixels"], dtype=np.uint8)
         return frame
-

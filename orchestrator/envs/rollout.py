@@ -1,4 +1,5 @@
 """Roll a policy out in a vector env: the evaluation protocol (LeRobot's success / sum / max reward per episode)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,16 +22,23 @@ class EpisodeResult:
     max_reward: float  # best single-step reward of the episode
 
 
-def rollout(policy, env_cfg: EnvConfig, seeds: list[int], batch_size: int, use_async: bool = False,
-            autoreset_mode: gym.vector.AutoresetMode = gym.vector.AutoresetMode.SAME_STEP) -> list[EpisodeResult]:
+def rollout(
+    policy,
+    env_cfg: EnvConfig,
+    seeds: list[int],
+    batch_size: int,
+    use_async: bool = False,
+    autoreset_mode: gym.vector.AutoresetMode = gym.vector.AutoresetMode.SAME_STEP,
+) -> list[EpisodeResult]:
     """Run one episode per seed, `batch_size` at a time in a vector env; the policy acts on the whole batch.
     `policy=None` lets the env's scripted expert act instead (the ceiling of these episodes)."""
     results: list[EpisodeResult] = []
-    env = make_vector_env(env_cfg, min(batch_size, len(seeds)), use_async, expert=policy is None,
-                          autoreset_mode=autoreset_mode)
+    env = make_vector_env(
+        env_cfg, min(batch_size, len(seeds)), use_async, expert=policy is None, autoreset_mode=autoreset_mode
+    )
     try:
         for start in range(0, len(seeds), env.num_envs):
-            batch = seeds[start:start + env.num_envs]
+            batch = seeds[start : start + env.num_envs]
             results += _run_batch(policy, env_cfg, env, batch)
     finally:
         env.close()
@@ -106,5 +114,4 @@ def to_policy_inputs(frame: dict[str, np.ndarray], visual: set[str], device) -> 
 
 def summarize(results: list[EpisodeResult]) -> dict[str, float]:
     """LeRobot's aggregate eval metrics, with the success rate's 95 % interval."""
-    return eval_metrics([r.success for r in results], [r.sum_reward for r in results],
-                        [r.max_reward for r in results])
+    return eval_metrics([r.success for r in results], [r.sum_reward for r in results], [r.max_reward for r in results])

@@ -6,6 +6,7 @@ LeRobot's base fields included), model.safetensors (the weights, with LeRobot's 
 files holding the normalization statistics (processors.py). LeRobot's `from_pretrained` and
 `make_pre_post_processors(config, pretrained_path=folder)` load it, and `from_pretrained` here loads LeRobot's.
 """
+
 from __future__ import annotations
 
 import abc
@@ -50,8 +51,9 @@ class Policy(nn.Module, abc.ABC, Generic[ConfigT]):
         super().__init__()
         raise_if(self.feature_problems(config), f"{self.name} policy cannot use these features")
         self.config = config
-        self.normalizer = Normalizer({**config.input_features, **config.output_features},
-                                     config.normalization_mapping, stats)
+        self.normalizer = Normalizer(
+            {**config.input_features, **config.output_features}, config.normalization_mapping, stats
+        )
         self._action_queue: deque[Tensor] = deque(maxlen=config.n_action_steps)
 
     @classmethod
@@ -66,18 +68,33 @@ class Policy(nn.Module, abc.ABC, Generic[ConfigT]):
         for key, feature in config.input_features.items():
             field = f"policy.input_features[{key}]"
             if feature.type == FeatureType.VISUAL and not cls.accepts_images:
-                out.append(problem(field, f"images are not supported by the {cls.name} policy: use a policy that "
-                                   "takes images (e.g. act), or a dataset without cameras"))
+                out.append(
+                    problem(
+                        field,
+                        f"images are not supported by the {cls.name} policy: use a policy that "
+                        "takes images (e.g. act), or a dataset without cameras",
+                    )
+                )
             elif feature.type == FeatureType.VISUAL and len(feature.shape) != 3:
                 out.append(problem(field, "an image must have the shape (channels, height, width)", feature.shape))
             elif feature.type != FeatureType.VISUAL and (
-                    feature.type not in (FeatureType.STATE, FeatureType.ENV) or len(feature.shape) != 1):
+                feature.type not in (FeatureType.STATE, FeatureType.ENV) or len(feature.shape) != 1
+            ):
                 out.append(problem(field, "must be a 1-D STATE or ENV feature", feature))
         action = config.output_features.get("action")
-        if (action is None or set(config.output_features) != {"action"} or action.type != FeatureType.ACTION
-                or len(action.shape) != 1):
-            out.append(problem("policy.output_features", "must be exactly one 1-D ACTION feature named 'action'",
-                               config.output_features))
+        if (
+            action is None
+            or set(config.output_features) != {"action"}
+            or action.type != FeatureType.ACTION
+            or len(action.shape) != 1
+        ):
+            out.append(
+                problem(
+                    "policy.output_features",
+                    "must be exactly one 1-D ACTION feature named 'action'",
+                    config.output_features,
+                )
+            )
         return out
 
     @property
@@ -124,8 +141,11 @@ class Policy(nn.Module, abc.ABC, Generic[ConfigT]):
         directory.mkdir(parents=True, exist_ok=True)
         device = next(self.parameters()).device.type
         (directory / CONFIG_NAME).write_text(json.dumps(config_json(self.config, device), indent=4) + "\n")
-        weights = {k: v.detach().cpu().contiguous().clone() for k, v in self.state_dict().items()
-                   if not k.startswith(NORMALIZER_PREFIX)}  # clones: safetensors refuses tensors sharing memory
+        weights = {
+            k: v.detach().cpu().contiguous().clone()
+            for k, v in self.state_dict().items()
+            if not k.startswith(NORMALIZER_PREFIX)
+        }  # clones: safetensors refuses tensors sharing memory
         save_file(weights, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
         write_processors(directory, self.config, self.normalizer.stats, device)
 
@@ -135,14 +155,20 @@ class Policy(nn.Module, abc.ABC, Generic[ConfigT]):
         directory = Path(directory)
         config = read_config(directory)
         if not isinstance(config, cls.config_class):
-            raise UserError(problem(str(directory / CONFIG_NAME), f"holds a {config.type!r} policy, "
-                                    f"not {cls.name!r}: load it with orchestrator.policies.factory.load_policy"))
+            raise UserError(
+                problem(
+                    str(directory / CONFIG_NAME),
+                    f"holds a {config.type!r} policy, "
+                    f"not {cls.name!r}: load it with orchestrator.policies.factory.load_policy",
+                )
+            )
         stats = read_processor_stats(directory)
         try:
             policy = cls(config, stats)
         except ValueError as e:  # a statistic the normalization needs is missing or has the wrong shape
-            raise UserError(problem(str(directory), f"its processor files do not fit its config.json: {e}"),
-                            "not a policy folder") from None
+            raise UserError(
+                problem(str(directory), f"its processor files do not fit its config.json: {e}"), "not a policy folder"
+            ) from None
         policy.load_weights(directory / WEIGHTS_NAME)
         return policy
 
@@ -152,14 +178,22 @@ class Policy(nn.Module, abc.ABC, Generic[ConfigT]):
         try:
             missing, unexpected = load_model(self, str(path), strict=False)
         except (OSError, RuntimeError, SafetensorError) as e:
-            raise UserError(problem(str(path), f"does not hold the weights of this {self.name} policy: "
-                                    f"{str(e).splitlines()[0]}"), "wrong weights") from None
+            raise UserError(
+                problem(str(path), f"does not hold the weights of this {self.name} policy: {str(e).splitlines()[0]}"),
+                "wrong weights",
+            ) from None
         missing = [k for k in missing if not k.startswith(NORMALIZER_PREFIX)]
         unexpected = [k for k in unexpected if not k.startswith(NORMALIZER_PREFIX)]
         if missing or unexpected:
-            raise UserError(problem(str(path), f"does not hold the weights of this {self.name} policy: missing "
-                                    f"{missing[:5]}{' ...' if len(missing) > 5 else ''}, unexpected "
-                                    f"{unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"), "wrong weights")
+            raise UserError(
+                problem(
+                    str(path),
+                    f"does not hold the weights of this {self.name} policy: missing "
+                    f"{missing[:5]}{' ...' if len(missing) > 5 else ''}, unexpected "
+                    f"{unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}",
+                ),
+                "wrong weights",
+            )
 
 
 def config_json(config: PolicyConfig, device: str) -> dict:
@@ -181,8 +215,9 @@ def read_config(directory: Path | str) -> PolicyConfig:
     try:
         config = draccus.decode(PolicyConfig, json.loads(path.read_text()))
     except (ValueError, TypeError, draccus.utils.DecodingError) as e:
-        raise UserError(problem(str(path), f"is not a policy config this version can read: {e}"),
-                        "not a policy folder") from None
+        raise UserError(
+            problem(str(path), f"is not a policy config this version can read: {e}"), "not a policy folder"
+        ) from None
     if hasattr(config, "pretrained_backbone_weights"):
         config.pretrained_backbone_weights = None
     return config

@@ -10,6 +10,7 @@ reported as the mean over cycles with its 95 % interval (Student's t over the cy
 a cycle), and a sweep that trades latency against success may only decide by a difference larger than that noise
 (orchestrator/results/pareto.py). The global RNGs are left as they were (a diffusion policy draws noise).
 """
+
 from __future__ import annotations
 
 import statistics
@@ -48,12 +49,15 @@ def blank_observation(policy) -> dict[str, Tensor]:
 
 def describe(costs: dict[str, float], device: torch.device) -> str:
     """One line for people: parameters, latency per action and per model query (with their 95 % intervals)."""
+
     def ms(name: str) -> str:
         low, high = costs.get(f"{name}_ci95_low"), costs.get(f"{name}_ci95_high")
         return f"{costs[name]:.3g}" + ("" if low is None else f" [{low:.3g}, {high:.3g}]")
 
-    return (f"{int(costs[M.POLICY_N_PARAMS]):,} parameters; select_action {ms(M.POLICY_LATENCY_MS)} ms per "
-            f"action, {ms(M.POLICY_CHUNK_MS)} ms per model query (batch 1, {device.type}; 95 % intervals)")
+    return (
+        f"{int(costs[M.POLICY_N_PARAMS]):,} parameters; select_action {ms(M.POLICY_LATENCY_MS)} ms per "
+        f"action, {ms(M.POLICY_CHUNK_MS)} ms per model query (batch 1, {device.type}; 95 % intervals)"
+    )
 
 
 def policy_costs(policy, observation: dict[str, Tensor], device: torch.device) -> dict[str, float]:
@@ -74,9 +78,15 @@ def policy_costs(policy, observation: dict[str, Tensor], device: torch.device) -
     policy.train(was_training)
     latency = mean_t_interval([c[0] / steps for c in cycles])
     query = mean_t_interval([c[1] for c in cycles])
-    return {M.POLICY_N_PARAMS: n_params(policy), M.POLICY_LATENCY_MS: latency[0],
-            M.POLICY_LATENCY_LOW: latency[1], M.POLICY_LATENCY_HIGH: latency[2], M.POLICY_CHUNK_MS: query[0],
-            M.POLICY_CHUNK_LOW: query[1], M.POLICY_CHUNK_HIGH: query[2]}
+    return {
+        M.POLICY_N_PARAMS: n_params(policy),
+        M.POLICY_LATENCY_MS: latency[0],
+        M.POLICY_LATENCY_LOW: latency[1],
+        M.POLICY_LATENCY_HIGH: latency[2],
+        M.POLICY_CHUNK_MS: query[0],
+        M.POLICY_CHUNK_LOW: query[1],
+        M.POLICY_CHUNK_HIGH: query[2],
+    }
 
 
 def mean_t_interval(values: list[float]) -> tuple[float, float, float]:

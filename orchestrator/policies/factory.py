@@ -1,5 +1,6 @@
 """Build a policy from its config and the dataset's metadata, or load a saved one. Add a line per new policy here;
 a package of yours calls `register_policy` instead (README: Bring your own policy or env)."""
+
 from __future__ import annotations
 
 import copy
@@ -24,10 +25,12 @@ def register_policy(name: str, cls: type[Policy] | None = None):
     """Register `cls` as the model of policy type `name`, the name its config registered with
     `@PolicyConfig.register_subclass(name)`. Call it, `register_policy("my_policy", MyPolicy)`, or decorate the
     class, `@register_policy("my_policy")`. A name taken by another class is refused."""
+
     def register(policy: type[Policy]) -> type[Policy]:
         if not (isinstance(policy, type) and issubclass(policy, Policy)):
-            raise TypeError(f"register_policy({name!r}): {policy!r} is not a subclass of "
-                            "orchestrator.policies.base.Policy")
+            raise TypeError(
+                f"register_policy({name!r}): {policy!r} is not a subclass of orchestrator.policies.base.Policy"
+            )
         taken = POLICY_CLASSES.get(name)
         if taken is not None and (taken.__module__, taken.__qualname__) != (policy.__module__, policy.__qualname__):
             raise ValueError(f"register_policy({name!r}): the name is taken by {taken.__module__}.{taken.__qualname__}")
@@ -40,8 +43,14 @@ def register_policy(name: str, cls: type[Policy] | None = None):
 def policy_class(name: str) -> type[Policy]:
     """The Policy subclass registered as `name` (the config's "type")."""
     if name not in POLICY_CLASSES:
-        raise UserError(problem("policy.type", f"has no model: must be one of {sorted(POLICY_CLASSES)} (a package "
-                                "of yours registers one with orchestrator.policies.factory.register_policy)", name))
+        raise UserError(
+            problem(
+                "policy.type",
+                f"has no model: must be one of {sorted(POLICY_CLASSES)} (a package "
+                "of yours registers one with orchestrator.policies.factory.register_policy)",
+                name,
+            )
+        )
     return POLICY_CLASSES[name]
 
 

@@ -13,6 +13,7 @@ actors and DDP ranks) but are not written to model.safetensors: a saved policy k
 files (orchestrator/policies/processors.py), with every statistic the dataset had for the policy's features.
 A constant feature (std 0) gets std 1 when the dataset is read (orchestrator/datasets/stats.py), with a warning.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,12 @@ from orchestrator.configs.features import FeatureType, NormalizationMode, Policy
 
 EPS = 1e-8  # LeRobot's eps
 
-STATS_OF_MODE = {NormalizationMode.MEAN_STD: ("mean", "std"), NormalizationMode.MIN_MAX: ("min", "max"),
-                 NormalizationMode.QUANTILES: ("q01", "q99"), NormalizationMode.QUANTILE10: ("q10", "q90")}
+STATS_OF_MODE = {
+    NormalizationMode.MEAN_STD: ("mean", "std"),
+    NormalizationMode.MIN_MAX: ("min", "max"),
+    NormalizationMode.QUANTILES: ("q01", "q99"),
+    NormalizationMode.QUANTILE10: ("q10", "q90"),
+}
 
 
 def stats_shape(feature: PolicyFeature) -> tuple[int, ...]:
@@ -54,7 +59,9 @@ class Normalizer(nn.Module):
         self.modes: dict[str, NormalizationMode] = {}
         self.stats: dict[str, dict[str, Tensor]] = {
             key: {name: torch.as_tensor(value, dtype=torch.float32).clone() for name, value in stats[key].items()}
-            for key in features if stats is not None and key in stats}
+            for key in features
+            if stats is not None and key in stats
+        }
         for key, feature in features.items():
             mode = NormalizationMode(mapping.get(FeatureType(feature.type).value, NormalizationMode.IDENTITY))
             if mode is NormalizationMode.IDENTITY:

@@ -10,6 +10,7 @@ for ACT and Diffusion Policy (see ../shared/lerobot/fixtures/policies), so that 
 `make_pre_post_processors(config, pretrained_path=folder)` rebuilds the pipelines with our statistics, and read back
 from folders LeRobot wrote.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,12 @@ PREPROCESSOR = "policy_preprocessor"
 POSTPROCESSOR = "policy_postprocessor"
 NORMALIZER_STEP = "normalizer_processor"
 UNNORMALIZER_STEP = "unnormalizer_processor"
-PROCESSOR_FILES = [f"{PREPROCESSOR}.json", f"{POSTPROCESSOR}.json", f"{PREPROCESSOR}_step_*.safetensors",
-                   f"{POSTPROCESSOR}_step_*.safetensors"]  # glob patterns, e.g. for a Hub download
+PROCESSOR_FILES = [
+    f"{PREPROCESSOR}.json",
+    f"{POSTPROCESSOR}.json",
+    f"{PREPROCESSOR}_step_*.safetensors",
+    f"{POSTPROCESSOR}_step_*.safetensors",
+]  # glob patterns, e.g. for a Hub download
 
 
 def _features_json(features: dict[str, PolicyFeature]) -> dict:
@@ -42,22 +47,39 @@ def write_processors(directory: Path, config: PolicyConfig, stats: dict[str, dic
     device_step = {"registry_name": "device_processor", "config": {"device": device, "float_dtype": None}}
     pre_state = f"{PREPROCESSOR}_step_3_{NORMALIZER_STEP}.safetensors"
     post_state = f"{POSTPROCESSOR}_step_0_{UNNORMALIZER_STEP}.safetensors"
-    pre = {"name": PREPROCESSOR, "steps": [
-        {"registry_name": "rename_observations_processor", "config": {"rename_map": {}}},
-        {"registry_name": "to_batch_processor", "config": {}},
-        device_step,
-        {"registry_name": NORMALIZER_STEP, "config": {
-            "eps": EPS, "features": _features_json({**config.input_features, **config.output_features}),
-            "norm_map": norm_map}, "state_file": pre_state},
-    ]}
-    post = {"name": POSTPROCESSOR, "steps": [
-        {"registry_name": UNNORMALIZER_STEP, "config": {
-            "eps": EPS, "features": _features_json(config.output_features), "norm_map": norm_map},
-         "state_file": post_state},
-        device_step,
-    ]}
-    tensors = {f"{key}.{name}": value.detach().cpu().contiguous() for key, feature_stats in stats.items()
-               for name, value in feature_stats.items()}
+    pre = {
+        "name": PREPROCESSOR,
+        "steps": [
+            {"registry_name": "rename_observations_processor", "config": {"rename_map": {}}},
+            {"registry_name": "to_batch_processor", "config": {}},
+            device_step,
+            {
+                "registry_name": NORMALIZER_STEP,
+                "config": {
+                    "eps": EPS,
+                    "features": _features_json({**config.input_features, **config.output_features}),
+                    "norm_map": norm_map,
+                },
+                "state_file": pre_state,
+            },
+        ],
+    }
+    post = {
+        "name": POSTPROCESSOR,
+        "steps": [
+            {
+                "registry_name": UNNORMALIZER_STEP,
+                "config": {"eps": EPS, "features": _features_json(config.output_features), "norm_map": norm_map},
+                "state_file": post_state,
+            },
+            device_step,
+        ],
+    }
+    tensors = {
+        f"{key}.{name}": value.detach().cpu().contiguous()
+        for key, feature_stats in stats.items()
+        for name, value in feature_stats.items()
+    }
     for name, pipeline, state in ((PREPROCESSOR, pre, pre_state), (POSTPROCESSOR, post, post_state)):
         (directory / f"{name}.json").write_text(json.dumps(pipeline, indent=2) + "\n")
         save_file(tensors, str(directory / state))
@@ -76,23 +98,32 @@ def read_processor_stats(directory: Path) -> dict[str, dict[str, Tensor]]:
 def _step_stats(directory: Path, name: str, registry_name: str) -> dict[str, dict[str, Tensor]]:
     path = directory / f"{name}.json"
     if not path.is_file():
-        raise UserError(problem(str(path), "not found: a policy folder saved by LeRobot >= 0.4 (or by us) keeps its "
-                                "normalization statistics in its processor files; folders of older LeRobot versions "
-                                "keep them in model.safetensors: convert them with "
-                                "`python -m lerobot.processor.migrate_policy_normalization` first"), "not a policy folder")
+        raise UserError(
+            problem(
+                str(path),
+                "not found: a policy folder saved by LeRobot >= 0.4 (or by us) keeps its "
+                "normalization statistics in its processor files; folders of older LeRobot versions "
+                "keep them in model.safetensors: convert them with "
+                "`python -m lerobot.processor.migrate_policy_normalization` first",
+            ),
+            "not a policy folder",
+        )
     try:
         steps = json.loads(path.read_text())["steps"]
         step = next(s for s in steps if s.get("registry_name") == registry_name)
     except (ValueError, KeyError, TypeError, StopIteration):
-        raise UserError(problem(str(path), f"is not a processor pipeline with a {registry_name!r} step"),
-                        "not a policy folder") from None
+        raise UserError(
+            problem(str(path), f"is not a processor pipeline with a {registry_name!r} step"), "not a policy folder"
+        ) from None
     if "state_file" not in step:
         return {}
     state_path = directory / step["state_file"]
     try:
         tensors = load_file(str(state_path))
     except (OSError, SafetensorError) as e:
-        raise UserError(problem(str(state_path), f"cannot be read as safetensors ({e})"), "not a policy folder") from None
+        raise UserError(
+            problem(str(state_path), f"cannot be read as safetensors ({e})"), "not a policy folder"
+        ) from None
     out: dict[str, dict[str, Tensor]] = {}
     for flat, value in tensors.items():
         key, _, stat = flat.rpartition(".")

@@ -11,6 +11,7 @@ torchvision, e.g.
 
 `trunk(model)` keeps the layers up to layer4 (no pooling, no classifier): the feature map policies use.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -46,11 +47,13 @@ class FrozenBatchNorm2d(nn.Module):
         self.register_buffer("running_mean", torch.zeros(num_features))
         self.register_buffer("running_var", torch.ones(num_features))
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         state_dict.pop(prefix + "num_batches_tracked", None)  # written by nn.BatchNorm2d; meaningless here
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                                      error_msgs)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         scale = self.weight * (self.running_var + self.eps).rsqrt()
@@ -70,8 +73,15 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 dilation: int = 1, norm_layer: NormLayer = nn.BatchNorm2d):
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        dilation: int = 1,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=dilation, dilation=dilation, bias=False)
         self.bn1 = norm_layer(planes)
@@ -90,9 +100,13 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """torchvision's ResNet for BasicBlock: stem, four stages, global average pool, classifier."""
 
-    def __init__(self, layers: list[int], num_classes: int = 1000,
-                 replace_stride_with_dilation: tuple[bool, bool, bool] = (False, False, False),
-                 norm_layer: NormLayer = nn.BatchNorm2d):
+    def __init__(
+        self,
+        layers: list[int],
+        num_classes: int = 1000,
+        replace_stride_with_dilation: tuple[bool, bool, bool] = (False, False, False),
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ):
         super().__init__()
         self._norm_layer = norm_layer
         self.inplanes = 64
@@ -128,8 +142,10 @@ class ResNet(nn.Module):
             )
         layers = [BasicBlock(self.inplanes, planes, stride, downsample, previous_dilation, self._norm_layer)]
         self.inplanes = planes * BasicBlock.expansion
-        layers += [BasicBlock(self.inplanes, planes, dilation=self.dilation, norm_layer=self._norm_layer)
-                   for _ in range(1, blocks)]
+        layers += [
+            BasicBlock(self.inplanes, planes, dilation=self.dilation, norm_layer=self._norm_layer)
+            for _ in range(1, blocks)
+        ]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -138,8 +154,10 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet18(replace_stride_with_dilation: tuple[bool, bool, bool] = (False, False, False),
-             norm_layer: NormLayer = nn.BatchNorm2d) -> ResNet:
+def resnet18(
+    replace_stride_with_dilation: tuple[bool, bool, bool] = (False, False, False),
+    norm_layer: NormLayer = nn.BatchNorm2d,
+) -> ResNet:
     """ResNet-18, randomly initialized: torchvision's `resnet18(weights=None, ...)`."""
     return ResNet([2, 2, 2, 2], replace_stride_with_dilation=replace_stride_with_dilation, norm_layer=norm_layer)
 
@@ -182,15 +200,23 @@ def load_backbone_weights(model: nn.Module, path: str | None, field: str) -> Non
     expected = model.state_dict()
     if next(iter(expected), "").split(".")[0].isdigit():  # an indexed trunk: the file has torchvision's names
         weights = {_indexed_key(k): v for k, v in weights.items()}
-    weights = {k: v for k, v in weights.items()
-               if not k.endswith("num_batches_tracked") and (k in expected or not k.startswith("fc."))}
+    weights = {
+        k: v
+        for k, v in weights.items()
+        if not k.endswith("num_batches_tracked") and (k in expected or not k.startswith("fc."))
+    }
     missing = [k for k in expected if k not in weights and not k.startswith("fc.")]
     unexpected = [k for k in weights if k not in expected]
-    wrong_shape = [f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}" for k, v in weights.items()
-                   if k in expected and v.shape != expected[k].shape]
-    errors = [f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
-              for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
-              if keys]
+    wrong_shape = [
+        f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}"
+        for k, v in weights.items()
+        if k in expected and v.shape != expected[k].shape
+    ]
+    errors = [
+        f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong_shape))
+        if keys
+    ]
     if errors:
         raise UserError(problem(field, "does not hold ResNet-18 weights (" + "; ".join(errors) + ")", path))
     model.load_state_dict(weights, strict=False)

@@ -1,5 +1,6 @@
 """best/: the winning checkpoint's policy folder, copied out of the sweep's storage (config.json, model.safetensors,
 train_config.json, the processors); its model card is written beside it (orchestrator/publish/model_card.py)."""
+
 from __future__ import annotations
 
 import shutil

@@ -4,6 +4,7 @@ The endpoint is read from HF_ENDPOINT when each function is called (huggingface_
 sweep can be pointed at a private Hub or at a local test server without re-importing anything. Tokens come from
 HF_TOKEN or the `hf auth login` token file and never appear in messages, logs or the model card.
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,8 +42,9 @@ def check_hub_access(repo_id: str) -> None:
     if token is None:
         _refuse(repo_id, f"pushing to {endpoint} needs a Hugging Face token: {LOGIN_HINT}")
     try:
-        response = get_session().get(f"{endpoint}/api/whoami-v2", headers=build_hf_headers(token=token),
-                                     timeout=WHOAMI_TIMEOUT_S)
+        response = get_session().get(
+            f"{endpoint}/api/whoami-v2", headers=build_hf_headers(token=token), timeout=WHOAMI_TIMEOUT_S
+        )
         hf_raise_for_status(response)
     except HfHubHTTPError as err:
         status = err.response.status_code
@@ -50,21 +52,31 @@ def check_hub_access(repo_id: str) -> None:
             _refuse(repo_id, f"{endpoint} rejected the Hugging Face token (401: invalid or expired): {LOGIN_HINT}")
         _refuse(repo_id, f"{endpoint} answered {status} when checking the token: {scrub_secrets(str(err))}")
     except httpx2.HTTPError as err:
-        _refuse(repo_id, f"cannot reach the Hugging Face Hub at {endpoint} ({type(err).__name__}: "
-                         f"{scrub_secrets(str(err))}); check the network, or HF_ENDPOINT if you set it")
+        _refuse(
+            repo_id,
+            f"cannot reach the Hugging Face Hub at {endpoint} ({type(err).__name__}: "
+            f"{scrub_secrets(str(err))}); check the network, or HF_ENDPOINT if you set it",
+        )
     me = response.json()
     if me.get("auth", {}).get("accessToken", {}).get("role") == "read":
         _refuse(repo_id, f"the Hugging Face token of {me['name']!r} is read-only: use a token with write access")
     namespace = repo_id.split("/", 1)[0]
     writable = [me["name"], *(org["name"] for org in me.get("orgs", []))]
     if namespace not in writable:
-        _refuse(repo_id, f"the Hugging Face token belongs to {me['name']!r}, who cannot create repos under "
-                         f"{namespace!r}; allowed namespaces: {writable}")
+        _refuse(
+            repo_id,
+            f"the Hugging Face token belongs to {me['name']!r}, who cannot create repos under "
+            f"{namespace!r}; allowed namespaces: {writable}",
+        )
     logger.info("Hub access checked: %s can push to %s on %s", me["name"], repo_id, endpoint)
 
 
-def push_to_hub(folder: Path, repo_id: str, private: bool = False,
-                commit_message: str = "Upload the best policy of a robot-sweeps sweep") -> str:
+def push_to_hub(
+    folder: Path,
+    repo_id: str,
+    private: bool = False,
+    commit_message: str = "Upload the best policy of a robot-sweeps sweep",
+) -> str:
     """Create the model repo if needed and upload every file of `folder` in one commit; return the repo URL."""
     endpoint = hub_endpoint()
     api = HfApi(endpoint=endpoint, token=resolve_token())

@@ -8,6 +8,7 @@ search space, trial count, compute used, the versions that produced it, and how 
 pushed, never by a path of the machine that ran the sweep. The front matter's model-index is what the Hub shows as
 evaluation results.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,16 @@ def versions() -> dict[str, str]:
     import torch
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, text=True,
-                                capture_output=True, timeout=10).stdout.strip() or "unknown"
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                cwd=Path(__file__).resolve().parent,
+                text=True,
+                capture_output=True,
+                timeout=10,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.TimeoutExpired):
         commit = "unknown"
     return {"torch": torch.__version__, "ray": ray.__version__, "robot-sweeps commit": commit}
@@ -100,21 +109,39 @@ def card_info_from_dict(data: dict, **changes) -> ModelCardInfo:
     def confirmed(c: dict | None) -> Confirmed | None:
         if c is None:
             return None
-        return Confirmed(**{**c, "candidate": Candidate(**c["candidate"]), "success_ci95": tuple(c["success_ci95"]),
-                            "avg_sum_reward": tuple(c["avg_sum_reward"]), "avg_max_reward": tuple(c["avg_max_reward"]),
-                            "episodes": [tuple(e) for e in c.get("episodes", [])]})
+        return Confirmed(
+            **{
+                **c,
+                "candidate": Candidate(**c["candidate"]),
+                "success_ci95": tuple(c["success_ci95"]),
+                "avg_sum_reward": tuple(c["avg_sum_reward"]),
+                "avg_max_reward": tuple(c["avg_max_reward"]),
+                "episodes": [tuple(e) for e in c.get("episodes", [])],
+            }
+        )
 
-    return ModelCardInfo(**{**data, "search": SearchEvidence(**data["search"]), "winner": confirmed(data["winner"]),
-                            "baseline": confirmed(data["baseline"])})
+    return ModelCardInfo(
+        **{
+            **data,
+            "search": SearchEvidence(**data["search"]),
+            "winner": confirmed(data["winner"]),
+            "baseline": confirmed(data["baseline"]),
+        }
+    )
 
 
-def write_policy_card(folder: Path, repo_id: str, policy_type: str, env_type: str | None,
-                      dataset: str | None) -> Path:
+def write_policy_card(folder: Path, repo_id: str, policy_type: str, env_type: str | None, dataset: str | None) -> Path:
     """folder/README.md for a policy pushed on its own (a checkpoint, not a sweep's best/): what it is, how to load it."""
     data = ModelCardData(
-        library_name="robot-sweeps", pipeline_tag="robotics", model_name=repo_id,
-        tags=["robotics", policy_type, *([env_type] if env_type else []),
-              *(["lerobot"] if policy_type in LEROBOT_CLASSES else [])],
+        library_name="robot-sweeps",
+        pipeline_tag="robotics",
+        model_name=repo_id,
+        tags=[
+            "robotics",
+            policy_type,
+            *([env_type] if env_type else []),
+            *(["lerobot"] if policy_type in LEROBOT_CLASSES else []),
+        ],
         datasets=[dataset] if dataset and not dataset.startswith("local/") and dataset.count("/") == 1 else None,
     )
     trained = f" on `{dataset}`" if dataset else ""
@@ -151,23 +178,48 @@ def name_repo_in_card(text: str, repo_id: str) -> str:
 def card_data(info: ModelCardInfo) -> ModelCardData:
     """The front matter: library, tags, dataset, and a model-index with the confirmed (else search-time) results."""
     dataset = info.dataset_folder or info.dataset_repo_id
-    result: dict[str, Any] = dict(task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=dataset,
-                  dataset_name=dataset)
+    result: dict[str, Any] = dict(
+        task_type="robotics", task_name=f"{info.env_type} simulation", dataset_type=dataset, dataset_name=dataset
+    )
     eval_results = []
     if info.winner is not None:
         w = info.winner
-        eval_results.append(EvalResult(**result, metric_type="success_rate", metric_value=w.success,
-                                       metric_name=f"Success rate ({w.n_episodes} fresh episodes, 95% CI "
-                                                   f"{w.success_ci95[0]:.3f}-{w.success_ci95[1]:.3f})"))
-        eval_results.append(EvalResult(**result, metric_type="avg_max_reward", metric_value=w.avg_max_reward[0],
-                                       metric_name=f"Average max reward ({w.n_episodes} fresh episodes)"))
+        eval_results.append(
+            EvalResult(
+                **result,
+                metric_type="success_rate",
+                metric_value=w.success,
+                metric_name=f"Success rate ({w.n_episodes} fresh episodes, 95% CI "
+                f"{w.success_ci95[0]:.3f}-{w.success_ci95[1]:.3f})",
+            )
+        )
+        eval_results.append(
+            EvalResult(
+                **result,
+                metric_type="avg_max_reward",
+                metric_value=w.avg_max_reward[0],
+                metric_name=f"Average max reward ({w.n_episodes} fresh episodes)",
+            )
+        )
     elif info.search.value is not None:
         s = info.search
-        eval_results.append(EvalResult(**result, metric_type=s.metric.replace("eval/", ""), metric_value=s.value,
-                                       metric_name=f"{s.metric} ({s.n_episodes} search episodes, not confirmed)"))
+        eval_results.append(
+            EvalResult(
+                **result,
+                metric_type=s.metric.replace("eval/", ""),
+                metric_value=s.value,
+                metric_name=f"{s.metric} ({s.n_episodes} search episodes, not confirmed)",
+            )
+        )
     return ModelCardData(
         library_name="robot-sweeps",
-        tags=["robotics", info.policy_type, info.env_type, "ray-tune", *(["lerobot"] if _loads_in_lerobot(info) else [])],
+        tags=[
+            "robotics",
+            info.policy_type,
+            info.env_type,
+            "ray-tune",
+            *(["lerobot"] if _loads_in_lerobot(info) else []),
+        ],
         datasets=None if info.dataset_folder or info.dataset_repo_id.startswith("local/") else [info.dataset_repo_id],
         pipeline_tag="robotics",
         model_name=info.repo_id or f"{info.experiment}-{info.policy_type}",
@@ -177,8 +229,11 @@ def card_data(info: ModelCardInfo) -> ModelCardData:
 
 def _body(info: ModelCardInfo) -> str:
     dataset = info.dataset_repo_id
-    dataset_md = f"`{dataset}` (recorded locally by the env's scripted expert)" if dataset.startswith("local/") \
+    dataset_md = (
+        f"`{dataset}` (recorded locally by the env's scripted expert)"
+        if dataset.startswith("local/")
         else f"[`{dataset}`](https://huggingface.co/datasets/{dataset})"
+    )
     if info.dataset_folder:
         dataset_md = f"the LeRobot dataset in the local folder `{info.dataset_folder}`"
     load_from = info.repo_id or "path/to/this/folder"
@@ -220,8 +275,10 @@ def _loads_in_lerobot(info: ModelCardInfo) -> bool:
     return info.policy_type in LEROBOT_CLASSES
 
 
-LEROBOT_CLASSES = {"act": ("act.modeling_act", "ACTPolicy"), "diffusion": ("diffusion.modeling_diffusion",
-                                                                           "DiffusionPolicy")}
+LEROBOT_CLASSES = {
+    "act": ("act.modeling_act", "ACTPolicy"),
+    "diffusion": ("diffusion.modeling_diffusion", "DiffusionPolicy"),
+}
 
 
 def _lerobot_md(info: ModelCardInfo, load_from: str) -> str:
@@ -250,12 +307,16 @@ action = postprocessor(policy.select_action(preprocessor(observation)))
 def _chosen_how(info: ModelCardInfo) -> str:
     step = f" at step {info.search.step}" if info.search.step is not None else ""
     if info.winner is not None:
-        how = (f"; its best evaluated checkpoint{step} was confirmed, with the other top candidates and the default "
-               f"config, on fresh episodes, and chosen by that confirmation")
+        how = (
+            f"; its best evaluated checkpoint{step} was confirmed, with the other top candidates and the default "
+            f"config, on fresh episodes, and chosen by that confirmation"
+        )
         c = info.confirmation or {}
         if c.get("distinguishable") is False:
-            how += (f".\n\n**The choice is not evidence: {c['choice']}.** The winner is the best point estimate, "
-                    "kept because a policy was asked for")
+            how += (
+                f".\n\n**The choice is not evidence: {c['choice']}.** The winner is the best point estimate, "
+                "kept because a policy was asked for"
+            )
         spread = info.seed_spread or {}
         if spread.get("best"):
             how += f".\n\n{spread['best']['rule']}"
@@ -269,53 +330,72 @@ def _upper(text: str) -> str:
 
 def _row(name: str, c: Confirmed) -> str:
     low, high = c.success_ci95
-    return (f"| {name} | {c.success:.1%} ({c.successes} of {c.n_episodes}) | {low:.1%} - {high:.1%} | "
-            f"{c.avg_sum_reward[0]:.3f} ± {c.avg_sum_reward[2] - c.avg_sum_reward[0]:.3f} | "
-            f"{c.avg_max_reward[0]:.3f} ± {c.avg_max_reward[2] - c.avg_max_reward[0]:.3f} |")
+    return (
+        f"| {name} | {c.success:.1%} ({c.successes} of {c.n_episodes}) | {low:.1%} - {high:.1%} | "
+        f"{c.avg_sum_reward[0]:.3f} ± {c.avg_sum_reward[2] - c.avg_sum_reward[0]:.3f} | "
+        f"{c.avg_max_reward[0]:.3f} ± {c.avg_max_reward[2] - c.avg_max_reward[0]:.3f} |"
+    )
 
 
 def _evidence_md(info: ModelCardInfo) -> str:
     s = info.search
     search_seeds = f"seeds {s.first_seed}..{s.first_seed + s.n_episodes - 1}"
-    search_line = (f"During the search every trial was evaluated on the same {s.n_episodes} episodes "
-                   f"({search_seeds}); this checkpoint scored `{s.metric}` = "
-                   f"{'-' if s.value is None else f'{s.value:.4g}'} there (step {s.step}).")
+    search_line = (
+        f"During the search every trial was evaluated on the same {s.n_episodes} episodes "
+        f"({search_seeds}); this checkpoint scored `{s.metric}` = "
+        f"{'-' if s.value is None else f'{s.value:.4g}'} there (step {s.step})."
+    )
     if info.winner is None:
         return search_line + "\n\nIt was not confirmed on fresh episodes (`tune.confirm_top_k=0`)."
     w = info.winner
     assert info.confirm_first_seed is not None, "a confirmed winner comes with its confirmation's first seed"
     seeds = f"seeds {info.confirm_first_seed}..{info.confirm_first_seed + w.n_episodes - 1}"
     rows = [_row("this policy", w)] + ([_row("default config", info.baseline)] if info.baseline else [])
-    table = ("| policy | success | 95 % CI (Wilson) | avg sum reward (± 95 %) | avg max reward (± 95 %) |\n"
-             "|---|---|---|---|---|\n" + "\n".join(rows))
+    table = (
+        "| policy | success | 95 % CI (Wilson) | avg sum reward (± 95 %) | avg max reward (± 95 %) |\n"
+        "|---|---|---|---|---|\n" + "\n".join(rows)
+    )
     comparison = info.comparison or "The default config was not evaluated, so there is no comparison."
     c = info.confirmation
-    who = ("the search's winning seed - the default config's seed" if (info.seed_spread or {}).get("best")
-           else "winner - default config")
-    how = (f"{who}, paired on the shared episodes; {c['family']}" if c
-           else "difference of the two success rates, Newcombe's 95 % interval")
+    who = (
+        "the search's winning seed - the default config's seed"
+        if (info.seed_spread or {}).get("best")
+        else "winner - default config"
+    )
+    how = (
+        f"{who}, paired on the shared episodes; {c['family']}"
+        if c
+        else "difference of the two success rates, Newcombe's 95 % interval"
+    )
     design = ""
     if c:
         design = f" {_upper(c['stopping'])}; {c['n_episodes']} episodes per candidate."
-        choice = (f"**Not evidence: {c['choice']}.**" if c.get("distinguishable") is False
-                  else f"The winner: {c['choice']}.")
+        choice = (
+            f"**Not evidence: {c['choice']}.**" if c.get("distinguishable") is False else f"The winner: {c['choice']}."
+        )
         design += f"\n\n{choice}"
-    return (f"Confirmed on {w.n_episodes} fresh episodes ({seeds}) that no trial saw during the search:\n\n{table}\n\n"
-            f"**{_upper(comparison)}**{f' ({how}).' if info.comparison else ''}{design}{_seeds_md(info.seed_spread)}"
-            f"\n\n{search_line}")
+    return (
+        f"Confirmed on {w.n_episodes} fresh episodes ({seeds}) that no trial saw during the search:\n\n{table}\n\n"
+        f"**{_upper(comparison)}**{f' ({how}).' if info.comparison else ''}{design}{_seeds_md(info.seed_spread)}"
+        f"\n\n{search_line}"
+    )
 
 
 def _seeds_md(sp: dict | None) -> str:
     """With tune.confirm_seeds: the config's seeds and the default config's, and whether the config beats it."""
     if not sp:
         return ""
-    text = (f"\n\nRetrained with {len(sp['seeds'])} seeds ({sp['seeds']}), this configuration's confirmed success was "
-            f"{', '.join(f'{v:.0%}' for v in sp['success'])}: mean {sp['mean']:.1%}, standard deviation "
-            f"{sp['std']:.1%}.")
+    text = (
+        f"\n\nRetrained with {len(sp['seeds'])} seeds ({sp['seeds']}), this configuration's confirmed success was "
+        f"{', '.join(f'{v:.0%}' for v in sp['success'])}: mean {sp['mean']:.1%}, standard deviation "
+        f"{sp['std']:.1%}."
+    )
     default = sp.get("default")
     if default:
-        text += (f" The default config, trained with the same seeds ({default['seeds']}) and confirmed on the same "
-                 f"episodes: {', '.join(f'{v:.0%}' for v in default['success'])}, mean {default['mean']:.1%}.")
+        text += (
+            f" The default config, trained with the same seeds ({default['seeds']}) and confirmed on the same "
+            f"episodes: {', '.join(f'{v:.0%}' for v in default['success'])}, mean {default['mean']:.1%}."
+        )
     versus = sp.get("versus_default")
     if versus:
         text += f"\n\n**Over training seeds, {versus['sentence']}.**"
@@ -329,11 +409,16 @@ def _search_md(info: ModelCardInfo) -> str:
     gpu = f", {info.gpu_hours:.2f} GPU-hours" if info.gpu_hours else ""
     goal = f"optimizing `{info.search.metric}` ({info.search.mode})"
     if info.objectives:
-        goal = ("with several objectives (" + ", ".join(f"`{m}` ({d})" for m, d in info.objectives)
-                + f"); this policy is on their Pareto front, chosen so: {info.pareto_rule}")
-    return (f"{info.n_trials} trials ({info.search_algorithm}), {goal}; "
-            f"compute used: {info.cpu_hours:.2f} CPU-hours{gpu}.\n\n| field | searched over |\n|---|---|\n{space}\n\n"
-            f"{info.trials_table_md.strip()}")
+        goal = (
+            "with several objectives ("
+            + ", ".join(f"`{m}` ({d})" for m, d in info.objectives)
+            + f"); this policy is on their Pareto front, chosen so: {info.pareto_rule}"
+        )
+    return (
+        f"{info.n_trials} trials ({info.search_algorithm}), {goal}; "
+        f"compute used: {info.cpu_hours:.2f} CPU-hours{gpu}.\n\n| field | searched over |\n|---|---|\n{space}\n\n"
+        f"{info.trials_table_md.strip()}"
+    )
 
 
 def _costs_md(costs: dict[str, float] | None) -> str:
@@ -341,8 +426,11 @@ def _costs_md(costs: dict[str, float] | None) -> str:
         return ""
     from orchestrator import metrics as M
 
-    words = {M.POLICY_N_PARAMS: "parameters", M.POLICY_LATENCY_MS: "ms per action (select_action, batch 1, mean)",
-             M.POLICY_CHUNK_MS: "ms per model query (one action chunk, mean)"}
+    words = {
+        M.POLICY_N_PARAMS: "parameters",
+        M.POLICY_LATENCY_MS: "ms per action (select_action, batch 1, mean)",
+        M.POLICY_CHUNK_MS: "ms per model query (one action chunk, mean)",
+    }
 
     def cell(k: str, v: float) -> str:
         if k == M.POLICY_N_PARAMS:
@@ -351,15 +439,18 @@ def _costs_md(costs: dict[str, float] | None) -> str:
         return f"{v:.3g}" + ("" if low is None or high is None else f" (95 % CI {low:.3g}-{high:.3g})")
 
     lines = "\n".join(f"| {words.get(k, k)} | {cell(k, v)} |" for k, v in costs.items() if "_ci95_" not in k)
-    return (f"## What it costs on the robot\n\nMeasured on the device its trial trained on, before training (timings "
-            f"repeated over several model-query cycles):\n\n| | |\n|---|---|\n{lines}\n\n")
+    return (
+        f"## What it costs on the robot\n\nMeasured on the device its trial trained on, before training (timings "
+        f"repeated over several model-query cycles):\n\n| | |\n|---|---|\n{lines}\n\n"
+    )
 
 
 def _config_diff_md(config_diff: dict[str, object]) -> str:
     if not config_diff:
         return "The best trial used the base configuration unchanged."
-    rows = "\n".join(f"| `{name}` | `{_cell(json.dumps(value, default=str))}` |"
-                     for name, value in sorted(config_diff.items()))
+    rows = "\n".join(
+        f"| `{name}` | `{_cell(json.dumps(value, default=str))}` |" for name, value in sorted(config_diff.items())
+    )
     return f"The searched fields of this policy's configuration:\n\n| field | value |\n|---|---|\n{rows}"
 
 

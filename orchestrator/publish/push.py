@@ -11,6 +11,7 @@ publish after the fact what a sweep would have pushed at its end.
 The same checks as at the end of a sweep: the token first (hub.check_hub_access), then no file may hold a secret.
 Bad input exits 2 with one message.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,16 +78,26 @@ def push_from_args(args: list[str]) -> str | None:
 def _hub_config(args: list[str]) -> HubConfig:
     cli, config_path = parse_cli(args)
     section = cli.pop("hub", {})
-    bad = [problem(name, f"is not an option of push: {USAGE}") for name in [*cli, *(["config_path"] if config_path
-                                                                                    else [])]]
+    bad = [
+        problem(name, f"is not an option of push: {USAGE}")
+        for name in [*cli, *(["config_path"] if config_path else [])]
+    ]
     if not isinstance(section, dict):
         section = {}
         bad.append(problem("hub", f"set its fields: {USAGE}"))
-    bad += [problem(f"hub.{name}", f"is not an option of push: {USAGE}") for name in section
-            if name not in ("repo_id", "private")]
+    bad += [
+        problem(f"hub.{name}", f"is not an option of push: {USAGE}")
+        for name in section
+        if name not in ("repo_id", "private")
+    ]
     raise_if(bad, "bad command line")
-    raise_if([problem(f"hub.{p.field}", p.message, p.value) if p.has_value else problem(f"hub.{p.field}", p.message)
-              for p in check_types(section, HubConfig)], "bad command line")
+    raise_if(
+        [
+            problem(f"hub.{p.field}", p.message, p.value) if p.has_value else problem(f"hub.{p.field}", p.message)
+            for p in check_types(section, HubConfig)
+        ],
+        "bad command line",
+    )
     hub = draccus.decode(HubConfig, section)
     if not hub.repo_id:
         raise UserError(problem("hub.repo_id", "is required: --hub.repo_id=<user or org>/<name>"), "bad command line")
@@ -101,8 +112,15 @@ def locate(path: str) -> tuple[Path | None, Path]:
         raise UserError(problem("folder", "no such folder", path), "bad command line")
     if (folder / "summary.json").is_file():
         if not (folder / "best").is_dir():
-            raise UserError(problem("folder", f"is an experiment without best/ (no trial reported the sweep's metric; "
-                                    f"see {folder / 'report.md'}): nothing to push", path), "bad command line")
+            raise UserError(
+                problem(
+                    "folder",
+                    f"is an experiment without best/ (no trial reported the sweep's metric; "
+                    f"see {folder / 'report.md'}): nothing to push",
+                    path,
+                ),
+                "bad command line",
+            )
         experiment, policy = folder, folder / "best"
     elif folder.name == "best" and (folder.parent / "summary.json").is_file():
         experiment, policy = folder.parent, folder
@@ -112,8 +130,15 @@ def locate(path: str) -> tuple[Path | None, Path]:
         experiment, policy = None, folder
     missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, PREPROCESSOR_CONFIG) if not (policy / name).is_file()]
     if missing:
-        raise UserError(problem("folder", f"is neither an experiment folder (summary.json + best/) nor a policy folder "
-                                f"({policy} has no {' and no '.join(missing)})", path), "bad command line")
+        raise UserError(
+            problem(
+                "folder",
+                f"is neither an experiment folder (summary.json + best/) nor a policy folder "
+                f"({policy} has no {' and no '.join(missing)})",
+                path,
+            ),
+            "bad command line",
+        )
     return experiment, policy
 
 
@@ -138,17 +163,26 @@ def _policy_card(folder: Path, repo_id: str) -> None:
     train = json.loads(train.read_text()) if train.is_file() else {}
     dataset = train.get("dataset") or {}
     dataset_name = Path(dataset["root"]).name if dataset.get("root") else dataset.get("repo_id")
-    write_policy_card(folder, repo_id, config.get("type", "unknown"), (train.get("env") or {}).get("type"),
-                      dataset_name)
+    write_policy_card(
+        folder, repo_id, config.get("type", "unknown"), (train.get("env") or {}).get("type"), dataset_name
+    )
 
 
 def _refuse_secrets(folder: Path) -> None:
     """No file that goes to the Hub may hold a token (HF_TOKEN, WANDB_API_KEY, the stored Hub token)."""
     from orchestrator.publish.hub import scrub_secrets
 
-    holding = [p.relative_to(folder) for p in sorted(folder.rglob("*"))
-               if p.is_file() and p.suffix in TEXT_SUFFIXES
-               and scrub_secrets(text := p.read_text(errors="ignore")) != text]
+    holding = [
+        p.relative_to(folder)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix in TEXT_SUFFIXES and scrub_secrets(text := p.read_text(errors="ignore")) != text
+    ]
     if holding:
-        raise UserError(problem("folder", f"{', '.join(map(str, holding))} in {folder} hold a secret (a Hub or W&B "
-                                "token): remove it, nothing was pushed"), "cannot publish to the Hugging Face Hub")
+        raise UserError(
+            problem(
+                "folder",
+                f"{', '.join(map(str, holding))} in {folder} hold a secret (a Hub or W&B "
+                "token): remove it, nothing was pushed",
+            ),
+            "cannot publish to the Hugging Face Hub",
+        )

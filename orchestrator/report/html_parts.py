@@ -1,4 +1,5 @@
 """Building blocks of the HTML report's page: escaped text, tables, collapsible details, numbers for people."""
+
 from __future__ import annotations
 
 import html

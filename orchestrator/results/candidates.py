@@ -4,6 +4,7 @@ A trial's result is its best evaluated checkpoint, not its last (ties: the later
 asynchronously, so each report lists the evaluations that finished since the previous one (`evaluations`), and the
 train loop checkpoints every step it evaluates; the trial's report history (Tune's result.json) pairs them.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,10 @@ def candidates_of(history: list[dict], trial_id: str, params: dict) -> list[Cand
         finished = report.get(M.EVALUATIONS) or []
         for evaluation in json.loads(finished) if isinstance(finished, str) else finished:
             evaluations[int(evaluation[M.EVAL_STEP])] = evaluation
-    return [Candidate(trial_id, step, evaluation, checkpoints.get(step), dict(params))
-            for step, evaluation in sorted(evaluations.items())]
+    return [
+        Candidate(trial_id, step, evaluation, checkpoints.get(step), dict(params))
+        for step, evaluation in sorted(evaluations.items())
+    ]
 
 
 def best_candidate(candidates: list[Candidate], metric: str, mode: str) -> Candidate | None:

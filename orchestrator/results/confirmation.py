@@ -23,6 +23,7 @@ Success is compared with Newcombe's paired interval; an average reward with the 
 With `tune.confirm_seeds`, a config is compared with the default config over training seeds (`versus_default`:
 rliable's stratified bootstrap), and best/ is its median seed (`median_seed`), not its luckiest.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,11 @@ def compare(a, b, metric: str, alpha: float) -> Paired:
     xa, xb = outcomes(a, metric), outcomes(b, metric)
     seeds = sorted(xa.keys() & xb.keys())
     x, y = [xa[s] for s in seeds], [xb[s] for s in seeds]
-    return paired_mean(x, y, alpha) if metric in COLUMN else paired_interval([v > 0.5 for v in x],
-                                                                            [v > 0.5 for v in y], alpha)
+    return (
+        paired_mean(x, y, alpha)
+        if metric in COLUMN
+        else paired_interval([v > 0.5 for v in x], [v > 0.5 for v in y], alpha)
+    )
 
 
 def equivalent_to(a, b, metric: str, margin: float, alpha: float) -> bool:
@@ -103,13 +107,21 @@ class Plan:
         over = f"{max(1, self.comparisons)} comparison{'s' if self.comparisons > 1 else ''}"
         if self.looks > 1:
             over += f" x {self.looks} looks"
-        return (f"each paired interval at {100 * (1 - self.level):.4g} % ({100 * self.alpha:g} % / {over}, "
-                f"Bonferroni): family-wise {100 * (1 - self.alpha):g} %, whenever it stops")
+        return (
+            f"each paired interval at {100 * (1 - self.level):.4g} % ({100 * self.alpha:g} % / {over}, "
+            f"Bonferroni): family-wise {100 * (1 - self.alpha):g} %, whenever it stops"
+        )
 
     def to_dict(self) -> dict:
-        return {"planned_episodes": self.episodes, "stage_episodes": self.stage_size, "looks": self.looks,
-                "comparisons": self.comparisons, "family_alpha": self.alpha, "level": 1 - self.level,
-                "family": self.family()}
+        return {
+            "planned_episodes": self.episodes,
+            "stage_episodes": self.stage_size,
+            "looks": self.looks,
+            "comparisons": self.comparisons,
+            "family_alpha": self.alpha,
+            "level": 1 - self.level,
+            "family": self.family(),
+        }
 
 
 def plan_for(n_candidates: int, baseline: bool, episodes: int, stage: int, alpha: float = ALPHA) -> Plan:
@@ -157,21 +169,31 @@ class Decision:
             return f"{self.leader} was the only candidate confirmed"
         if self.distinguishable:
             if self.margin is None:
-                return (f"{self.top} is distinguishable from every other candidate on {what} (each paired interval "
-                        f"of the difference lies above 0)")
-            return (f"every other front member is worse than {self.top} on {what} or equivalent to it within "
-                    f"+-{self.margin:g} (paired intervals, TOST)")
+                return (
+                    f"{self.top} is distinguishable from every other candidate on {what} (each paired interval "
+                    f"of the difference lies above 0)"
+                )
+            return (
+                f"every other front member is worse than {self.top} on {what} or equivalent to it within "
+                f"+-{self.margin:g} (paired intervals, TOST)"
+            )
         names = ", ".join(self.undecided)
         every = len(self.undecided) == len(self.status)
         if self.margin is None:
-            head = (f"no candidate is distinguishable from {self.top} (the best point estimate): {names}" if every
-                    else f"{self.top} is not distinguishable from {names}")
+            head = (
+                f"no candidate is distinguishable from {self.top} (the best point estimate): {names}"
+                if every
+                else f"{self.top} is not distinguishable from {names}"
+            )
             why = "their paired intervals of the difference include 0"
         else:
             m = f"+-{self.margin:g}"
-            head = (f"no front member is distinguishable from {self.top} (the best point estimate) or equivalent "
-                    f"to it within {m}: {names}" if every
-                    else f"{self.top} is neither distinguishable from nor equivalent within {m} to {names}")
+            head = (
+                f"no front member is distinguishable from {self.top} (the best point estimate) or equivalent "
+                f"to it within {m}: {names}"
+                if every
+                else f"{self.top} is neither distinguishable from nor equivalent within {m} to {names}"
+            )
             why = f"their paired intervals include 0 and reach beyond +-{self.margin:g}"
         return f"{head} on {what} ({why} after {self.n_episodes} episodes): the choice among them is not evidence"
 
@@ -183,25 +205,45 @@ class Decision:
     def stopping_sentence(self) -> str:
         planned = self.plan.episodes
         if self.n_episodes < planned:
-            return (f"stopped after {self.n_episodes} of {planned} episodes (look {self.looks_run} of "
-                    f"{self.plan.looks}): " + ("the winner was decided" if self.decided else "undecided"))
+            return (
+                f"stopped after {self.n_episodes} of {planned} episodes (look {self.looks_run} of "
+                f"{self.plan.looks}): " + ("the winner was decided" if self.decided else "undecided")
+            )
         if self.plan.looks == 1:
             return f"all {planned} episodes at once (one look)"
-        return (f"ran all {planned} episodes ({self.plan.looks} looks): "
-                + ("decided at the last look" if self.decided else "still undecided at the end"))
+        return f"ran all {planned} episodes ({self.plan.looks} looks): " + (
+            "decided at the last look" if self.decided else "still undecided at the end"
+        )
 
     def to_dict(self) -> dict:
-        return {"metric": self.metric, "mode": self.mode, "n_episodes": self.n_episodes, "looks_run": self.looks_run,
-                **self.plan.to_dict(), "top": self.top, "leader": self.leader,
-                "distinguishable": self.distinguishable, "decided": self.decided, "undecided": self.undecided,
-                "margin": self.margin,
-                "versus": {label: {"status": self.status[label], **p.to_dict()} for label, p in self.versus.items()},
-                "versus_baseline": self.baseline.to_dict() if self.baseline else None,
-                "choice": self.choice_sentence(), "stopping": self.stopping_sentence()}
+        return {
+            "metric": self.metric,
+            "mode": self.mode,
+            "n_episodes": self.n_episodes,
+            "looks_run": self.looks_run,
+            **self.plan.to_dict(),
+            "top": self.top,
+            "leader": self.leader,
+            "distinguishable": self.distinguishable,
+            "decided": self.decided,
+            "undecided": self.undecided,
+            "margin": self.margin,
+            "versus": {label: {"status": self.status[label], **p.to_dict()} for label, p in self.versus.items()},
+            "versus_baseline": self.baseline.to_dict() if self.baseline else None,
+            "choice": self.choice_sentence(),
+            "stopping": self.stopping_sentence(),
+        }
 
 
-def decide(confirmed: Sequence, metric: str, mode: str, plan: Plan, baseline_label: str = "baseline",
-           margin: float | None = None, choose: Chooser | None = None) -> Decision:
+def decide(
+    confirmed: Sequence,
+    metric: str,
+    mode: str,
+    plan: Plan,
+    baseline_label: str = "baseline",
+    margin: float | None = None,
+    choose: Chooser | None = None,
+) -> Decision:
     """The decision on confirmed entries (objects with .label, .episodes, .value(metric); candidates in the search's
     rank order, the baseline labelled `baseline_label`). `margin`: several objectives (others may be equivalent);
     `choose(candidates, top, labels as good as top)` then picks the winner among those."""
@@ -244,5 +286,8 @@ def versus_default(config_runs: Sequence, default_runs: Sequence, metric: str) -
     """The config against the default config over their training seeds (each seed confirmed on the same episodes):
     rliable's stratified bootstrap, so the spread between seeds counts."""
     compared = compared_metric(metric)
-    return over_seeds([list(outcomes(c, compared).values()) for c in config_runs],
-                      [list(outcomes(c, compared).values()) for c in default_runs], points=compared not in COLUMN)
+    return over_seeds(
+        [list(outcomes(c, compared).values()) for c in config_runs],
+        [list(outcomes(c, compared).values()) for c in default_runs],
+        points=compared not in COLUMN,
+    )

@@ -1,6 +1,7 @@
 """A candidate's result on the confirmation episodes: its success with the Wilson interval, its average rewards with
 theirs, every episode (seed, success, sum and max reward). orchestrator/sweep/confirm.py runs the episodes; the
 decision (orchestrator/results/confirmation.py), the model card and summary.json read this."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,14 +29,21 @@ class Confirmed:
 
     def value(self, metric: str) -> float | None:
         """The confirmed value of an eval/ metric (success or an average reward)."""
-        return {M.EVAL_SUCCESS: self.success, M.EVAL_SUCCESS_LOW: self.success_ci95[0],
-                M.EVAL_SUCCESS_HIGH: self.success_ci95[1], M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward[0],
-                M.EVAL_AVG_MAX_REWARD: self.avg_max_reward[0]}.get(metric)
+        return {
+            M.EVAL_SUCCESS: self.success,
+            M.EVAL_SUCCESS_LOW: self.success_ci95[0],
+            M.EVAL_SUCCESS_HIGH: self.success_ci95[1],
+            M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward[0],
+            M.EVAL_AVG_MAX_REWARD: self.avg_max_reward[0],
+        }.get(metric)
 
     def interval(self, metric: str) -> tuple[float, float, float] | None:
         """(value, 95 % low, high) of an eval/ metric on the confirmation episodes (a point where none applies)."""
-        spans = {M.EVAL_SUCCESS: (self.success, *self.success_ci95), M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward,
-                 M.EVAL_AVG_MAX_REWARD: self.avg_max_reward}
+        spans = {
+            M.EVAL_SUCCESS: (self.success, *self.success_ci95),
+            M.EVAL_AVG_SUM_REWARD: self.avg_sum_reward,
+            M.EVAL_AVG_MAX_REWARD: self.avg_max_reward,
+        }
         value = self.value(metric)
         return spans.get(metric) or (None if value is None else (value, value, value))
 
@@ -45,6 +53,15 @@ def confirmed_from(label: str, candidate: Candidate, episodes, eval_s: float) ->
     episodes = sorted(episodes, key=lambda e: e.seed)
     successes = sum(e.success for e in episodes)
     n = len(episodes)
-    return Confirmed(label, candidate, successes, n, successes / n, wilson_interval(successes, n),
-                     mean_interval([e.sum_reward for e in episodes]), mean_interval([e.max_reward for e in episodes]),
-                     [(e.seed, e.success, e.sum_reward, e.max_reward) for e in episodes], eval_s)
+    return Confirmed(
+        label,
+        candidate,
+        successes,
+        n,
+        successes / n,
+        wilson_interval(successes, n),
+        mean_interval([e.sum_reward for e in episodes]),
+        mean_interval([e.max_reward for e in episodes]),
+        [(e.seed, e.success, e.sum_reward, e.max_reward) for e in episodes],
+        eval_s,
+    )

@@ -10,6 +10,7 @@ project's own metrics (success with its 95 % Wilson interval, ...) under `robot_
 Used by `python -m orchestrator eval --output_dir` (orchestrator/evaluate.py) and by the confirmation at the end of a
 sweep (orchestrator/sweep/finish.py: `<experiment>/confirm/<label>/eval_info.json`).
 """
+
 from __future__ import annotations
 
 import json
@@ -43,12 +44,26 @@ def eval_info(episodes: Iterable, group: str, eval_s: float, extra: dict | None 
     seeds, successes, sum_rewards, max_rewards = (list(column) for column in zip(*rows))
     n = len(rows)
     ours = eval_metrics(successes, sum_rewards, max_rewards)
-    aggregate = {"avg_sum_reward": ours[M.EVAL_AVG_SUM_REWARD], "avg_max_reward": ours[M.EVAL_AVG_MAX_REWARD],
-                 "pc_success": ours[M.EVAL_SUCCESS] * 100, "n_episodes": n}
+    aggregate = {
+        "avg_sum_reward": ours[M.EVAL_AVG_SUM_REWARD],
+        "avg_max_reward": ours[M.EVAL_AVG_MAX_REWARD],
+        "pc_success": ours[M.EVAL_SUCCESS] * 100,
+        "n_episodes": n,
+    }
     return {
-        "per_task": [{"task_group": group, "task_id": 0,
-                      "metrics": {"sum_rewards": sum_rewards, "max_rewards": max_rewards, "successes": successes,
-                                  "video_paths": [], "seeds": seeds}}],
+        "per_task": [
+            {
+                "task_group": group,
+                "task_id": 0,
+                "metrics": {
+                    "sum_rewards": sum_rewards,
+                    "max_rewards": max_rewards,
+                    "successes": successes,
+                    "video_paths": [],
+                    "seeds": seeds,
+                },
+            }
+        ],
         "per_group": {group: {**aggregate, "video_paths": []}},
         "overall": {**aggregate, "eval_s": eval_s, "eval_ep_s": eval_s / n, "video_paths": []},
         OURS: {**ours, M.EVAL_SECONDS: eval_s, **(extra or {})},

@@ -1,6 +1,7 @@
 """PBT's lineage, read back: which trial copied which, at which step, with which values. trainables/exploit.py
 writes one JSON line per exploit into the trial's Tune folder; the report, report.md and summary read them here,
 without Ray."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
 def changes(entry: dict) -> list[tuple[str, Any, Any, Any]]:
     """(field, this trial's value before, the donor's value, the new value) of each searched field of an exploit."""
     new = entry.get("new") or {}
-    return [(k, (entry.get("previous") or {}).get(k), (entry.get("donor_values") or {}).get(k), v)
-            for k, v in new.items()]
+    return [
+        (k, (entry.get("previous") or {}).get(k), (entry.get("donor_values") or {}).get(k), v) for k, v in new.items()
+    ]
 
 
 def fmt(v: Any) -> str:
@@ -46,8 +48,10 @@ def lineage_rows(lineage: dict[str, list[dict]]) -> list[list[str]]:
     rows = []
     for trial_id, entries in sorted(lineage.items()):
         for e in entries:
-            values = "; ".join(f"{k}: {fmt(before)} -> {fmt(new)}" + (f" (donor {fmt(donor)})" if donor != new else "")
-                               for k, before, donor, new in changes(e))
+            values = "; ".join(
+                f"{k}: {fmt(before)} -> {fmt(new)}" + (f" (donor {fmt(donor)})" if donor != new else "")
+                for k, before, donor, new in changes(e)
+            )
             rows.append([trial_id, str(e.get("donor")), str(e.get("donor_step")), str(e.get("run")), values])
     return rows
 
@@ -58,8 +62,13 @@ LINEAGE_COLUMNS = ["trial", "copied trial", "at its step", "new run", "values: b
 def lineage_markdown(lineage: dict[str, list[dict]]) -> list[str]:
     if not lineage:
         return []
-    lines = ["## PBT lineage: which trial copied which", "",
-             "Each row: a trial continued another's checkpoint (weights, optimizer, schedule, step) with mutated "
-             "values.", "", "| " + " | ".join(LINEAGE_COLUMNS) + " |", "|" + "---|" * len(LINEAGE_COLUMNS)]
+    lines = [
+        "## PBT lineage: which trial copied which",
+        "",
+        "Each row: a trial continued another's checkpoint (weights, optimizer, schedule, step) with mutated values.",
+        "",
+        "| " + " | ".join(LINEAGE_COLUMNS) + " |",
+        "|" + "---|" * len(LINEAGE_COLUMNS),
+    ]
     lines += ["| " + " | ".join(cells) + " |" for cells in lineage_rows(lineage)]
     return lines + [""]

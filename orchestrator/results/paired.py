@@ -13,6 +13,7 @@ seeds), so their differences are paired, episode by episode.
 - `over_seeds`: a config against another across training seeds (rliable's stratified bootstrap: seeds resampled
   within each config, episodes within each seed), so the spread between seeds counts, not only episode noise.
 """
+
 from __future__ import annotations
 
 import math
@@ -65,8 +66,9 @@ class Paired(_Difference):
 
     def interval_words(self) -> str:
         level = f"{100 * (1 - self.alpha):.4g} % CI"
-        return (f"(paired {level} {self.amount(self.low, True)}..{self.amount(self.high, True)}, {self.n} shared "
-                f"episodes)")
+        return (
+            f"(paired {level} {self.amount(self.low, True)}..{self.amount(self.high, True)}, {self.n} shared episodes)"
+        )
 
     def sentence(self, who: str = "the sweep", what: str = "success", mode: str = "max") -> str:
         interval = self.interval_words()
@@ -79,8 +81,13 @@ class Paired(_Difference):
         return f"no significant difference in {what}: {self.amount(self.difference, True)}{unit} {interval}"
 
     def to_dict(self) -> dict:
-        return {"difference": self.difference, "ci": [self.low, self.high], "level": 1 - self.alpha, "n": self.n,
-                "paired": True}
+        return {
+            "difference": self.difference,
+            "ci": [self.low, self.high],
+            "level": 1 - self.alpha,
+            "n": self.n,
+            "paired": True,
+        }
 
 
 def paired_interval(a: Sequence[bool], b: Sequence[bool], alpha: float = 0.05) -> Paired:
@@ -134,8 +141,9 @@ def equivalent(a: Sequence[bool], b: Sequence[bool], margin: float, alpha: float
     return -margin < p.low and p.high < margin
 
 
-def equivalent_counts(successes_a: int, n_a: int, successes_b: int, n_b: int, margin: float,
-                      alpha: float = 0.05) -> bool:
+def equivalent_counts(
+    successes_a: int, n_a: int, successes_b: int, n_b: int, margin: float, alpha: float = 0.05
+) -> bool:
     """TOST from two success counts (no episode-by-episode outcomes): Newcombe's independent-samples (1 - 2 alpha)
     interval within +-margin. Wider than the paired one, so it shows equivalence less often, never more wrongly."""
     from orchestrator.results.stats import newcombe_interval
@@ -156,8 +164,10 @@ class OverSeeds(_Difference):
     alpha: float = 0.05
 
     def sentence(self, who: str, other: str, what: str = "success", mode: str = "max") -> str:
-        interval = (f"(on {what}; {100 * (1 - self.alpha):g} % stratified-bootstrap CI over {self.seeds[0]} and "
-                    f"{self.seeds[1]} training seeds {self.amount(self.low, True)}..{self.amount(self.high, True)})")
+        interval = (
+            f"(on {what}; {100 * (1 - self.alpha):g} % stratified-bootstrap CI over {self.seeds[0]} and "
+            f"{self.seeds[1]} training seeds {self.amount(self.low, True)}..{self.amount(self.high, True)})"
+        )
         sign = 1 if mode == "max" else -1
         if self.better(mode):
             return f"{who} beats {other} by {self.amount(sign * self.difference)} over seeds {interval}"
@@ -167,12 +177,22 @@ class OverSeeds(_Difference):
         return f"{who} does not beat {other} over seeds: {self.amount(self.difference, True)}{unit} {interval}"
 
     def to_dict(self) -> dict:
-        return {"difference": self.difference, "ci": [self.low, self.high], "level": 1 - self.alpha,
-                "seeds": list(self.seeds)}
+        return {
+            "difference": self.difference,
+            "ci": [self.low, self.high],
+            "level": 1 - self.alpha,
+            "seeds": list(self.seeds),
+        }
 
 
-def over_seeds(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], alpha: float = 0.05,
-               resamples: int = 4000, seed: int = 0, points: bool | None = None) -> OverSeeds:
+def over_seeds(
+    a: Sequence[Sequence[float]],
+    b: Sequence[Sequence[float]],
+    alpha: float = 0.05,
+    resamples: int = 4000,
+    seed: int = 0,
+    points: bool | None = None,
+) -> OverSeeds:
     """a - b where each config has several training seeds, each confirmed on episodes: the mean over seeds of each
     seed's success (or per-episode number), with a stratified bootstrap interval (seeds resampled with replacement
     within each config, then episodes within each resampled seed). `points`: whether the values are successes (said

@@ -18,15 +18,16 @@ The front holds the trials that no other trial beats on every objective. The cho
 So a policy that succeeds as often as the most successful one, shown equivalent, and is measurably faster is the
 one pushed; one that is faster but not shown as successful is on the front and in the report, not in best/.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from orchestrator import metrics as M
 from orchestrator.formatting import value as fmt
-from orchestrator.results.rows import TrialRow
 from orchestrator.results.confirmation import ALPHA, compared_metric, score
 from orchestrator.results.paired import equivalent_counts
+from orchestrator.results.rows import TrialRow
 
 Interval = tuple[float, float, float]  # (value, low, high)
 
@@ -91,9 +92,13 @@ def _span(r: TrialRow, interval: Interval) -> str:
     return f"{r.trial_id} {fmt(value)}" + ("" if low == high else f" [{fmt(low)}, {fmt(high)}]")
 
 
-def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]], first_value: Callable[[TrialRow], float],
-           as_good: Callable[[TrialRow, TrialRow], bool],
-           top: TrialRow | None = None) -> tuple[TrialRow, list[TrialRow], list[str]]:
+def choose(
+    front: Sequence[TrialRow],
+    objectives: Sequence[tuple[str, str]],
+    first_value: Callable[[TrialRow], float],
+    as_good: Callable[[TrialRow, TrialRow], bool],
+    top: TrialRow | None = None,
+) -> tuple[TrialRow, list[TrialRow], list[str]]:
     """(the chosen row, the rows as good as the best on the first objective, why: one clause per later objective
     that was weighed) — `front` in rank order; `first_value(row)`: the first objective's value; `as_good(top, row)`:
     whether `row` is shown as good as `top` on it (an equivalence test); `top`: the best on it, if already known."""
@@ -111,12 +116,17 @@ def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]], fir
         spans = {r.trial_id: later_interval(r, metric) for r in pool}
         best = max(pool, key=lambda r: (s * spans[r.trial_id][0], -order[r.trial_id]))
         _, best_low, best_high = spans[best.trial_id]
-        kept = [r for r in pool if r is best or not (spans[r.trial_id][2] < best_low if mode == "max"
-                                                     else spans[r.trial_id][1] > best_high)]
+        kept = [
+            r
+            for r in pool
+            if r is best or not (spans[r.trial_id][2] < best_low if mode == "max" else spans[r.trial_id][1] > best_high)
+        ]
         listed = ", ".join(_span(r, spans[r.trial_id]) for r in pool)
         if len(kept) < len(pool):
-            why.append(f"{', '.join(r.trial_id for r in kept)} better on {metric} ({mode}) beyond its measurement "
-                       f"noise ({listed})")
+            why.append(
+                f"{', '.join(r.trial_id for r in kept)} better on {metric} ({mode}) beyond its measurement "
+                f"noise ({listed})"
+            )
         else:
             why.append(f"no difference in {metric} beyond its measurement noise ({listed}: the intervals overlap)")
         pool = kept
@@ -124,21 +134,34 @@ def choose(front: Sequence[TrialRow], objectives: Sequence[tuple[str, str]], fir
     return chosen, tied, why
 
 
-def choice_sentence(chosen: TrialRow, tied: Sequence[TrialRow], objectives: Sequence[tuple[str, str]],
-                    confirmed: bool, n_front: int, margin: float, why: Sequence[str] = ()) -> str:
+def choice_sentence(
+    chosen: TrialRow,
+    tied: Sequence[TrialRow],
+    objectives: Sequence[tuple[str, str]],
+    confirmed: bool,
+    n_front: int,
+    margin: float,
+    why: Sequence[str] = (),
+) -> str:
     """How best/ was chosen from the front, in one sentence."""
     first = objectives[0][0]
     where = "confirmed on fresh episodes" if confirmed else "in the search"
     test = "paired TOST" if confirmed else "TOST on the search's counts"
     if n_front == 1:
-        return (f"{chosen.trial_id} is the whole front: every other trial is at least as bad on every objective "
-                "and worse on one")
+        return (
+            f"{chosen.trial_id} is the whole front: every other trial is at least as bad on every objective "
+            "and worse on one"
+        )
     if len(tied) == 1:
-        return (f"{chosen.trial_id} is best on {first} {where}, and no other front member is shown equivalent to "
-                f"it within +-{margin:g} ({test})")
-    return (f"{len(tied)} front members are as good on {first} {where} (equivalent within +-{margin:g}, {test}: "
-            f"{', '.join(r.trial_id for r in tied)}); {'; '.join(why)}; so {chosen.trial_id}, the best on {first} "
-            f"of those left")
+        return (
+            f"{chosen.trial_id} is best on {first} {where}, and no other front member is shown equivalent to "
+            f"it within +-{margin:g} ({test})"
+        )
+    return (
+        f"{len(tied)} front members are as good on {first} {where} (equivalent within +-{margin:g}, {test}: "
+        f"{', '.join(r.trial_id for r in tied)}); {'; '.join(why)}; so {chosen.trial_id}, the best on {first} "
+        f"of those left"
+    )
 
 
 class Front:
@@ -160,8 +183,11 @@ class Front:
         first = self.objectives[0][0]
         alpha = ALPHA / max(1, len(self.members) - 1)
         self.chosen, self.tied, self.why = choose(
-            self.members, self.objectives, lambda r: member_value(r, first),
-            lambda top, r: search_equivalent(top, r, first, self.margin, alpha))
+            self.members,
+            self.objectives,
+            lambda r: member_value(r, first),
+            lambda top, r: search_equivalent(top, r, first, self.margin, alpha),
+        )
         return self.chosen
 
     def choose_confirmed(self, trials: list, top, as_good: list[str]):
@@ -173,8 +199,12 @@ class Front:
         pool = [r for r in self.members if r.trial_id in by_label]
         good = set(as_good)
         self.chosen, self.tied, self.why = choose(
-            pool, self.objectives, lambda r: score(by_label[r.trial_id], first), lambda _, r: r.trial_id in good,
-            top=next(r for r in pool if r.trial_id == top.label))
+            pool,
+            self.objectives,
+            lambda r: score(by_label[r.trial_id], first),
+            lambda _, r: r.trial_id in good,
+            top=next(r for r in pool if r.trial_id == top.label),
+        )
         self.confirmed = True
         return by_label[self.chosen.trial_id]
 
@@ -182,28 +212,39 @@ class Front:
         """How best/ was chosen from the front (None before a choice)."""
         if self.chosen is None:
             return None
-        return choice_sentence(self.chosen, self.tied, self.objectives, self.confirmed, len(self.members),
-                               self.margin, self.why)
+        return choice_sentence(
+            self.chosen, self.tied, self.objectives, self.confirmed, len(self.members), self.margin, self.why
+        )
 
     def summary(self) -> dict:
-        return {"objectives": [{"metric": m, "mode": d} for m, d in self.objectives], "n_trials": self.n_trials,
-                "members": [{"trial_id": r.trial_id, "best_step": r.best.step if r.best else None,
-                             "values": dict(zip([m for m, _ in self.objectives], front_values(r, self.objectives))),
-                             "intervals": {m: list(later_interval(r, m)) for m, _ in self.objectives[1:]}}
-                            for r in self.members],
-                "chosen": self.chosen.trial_id if self.chosen else None, "equivalence_margin": self.margin,
-                "as_good_on_first": [r.trial_id for r in self.tied], "confirmed": self.confirmed,
-                "rule": self.rule()}
+        return {
+            "objectives": [{"metric": m, "mode": d} for m, d in self.objectives],
+            "n_trials": self.n_trials,
+            "members": [
+                {
+                    "trial_id": r.trial_id,
+                    "best_step": r.best.step if r.best else None,
+                    "values": dict(zip([m for m, _ in self.objectives], front_values(r, self.objectives))),
+                    "intervals": {m: list(later_interval(r, m)) for m, _ in self.objectives[1:]},
+                }
+                for r in self.members
+            ],
+            "chosen": self.chosen.trial_id if self.chosen else None,
+            "equivalence_margin": self.margin,
+            "as_good_on_first": [r.trial_id for r in self.tied],
+            "confirmed": self.confirmed,
+            "rule": self.rule(),
+        }
 
     def print(self, console) -> None:
         names = ", ".join(f"{m} ({d})" for m, d in self.objectives)
         console.print(f"\nPareto front ({names}): {len(self.members)} of {self.n_trials} trials")
         for r in self.members:
-            values = ", ".join(_span_value(r, m, v)
-                               for (m, _), v in zip(self.objectives, front_values(r, self.objectives)))
+            values = ", ".join(
+                _span_value(r, m, v) for (m, _), v in zip(self.objectives, front_values(r, self.objectives))
+            )
             step = f" (step {r.best.step})" if r.best else ""  # no checkpoint: objectives all policy/* costs
-            console.print(f"  {r.trial_id}{step}: {values}"
-                          + ("  <- best/" if r is self.chosen else ""))
+            console.print(f"  {r.trial_id}{step}: {values}" + ("  <- best/" if r is self.chosen else ""))
         if self.chosen:
             console.print(f"  best/: {self.rule()}")
 
@@ -218,9 +259,16 @@ def front_markdown(front: dict | None) -> list[str]:
     if not front:
         return []
     names = [o["metric"] for o in front["objectives"]]
-    lines = [f"## Pareto front ({len(front['members'])} of {front['n_trials']} trials)", "",
-             "| trial | step | " + " | ".join(f"{o['metric']} ({o['mode']})" for o in front["objectives"]) + " |",
-             "|---|---|" + "---|" * len(names)]
-    lines += [f"| {m['trial_id']}{' (best/)' if m['trial_id'] == front['chosen'] else ''} | {m['best_step']} | "
-              + " | ".join(fmt(m["values"][n]) for n in names) + " |" for m in front["members"]]
+    lines = [
+        f"## Pareto front ({len(front['members'])} of {front['n_trials']} trials)",
+        "",
+        "| trial | step | " + " | ".join(f"{o['metric']} ({o['mode']})" for o in front["objectives"]) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    lines += [
+        f"| {m['trial_id']}{' (best/)' if m['trial_id'] == front['chosen'] else ''} | {m['best_step']} | "
+        + " | ".join(fmt(m["values"][n]) for n in names)
+        + " |"
+        for m in front["members"]
+    ]
     return lines + ["", f"best/: {front['rule']}", ""]

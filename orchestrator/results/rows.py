@@ -2,6 +2,7 @@
 one; ranked by a metric (configs by the mean over their seeds with --tune.repeats); the trials the scheduler
 stopped, with whether their interval overlapped the survivors'. Built from Tune's results or from an experiment
 folder (orchestrator/runtime/experiment.py), read by the tables, the HTML report, the model card and summary.json."""
+
 from __future__ import annotations
 
 import math
@@ -37,16 +38,23 @@ class TrialRow:
         return float(v) if isinstance(v, (int, float)) and not math.isnan(v) else None
 
     def summary(self) -> dict:
-        return {"trial_id": self.trial_id, "status": self.status, "params": self.params, "seconds": self.seconds,
-                "best_step": self.best.step if self.best else None,
-                "best_metrics": self.best.metrics if self.best else None,
-                "checkpoint_path": self.best.checkpoint_path if self.best else None,
-                "evaluations": [{"step": c.step, **c.metrics} for c in self.evaluations],
-                **({"config_id": self.config_id, "repeat": self.repeat, "over_seeds": self.over_seeds}
-                   if self.config_id is not None else {}),
-                **({"violated_constraints": self.violated} if self.violated else {}),
-                "last_metrics": {k: v for k, v in self.metrics.items()
-                                 if k not in (M.EVALUATIONS, M.EVALUATIONS_BEFORE)}}
+        return {
+            "trial_id": self.trial_id,
+            "status": self.status,
+            "params": self.params,
+            "seconds": self.seconds,
+            "best_step": self.best.step if self.best else None,
+            "best_metrics": self.best.metrics if self.best else None,
+            "checkpoint_path": self.best.checkpoint_path if self.best else None,
+            "evaluations": [{"step": c.step, **c.metrics} for c in self.evaluations],
+            **(
+                {"config_id": self.config_id, "repeat": self.repeat, "over_seeds": self.over_seeds}
+                if self.config_id is not None
+                else {}
+            ),
+            **({"violated_constraints": self.violated} if self.violated else {}),
+            "last_metrics": {k: v for k, v in self.metrics.items() if k not in (M.EVALUATIONS, M.EVALUATIONS_BEFORE)},
+        }
 
 
 def rows_of(result_grid, total_steps: int, metric: str, mode: str) -> list[TrialRow]:
@@ -55,29 +63,57 @@ def rows_of(result_grid, total_steps: int, metric: str, mode: str) -> list[Trial
         m = dict(r.metrics or {})
         status = "error" if r.error else ("finished" if m.get(M.STEP, 0) >= total_steps else "stopped early")
         # (an infeasible trial, which trained nothing, is labelled so by trial_row)
-        rows.append(trial_row(m.get("trial_id", Path(r.path).name), status, dict(r.config or {}), report_history(r),
-                              m, metric, mode))
+        rows.append(
+            trial_row(
+                m.get("trial_id", Path(r.path).name), status, dict(r.config or {}), report_history(r), m, metric, mode
+            )
+        )
     return rows
 
 
-def trial_row(trial_id: str, status: str, params: dict, history: list[dict], last: dict, metric: str,
-              mode: str) -> TrialRow:
+def trial_row(
+    trial_id: str, status: str, params: dict, history: list[dict], last: dict, metric: str, mode: str
+) -> TrialRow:
     """One trial from its report history (Tune's result.json lines) and its last report."""
     config_id = config_id_of(params)
     params, repeat, _ = split_repeat_keys(params)
     if any(h.get(M.INFEASIBLE) for h in history) or last.get(M.INFEASIBLE):
         broken = next((h.get(M.VIOLATED) for h in history if h.get(M.INFEASIBLE)), None) or last.get(M.VIOLATED)
-        return TrialRow(trial_id, "infeasible", dict(params), last, None, [], float(last.get("time_total_s", 0.0)),
-                        history, config_id, repeat if config_id else None, list(broken or []))
+        return TrialRow(
+            trial_id,
+            "infeasible",
+            dict(params),
+            last,
+            None,
+            [],
+            float(last.get("time_total_s", 0.0)),
+            history,
+            config_id,
+            repeat if config_id else None,
+            list(broken or []),
+        )
     evaluations = candidates_of(history, trial_id, params)
     if M.is_eval_metric(metric):
         best = best_candidate(evaluations, metric, mode)
     else:  # train/ and val/ metrics describe the last report: its last checkpoint
         saved = [h for h in history if h.get(M.CHECKPOINT_PATH)]
-        best = Candidate(trial_id, saved[-1][M.STEP], saved[-1], saved[-1][M.CHECKPOINT_PATH],
-                         dict(params)) if saved else None
-    return TrialRow(trial_id, status, dict(params), last, best, evaluations, float(last.get("time_total_s", 0.0)),
-                    history, config_id, repeat if config_id else None)
+        best = (
+            Candidate(trial_id, saved[-1][M.STEP], saved[-1], saved[-1][M.CHECKPOINT_PATH], dict(params))
+            if saved
+            else None
+        )
+    return TrialRow(
+        trial_id,
+        status,
+        dict(params),
+        last,
+        best,
+        evaluations,
+        float(last.get("time_total_s", 0.0)),
+        history,
+        config_id,
+        repeat if config_id else None,
+    )
 
 
 def rank(rows: list[TrialRow], metric: str, mode: str) -> list[TrialRow]:
@@ -108,8 +144,17 @@ def config_summaries(rows: list[TrialRow]) -> list[dict]:
     for r in rows:
         if r.config_id is None:
             continue
-        entry = out.setdefault(r.config_id, {"config_id": r.config_id, "params": r.params, "trials": [],
-                                             "repeats": [], "over_seeds": r.over_seeds, "status": []})
+        entry = out.setdefault(
+            r.config_id,
+            {
+                "config_id": r.config_id,
+                "params": r.params,
+                "trials": [],
+                "repeats": [],
+                "over_seeds": r.over_seeds,
+                "status": [],
+            },
+        )
         entry["trials"].append(r.trial_id)
         entry["repeats"].append(r.repeat)
         entry["status"].append(r.status)
@@ -132,8 +177,16 @@ def scheduler_stops(rows: list[TrialRow]) -> list[dict]:
         survivors = [r for r in rows if r is not row and any(c.step > at.step for c in r.evaluations)]
         peers = [c for r in survivors for c in r.evaluations if c.step == at.step]
         overlapping = [c for c in peers if _overlap(success_ci(c), success_ci(at))]
-        stops.append({"trial_id": row.trial_id, "rung": at.step, "success": at.value(M.EVAL_SUCCESS),
-                      "success_ci95": success_ci(at), "survivors": len(peers), "overlapping": len(overlapping)})
+        stops.append(
+            {
+                "trial_id": row.trial_id,
+                "rung": at.step,
+                "success": at.value(M.EVAL_SUCCESS),
+                "success_ci95": success_ci(at),
+                "survivors": len(peers),
+                "overlapping": len(overlapping),
+            }
+        )
     return stops
 
 

@@ -1,6 +1,7 @@
 """A trial's place among the seeds of its config (`--tune.repeats=N`), read from its sampled config, and the spread
 of a config's results over its seeds. Pure: the report reads them without importing Ray (orchestrator/search/repeats.py
 holds the Ray Tune side)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,5 +33,10 @@ def config_id_of(params: dict[str, Any]) -> str | None:
 
 def spread(values: list[float]) -> dict[str, float | int]:
     """Mean, sample std (0 for one value), min and max of a config's results over its seeds."""
-    return {"n": len(values), "mean": statistics.mean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0, "min": min(values), "max": max(values)}
+    return {
+        "n": len(values),
+        "mean": statistics.mean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }

@@ -9,6 +9,7 @@ checkpoint's bound with the incumbent's opposite bound (the incumbent measured t
 (stopping as worse when the checkpoint is in truth at least as good, or as better when it is not) needs one of
 the two to fail: its rate is at most alpha (tests/unit/test_sequential.py checks it by simulation).
 """
+
 from __future__ import annotations
 
 import math

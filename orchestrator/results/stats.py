@@ -5,6 +5,7 @@ unlike the normal one); a difference of two independent success rates carries Ne
 (method 10 of Newcombe 1998, built from the two Wilson intervals). The confirmation's candidates share their episodes,
 so "the sweep improved success by X points" uses the paired version (orchestrator/results/paired.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return low, high
 
 
-def newcombe_interval(successes_a: int, n_a: int, successes_b: int, n_b: int,
-                      z: float = Z95) -> tuple[float, float, float]:
+def newcombe_interval(
+    successes_a: int, n_a: int, successes_b: int, n_b: int, z: float = Z95
+) -> tuple[float, float, float]:
     """Difference of two independent success rates, a - b, with its 95 % interval (Newcombe's method 10):
     returns (difference, low, high)."""
     p_a, p_b = successes_a / n_a, successes_b / n_b

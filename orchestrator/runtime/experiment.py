@@ -12,6 +12,7 @@ relative to the folder.
     <experiment>/summary.json                                                written when the sweep ends
     <experiment>/interrupted.json          written when Ctrl-C/SIGINT/SIGTERM stopped the sweep; gone once it resumes
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,8 @@ from typing import Any
 
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
-from orchestrator.results.candidates import parse_reports
 from orchestrator.errors import UserError
+from orchestrator.results.candidates import parse_reports
 from orchestrator.results.rows import TrialRow, headline_metric, rank, trial_row
 from orchestrator.runtime.resources import trial_footprint
 
@@ -38,8 +39,11 @@ def reads(rel: str) -> bool:
     """Whether load_experiment reads this file of an experiment (its path relative to the experiment): what to
     download of an experiment in object storage (no weights, no optimizer state)."""
     top = rel.split("/", 1)[0]
-    return top in ("trials", "baseline") or rel in ("summary.json", INTERRUPTED) or (
-        top == "train" and rel.endswith("/pretrained_model/train_config.json"))
+    return (
+        top in ("trials", "baseline")
+        or rel in ("summary.json", INTERRUPTED)
+        or (top == "train" and rel.endswith("/pretrained_model/train_config.json"))
+    )
 
 
 def mark_interrupted(folder: str | Path, signal_name: str) -> None:
@@ -107,8 +111,10 @@ def load_experiment(folder: str | Path) -> Experiment:
     if steps is None:
         seen = [h[-1].get(M.STEP, 0) for h in histories.values() if h]
         steps = max(seen) if seen else None
-        notes.append("no trial's train_config.json was found under train/: a trial counts as finished at the "
-                     f"largest step any trial reached ({steps})")
+        notes.append(
+            "no trial's train_config.json was found under train/: a trial counts as finished at the "
+            f"largest step any trial reached ({steps})"
+        )
     statuses = {**_tune_statuses(folder / "trials"), **_tune_statuses(folder / "baseline")}
     interrupted = (folder / INTERRUPTED).exists()
 
@@ -116,8 +122,15 @@ def load_experiment(folder: str | Path) -> Experiment:
         history = histories[tid]
         last = history[-1] if history else {}
         params = _read_json(path / "params.json") or dict(last.get("config") or {})
-        return trial_row(tid, _status(statuses.get(tid), path, last, steps, interrupted), params, history, last,
-                         metric or M.EVAL_SUCCESS, mode)
+        return trial_row(
+            tid,
+            _status(statuses.get(tid), path, last, steps, interrupted),
+            params,
+            history,
+            last,
+            metric or M.EVAL_SUCCESS,
+            mode,
+        )
 
     rows = [row(tid, path) for tid, path in trials.items()]
     if metric is None:
@@ -127,9 +140,21 @@ def load_experiment(folder: str | Path) -> Experiment:
     baseline = next((row(tid, path) for tid, path in baseline_folders.items()), None)
     space = (summary or {}).get("search_space_spec") or infer_space([r.params for r in rows])
     footprint = {tid: _footprint(c) for tid, c in configs.items() if c}
-    return Experiment(folder, folder.name, metric, mode, steps, rank(rows, metric, mode), baseline, summary, space,
-                      {k: v for k, v in footprint.items() if v is not None}, notes, interrupted,
-                      {k: c for k, c in configs.items() if c})
+    return Experiment(
+        folder,
+        folder.name,
+        metric,
+        mode,
+        steps,
+        rank(rows, metric, mode),
+        baseline,
+        summary,
+        space,
+        {k: v for k, v in footprint.items() if v is not None},
+        notes,
+        interrupted,
+        {k: c for k, c in configs.items() if c},
+    )
 
 
 def _trial_folders(tune_dir: Path) -> dict[str, Path]:
@@ -201,7 +226,9 @@ def _metric_and_mode(folder: Path, summary: dict | None) -> tuple[str | None, st
 
 def _train_config(folder: Path, trial_id: str) -> dict | None:
     """The trial's concrete config as saved beside its checkpoints (any of them: they are equal)."""
-    for path in sorted((folder / "train" / f"trial_{trial_id}").glob("checkpoint_*/pretrained_model/train_config.json")):
+    for path in sorted(
+        (folder / "train" / f"trial_{trial_id}").glob("checkpoint_*/pretrained_model/train_config.json")
+    ):
         config = _read_json(path)
         if config:
             return config
@@ -247,8 +274,12 @@ def space_spec(space: dict) -> dict[str, dict]:
         elif isinstance(dist, (Float, Integer)):
             sampler = type(dist.get_sampler()).__name__.lower()
             high = dist.upper - 1 if isinstance(dist, Integer) else dist.upper  # randint's upper is exclusive
-            spec[name] = {"kind": "int" if isinstance(dist, Integer) else "float", "low": dist.lower,
-                          "high": high, "log": "log" in sampler}
+            spec[name] = {
+                "kind": "int" if isinstance(dist, Integer) else "float",
+                "low": dist.lower,
+                "high": high,
+                "log": "log" in sampler,
+            }
     return spec
 
 

@@ -10,6 +10,7 @@ The local Ray a command starts ignores the terminal's Ctrl-C (orchestrator/runti
 ignored, which its processes inherit): Ctrl-C reaches the whole foreground process group, and Ray's processes dying
 under the driver's feet made a stopping sweep hang instead of stopping.
 """
+
 from __future__ import annotations
 
 import logging
@@ -93,8 +94,10 @@ def _on_signal(signum: int, frame) -> None:
     _state["signal"] = signum
     tune_stop = signal.getsignal(signal.SIGUSR1)  # installed by Tune for the duration of its loop
     if _state["in_tune"] and callable(tune_stop):
-        sys.stderr.write(f"\n{signal.Signals(signum).name} at {time.strftime('%H:%M:%S')}: stopping the sweep; "
-                         "running trials keep their last checkpoint (press Ctrl-C again to quit at once)\n")
+        sys.stderr.write(
+            f"\n{signal.Signals(signum).name} at {time.strftime('%H:%M:%S')}: stopping the sweep; "
+            "running trials keep their last checkpoint (press Ctrl-C again to quit at once)\n"
+        )
         sys.stderr.flush()
         tune_stop(signal.SIGUSR1, frame)
         return

@@ -1,4 +1,5 @@
 """Starting or joining Ray: one place for the environment every Ray process gets and for how the driver connects."""
+
 from __future__ import annotations
 
 import logging
@@ -16,7 +17,11 @@ from orchestrator.runtime.interrupts import ignoring_sigint, reclaim
 
 # Environment variables passed from the driver to every Ray worker (when set here). Append to extend.
 WORKER_ENV_VARS: list[str] = [
-    "ROBOT_SWEEPS_CACHE", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "WANDB_DIR", "WANDB_MODE", "HF_ENDPOINT",
+    "ROBOT_SWEEPS_CACHE",
+    "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
+    "WANDB_DIR",
+    "WANDB_MODE",
+    "HF_ENDPOINT",
     "RAY_API_SERVER_ADDRESS",
     "THP_MEM_ALLOC_ENABLE",  # opt-in huge pages, see benchmarks/README.md
     "ROBOT_SWEEPS_PACKAGES",  # the user's packages of policies/envs to import (orchestrator/plugins.py)
@@ -24,7 +29,11 @@ WORKER_ENV_VARS: list[str] = [
     "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER",  # see set_ray_env
     # s3:// storage (orchestrator/runtime/storage.py): where pyarrow's S3 client finds the bucket, in every process that
     # writes a trial or a checkpoint. The credentials themselves are not here: see CREDENTIALS.
-    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_PROFILE",
     "AWS_EC2_METADATA_DISABLED",
 ]
 # Never handed to workers through a runtime environment: Ray writes a runtime env's env_vars in plain text into its
@@ -68,26 +77,48 @@ def local_resource_problems(resources, device: str | None = None) -> list:
         import torch
 
         if torch.cuda.device_count() == 0:
-            out.append(problem("resources.gpus_per_eval_actor", "this machine has no GPU torch can use, and the local "
-                               "Ray this command starts would wait forever for one: set it to 0 (evaluators on CPUs)",
-                               resources.gpus_per_eval_actor))
+            out.append(
+                problem(
+                    "resources.gpus_per_eval_actor",
+                    "this machine has no GPU torch can use, and the local "
+                    "Ray this command starts would wait forever for one: set it to 0 (evaluators on CPUs)",
+                    resources.gpus_per_eval_actor,
+                )
+            )
     if resources.use_gpu:
         import torch
 
         gpus = torch.cuda.device_count()
         if gpus == 0:
-            asked = f" (policy.device = {device!r} asks for it: --policy.device=cpu trains on the CPU)" \
-                if device and str(device).startswith("cuda") else ""
-            out.append(problem("resources.use_gpu", f"this machine has no GPU torch can use{asked}, and the local Ray "
-                               "this command starts would wait forever for one: set it to false, or run on a Ray "
-                               "cluster with GPU nodes (RAY_ADDRESS; README: Running on a Ray cluster)", True))
+            asked = (
+                f" (policy.device = {device!r} asks for it: --policy.device=cpu trains on the CPU)"
+                if device and str(device).startswith("cuda")
+                else ""
+            )
+            out.append(
+                problem(
+                    "resources.use_gpu",
+                    f"this machine has no GPU torch can use{asked}, and the local Ray "
+                    "this command starts would wait forever for one: set it to false, or run on a Ray "
+                    "cluster with GPU nodes (RAY_ADDRESS; README: Running on a Ray cluster)",
+                    True,
+                )
+            )
         elif resources.gpus_per_worker > gpus:
-            out.append(problem("resources.gpus_per_worker", f"is more than this machine's {gpus} GPUs",
-                               resources.gpus_per_worker))
+            out.append(
+                problem(
+                    "resources.gpus_per_worker", f"is more than this machine's {gpus} GPUs", resources.gpus_per_worker
+                )
+            )
     for field in ("cpus_per_worker", "cpus_per_eval_actor"):
         if getattr(resources, field) > cpus:
-            out.append(problem(f"resources.{field}", f"is more than this machine's {cpus} CPUs: the local Ray this "
-                               "command starts could never place it", getattr(resources, field)))
+            out.append(
+                problem(
+                    f"resources.{field}",
+                    f"is more than this machine's {cpus} CPUs: the local Ray this command starts could never place it",
+                    getattr(resources, field),
+                )
+            )
     return out
 
 
@@ -102,17 +133,25 @@ def wait_for_a_node(need: dict[str, float], timeout_s: float, poll_s: float = 5.
     for it, at most `timeout_s`; then give up with an error naming the fields instead of waiting forever."""
     from ray.autoscaler.sdk import request_resources
 
-    print(f"warning: no node of this Ray cluster fits one trial ({need}); asked the autoscaler for one, waiting up "
-          f"to {timeout_s:.0f} s (resources.placement_timeout_s)", flush=True)
+    print(
+        f"warning: no node of this Ray cluster fits one trial ({need}); asked the autoscaler for one, waiting up "
+        f"to {timeout_s:.0f} s (resources.placement_timeout_s)",
+        flush=True,
+    )
     request_resources(bundles=[need])
     deadline = time.monotonic() + timeout_s
     try:
         while (fits := trials_that_fit(need)) < 1:
             if time.monotonic() >= deadline:
-                raise UserError(problem("resources", f"no node of the Ray cluster at RAY_ADDRESS fitted one trial "
-                                        f"({need}) within resources.placement_timeout_s = {timeout_s:.0f} s: lower "
-                                        "resources.* or eval.num_actors, or add nodes that large"),
-                                "the sweep cannot run")
+                raise UserError(
+                    problem(
+                        "resources",
+                        f"no node of the Ray cluster at RAY_ADDRESS fitted one trial "
+                        f"({need}) within resources.placement_timeout_s = {timeout_s:.0f} s: lower "
+                        "resources.* or eval.num_actors, or add nodes that large",
+                    ),
+                    "the sweep cannot run",
+                )
             time.sleep(min(poll_s, max(0.0, deadline - time.monotonic())))
     finally:
         request_resources(bundles=[])  # from here on, the trials' own requests keep the nodes
@@ -145,9 +184,13 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
             options = {"include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port}
         try:
             with ignoring_sigint() if local else nullcontext():  # Ctrl-C is the driver's to handle (interrupts.py)
-                context = ray.init(address=os.environ.get("RAY_ADDRESS") or "local",
-                                   runtime_env={"env_vars": worker_env(extra_env)},
-                                   configure_logging=False, log_to_driver=terminal.verbose(), **options)
+                context = ray.init(
+                    address=os.environ.get("RAY_ADDRESS") or "local",
+                    runtime_env={"env_vars": worker_env(extra_env)},
+                    configure_logging=False,
+                    log_to_driver=terminal.verbose(),
+                    **options,
+                )
             break
         except Exception as e:
             # Another Ray starting on this machine took the free port between our check and the dashboard's bind.

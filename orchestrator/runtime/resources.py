@@ -1,6 +1,7 @@
 """What one trial holds while it runs, from its config alone (no Ray, no torch): the bundles Tune reserves for it
 (its driver, one per evaluator actor) and its whole footprint (those plus the Train workers, which Ray Train places
 itself). One home for that arithmetic: the sweep's concurrency, the report's compute and the confirmation read it."""
+
 from __future__ import annotations
 
 from orchestrator.configs.train import TrainPipelineConfig

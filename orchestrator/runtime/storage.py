@@ -9,6 +9,7 @@ S3-compatible server, ...; a Ray the driver starts inherits them, cluster nodes 
 runtime environment, whose variables Ray logs; see orchestrator/ray_start.CREDENTIALS), never from the
 URI: paths are printed and written into configs, summaries and logs.
 """
+
 from __future__ import annotations
 
 import os
@@ -115,7 +116,7 @@ def download(source: str, folder: str | os.PathLike, skip: Callable[[str], bool]
     if not infos and fs.get_file_info(root).type == pyarrow.fs.FileType.NotFound:
         raise FileNotFoundError(f"nothing at {source}")
     for info in infos:
-        rel = info.path[len(root) + 1:]
+        rel = info.path[len(root) + 1 :]
         if info.type != pyarrow.fs.FileType.File or (skip and skip(rel)):
             continue
         target = folder / rel
@@ -145,9 +146,14 @@ def uri_problems(path: str, field: str = "tune.storage_path") -> list[Problem]:
     u = urlsplit(path)
     in_query = [k for k in parse_qs(u.query) if k in _SECRET_PARAMS]
     if u.password is not None or u.username is not None or in_query:
-        return [problem(field, "holds credentials, and the path is printed and saved in configs and "
-                        "logs: remove them and set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or your cloud's "
-                        "credentials) in the environment instead")]
+        return [
+            problem(
+                field,
+                "holds credentials, and the path is printed and saved in configs and "
+                "logs: remove them and set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or your cloud's "
+                "credentials) in the environment instead",
+            )
+        ]
     return []
 
 
@@ -167,9 +173,15 @@ def reach_problems(path: str, field: str = "tune.storage_path") -> list[Problem]
             return [problem(field, f"bucket {bucket!r} does not exist: create it first", shown)]
         fs.get_file_info(p)
     except (OSError, ValueError, pyarrow.ArrowException) as e:
-        return [problem(field, f"cannot be reached ({type(e).__name__}: {e}); the endpoint and "
-                        "credentials come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
-                        "AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION for S3)", shown)]
+        return [
+            problem(
+                field,
+                f"cannot be reached ({type(e).__name__}: {e}); the endpoint and "
+                "credentials come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+                "AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION for S3)",
+                shown,
+            )
+        ]
     return []
 
 
@@ -183,11 +195,17 @@ def cluster_problems(storage_path: str, nodes: list[dict], seen_by: set[str] | N
     blind = [h for h in hosts if h not in (seen_by or set())]
     if is_uri(storage_path) or len(hosts) < 2 or not blind:
         return []
-    return [problem("tune.storage_path", f"is a local path, but this Ray cluster's nodes run on {len(hosts)} hosts "
-                    f"({', '.join(hosts)}) and {', '.join(blind)} cannot see it: trials there would write their "
-                    "checkpoints where this driver never finds them. Use object storage (s3://bucket/path, "
-                    "gs://bucket/path; credentials from the environment), or a shared filesystem mounted at the "
-                    "same path on every node (e.g. NFS/EFS at /mnt/shared, as in cluster.yaml)", storage_path)]
+    return [
+        problem(
+            "tune.storage_path",
+            f"is a local path, but this Ray cluster's nodes run on {len(hosts)} hosts "
+            f"({', '.join(hosts)}) and {', '.join(blind)} cannot see it: trials there would write their "
+            "checkpoints where this driver never finds them. Use object storage (s3://bucket/path, "
+            "gs://bucket/path; credentials from the environment), or a shared filesystem mounted at the "
+            "same path on every node (e.g. NFS/EFS at /mnt/shared, as in cluster.yaml)",
+            storage_path,
+        )
+    ]
 
 
 def hosts_seeing(folder: str, nodes: list[dict], timeout_s: float = 60.0) -> set[str]:
@@ -204,8 +222,10 @@ def hosts_seeing(folder: str, nodes: list[dict], timeout_s: float = 60.0) -> set
     try:
         look = ray.remote(num_cpus=0)(os.path.exists)
         by_host = {n["NodeManagerAddress"]: n["NodeID"] for n in nodes if n.get("Alive")}
-        refs = {host: look.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(
-            str(marker)) for host, node in by_host.items()}
+        refs = {
+            host: look.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(str(marker))
+            for host, node in by_host.items()
+        }
         ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=timeout_s)
         return {host for host, ref in refs.items() if ref in ready and ray.get(ref)}
     finally:

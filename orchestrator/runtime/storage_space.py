@@ -8,6 +8,7 @@ holds, what is free, and how to resume. A write that fails anyway
 (ENOSPC: the disk filled faster than a checkpoint) ends the same way. URIs (s3://...) are not watched: their space is
 the bucket's.
 """
+
 from __future__ import annotations
 
 import errno
@@ -16,9 +17,9 @@ from pathlib import Path
 
 from ray.tune.stopper import Stopper
 
-from orchestrator.runtime import interrupts
 from orchestrator import metrics as M
 from orchestrator.errors import StorageFull
+from orchestrator.runtime import interrupts
 
 MIN_FREE = 16 * 2**20  # bytes kept free at least: Tune's state files, a small checkpoint
 
@@ -85,5 +86,3 @@ def _size(path: Path) -> int:
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
     except OSError:
         return 0
-
-

@@ -3,6 +3,7 @@
 `search_algorithm` and `trial_scheduler` are what `Tuner` receives (orchestrator/sweep/tuner.py), and what the tabulated
 benchmark's replay drives directly (benchmarks/tabular/replay.py), so both judge the same objects with the same settings.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -11,11 +12,11 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import terminal
-from orchestrator.search.conditional import DefineByRun, is_conditional
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.search.constraints import tell_infeasible
 from orchestrator.metrics import EVAL_STEP, STEP
+from orchestrator.search.conditional import DefineByRun, is_conditional
+from orchestrator.search.constraints import tell_infeasible
 from orchestrator.search.pbt import is_population
 from orchestrator.search.pbt import make_scheduler as make_population_scheduler
 from orchestrator.search.repeats import Repeats
@@ -23,8 +24,13 @@ from orchestrator.search.untried import SuggestsUntried
 from orchestrator.search.warm_start import WarmStart
 
 
-def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = None, warm: WarmStart | None = None,
-                     study: str | None = None):
+def search_algorithm(
+    t: TuneConfig,
+    max_concurrent: int,
+    space: dict | None = None,
+    warm: WarmStart | None = None,
+    study: str | None = None,
+):
     """`study`: a file that keeps the Optuna study (Optuna's JournalStorage), so optuna-dashboard can open it and it
     resumes with the sweep; None keeps it in memory (a replay, a test)."""
     space = space or {}
@@ -35,23 +41,38 @@ def search_algorithm(t: TuneConfig, max_concurrent: int, space: dict | None = No
 
         if not terminal.verbose():
             optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created in memory ..."
-        sampler = optuna.samplers.TPESampler(seed=t.seed, n_startup_trials=t.tpe_startup_trials) \
-            if t.search == "optuna" \
+        sampler = (
+            optuna.samplers.TPESampler(seed=t.seed, n_startup_trials=t.tpe_startup_trials)
+            if t.search == "optuna"
             else optuna.samplers.RandomSampler(seed=t.seed)
+        )
         if warm:
-            terminal.say(f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna"
-                         + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else "")
-                         + f"; {len(warm.evaluated)} configs of them ran exactly as here (config and seed) and are not "
-                         "trained again")
+            terminal.say(
+                f"warm start: {len(warm.points)} trials of {warm.source} told to Optuna"
+                + (f" ({warm.skipped} without a result or outside this space left out)" if warm.skipped else "")
+                + f"; {len(warm.evaluated)} configs of them ran exactly as here (config and seed) and are not "
+                "trained again"
+            )
         # Several objectives: Optuna's multi-objective TPE over all of them (a study with one direction each).
-        metric, mode = ([m for m, _ in t.objectives], [d for _, d in t.objectives]) if t.multi_objective \
+        metric, mode = (
+            ([m for m, _ in t.objectives], [d for _, d in t.objectives])
+            if t.multi_objective
             else (t.rank_metric, t.rank_mode)
+        )
         kept = {"storage": journal(study), "study_name": t.experiment_name or "sweep"} if study else {}
-        searcher = OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler, **kept) \
-            if is_conditional(space) else OptunaOnEvaluations(sampler=sampler, metric=metric, mode=mode,
-                                                               points_to_evaluate=warm.points if warm else None,
-                                                               evaluated_rewards=warm.rewards if warm else None,
-                                                               evaluated=warm.evaluated if warm else None, **kept)
+        searcher = (
+            OptunaOnEvaluations(space=DefineByRun(space), metric=metric, mode=mode, sampler=sampler, **kept)
+            if is_conditional(space)
+            else OptunaOnEvaluations(
+                sampler=sampler,
+                metric=metric,
+                mode=mode,
+                points_to_evaluate=warm.points if warm else None,
+                evaluated_rewards=warm.rewards if warm else None,
+                evaluated=warm.evaluated if warm else None,
+                **kept,
+            )
+        )
         return Repeats(searcher, t.repeats) if t.repeats > 1 else searcher
     return BasicVariantGenerator(random_state=t.seed, max_concurrent=max_concurrent)
 
@@ -114,5 +135,9 @@ def trial_scheduler(t: TuneConfig, cfg: TrainPipelineConfig, space: dict | None 
     from ray.tune.schedulers import ASHAScheduler
 
     # Rungs are counted in evaluated training steps (our own counter survives trial retries; Tune's does not).
-    return ASHAScheduler(time_attr=EVAL_STEP, max_t=cfg.steps, grace_period=t.grace_period or cfg.eval_freq,
-                         reduction_factor=t.reduction_factor)
+    return ASHAScheduler(
+        time_attr=EVAL_STEP,
+        max_t=cfg.steps,
+        grace_period=t.grace_period or cfg.eval_freq,
+        reduction_factor=t.reduction_factor,
+    )

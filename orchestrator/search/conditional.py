@@ -19,6 +19,7 @@ becomes one typed, validated TrainPipelineConfig (space.from_sample). Optuna sam
 (only the chosen type's fields are suggested: TPE models each field from the trials that had it); `sample_point`
 does the same for the dry run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,8 +35,13 @@ from orchestrator.errors import UserError, problem
 
 def is_branch_choice(value: Any) -> bool:
     """A `tune.choice` (or grid_search) whose values are config dataclasses: a conditional space."""
-    values = value.categories if isinstance(value, Categorical) else \
-        value["grid_search"] if isinstance(value, dict) and set(value) == {"grid_search"} else None
+    values = (
+        value.categories
+        if isinstance(value, Categorical)
+        else value["grid_search"]
+        if isinstance(value, dict) and set(value) == {"grid_search"}
+        else None
+    )
     if not values:
         return False
     return any(dataclasses.is_dataclass(v) for v in values)
@@ -46,16 +52,35 @@ def lift_branches(dotted: str, value: Any, space: dict[str, Any], branches: dict
     `branches[dotted]` ({type: encoded config}); `lift(obj, prefix, space)` lifts one config's own distributions.
     Returns the first type's config (its distributions at their defaults): the field's value in the baseline."""
     if not isinstance(value, Categorical):
-        raise UserError(problem(dotted, "a choice between config types is sampled with tune.choice([...]), not "
-                                "grid_search (use --tune.search=optuna or random)"), "invalid search space")
+        raise UserError(
+            problem(
+                dotted,
+                "a choice between config types is sampled with tune.choice([...]), not "
+                "grid_search (use --tune.search=optuna or random)",
+            ),
+            "invalid search space",
+        )
     configs = list(value.categories)
     if not all(dataclasses.is_dataclass(c) and hasattr(c, "type") for c in configs):
-        raise UserError(problem(dotted, "tune.choice over configs needs every value to be a config of a registered "
-                                "type (ACTConfig(...), DiffusionConfig(...), ...)"), "invalid search space")
+        raise UserError(
+            problem(
+                dotted,
+                "tune.choice over configs needs every value to be a config of a registered "
+                "type (ACTConfig(...), DiffusionConfig(...), ...)",
+            ),
+            "invalid search space",
+        )
     types = [c.type for c in configs]
     if len(set(types)) != len(types):
-        raise UserError(problem(dotted, "each config type may appear once in the choice (put its alternatives in "
-                                "its own fields' distributions)", types), "invalid search space")
+        raise UserError(
+            problem(
+                dotted,
+                "each config type may appear once in the choice (put its alternatives in "
+                "its own fields' distributions)",
+                types,
+            ),
+            "invalid search space",
+        )
     space[f"{dotted}.type"] = Categorical(types).uniform()  # first: read before the types' own fields
     first = None
     for config in configs:
@@ -63,8 +88,9 @@ def lift_branches(dotted: str, value: Any, space: dict[str, Any], branches: dict
         sub: dict[str, Any] = {}
         lift(stripped, f"{dotted}.{config.type}.", sub)
         if any(k.endswith(".type") for k in sub):
-            raise UserError(problem(dotted, "a conditional space cannot hold another choice of configs"),
-                            "invalid search space")
+            raise UserError(
+                problem(dotted, "a conditional space cannot hold another choice of configs"), "invalid search space"
+            )
         space.update(sub)
         branches.setdefault(dotted, {})[config.type] = encode(stripped)
         first = first or stripped
@@ -105,8 +131,11 @@ def sample_point(space: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         if not _active(space, key, point):
             continue
         dist = space[key]
-        point[key] = rng.choice(list(dist["grid_search"])) if isinstance(dist, dict) \
+        point[key] = (
+            rng.choice(list(dist["grid_search"]))
+            if isinstance(dist, dict)
             else dist.sample(random_state=rng.randrange(2**31))
+        )
     return point
 
 
@@ -154,7 +183,7 @@ def resolve(base: dict, sample: dict[str, Any]) -> tuple[dict, dict[str, Any]]:
         if node.get("type") != chosen:
             base = _set(base, field, copy.deepcopy(configs[chosen]))
         for key in [k for k in sample if k.startswith(f"{field}.")]:
-            rest = key[len(field) + 1:]
+            rest = key[len(field) + 1 :]
             kind, _, leaf = rest.partition(".")
             if kind in configs and leaf:
                 value = sample.pop(key)
@@ -172,13 +201,24 @@ def collapse(space: dict[str, Any], base: dict, fixed: dict[str, Any]) -> tuple[
     base, branches = dict(base), copy.deepcopy(branches)
     for field in list(branches):
         if f"{field}.path" in fixed:
-            raise UserError(problem(f"{field}.path", f"fixes {field}; this search space samples {field}.type among "
-                                    f"{sorted(branches[field])}: fine-tune with a file that searches one type"),
-                            "invalid search space")
+            raise UserError(
+                problem(
+                    f"{field}.path",
+                    f"fixes {field}; this search space samples {field}.type among "
+                    f"{sorted(branches[field])}: fine-tune with a file that searches one type",
+                ),
+                "invalid search space",
+            )
         chosen = fixed.get(f"{field}.type")
-        space = {k: v for k, v in space.items()
-                 if not ((condition := condition_of(space, k)) and condition[0] == f"{field}.type"
-                         and f"{field}.{k[len(field) + 1:].partition('.')[2]}" in fixed)}
+        space = {
+            k: v
+            for k, v in space.items()
+            if not (
+                (condition := condition_of(space, k))
+                and condition[0] == f"{field}.type"
+                and f"{field}.{k[len(field) + 1 :].partition('.')[2]}" in fixed
+            )
+        }
         if chosen is None:
             continue
         if chosen not in branches[field]:
@@ -188,7 +228,7 @@ def collapse(space: dict[str, Any], base: dict, fixed: dict[str, Any]) -> tuple[
             cond = condition_of(space, k)
             if cond and cond[0] == f"{field}.type":
                 if cond[1] == chosen:
-                    renamed[f"{field}.{k[len(field) + 1:].partition('.')[2]}"] = v
+                    renamed[f"{field}.{k[len(field) + 1 :].partition('.')[2]}"] = v
             elif k != f"{field}.type":
                 renamed[k] = v
         space = renamed
@@ -208,8 +248,12 @@ def with_defaults(base: dict, defaults: dict[str, Any], cls: type) -> dict:
         chosen = defaults.pop(f"{field}.type", None)
         if chosen is not None:
             if chosen not in configs:
-                raise UserError(problem(f"defaults[{field + '.type'!r}]", f"not one of the searched types "
-                                        f"{sorted(configs)}", chosen), "invalid search space")
+                raise UserError(
+                    problem(
+                        f"defaults[{field + '.type'!r}]", f"not one of the searched types {sorted(configs)}", chosen
+                    ),
+                    "invalid search space",
+                )
             base = _set(base, field, copy.deepcopy(configs[chosen]))
     return merge(base, unflatten(defaults), cls) if defaults else base
 

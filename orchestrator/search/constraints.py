@@ -11,6 +11,7 @@ candidate for best/. Optuna is told the way Optuna 5 expresses infeasibility: th
 (`Trial.set_constraint`, 1 per broken constraint), so TPE ranks it below every feasible trial and learns to avoid
 the region, instead of ignoring it as a failure.
 """
+
 from __future__ import annotations
 
 import random
@@ -27,8 +28,11 @@ def constraint_problems(constraints: Any) -> list[Problem]:
     """The shape of `Sweep.constraints`: a dict of names to one-argument callables."""
     if not isinstance(constraints, dict):
         return [problem("constraints", "must be a dict {name: predicate(cfg) -> bool}", type(constraints).__name__)]
-    return [problem(f"constraints[{name!r}]", "must be a function of the sampled config returning True when it "
-                    "is allowed") for name, fn in constraints.items() if not callable(fn) or not isinstance(name, str)]
+    return [
+        problem(f"constraints[{name!r}]", "must be a function of the sampled config returning True when it is allowed")
+        for name, fn in constraints.items()
+        if not callable(fn) or not isinstance(name, str)
+    ]
 
 
 def violated(constraints: Constraints, cfg: TrainPipelineConfig) -> list[str]:
@@ -39,8 +43,10 @@ def violated(constraints: Constraints, cfg: TrainPipelineConfig) -> list[str]:
         try:
             ok = predicate(cfg)
         except Exception as e:  # noqa: BLE001  (the user's predicate: report which one, and why)
-            raise UserError(problem(f"constraints[{name!r}]", f"failed on a sampled config: {type(e).__name__}: {e}"),
-                            "invalid search space") from None
+            raise UserError(
+                problem(f"constraints[{name!r}]", f"failed on a sampled config: {type(e).__name__}: {e}"),
+                "invalid search space",
+            ) from None
         if not ok:
             out.append(name)
     return out
@@ -100,16 +106,38 @@ def search_problems(t, space: dict[str, Any], default_cfg: TrainPipelineConfig, 
     if not out and constraints and t.baseline:
         broken = violated(constraints, default_cfg)
         if broken:
-            out.append(problem(f"constraints[{broken[0]!r}]", "the baseline (the base config with its defaults) breaks "
-                               "it: change Sweep.defaults, or --tune.baseline=false"))
+            out.append(
+                problem(
+                    f"constraints[{broken[0]!r}]",
+                    "the baseline (the base config with its defaults) breaks "
+                    "it: change Sweep.defaults, or --tune.baseline=false",
+                )
+            )
     if is_conditional(space) and t.search == "grid":
-        out.append(problem("tune.search", "a space that searches config types (policy.type) is sampled by optuna or "
-                           "random, not enumerated as a grid", t.search))
+        out.append(
+            problem(
+                "tune.search",
+                "a space that searches config types (policy.type) is sampled by optuna or "
+                "random, not enumerated as a grid",
+                t.search,
+            )
+        )
     has_grid = any(isinstance(d, dict) for d in space.values())
     if t.repeats > 1 and t.search == "random" and has_grid:
-        out.append(problem("tune.search", "random search with --tune.repeats samples through Optuna, which cannot run "
-                           "grid_search: use --tune.search=grid, or tune.choice", t.search))
+        out.append(
+            problem(
+                "tune.search",
+                "random search with --tune.repeats samples through Optuna, which cannot run "
+                "grid_search: use --tune.search=grid, or tune.choice",
+                t.search,
+            )
+        )
     if t.repeats > 1 and t.search == "grid" and t.num_samples > 1:
-        out.append(problem("tune.num_samples", "with --tune.search=grid, --tune.repeats replaces repeating the grid: "
-                           "set num_samples=1", t.num_samples))
+        out.append(
+            problem(
+                "tune.num_samples",
+                "with --tune.search=grid, --tune.repeats replaces repeating the grid: set num_samples=1",
+                t.num_samples,
+            )
+        )
     return out

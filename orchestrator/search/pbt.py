@@ -13,6 +13,7 @@
 - Lineage: each exploit is a line of trials/trial_<id>/lineage.jsonl (written by the exploiting trial's driver);
   orchestrator/results/lineage.py reads them for report.md and the HTML report.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -43,27 +44,50 @@ def population_problems(t, space: dict[str, Any], cfg, config_of: Callable[[dict
     name = t.scheduler
     out = []
     if t.search == "optuna":
-        out.append(problem("tune.search", f"{name} draws its initial population at random and then mutates it itself;"
-                           " Ray Tune runs it with its random/grid generator only (it rejects a Searcher such as "
-                           "Optuna): add --tune.search=random", t.search))
+        out.append(
+            problem(
+                "tune.search",
+                f"{name} draws its initial population at random and then mutates it itself;"
+                " Ray Tune runs it with its random/grid generator only (it rejects a Searcher such as "
+                "Optuna): add --tune.search=random",
+                t.search,
+            )
+        )
     if not cfg.evaluates:
         out.append(problem("eval_freq", f"{name} decides at evaluated steps: set eval_freq > 0", cfg.eval_freq))
     elif (t.perturbation_interval or cfg.eval_freq) >= cfg.steps:
-        out.append(problem("tune.perturbation_interval" if t.perturbation_interval else "eval_freq",
-                           f"{name}'s first decision (evaluated step {t.perturbation_interval or cfg.eval_freq}) "
-                           f"must come before the last step ({cfg.steps}): lower it or raise steps",
-                           t.perturbation_interval or cfg.eval_freq))
+        out.append(
+            problem(
+                "tune.perturbation_interval" if t.perturbation_interval else "eval_freq",
+                f"{name}'s first decision (evaluated step {t.perturbation_interval or cfg.eval_freq}) "
+                f"must come before the last step ({cfg.steps}): lower it or raise steps",
+                t.perturbation_interval or cfg.eval_freq,
+            )
+        )
     if not space:
-        out.append(problem("tune.scheduler", f"{name} mutates the searched fields, and the search space has none",
-                           name))
+        out.append(
+            problem("tune.scheduler", f"{name} mutates the searched fields, and the search space has none", name)
+        )
     if name == "pb2":
         for key, dist in space.items():
             if not isinstance(dist, (Float, Integer)):
-                out.append(problem(key, "pb2 mutates numbers within [low, high] only: use tune.uniform/loguniform/"
-                                   "randint here, or --tune.scheduler=pbt for choices", describe(dist)))
+                out.append(
+                    problem(
+                        key,
+                        "pb2 mutates numbers within [low, high] only: use tune.uniform/loguniform/"
+                        "randint here, or --tune.scheduler=pbt for choices",
+                        describe(dist),
+                    )
+                )
         if not sklearn_available():
-            out.append(problem("tune.scheduler", "pb2 needs scikit-learn (Ray's PB2 fits its GP with it): install "
-                               "the project again (pip install -c constraints.txt -e .), or use pbt", name))
+            out.append(
+                problem(
+                    "tune.scheduler",
+                    "pb2 needs scikit-learn (Ray's PB2 fits its GP with it): install "
+                    "the project again (pip install -c constraints.txt -e .), or use pbt",
+                    name,
+                )
+            )
     out += shape_problems(space, cfg, config_of, name)
     return out
 
@@ -78,12 +102,18 @@ def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any],
         return []  # a policy that none of the stand-in feature sets fits: left to the trials
     reference = _shapes(cfg.policy, features)
     base = {key: _value_at(cfg, key) for key in space if key.startswith("policy.")}  # the default config's values
-    return [problem(key, f"changes the shapes of the policy's weights (e.g. {tensor}) at {value!r}: {name} copies "
-                    "weights between trials, so it can only search fields that keep them (lr, dropout, kl_weight, "
-                    "optimizer.*, ...); fix this field or use --tune.scheduler=asha", describe(dist))
-            for key, value, tensor, dist in shape_changes(space, reference,
-                                                           lambda sample: _shapes(config_of(sample).policy, features),
-                                                           base)]
+    return [
+        problem(
+            key,
+            f"changes the shapes of the policy's weights (e.g. {tensor}) at {value!r}: {name} copies "
+            "weights between trials, so it can only search fields that keep them (lr, dropout, kl_weight, "
+            "optimizer.*, ...); fix this field or use --tune.scheduler=asha",
+            describe(dist),
+        )
+        for key, value, tensor, dist in shape_changes(
+            space, reference, lambda sample: _shapes(config_of(sample).policy, features), base
+        )
+    ]
 
 
 def _value_at(cfg, dotted: str) -> Any:
@@ -100,7 +130,9 @@ def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:
     from orchestrator.search.fine_tuning import weight_shapes
 
     inputs = {k: f for k, f in features.items() if k != "action"}
-    return weight_shapes(dataclasses.replace(policy, input_features=inputs, output_features={"action": features["action"]}))
+    return weight_shapes(
+        dataclasses.replace(policy, input_features=inputs, output_features={"action": features["action"]})
+    )
 
 
 def _stand_in_features(policy) -> dict | None:
@@ -109,10 +141,18 @@ def _stand_in_features(policy) -> dict | None:
     if policy.input_features and policy.output_features:
         return {**policy.input_features, **policy.output_features}
     state, action = PolicyFeature(FeatureType.STATE, (2,)), PolicyFeature(FeatureType.ACTION, (2,))
-    candidates = [{"observation.state": state, "observation.environment_state": PolicyFeature(FeatureType.ENV, (16,)),
-                   "action": action},
-                  {"observation.state": state, "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
-                   "action": action}]
+    candidates = [
+        {
+            "observation.state": state,
+            "observation.environment_state": PolicyFeature(FeatureType.ENV, (16,)),
+            "action": action,
+        },
+        {
+            "observation.state": state,
+            "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
+            "action": action,
+        },
+    ]
     for features in candidates:
         try:
             _shapes(policy, features)
@@ -151,8 +191,11 @@ class KeepInSpace:
     lr scaled by 1.2 twice leaves loguniform(1e-4, 1e-2)), and an int field stays an int (PB2 proposes floats)."""
 
     def __init__(self, space: dict[str, Any]):
-        self.bounds = {k: (d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper, isinstance(d, Integer))
-                       for k, d in space.items() if isinstance(d, (Float, Integer))}
+        self.bounds = {
+            k: (d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper, isinstance(d, Integer))
+            for k, d in space.items()
+            if isinstance(d, (Float, Integer))
+        }
 
     def __call__(self, config: dict) -> dict:
         for key, (low, high, integer) in self.bounds.items():
@@ -167,18 +210,28 @@ def make_scheduler(t, cfg, space: dict[str, Any]):
     # Tune then suggests `reuse_actors` and `reset_config`: a function trainable has no reset_config, and an exploit
     # starts a new Train run anyway (trainables/exploit.py), so the advice cannot apply here.
     warnings.filterwarnings("ignore", message="Consider boosting PBT performance", category=UserWarning)
-    common = dict(time_attr=EVAL_STEP, perturbation_interval=t.perturbation_interval or cfg.eval_freq,
-                  quantile_fraction=t.quantile_fraction, custom_explore_fn=KeepInSpace(space),
-                  # Reports before a trial's first evaluation carry no eval/step and no eval metric: they are passed
-                  # over (_StateByTrialId.on_trial_result), so Ray's check would only warn about them.
-                  require_attrs=False, synch=False)
+    common = dict(
+        time_attr=EVAL_STEP,
+        perturbation_interval=t.perturbation_interval or cfg.eval_freq,
+        quantile_fraction=t.quantile_fraction,
+        custom_explore_fn=KeepInSpace(space),
+        # Reports before a trial's first evaluation carry no eval/step and no eval metric: they are passed
+        # over (_StateByTrialId.on_trial_result), so Ray's check would only warn about them.
+        require_attrs=False,
+        synch=False,
+    )
     scheduler: _StateByTrialId
     if t.scheduler == "pb2":
-        scheduler = PB2WithState(hyperparam_bounds={k: [d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper]
-                                                    for k, d in space.items()}, **common)
+        scheduler = PB2WithState(
+            hyperparam_bounds={
+                k: [d.lower, d.upper - 1 if isinstance(d, Integer) else d.upper] for k, d in space.items()
+            },
+            **common,
+        )
     else:
-        scheduler = PBTWithState(hyperparam_mutations=mutations(space), resample_probability=t.resample_probability,
-                                 **common)
+        scheduler = PBTWithState(
+            hyperparam_mutations=mutations(space), resample_probability=t.resample_probability, **common
+        )
     scheduler.last_step = cfg.steps
     return scheduler
 

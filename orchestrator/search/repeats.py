@@ -10,6 +10,7 @@ over the index instead. Every trial is a whole run of its own: ASHA decides per 
 The report ranks configs by the mean of their trials' results and shows the spread (std, min-max); best/ is the best
 seed's checkpoint of the best config.
 """
+
 from __future__ import annotations
 
 import math

@@ -10,6 +10,7 @@ A choice field may also be searched over config types, each with its own sub-spa
 (`policy=tune.choice([ACTConfig(...), DiffusionConfig(...)])`): see orchestrator/search/conditional.py. A sample may carry
 the repeat index of `--tune.repeats` (orchestrator/search/repeats.py): the trial trains with seed + index.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,12 +20,11 @@ from typing import Any
 
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
-from orchestrator.results.seeds import split_repeat_keys
-from orchestrator.search import conditional
-from orchestrator.configs.parsing import (BRANCHES, _check_leaf, _field_types, build_config, encode, flatten,
-                                          unflatten)
+from orchestrator.configs.parsing import BRANCHES, _check_leaf, _field_types, build_config, encode, flatten, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
+from orchestrator.results.seeds import split_repeat_keys
+from orchestrator.search import conditional
 
 
 def is_distribution(value: Any) -> bool:
@@ -52,8 +52,10 @@ def _lift(obj: Any, prefix: str, space: dict[str, Any], branches: dict[str, dict
         dotted = f"{prefix}{f.name}"
         if conditional.is_branch_choice(value):
             if branches is None:  # inside one type's sub-space
-                raise UserError(problem(dotted, "a type's sub-space cannot hold another choice between configs"),
-                                "invalid search space")
+                raise UserError(
+                    problem(dotted, "a type's sub-space cannot hold another choice between configs"),
+                    "invalid search space",
+                )
             setattr(obj, f.name, conditional.lift_branches(dotted, value, space, branches, _lift))
         elif is_distribution(value):
             space[dotted] = value
@@ -70,8 +72,13 @@ def _default_of(f: dataclasses.Field) -> Any:
     return None
 
 
-def from_sample(base: dict, sample: dict[str, Any], overrides: dict | None = None,
-                ties: dict[str, str] | None = None, validate: bool = True) -> TrainPipelineConfig:
+def from_sample(
+    base: dict,
+    sample: dict[str, Any],
+    overrides: dict | None = None,
+    ties: dict[str, str] | None = None,
+    validate: bool = True,
+) -> TrainPipelineConfig:
     """One sampled point (flat dotted keys, as Tune hands it to a trial) -> a typed, validated config.
     `overrides` (nested, from the CLI) win over the sample; `ties` copy one field's final value to another.
     A conditional field takes the sampled type's config; a repeat index (`__trial_index__`) adds to the seed.
@@ -115,8 +122,13 @@ def check_space(space: dict[str, Any], base_cfg: TrainPipelineConfig) -> list[Pr
     for dotted, dist in space.items():
         if dotted.split(".")[-1] == "type":
             if not _is_type_choice(base_cfg, dotted):
-                out.append(problem(dotted, "cannot be searched as a value: write tune.choice([ACTConfig(...), "
-                                   "DiffusionConfig(...)]) for the section, each config with its own sub-space"))
+                out.append(
+                    problem(
+                        dotted,
+                        "cannot be searched as a value: write tune.choice([ACTConfig(...), "
+                        "DiffusionConfig(...)]) for the section, each config with its own sub-space",
+                    )
+                )
             continue
         out += _bounds_problems(dotted, dist)
         ftype = _type_at(base_cfg, dotted)

@@ -14,6 +14,7 @@ asked again, up to REASKS times; then, in a space small enough to list, an untri
 when none is left the search ends (Tune's `Searcher.FINISHED`). A space too large to list (continuous) accepts the
 repeat, with a line saying so: there a repeat after REASKS fresh draws is as good as impossible.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -39,8 +40,11 @@ MAX_LISTED = 100_000  # a discrete space with more configs than this is not list
 
 def config_key(params: dict[str, Any]) -> str:
     """The sampled values as one comparable text (numbers as floats: 64 and 64.0 are one value; tuples as lists)."""
-    return json.dumps({k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-                       for k, v in params.items()}, sort_keys=True, default=str)
+    return json.dumps(
+        {k: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for k, v in params.items()},
+        sort_keys=True,
+        default=str,
+    )
 
 
 def listed_configs(space: Any) -> list[dict[str, Any]] | None:
@@ -99,14 +103,18 @@ class SuggestsUntried(_SearcherBase):
                 self._drop(trial_id)
         listed = listed_configs(self._space)
         if listed is None:
-            terminal.say(f"optuna suggested configs already evaluated or running {REASKS + 1} times in a row: this "
-                         f"one is trained again: {params}")
+            terminal.say(
+                f"optuna suggested configs already evaluated or running {REASKS + 1} times in a row: this "
+                f"one is trained again: {params}"
+            )
             return config
         self._drop(trial_id)
         untried = [c for c in listed if config_key(c) not in known]
         if not untried:
-            terminal.say(f"every one of the {len(listed)} configs of the search space is evaluated or running: the "
-                         "search ends here (a config is trained once; more seeds: --tune.repeats)")
+            terminal.say(
+                f"every one of the {len(listed)} configs of the search space is evaluated or running: the "
+                "search ends here (a config is trained once; more seeds: --tune.repeats)"
+            )
             self._exhausted = True
             return Searcher.FINISHED
         # Optuna keeps choosing evaluated configs: an untried one at random (seeded by the study's length, so a
@@ -122,8 +130,9 @@ class SuggestsUntried(_SearcherBase):
 
         mine = {t.number for t in self._ot_trials.values()} - {besides}
         keys = set(self._evaluated_elsewhere)
-        for t in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
-                                                                   TrialState.RUNNING)):
+        for t in self._ot_study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        ):
             if t.number in mine:
                 keys.add(config_key(t.params))
         return keys

@@ -11,6 +11,7 @@ untried.py). An earlier trial of another run (other steps, another dataset, ...)
 may be trained here. The earlier baseline, when it is this sweep's baseline run, is reused (its result and its
 checkpoint, which the confirmation evaluates again) instead of trained again.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,10 +25,10 @@ from typing import Any
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
 from orchestrator import terminal
-from orchestrator.runtime import storage
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import UserError, problem
 from orchestrator.results.rows import TrialRow
+from orchestrator.runtime import storage
 
 FIELD = "tune.warm_start"
 # Fields that say where and how a run is recorded, not what it computes: runs that differ only there are one run.
@@ -54,8 +55,15 @@ class WarmStart:
     baseline_note: str = ""  # why the earlier baseline is not reused, when it is not
 
 
-def load_warm_start(source: str, space: dict[str, Any], metric: str, mode: str, search: str,
-                    config_of: Callable[[dict], TrainPipelineConfig] | None = None, repeats: int = 1) -> WarmStart:
+def load_warm_start(
+    source: str,
+    space: dict[str, Any],
+    metric: str,
+    mode: str,
+    search: str,
+    config_of: Callable[[dict], TrainPipelineConfig] | None = None,
+    repeats: int = 1,
+) -> WarmStart:
     """Read the earlier experiment and keep what Optuna can be told; every problem is a UserError naming the field.
     `config_of(sample)`: the concrete config this sweep trains for a sampled point ({} is the baseline's); without
     it no earlier run counts as this sweep's (nothing is kept from being trained)."""
@@ -65,35 +73,61 @@ def load_warm_start(source: str, space: dict[str, Any], metric: str, mode: str, 
         raise UserError(problem(FIELD, f"seeds Optuna's searcher: use --tune.search=optuna (not {search})", source))
     folder = source if storage.is_uri(source) else str(Path(source).expanduser().resolve())
     if not storage.exists(storage.join(folder, "trials")):
-        raise UserError(problem(FIELD, "is not an experiment folder (no trials/ in it): give "
-                                "<tune.storage_path>/<experiment> of an earlier sweep", source))
+        raise UserError(
+            problem(
+                FIELD,
+                "is not an experiment folder (no trials/ in it): give "
+                "<tune.storage_path>/<experiment> of an earlier sweep",
+                source,
+            )
+        )
     with tempfile.TemporaryDirectory(prefix="warm-start-") as tmp:
-        local = storage.download(folder, Path(tmp) / "exp", skip=lambda rel: not reads(rel)) \
-            if storage.is_uri(folder) else folder
+        local = (
+            storage.download(folder, Path(tmp) / "exp", skip=lambda rel: not reads(rel))
+            if storage.is_uri(folder)
+            else folder
+        )
         earlier = load_experiment(local)
-        baseline_files = _tune_files(Path(local) / "baseline" / f"trial_{earlier.baseline.trial_id}") \
-            if earlier.baseline else {}
+        baseline_files = (
+            _tune_files(Path(local) / "baseline" / f"trial_{earlier.baseline.trial_id}") if earlier.baseline else {}
+        )
     if earlier.metric != metric or earlier.mode != mode:
-        raise UserError(problem(FIELD, f"that sweep optimized {earlier.metric} ({earlier.mode}), this one {metric} "
-                                f"({mode}): its results would mislead the searcher", source))
+        raise UserError(
+            problem(
+                FIELD,
+                f"that sweep optimized {earlier.metric} ({earlier.mode}), this one {metric} "
+                f"({mode}): its results would mislead the searcher",
+                source,
+            )
+        )
     points, rewards = [], []
     for row in earlier.rows:
         value = row.value(metric)
         point = {name: row.params.get(name) for name in space}
-        if value is None or not math.isfinite(value) or not all(
-                name in row.params and inside(domain, row.params[name]) for name, domain in space.items()):
+        if (
+            value is None
+            or not math.isfinite(value)
+            or not all(name in row.params and inside(domain, row.params[name]) for name, domain in space.items())
+        ):
             continue
         points.append(point)
         rewards.append(float(value))
     if not points:
-        raise UserError(problem(FIELD, f"none of its {len(earlier.rows)} trials has a {metric} result with every "
-                                f"searched field inside this sweep's space ({', '.join(space)})", source))
+        raise UserError(
+            problem(
+                FIELD,
+                f"none of its {len(earlier.rows)} trials has a {metric} result with every "
+                f"searched field inside this sweep's space ({', '.join(space)})",
+                source,
+            )
+        )
     warm = WarmStart(source, points, rewards, len(earlier.rows) - len(points))
     if config_of is not None:
         warm.evaluated = evaluated_points(earlier, space, config_of, repeats)
         baseline = earlier.baseline
-        why = baseline_problem(baseline, earlier.configs.get(baseline.trial_id) if baseline else None, config_of({}),
-                               metric)
+        why = baseline_problem(
+            baseline, earlier.configs.get(baseline.trial_id) if baseline else None, config_of({}), metric
+        )
         if why is None and baseline is not None:  # (no problem: there is a baseline)
             warm.baseline = EarlierBaseline(baseline, baseline_files)
         warm.baseline_note = why or ""
@@ -142,8 +176,9 @@ def baseline_problem(row: TrialRow | None, saved: dict | None, cfg: TrainPipelin
     return None
 
 
-def evaluated_points(earlier, space: dict[str, Any], config_of: Callable[[dict], TrainPipelineConfig],
-               repeats: int) -> list[dict[str, Any]]:
+def evaluated_points(
+    earlier, space: dict[str, Any], config_of: Callable[[dict], TrainPipelineConfig], repeats: int
+) -> list[dict[str, Any]]:
     """The points the earlier sweep trained, to a result, with each seed this sweep gives a config (seed + 0 ..
     seed + repeats - 1) exactly as this sweep would."""
     from orchestrator.search.untried import config_key
@@ -152,8 +187,11 @@ def evaluated_points(earlier, space: dict[str, Any], config_of: Callable[[dict],
     points: dict[str, dict[str, Any]] = {}
     for row in earlier.rows:
         saved = earlier.configs.get(row.trial_id)
-        if row.status not in ("finished", "stopped early") or not saved or not all(
-                name in row.params and inside(domain, row.params[name]) for name, domain in space.items()):
+        if (
+            row.status not in ("finished", "stopped early")
+            or not saved
+            or not all(name in row.params and inside(domain, row.params[name]) for name, domain in space.items())
+        ):
             continue
         point = {name: row.params[name] for name in space}
         ours, seed = config_of(point), saved.get("seed")
@@ -178,15 +216,19 @@ def reuse_baseline(warm: WarmStart | None, storage_dir: str, log: str | None = N
     assert row.best is not None, "a reused baseline has its evaluated checkpoint (baseline_problem)"
     for name, text in warm.baseline.files.items():
         storage.write_text(storage.join(storage_dir, "baseline", f"trial_{row.trial_id}", name), text)
-    terminal.say_and_log(f"baseline: {row.trial_id} of {warm.source} reused, not trained again (the same config and "
-                         f"seed); its checkpoint at step {row.best.step} is confirmed with the others", log)
+    terminal.say_and_log(
+        f"baseline: {row.trial_id} of {warm.source} reused, not trained again (the same config and "
+        f"seed); its checkpoint at step {row.best.step} is confirmed with the others",
+        log,
+    )
     return dataclasses.replace(row, seconds=0.0)  # trained by the earlier sweep: none of this sweep's compute
 
 
 def _tune_files(trial_dir: Path) -> dict[str, str]:
     """The files of a Tune trial folder that an experiment is read back from (orchestrator/runtime/experiment.py)."""
-    return {name: (trial_dir / name).read_text() for name in ("params.json", "result.json")
-            if (trial_dir / name).is_file()}
+    return {
+        name: (trial_dir / name).read_text() for name in ("params.json", "result.json") if (trial_dir / name).is_file()
+    }
 
 
 def inside(domain: Any, value: Any) -> bool:

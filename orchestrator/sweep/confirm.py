@@ -7,16 +7,17 @@ in the search, in parallel on evaluator actors, and the winner is chosen by that
 same seeds, in stages of `tune.confirm_stage_episodes`; after each stage `decided` (the sweep's decision rule,
 orchestrator/results/confirmation.py) may end it.
 """
+
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from orchestrator.results.candidates import Candidate
-from orchestrator.runtime.storage import local_pretrained
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.results.candidates import Candidate
 from orchestrator.results.confirmed import Confirmed, confirmed_from
+from orchestrator.runtime.storage import local_pretrained
 from orchestrator.terminal import progress
 
 
@@ -27,8 +28,14 @@ def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episo
     return max(search.start, confirm.start) < min(search.stop, confirm.stop)
 
 
-def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_episodes: int, first_seed: int,
-            stage: int = 0, decided: Callable[[list[Confirmed]], bool] | None = None) -> list[Confirmed]:
+def confirm(
+    cfg: TrainPipelineConfig,
+    entries: list[tuple[str, Candidate]],
+    n_episodes: int,
+    first_seed: int,
+    stage: int = 0,
+    decided: Callable[[list[Confirmed]], bool] | None = None,
+) -> list[Confirmed]:
     """Evaluate each entry's checkpoint on the same fresh episodes (seeds first_seed, first_seed + 1, ...), all at
     once on evaluator actors (as many as the cluster's free CPUs allow); results in the order of `entries`. With
     `stage` (0 < stage < n_episodes), in stages of that many episodes: after each, `decided(results so far)` may stop
@@ -41,8 +48,13 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
     stage = stage if 0 < stage < n_episodes else n_episodes
     free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
     n_actors = max(1, min(free, stage))
-    actors = create_actors(encode(cfg), n_actors, cfg.resources.cpus_per_eval_actor, owner="confirm",
-                           gpus_per_actor=cfg.resources.gpus_per_eval_actor)
+    actors = create_actors(
+        encode(cfg),
+        n_actors,
+        cfg.resources.cpus_per_eval_actor,
+        owner="confirm",
+        gpus_per_actor=cfg.resources.gpus_per_eval_actor,
+    )
     raw: list[list] = [[] for _ in entries]  # each entry's evaluated episodes
     seconds = [0.0 for _ in entries]
     results: list[Confirmed] = []
@@ -65,8 +77,10 @@ def confirm(cfg: TrainPipelineConfig, entries: list[tuple[str, Candidate]], n_ep
                     seconds[i] = time.perf_counter() - start
                     advance(k)
                 done += k
-                results = [confirmed_from(label, candidate, episodes, s)
-                           for (label, candidate), episodes, s in zip(entries, raw, seconds)]
+                results = [
+                    confirmed_from(label, candidate, episodes, s)
+                    for (label, candidate), episodes, s in zip(entries, raw, seconds)
+                ]
                 if done < n_episodes and decided is not None and decided(results):
                     break
     finally:

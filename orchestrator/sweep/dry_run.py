@@ -1,15 +1,16 @@
 """`sweep --dry-run`: sample a few configs, build each one's policy on CPU, report every error, train nothing.
 With constraints, many more points are sampled (no policy built) to count how many pass each constraint; a
 constraint that no sample passes is refused, by name."""
+
 from __future__ import annotations
 
 import random
 
 from rich.console import Console
 
+from orchestrator.errors import UserError, problem
 from orchestrator.search.conditional import sample_point
 from orchestrator.search.constraints import pass_counts, sample_configs, violated
-from orchestrator.errors import UserError, problem
 from orchestrator.search.space import from_sample
 from orchestrator.sweep.tuner import PreparedSweep
 
@@ -57,8 +58,10 @@ def _count_constraints(prepared: PreparedSweep, console: Console) -> None:
     n = len(sampled)
     for name, k in counts.items():
         console.print(f"constraint {name!r}: {k} of {n} samples pass")
-    console.print(f"all constraints: {every} of {n} samples pass ({every / n:.0%}); the others would be reported "
-                  "infeasible, not trained")
+    console.print(
+        f"all constraints: {every} of {n} samples pass ({every / n:.0%}); the others would be reported "
+        "infeasible, not trained"
+    )
     invalid = []  # samples that pass every constraint but are not valid configs: those trials would fail
     for point, cfg in sampled:
         try:
@@ -69,16 +72,33 @@ def _count_constraints(prepared: PreparedSweep, console: Console) -> None:
         except UserError as e:
             invalid += [problem(f"sample {point}: {p.field}", p.message, p.value) for p in e.problems]
     if invalid:
-        raise UserError(invalid[:3], f"dry run found problems ({len(invalid)} of {n} samples pass the constraints "
-                        "but are invalid configs; add a constraint or narrow the space)")
+        raise UserError(
+            invalid[:3],
+            f"dry run found problems ({len(invalid)} of {n} samples pass the constraints "
+            "but are invalid configs; add a constraint or narrow the space)",
+        )
     dead = [name for name, k in counts.items() if k == 0]
     if dead:
-        raise UserError([problem(f"constraints[{name!r}]", f"no sample of {n} passes it: every trial would be "
-                                 "infeasible; widen the space or fix the predicate") for name in dead],
-                        "dry run found problems")
+        raise UserError(
+            [
+                problem(
+                    f"constraints[{name!r}]",
+                    f"no sample of {n} passes it: every trial would be "
+                    "infeasible; widen the space or fix the predicate",
+                )
+                for name in dead
+            ],
+            "dry run found problems",
+        )
     if configs and every == 0:
-        raise UserError(problem("constraints", f"no sample of {n} passes all of them together: every trial would be "
-                                "infeasible", sorted(counts)), "dry run found problems")
+        raise UserError(
+            problem(
+                "constraints",
+                f"no sample of {n} passes all of them together: every trial would be infeasible",
+                sorted(counts),
+            ),
+            "dry run found problems",
+        )
 
 
 def _dataset_features(prepared: PreparedSweep, console: Console) -> dict:
@@ -90,8 +110,10 @@ def _dataset_features(prepared: PreparedSweep, console: Console) -> dict:
     cfg = prepared.default_cfg
     root = existing_dataset(cfg.dataset)
     if root is None:
-        console.print(f"dataset {cfg.dataset.repo_id}: not on this machine yet (a sweep records or downloads it "
-                      f"first); the configs are built for the env's features")
+        console.print(
+            f"dataset {cfg.dataset.repo_id}: not on this machine yet (a sweep records or downloads it "
+            f"first); the configs are built for the env's features"
+        )
         return cfg.env.features()
     meta = check_dataset(root)
     console.print(f"dataset {root} ok: {meta.total_episodes} episodes, {meta.total_frames} frames")

@@ -1,4 +1,5 @@
 """The live table of a sweep's trials and each report's log line: a Tune callback in the driver (see terminal.py)."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,11 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
         else f"{seconds // 60}:{seconds % 60:02d}"
+    )
 
 
 def _success_cell(m: dict) -> str:
@@ -63,8 +67,15 @@ class SweepProgress(Callback):
     both also written to `log_path` (plain text). Picklable: Tune saves it with the experiment, and a resumed sweep
     uses the saved one; the live display is module state."""
 
-    def __init__(self, title: str, params: list[str], total_steps: int, metric: str | list[str],
-                 log_path: str | None, kind: str = "trials"):
+    def __init__(
+        self,
+        title: str,
+        params: list[str],
+        total_steps: int,
+        metric: str | list[str],
+        log_path: str | None,
+        kind: str = "trials",
+    ):
         self.title, self.params, self.total_steps, self.log_path = title, list(params), total_steps, log_path
         self.kind = kind  # trials, baseline (named so, not by Tune's id), seeds or baseline_seeds (by their seed)
         self.metric = metric  # the sweep's metric, or its objectives
@@ -73,8 +84,7 @@ class SweepProgress(Callback):
         self.total_trials = 0
 
     # ---- Tune's hooks (called in the driver's main thread) ----
-    def setup(self, stop=None, num_samples: int | None = None, total_num_samples: int | None = None,
-              **info) -> None:
+    def setup(self, stop=None, num_samples: int | None = None, total_num_samples: int | None = None, **info) -> None:
         self.started = time.time()
         self.total_trials = total_num_samples or 0
 
@@ -94,8 +104,10 @@ class SweepProgress(Callback):
             return
         if result.get(M.REPLAYED):  # not trained now: the last reports before a stop Tune had not saved
             if not getattr(row, "replayed", False):  # (a row pickled by an older version lacks it)
-                self._say(f"{_label(row)} restarted: its checkpointed reports from step {step} on, which Tune's saved "
-                          f"record lacks (saved every few seconds), are told again")
+                self._say(
+                    f"{_label(row)} restarted: its checkpointed reports from step {step} on, which Tune's saved "
+                    f"record lacks (saved every few seconds), are told again"
+                )
             row.replayed = True
             self._refresh(trials)
             return
@@ -111,8 +123,9 @@ class SweepProgress(Callback):
             self._refresh(trials)
             return
         row.status = "DONE" if row.step >= self._total(trial) else "STOPPED"
-        self._say(f"{_label(row)} {'finished' if row.status == 'DONE' else 'stopped by the scheduler'} at step "
-                  f"{row.step}")
+        self._say(
+            f"{_label(row)} {'finished' if row.status == 'DONE' else 'stopped by the scheduler'} at step {row.step}"
+        )
         self._refresh(trials)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
@@ -136,8 +149,15 @@ class SweepProgress(Callback):
         if trial.trial_id not in self.rows:
             config = dict(trial.config or {})
             kind = getattr(self, "kind", "trials")  # (a callback pickled by an older version lacks it)
-            label = "baseline" if kind == "baseline" else f"seed {config.get('seed')}" if kind == "seeds" \
-                else f"baseline seed {config.get('seed')}" if kind == "baseline_seeds" else None
+            label = (
+                "baseline"
+                if kind == "baseline"
+                else f"seed {config.get('seed')}"
+                if kind == "seeds"
+                else f"baseline seed {config.get('seed')}"
+                if kind == "baseline_seeds"
+                else None
+            )
             self.rows[trial.trial_id] = _Row(trial.trial_id, {p: config.get(p) for p in self.params}, label)
         return self.rows[trial.trial_id]
 
@@ -167,33 +187,58 @@ class SweepProgress(Callback):
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
         extra = [m for m in metrics if m not in (M.EVAL_SUCCESS, M.TRAIN_LOSS)]
         # (header, width); headers wrap at spaces, cells never wrap
-        columns = [("trial", max([9] + [len(_label(r)) + 1 for r in self.rows.values()])),
-                   ("status", max([9] + [len(r.status) + 1 for r in self.rows.values()]))]
+        columns = [
+            ("trial", max([9] + [len(_label(r)) + 1 for r in self.rows.values()])),
+            ("status", max([9] + [len(r.status) + 1 for r in self.rows.values()])),
+        ]
         for p in self.params:
             header = _header(p, self.params)
-            columns.append((header, max([len(_fmt(r.params.get(p))) for r in self.rows.values()]
-                                        + [len(w) for w in header.split()])))
-        columns += [("step", 4), ("loss", 4), ("eval@", 5), ("success [95% CI]", 7),
-                    *((e.rsplit("/", 1)[-1].replace("_", " "), 6) for e in extra), ("eta", 3)]
+            columns.append(
+                (
+                    header,
+                    max([len(_fmt(r.params.get(p))) for r in self.rows.values()] + [len(w) for w in header.split()]),
+                )
+            )
+        columns += [
+            ("step", 4),
+            ("loss", 4),
+            ("eval@", 5),
+            ("success [95% CI]", 7),
+            *((e.rsplit("/", 1)[-1].replace("_", " "), 6) for e in extra),
+            ("eta", 3),
+        ]
 
         def cells_of(row, params) -> list[str]:
             total = self._total(by_id[row.trial_id]) if row.trial_id in by_id else self.total_steps
             m = row.metrics
-            return [_label(row), row.status, *(_fmt(row.params.get(p)) for p in params), f"{row.step}/{total}",
-                    _fmt(m.get(M.TRAIN_LOSS)), _fmt(m.get(M.EVAL_STEP)), _success_cell(m),
-                    *(_fmt(m.get(e)) for e in extra), _duration(self._eta(row, total))]
+            return [
+                _label(row),
+                row.status,
+                *(_fmt(row.params.get(p)) for p in params),
+                f"{row.step}/{total}",
+                _fmt(m.get(M.TRAIN_LOSS)),
+                _fmt(m.get(M.EVAL_STEP)),
+                _success_cell(m),
+                *(_fmt(m.get(e)) for e in extra),
+                _duration(self._eta(row, total)),
+            ]
 
         params = self.params
         body = [cells_of(row, params) for row in self.rows.values()]
         widths = [max([w] + [len(cells[i]) for cells in body]) for i, (_, w) in enumerate(columns)]  # cells fit
         if sum(w + 2 for w in widths) > (width or console().width):  # too wide: the searched values go
-            columns, params = columns[:2] + columns[2 + len(self.params):], []
-            widths = widths[:2] + widths[2 + len(self.params):]
+            columns, params = columns[:2] + columns[2 + len(self.params) :], []
+            widths = widths[:2] + widths[2 + len(self.params) :]
             body = [cells_of(row, params) for row in self.rows.values()]
         done = sum(r.status in ("DONE", "STOPPED", "INFEASIBLE") for r in self.rows.values())
-        table = Table(title=f"{self.title}: {done} of {max(self.total_trials, len(self.rows))} done, "
-                            f"{_duration(time.time() - self.started)} elapsed", title_justify="left",
-                      box=box.SIMPLE_HEAD, collapse_padding=True, show_edge=False)
+        table = Table(
+            title=f"{self.title}: {done} of {max(self.total_trials, len(self.rows))} done, "
+            f"{_duration(time.time() - self.started)} elapsed",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            show_edge=False,
+        )
         for i, ((header, _), w) in enumerate(zip(columns, widths)):
             table.add_column(header, justify="left" if i < 2 else "right", width=w)
         for cells in body:

@@ -9,6 +9,7 @@
   started a new result.json and the reports before the interrupt (its curves, the evaluations its best checkpoint
   is chosen from) were lost. `RestoredTrialLogs` copies them back before the loggers open the files.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,4 +64,3 @@ class RestoredTrialLogs(Callback):
                 continue
             local.parent.mkdir(parents=True, exist_ok=True)
             pyarrow.fs.copy_files(remote, str(local), source_filesystem=fs)
-

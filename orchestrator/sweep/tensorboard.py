@@ -6,6 +6,7 @@ rides along with every later report (for the schedulers): those copies are not w
 names of broken constraints, node ids, the evaluations' JSON) are not scalars and are left out, so TensorBoardX
 warns about none of them.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,9 +1,13 @@
 """In LeRobot's venv: load our folders with LeRobot's own code and compare its raw actions with ours (run.sh)."""
-import sys, torch
-from safetensors.torch import load_file
+
+import sys
+
+import torch
 from lerobot.policies.act.modeling_act import ACTPolicy
 from lerobot.policies.diffusion.modeling_diffusion import DiffusionPolicy
 from lerobot.policies.factory import make_pre_post_processors
+from safetensors.torch import load_file
+
 out = sys.argv[1]
 for name, cls in [("act", ACTPolicy), ("diffusion", DiffusionPolicy), ("diffusion_resize", DiffusionPolicy)]:
     folder = f"{out}/{name}"
@@ -24,4 +28,6 @@ for name, cls in [("act", ACTPolicy), ("diffusion", DiffusionPolicy), ("diffusio
     actions = post(actions)
     diff = (actions - ref["actions"]).abs().max().item()
     rel = ((actions - ref["actions"]).abs() / ref["actions"].abs().clamp_min(1e-6)).max().item()
-    print(f"{name}: loaded by LeRobot {type(policy).__name__}; max |LeRobot - ours| = {diff:.3g} (relative {rel:.3g}); shapes {tuple(actions.shape)}")
+    print(
+        f"{name}: loaded by LeRobot {type(policy).__name__}; max |LeRobot - ours| = {diff:.3g} (relative {rel:.3g}); shapes {tuple(actions.shape)}"
+    )

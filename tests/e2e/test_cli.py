@@ -1,5 +1,6 @@
 """The CLI as a user runs it: bad input exits 2 with one clear message and no traceback; the README demo command
 (with tiny overrides) runs a real sweep, prints the ranked table and the best trial, and pushes to a local Hub."""
+
 import json
 import os
 import subprocess
@@ -17,31 +18,55 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["train", "--policy.type=nope"], "unknown choice; known: ['act', "),
-    (["train", "--policy.n_action_steps=200"], "policy.n_action_steps = 200: must be <= policy.chunk_size"),
-    (["train", "--steps=-5", "--batch_size=abc"], "batch_size = 'abc': cannot be read as an integer"),
-    (["train", "--eval.batch_size=20"], "eval.batch_size = 20: must be <= eval.n_episodes"),
-    (["train", "--config_path=/does/not/exist.yaml"], "config_path = '/does/not/exist.yaml': file not found"),
-    (["sweep", "search_spaces/nope.py"], "file not found"),
-    (["sweep", "search_spaces/act.py", "--tune.warm_start=/nope"], "tune.warm_start = '/nope': is not an experiment"),
-    (["sweep", "search_spaces/act.py", "--tune.search=random", "--tune.warm_start=/nope"],
-     "use --tune.search=optuna (not random)"),
-    (["train", "--optimizer.lr=nan"], "optimizer.lr = 'nan': must be finite (not NaN or infinite)"),
-    (["sweep", "search_spaces/act.py", "--eval.n_episodes_growth=inf"], "eval.n_episodes_growth = 'inf': must be finite"),
-    (["train", "--resources.cpus_per_worker=4096"], "resources.cpus_per_worker = 4096.0: is more than this machine's"),
-    (["train", f"--dataset.root={STATE_DATASET}", "--env.type=metaworld"],
-     "env.type = 'metaworld': the metaworld env, which evaluates the policy, makes"),
-    (["train", f"--policy.path={ACT_TINY}", "--policy.dim_model=32", f"--dataset.root={STATE_DATASET}"],
-     "does not fit the saved weights in"),
-    (["sweep", "search_spaces/act.py", "--tune.metric=eval/sucess"], "tune.metric = 'eval/sucess': must be one of"),
-    (["sweep", "search_spaces/act.py", "--policy.n_heads=3"], "policy.n_heads = 3: must divide policy.dim_model"),
-    (["push", "/no/such/experiment", "--hub.repo_id=me/act"], "folder = '/no/such/experiment': no such folder"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["train", "--policy.type=nope"], "unknown choice; known: ['act', "),
+        (["train", "--policy.n_action_steps=200"], "policy.n_action_steps = 200: must be <= policy.chunk_size"),
+        (["train", "--steps=-5", "--batch_size=abc"], "batch_size = 'abc': cannot be read as an integer"),
+        (["train", "--eval.batch_size=20"], "eval.batch_size = 20: must be <= eval.n_episodes"),
+        (["train", "--config_path=/does/not/exist.yaml"], "config_path = '/does/not/exist.yaml': file not found"),
+        (["sweep", "search_spaces/nope.py"], "file not found"),
+        (
+            ["sweep", "search_spaces/act.py", "--tune.warm_start=/nope"],
+            "tune.warm_start = '/nope': is not an experiment",
+        ),
+        (
+            ["sweep", "search_spaces/act.py", "--tune.search=random", "--tune.warm_start=/nope"],
+            "use --tune.search=optuna (not random)",
+        ),
+        (["train", "--optimizer.lr=nan"], "optimizer.lr = 'nan': must be finite (not NaN or infinite)"),
+        (
+            ["sweep", "search_spaces/act.py", "--eval.n_episodes_growth=inf"],
+            "eval.n_episodes_growth = 'inf': must be finite",
+        ),
+        (
+            ["train", "--resources.cpus_per_worker=4096"],
+            "resources.cpus_per_worker = 4096.0: is more than this machine's",
+        ),
+        (
+            ["train", f"--dataset.root={STATE_DATASET}", "--env.type=metaworld"],
+            "env.type = 'metaworld': the metaworld env, which evaluates the policy, makes",
+        ),
+        (
+            ["train", f"--policy.path={ACT_TINY}", "--policy.dim_model=32", f"--dataset.root={STATE_DATASET}"],
+            "does not fit the saved weights in",
+        ),
+        (["sweep", "search_spaces/act.py", "--tune.metric=eval/sucess"], "tune.metric = 'eval/sucess': must be one of"),
+        (["sweep", "search_spaces/act.py", "--policy.n_heads=3"], "policy.n_heads = 3: must divide policy.dim_model"),
+        (["push", "/no/such/experiment", "--hub.repo_id=me/act"], "folder = '/no/such/experiment': no such folder"),
+    ],
+)
 def test_bad_input_exits_2_with_one_message(args, fragment):
     proc = run_in_process(*args)  # the console script's code path, in this process (an exception would fail here)
     assert proc.returncode == 2, proc.stderr
@@ -58,9 +83,14 @@ def test_bad_input_through_the_console_script():
 
 
 def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, tiny_pixels_dataset):
-    proc = run_cli("train", "--policy.type=diffusion", "--env.obs_type=pixels_agent_pos",
-                   "--dataset.repo_id=local/pusht_pixels_expert", "--policy.crop_shape=[120,120]",
-                   f"--output_dir={tmp_path / 'run'}")
+    proc = run_cli(
+        "train",
+        "--policy.type=diffusion",
+        "--env.obs_type=pixels_agent_pos",
+        "--dataset.repo_id=local/pusht_pixels_expert",
+        "--policy.crop_shape=[120,120]",
+        f"--output_dir={tmp_path / 'run'}",
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "policy.crop_shape = (120, 120): must fit inside the images" in proc.stderr
     assert "96x96" in proc.stderr
@@ -68,8 +98,7 @@ def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, ti
 
 def test_hub_without_token_is_refused_before_training(tmp_path):
     env = {"HF_TOKEN": "", "HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"}
-    proc = run_cli("sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--hub.repo_id=me/act",
-                   env=env)
+    proc = run_cli("sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--hub.repo_id=me/act", env=env)
     assert proc.returncode == 2 and "hub.repo_id" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "act").exists()  # nothing started
 
@@ -83,8 +112,10 @@ def test_existing_output_dir_is_refused_and_left_alone(tmp_path):
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
 
-@pytest.mark.parametrize("space", ["search_spaces/act.py", "search_spaces/diffusion.py", "search_spaces/mlp.py",
-                                   "search_spaces/act_or_diffusion.py"])
+@pytest.mark.parametrize(
+    "space",
+    ["search_spaces/act.py", "search_spaces/diffusion.py", "search_spaces/mlp.py", "search_spaces/act_or_diffusion.py"],
+)
 def test_dry_run(space):
     proc = run_in_process("sweep", space, "--dry-run")
     assert proc.returncode == 0, proc.stderr
@@ -97,13 +128,31 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     with LocalHub(token=token) as hub:
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": token, "ROBOT_SWEEPS_CACHE": str(cache_dir)}
         proc = subprocess.run(
-            ["bash", "scripts/demo.sh", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=demo",
-             "--tune.num_samples=2", "--tune.max_concurrent_trials=1", *TINY_ACT, "--steps=20", "--log_freq=10",
-             "--save_freq=20", "--eval_freq=10", "--eval.n_episodes=2", "--eval.batch_size=2",
-             "--dataset.record_episodes=3", "--tune.confirm_episodes=3",
-             "--env.episode_length=100",  # the expert needs ~60 steps; a tiny policy's episodes end at 100, not 400
-             "--hub.repo_id=tester/mw-act"],
-            cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+            [
+                "bash",
+                "scripts/demo.sh",
+                f"--tune.storage_path={tmp_path}",
+                "--tune.experiment_name=demo",
+                "--tune.num_samples=2",
+                "--tune.max_concurrent_trials=1",
+                *TINY_ACT,
+                "--steps=20",
+                "--log_freq=10",
+                "--save_freq=20",
+                "--eval_freq=10",
+                "--eval.n_episodes=2",
+                "--eval.batch_size=2",
+                "--dataset.record_episodes=3",
+                "--tune.confirm_episodes=3",
+                "--env.episode_length=100",  # the expert needs ~60 steps; a tiny policy's episodes end at 100, not 400
+                "--hub.repo_id=tester/mw-act",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-3000:]
         assert "Trials ranked by eval/success" in proc.stdout and "Best trial" in proc.stdout
@@ -126,17 +175,28 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     assert any("Reporting training result" in p.read_text(errors="ignore") for p in ray_logs.glob("worker-*.err"))
 
     # The best policy evaluates again in the real env with the async evaluators, from its folder alone.
-    proc = run_cli("eval", f"--policy.path={tmp_path / 'demo' / 'best'}", "--eval.n_episodes=3", "--eval.batch_size=3",
-                   f"--output_dir={tmp_path / 'eval'}", env={"ROBOT_SWEEPS_CACHE": str(cache_dir)}, timeout=300)
+    proc = run_cli(
+        "eval",
+        f"--policy.path={tmp_path / 'demo' / 'best'}",
+        "--eval.n_episodes=3",
+        "--eval.batch_size=3",
+        f"--output_dir={tmp_path / 'eval'}",
+        env={"ROBOT_SWEEPS_CACHE": str(cache_dir)},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "3 episodes" in proc.stdout and "95% CI" in proc.stdout
-    assert "parameters; select_action" in proc.stdout and "per model query (batch 1, cpu; 95 % intervals)" in proc.stdout
+    assert (
+        "parameters; select_action" in proc.stdout and "per model query (batch 1, cpu; 95 % intervals)" in proc.stdout
+    )
     info = json.loads((tmp_path / "eval" / "eval_info.json").read_text())
     from orchestrator.policies.costs import n_params
     from orchestrator.policies.factory import load_policy
 
     ours = info["robot_sweeps"]  # beside lerobot-eval's per_task / per_group / overall
-    assert ours["policy/n_params"] == n_params(load_policy(tmp_path / "demo" / "best")) and ours["policy/latency_ms"] > 0
+    assert (
+        ours["policy/n_params"] == n_params(load_policy(tmp_path / "demo" / "best")) and ours["policy/latency_ms"] > 0
+    )
     assert ours["eval/n_episodes"] == 3 and ours["eval/avg_max_reward"] > 0  # MetaWorld rewards exceed 1
     assert info["overall"]["n_episodes"] == 3
     assert info["per_task"][0]["metrics"]["seeds"] == [100_000, 100_001, 100_002]  # every episode with its seed
@@ -144,8 +204,13 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     assert len(confirmed) == 3 and "baseline" in confirmed  # 2 trials + the baseline, every episode
 
 
-RAY_INTERNALS = ("Reporting training result", "TrainingReport(", "Checkpoint successfully created", "Trial status:",
-                 "Requesting resources")
+RAY_INTERNALS = (
+    "Reporting training result",
+    "TrainingReport(",
+    "Checkpoint successfully created",
+    "Trial status:",
+    "Requesting resources",
+)
 
 
 def test_a_gpu_on_a_machine_without_one_is_refused_at_once():
@@ -175,8 +240,11 @@ def test_dry_run_counts_each_constraints_passes_and_samples_both_types():
 
 def test_dry_run_refuses_a_constraint_no_sample_passes(tmp_path):
     space = tmp_path / "never.py"
-    space.write_text((ROOT / "search_spaces/act_or_diffusion.py").read_text().replace(
-        "constraints={", 'constraints={"steps > 10**9": lambda cfg: cfg.steps > 10**9,'))
+    space.write_text(
+        (ROOT / "search_spaces/act_or_diffusion.py")
+        .read_text()
+        .replace("constraints={", 'constraints={"steps > 10**9": lambda cfg: cfg.steps > 10**9,')
+    )
     proc = run_in_process("sweep", str(space), "--dry-run")  # the baseline breaks it: refused before any sampling
     assert proc.returncode == 2 and "constraints['steps > 10**9']: the baseline" in proc.stderr, proc.stderr
     proc = run_in_process("sweep", str(space), "--tune.baseline=false", "--dry-run")

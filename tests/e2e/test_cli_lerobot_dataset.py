@@ -1,5 +1,6 @@
 """The CLI on a dataset LeRobot 0.4.4 wrote: `train` reads it from --dataset.root or from the (local) Hub at a
 revision; a broken copy, or a dataset.root that holds no dataset, exits 2 naming the file, before Ray starts."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support.cli import run_in_process
 from tests.conftest import TINY_ACT
+from tests.support.cli import run_in_process
 from tests.support.hub_server import LocalHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +28,28 @@ def ray_started(output: str) -> bool:
 
 
 def run_cli(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.mark.e2e
 def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path):
-    proc = run_cli("train", f"--dataset.root={FIXTURE}", *TINY_RUN, "--eval_freq=4", "--eval.n_episodes=2",
-                   "--eval.batch_size=2", f"--output_dir={tmp_path / 'run'}",
-                   env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")})
+    proc = run_cli(
+        "train",
+        f"--dataset.root={FIXTURE}",
+        *TINY_RUN,
+        "--eval_freq=4",
+        "--eval.n_episodes=2",
+        "--eval.batch_size=2",
+        f"--output_dir={tmp_path / 'run'}",
+        env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")},
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert f"done: {tmp_path / 'run'}" in proc.stdout
     assert "step:2 smpl:" in proc.stdout and "| eval@4: success:" in proc.stdout  # LeRobot's log line, with evals
@@ -48,10 +62,20 @@ def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path):
 def test_train_on_the_lerobot_fixture_from_the_hub_at_a_revision(tmp_path):
     with LocalHub(token="hf_unused") as hub:
         sha = hub.serve("lerobot/state", ROOT / FIXTURE, repo_type="dataset", revision="v3.0")
-        proc = run_cli("train", "--dataset.repo_id=lerobot/state", "--dataset.revision=v3.0", *TINY_RUN,
-                       "--eval_freq=0", f"--output_dir={tmp_path / 'run'}",
-                       env={"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "0",
-                            "ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")})
+        proc = run_cli(
+            "train",
+            "--dataset.repo_id=lerobot/state",
+            "--dataset.revision=v3.0",
+            *TINY_RUN,
+            "--eval_freq=0",
+            f"--output_dir={tmp_path / 'run'}",
+            env={
+                "HF_ENDPOINT": hub.url,
+                "HF_HUB_CACHE": str(tmp_path / "hub"),
+                "HF_HUB_OFFLINE": "0",
+                "ROBOT_SWEEPS_CACHE": str(tmp_path / "cache"),
+            },
+        )
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
         assert "GET /api/datasets/lerobot/state/revision/v3.0" in hub.calls
     assert (tmp_path / "hub" / "datasets--lerobot--state" / "snapshots" / sha / "meta/info.json").is_file()
@@ -72,15 +96,20 @@ def _episode_out_of_range(root: Path) -> str:
     return str(root / "data/chunk-000/file-000.parquet")
 
 
-@pytest.mark.parametrize("command, damage, fragment", [
-    (["train"], _truncate_data, "truncated or corrupt"),
-    (["sweep", "search_spaces/act.py"], _episode_out_of_range, "holds 18 frames of episode 2"),
-], ids=["train-truncated-parquet", "sweep-episode-out-of-range"])
+@pytest.mark.parametrize(
+    "command, damage, fragment",
+    [
+        (["train"], _truncate_data, "truncated or corrupt"),
+        (["sweep", "search_spaces/act.py"], _episode_out_of_range, "holds 18 frames of episode 2"),
+    ],
+    ids=["train-truncated-parquet", "sweep-episode-out-of-range"],
+)
 def test_a_broken_dataset_exits_2_naming_the_file_before_ray(tmp_path, monkeypatch, command, damage, fragment):
     root = Path(shutil.copytree(ROOT / FIXTURE, tmp_path / "ds"))
     named = damage(root)
-    out_dir = (f"--tune.storage_path={tmp_path / 'sweeps'}" if command[0] == "sweep"
-               else f"--output_dir={tmp_path / 'run'}")
+    out_dir = (
+        f"--tune.storage_path={tmp_path / 'sweeps'}" if command[0] == "sweep" else f"--output_dir={tmp_path / 'run'}"
+    )
     monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
     proc = run_in_process(*command, f"--dataset.root={root}", *TINY_RUN, "--eval_freq=4", out_dir)
     out = proc.stdout + proc.stderr

@@ -1,5 +1,6 @@
 """`python -m orchestrator eval --expert=true`: the env's scripted expert on the evaluation episodes (the ceiling a
 policy is compared with), through the same CLI, Ray actors and printed line as a policy; bad input exits 2."""
+
 import json
 import re
 
@@ -9,15 +10,24 @@ from tests.e2e.test_cli import run_cli
 from tests.support.cli import run_in_process
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["--expert=true", "--policy.path=outputs/sweeps/act/best"],
-     ["expert: --expert=true and --policy.path (= 'outputs/sweeps/act/best') are mutually exclusive"]),
-    (["--expert=true", "--env.type=gym", "--env.id=Pendulum-v1"],
-     ["env.type = 'gym': has no scripted expert", "['aloha', 'metaworld', 'pusht']"]),
-    (["--expert=true", "--env.type=aloha", "--env.task=insertion"],
-     ["env.task = 'insertion': the aloha expert solves only ['transfer_cube']"]),
-    (["--expert=perhaps"], ["expert = 'perhaps': must be true or false"]),
-])
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (
+            ["--expert=true", "--policy.path=outputs/sweeps/act/best"],
+            ["expert: --expert=true and --policy.path (= 'outputs/sweeps/act/best') are mutually exclusive"],
+        ),
+        (
+            ["--expert=true", "--env.type=gym", "--env.id=Pendulum-v1"],
+            ["env.type = 'gym': has no scripted expert", "['aloha', 'metaworld', 'pusht']"],
+        ),
+        (
+            ["--expert=true", "--env.type=aloha", "--env.task=insertion"],
+            ["env.task = 'insertion': the aloha expert solves only ['transfer_cube']"],
+        ),
+        (["--expert=perhaps"], ["expert = 'perhaps': must be true or false"]),
+    ],
+)
 def test_bad_expert_input_exits_2_with_one_message(args, fragments):
     proc = run_in_process("eval", *args)
     assert proc.returncode == 2, proc.stderr
@@ -35,15 +45,25 @@ def test_without_expert_a_policy_path_is_still_required():
 
 @pytest.mark.e2e
 def test_metaworld_reach_expert_succeeds_on_every_episode(tmp_path, cache_dir):
-    proc = run_cli("eval", "--expert=true", "--env.type=metaworld", "--env.task=reach", "--eval.n_episodes=4",
-                   "--eval.batch_size=4", f"--output_dir={tmp_path}", env={"ROBOT_SWEEPS_CACHE": str(cache_dir)},
-                   timeout=300)
+    proc = run_cli(
+        "eval",
+        "--expert=true",
+        "--env.type=metaworld",
+        "--env.task=reach",
+        "--eval.n_episodes=4",
+        "--eval.batch_size=4",
+        f"--output_dir={tmp_path}",
+        env={"ROBOT_SWEEPS_CACHE": str(cache_dir)},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert ("scripted expert (MetaWorldExpert, task reach) on metaworld, 4 episodes (seeds 100000..100003):"
-            in proc.stdout), proc.stdout
+    assert (
+        "scripted expert (MetaWorldExpert, task reach) on metaworld, 4 episodes (seeds 100000..100003):" in proc.stdout
+    ), proc.stdout
     # the same line as for a policy; MetaWorld's reach policy solves every episode (4/4: Wilson interval 51%-100%)
-    line = re.search(r"success (\S+)% \(95% CI (\S+)%-(\S+)%\), avg sum reward (\S+), avg max reward (\S+), ",
-                     proc.stdout)
+    line = re.search(
+        r"success (\S+)% \(95% CI (\S+)%-(\S+)%\), avg sum reward (\S+), avg max reward (\S+), ", proc.stdout
+    )
     assert line, proc.stdout
     assert [float(x) for x in line.groups()[:3]] == [100.0, 51.0, 100.0]
     assert float(line.group(4)) > float(line.group(5)) > 0

@@ -2,6 +2,7 @@
 stop` and cluster schedulers send it) stop a command within seconds with exit code 130, keep every finished trial
 and checkpoint, and say how to resume; resuming completes the work from where it stopped. A sweep whose driver is
 SIGKILLed (nothing saved by it) resumes the same way."""
+
 import json
 import os
 import pickle
@@ -13,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.search.algorithms import search_algorithm
 from orchestrator.runtime.experiment import INTERRUPTED, load_experiment
+from orchestrator.search.algorithms import search_algorithm
 from tests.conftest import TINY_ACT
+from tests.faults.inject import descendants, kill, named, registered, survivors, tune_statuses
 from tests.support.optuna_dashboard import optuna_dashboard
-from tests.faults.inject import (descendants, kill, named, registered, survivors,
-                                 tune_statuses)
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +30,14 @@ class Command:
 
     def __init__(self, args: list[str], log: Path, **env: str):
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, start_new_session=True,
-                                     stdout=open(log, "w"), stderr=subprocess.STDOUT, env={**os.environ, **env})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "orchestrator", *args],
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
 
     def wait_for(self, done, timeout: float = 240) -> None:
         deadline = time.time() + timeout
@@ -47,7 +53,9 @@ class Command:
             self.proc.wait(timeout=STOP_WITHIN_S)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
-            raise AssertionError(f"still running {STOP_WITHIN_S} s after the signal:\n{self.output()[-3000:]}")
+            raise AssertionError(
+                f"still running {STOP_WITHIN_S} s after the signal:\n{self.output()[-3000:]}"
+            ) from None
         return time.time() - start
 
     def output(self) -> str:
@@ -64,10 +72,25 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
     by the driver; the Ray it started goes too). Resumed again, it completes: the interrupted trial continued from its
     last checkpoint, the finished one is not trained again (its reports Tune lost are told again from its registered
     checkpoints), the searcher keeps its state."""
-    args = ["sweep", "search_spaces/act.py", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=stopped",
-            "--tune.num_samples=2", "--tune.max_concurrent_trials=1", "--tune.metric=train/loss", "--tune.mode=min",
-            "--tune.scheduler=none", "--tune.confirm_top_k=0", "--tune.baseline=false", *TINY_ACT, "--steps=200",
-            "--log_freq=10", "--save_freq=10", "--eval_freq=0", "--dataset.record_episodes=3"]
+    args = [
+        "sweep",
+        "search_spaces/act.py",
+        f"--tune.storage_path={tmp_path}",
+        "--tune.experiment_name=stopped",
+        "--tune.num_samples=2",
+        "--tune.max_concurrent_trials=1",
+        "--tune.metric=train/loss",
+        "--tune.mode=min",
+        "--tune.scheduler=none",
+        "--tune.confirm_top_k=0",
+        "--tune.baseline=false",
+        *TINY_ACT,
+        "--steps=200",
+        "--log_freq=10",
+        "--save_freq=10",
+        "--eval_freq=0",
+        "--dataset.record_episodes=3",
+    ]
     exp = tmp_path / "stopped"
     sweep = Command(args, tmp_path / "first.log")
     sweep.wait_for(lambda: "step:30 " in sweep.output())  # the first trial has checkpoints at 10, 20, 30
@@ -79,8 +102,10 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
     statuses = [r.status for r in load_experiment(exp).rows]
     assert "interrupted" in statuses and "stopped early" not in statuses and "finished" not in statuses
     [first] = [p.name.removeprefix("trial_") for p in (exp / "train").glob("trial_*")]
-    kept = sorted(json.loads(p.read_text())["step"]
-                  for p in (exp / "train" / f"trial_{first}").glob("checkpoint_*/training_state/training_step.json"))
+    kept = sorted(
+        json.loads(p.read_text())["step"]
+        for p in (exp / "train" / f"trial_{first}").glob("checkpoint_*/training_state/training_step.json")
+    )
     assert kept[:3] == [10, 20, 30] and took < STOP_WITHIN_S
 
     # Tune saves its record of the sweep every ~10 s, and syncs it to storage then; here only as the resumed run
@@ -125,15 +150,19 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
     with optuna_dashboard(exp / "optuna" / "study.log") as trials_of:
         shown = [t for t in trials_of("stopped") if not any(a["key"] == "not_trained" for a in t["user_attrs"])]
     assert [t["state"] for t in shown] == ["Complete", "Complete"], shown
-    assert sorted(t["values"][0] for t in shown) == pytest.approx(sorted(r.value("train/loss") for r in experiment.rows))
-    assert sorted(float(p["param_external_value"]) for t in shown for p in t["params"] if p["name"] == "optimizer.lr") \
-        == pytest.approx(sorted(r.params["optimizer.lr"] for r in experiment.rows))
+    assert sorted(t["values"][0] for t in shown) == pytest.approx(
+        sorted(r.value("train/loss") for r in experiment.rows)
+    )
+    assert sorted(
+        float(p["param_external_value"]) for t in shown for p in t["params"] if p["name"] == "optimizer.lr"
+    ) == pytest.approx(sorted(r.params["optimizer.lr"] for r in experiment.rows))
 
     # A new sweep warm-started from this one tells Optuna both results before its first trial (nothing retrained).
     from orchestrator.sweep import tuner as sweep_mod
 
-    prepared = sweep_mod.prepare("search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm",
-                                                           f"--tune.warm_start={exp}"])
+    prepared = sweep_mod.prepare(
+        "search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm", f"--tune.warm_start={exp}"]
+    )
     searcher = search_algorithm(prepared.tune_cfg, 1, prepared.space, prepared.warm_start)
     searcher.set_search_properties("train/loss", "min", prepared.space)
     told = sorted((t.value, t.params["optimizer.lr"]) for t in searcher._ot_study.trials)
@@ -143,14 +172,24 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
 
 def test_sigterm_stops_train_and_resume_continues_from_its_last_checkpoint(tmp_path, tiny_dataset):
     out_dir = tmp_path / "run"
-    args = ["train", *TINY_ACT, "--steps=400", "--log_freq=10", "--save_freq=20", "--eval_freq=0",
-            f"--output_dir={out_dir}", "--dataset.record_episodes=3"]
+    args = [
+        "train",
+        *TINY_ACT,
+        "--steps=400",
+        "--log_freq=10",
+        "--save_freq=20",
+        "--eval_freq=0",
+        f"--output_dir={out_dir}",
+        "--dataset.record_episodes=3",
+    ]
     train = Command(args, tmp_path / "train.log")
     train.wait_for(lambda: "step:60 " in train.output())
     took = train.interrupt(signal.SIGTERM, group=False)
     assert train.proc.returncode == 130 and took < STOP_WITHIN_S, train.output()[-3000:]
     assert f"{' '.join(args[1:])} --resume=true" in train.output()
-    kept = max(json.loads(p.read_text())["step"] for p in out_dir.glob("checkpoint_*/training_state/training_step.json"))
+    kept = max(
+        json.loads(p.read_text())["step"] for p in out_dir.glob("checkpoint_*/training_state/training_step.json")
+    )
     assert kept >= 40
     again = Command([*args, "--resume=true"], tmp_path / "again.log")  # continues from the last checkpoint ...
     again.wait_for(lambda: f"step:{kept + 10} " in again.output())
@@ -160,8 +199,10 @@ def test_sigterm_stops_train_and_resume_continues_from_its_last_checkpoint(tmp_p
 
 
 def test_ctrl_c_stops_eval(tmp_path, cache_dir):
-    evaluation = Command(["eval", "--expert=true", "--eval.n_episodes=200", "--eval.batch_size=10",
-                          f"--output_dir={tmp_path / 'eval'}"], tmp_path / "eval.log")
+    evaluation = Command(
+        ["eval", "--expert=true", "--eval.n_episodes=200", "--eval.batch_size=10", f"--output_dir={tmp_path / 'eval'}"],
+        tmp_path / "eval.log",
+    )
     evaluation.wait_for(lambda: "Ray dashboard" in evaluation.output())
     time.sleep(3)
     took = evaluation.interrupt(signal.SIGINT, group=True)

@@ -13,6 +13,7 @@ no ~/.ray/auth_token, works with a fresh HOME (CI), and never touches the user's
 Teardown kills only the processes this test started (each `ray start --block` and everything below it:
 GCS, raylet, dashboard, workers, the job's driver). `ray stop` would kill every Ray on the machine.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,10 +34,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil  # Ray ships psutil (ray/thirdparty_files) and puts it on sys.path when imported
 import pytest
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-import psutil  # Ray ships psutil (ray/thirdparty_files) and puts it on sys.path when imported
 from tests.support.chromium import Tab, browse
 
 pytestmark = pytest.mark.e2e
@@ -55,8 +56,12 @@ SUBMISSION_ID = "sweep-two-nodes"
 # shown): no Grafana (500), no Prometheus (500), platform events not enabled (404), Ray Serve not installed (501, the
 # Overview page's Serve card). Chromium's network log still reports each as "Failed to load resource"; any other
 # console message fails the test.
-DASHBOARD_FEATURE_PROBES = {("/api/grafana_health", 500), ("/api/prometheus_health", 500),
-                            ("/api/v0/platform_events", 404), ("/api/serve/applications/", 501)}
+DASHBOARD_FEATURE_PROBES = {
+    ("/api/grafana_health", 500),
+    ("/api/prometheus_health", 500),
+    ("/api/v0/platform_events", 404),
+    ("/api/serve/applications/", 501),
+}
 
 
 @dataclass
@@ -111,8 +116,9 @@ def _free_ports(n: int) -> list[int]:
 def _start_node(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """`ray start --block ...` in its own session; returns once the node is up, fails with its log if not."""
     with open(log, "w") as out:
-        process = subprocess.Popen([RAY, "start", "--block", *args], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [RAY, "start", "--block", *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + NODE_START_TIMEOUT_S
     while "Ray runtime started" not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -151,19 +157,37 @@ def two_node_cluster(tmp_path_factory):
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token_file), RAY_USAGE_STATS_ENABLED="0")
     gcs_port, dashboard_port, client_port, head_agent_port, node_agent_port = _free_ports(5)
     common = [
-        "--node-ip-address=127.0.0.1", f"--num-cpus={NODE_CPUS}", f"--memory={NODE_MEMORY}",
-        f"--object-store-memory={NODE_OBJECT_STORE}", f"--temp-dir={temp_dir}",
-        "--min-worker-port=0", "--max-worker-port=0",  # workers bind OS-chosen ports: no clash with other Rays
+        "--node-ip-address=127.0.0.1",
+        f"--num-cpus={NODE_CPUS}",
+        f"--memory={NODE_MEMORY}",
+        f"--object-store-memory={NODE_OBJECT_STORE}",
+        f"--temp-dir={temp_dir}",
+        "--min-worker-port=0",
+        "--max-worker-port=0",  # workers bind OS-chosen ports: no clash with other Rays
     ]
     started: list[subprocess.Popen] = []
     try:
-        started.append(_start_node(
-            ["--head", f"--port={gcs_port}", f"--dashboard-port={dashboard_port}",
-             f"--ray-client-server-port={client_port}", f"--dashboard-agent-listen-port={head_agent_port}",
-             *common], env, tmp_path / "head.log"))
-        started.append(_start_node(
-            [f"--address=127.0.0.1:{gcs_port}", f"--dashboard-agent-listen-port={node_agent_port}", *common],
-            env, tmp_path / "node.log"))
+        started.append(
+            _start_node(
+                [
+                    "--head",
+                    f"--port={gcs_port}",
+                    f"--dashboard-port={dashboard_port}",
+                    f"--ray-client-server-port={client_port}",
+                    f"--dashboard-agent-listen-port={head_agent_port}",
+                    *common,
+                ],
+                env,
+                tmp_path / "head.log",
+            )
+        )
+        started.append(
+            _start_node(
+                [f"--address=127.0.0.1:{gcs_port}", f"--dashboard-agent-listen-port={node_agent_port}", *common],
+                env,
+                tmp_path / "node.log",
+            )
+        )
         yield LocalCluster(f"http://127.0.0.1:{dashboard_port}", token, env, f"127.0.0.1:{gcs_port}")
     finally:
         for process in reversed(started):
@@ -201,18 +225,34 @@ class SubmittedSweep:
 
 def _submit(cluster: LocalCluster, submission_id: str, entrypoint: list[str], env_vars: dict[str, str]) -> None:
     """Submit with the Ray Jobs CLI (without waiting)."""
-    cluster.ray("job", "submit", "--address", cluster.dashboard_url, "--submission-id", submission_id,
-                "--runtime-env-json", json.dumps({"env_vars": env_vars}), "--no-wait", "--", *entrypoint)
+    cluster.ray(
+        "job",
+        "submit",
+        "--address",
+        cluster.dashboard_url,
+        "--submission-id",
+        submission_id,
+        "--runtime-env-json",
+        json.dumps({"env_vars": env_vars}),
+        "--no-wait",
+        "--",
+        *entrypoint,
+    )
 
 
 def _wait_for_end(cluster: LocalCluster, submission_id: str, deadline: float) -> str:
     """Wait for a terminal status; the job's logs (`ray job logs`)."""
     client = cluster.client()
-    while (status := client.get_job_status(submission_id)) not in {JobStatus.SUCCEEDED, JobStatus.FAILED,
-                                                                     JobStatus.STOPPED}:
+    while (status := client.get_job_status(submission_id)) not in {
+        JobStatus.SUCCEEDED,
+        JobStatus.FAILED,
+        JobStatus.STOPPED,
+    }:
         if time.monotonic() > deadline:
-            pytest.fail(f"job {submission_id} still {status} after {JOB_TIMEOUT_S} s:\n"
-                        f"{client.get_job_logs(submission_id)[-5000:]}")
+            pytest.fail(
+                f"job {submission_id} still {status} after {JOB_TIMEOUT_S} s:\n"
+                f"{client.get_job_logs(submission_id)[-5000:]}"
+            )
         time.sleep(1)
     logs = cluster.ray("job", "logs", "--address", cluster.dashboard_url, submission_id)
     assert status == JobStatus.SUCCEEDED, f"job {submission_id} {status}:\n{logs[-5000:]}"
@@ -223,12 +263,18 @@ def _watch(cluster: LocalCluster, submission_id: str, deadline: float) -> SeenWh
     """Once a trial trains (its Train run has a worker, its evaluator is alive), look at the sweep every way the
     README's "Inspect a sweep" shows: the dashboard's pages in Chromium, its REST API and the CLI."""
     client = cluster.client()
-    while not (_training(cluster) and any(a["state"] == "ALIVE" and a["name"].startswith("trial_")
-                                          for a in cluster.actors("EvalActor"))):
-        if client.get_job_status(submission_id) not in {JobStatus.PENDING, JobStatus.RUNNING} \
-                or time.monotonic() > deadline:
-            pytest.fail(f"no trial was seen training with its evaluator; job {client.get_job_status(submission_id)}:"
-                        f"\n{client.get_job_logs(submission_id)[-5000:]}")
+    while not (
+        _training(cluster)
+        and any(a["state"] == "ALIVE" and a["name"].startswith("trial_") for a in cluster.actors("EvalActor"))
+    ):
+        if (
+            client.get_job_status(submission_id) not in {JobStatus.PENDING, JobStatus.RUNNING}
+            or time.monotonic() > deadline
+        ):
+            pytest.fail(
+                f"no trial was seen training with its evaluator; job {client.get_job_status(submission_id)}:"
+                f"\n{client.get_job_logs(submission_id)[-5000:]}"
+            )
         time.sleep(1)
     job = cluster.get(f"/api/jobs/{submission_id}")
     evaluators, incumbents = cluster.actors("EvalActor"), cluster.actors("Incumbent")
@@ -239,8 +285,21 @@ def _watch(cluster: LocalCluster, submission_id: str, deadline: float) -> SeenWh
     cli_status = cluster.ray("status", "--address", cluster.gcs_address)
     start = time.monotonic()
     pages, screenshots, console = browse(lambda tab: _dashboard_pages(tab, cluster, submission_id), timeout=120)
-    return SeenWhileRunning(job, evaluators, incumbents, train_runs, workers, cluster_status, cli_actors,
-                            cli_status, pages, console[0], console[1], screenshots, time.monotonic() - start)
+    return SeenWhileRunning(
+        job,
+        evaluators,
+        incumbents,
+        train_runs,
+        workers,
+        cluster_status,
+        cli_actors,
+        cli_status,
+        pages,
+        console[0],
+        console[1],
+        screenshots,
+        time.monotonic() - start,
+    )
 
 
 def _training(cluster: LocalCluster) -> list[dict]:
@@ -275,12 +334,19 @@ async def _dashboard_pages(tab: Tab, cluster: LocalCluster, submission_id: str):
         await asyncio.sleep(1)  # the page's other requests
         pages[name], screenshots[name] = await tab.text(), await tab.screenshot()
 
-    await show("jobs", f"[...document.querySelectorAll('tr')].some(r => r.innerText.includes('{submission_id}') "
-                       "&& r.innerText.includes('RUNNING'))", f"{submission_id} RUNNING in the job list")
+    await show(
+        "jobs",
+        f"[...document.querySelectorAll('tr')].some(r => r.innerText.includes('{submission_id}') "
+        "&& r.innerText.includes('RUNNING'))",
+        f"{submission_id} RUNNING in the job list",
+    )
     await tab.goto(f"{url}/#/actors")
     await _filter_actors(tab, "evaluator")
-    await show("actors: evaluator", _only_names(r"trial_[0-9a-f]+_[0-9]+\/evaluator-[0-9]+"),
-               "the trials' evaluators, and only them, in the actor list")
+    await show(
+        "actors: evaluator",
+        _only_names(r"trial_[0-9a-f]+_[0-9]+\/evaluator-[0-9]+"),
+        "the trials' evaluators, and only them, in the actor list",
+    )
     await _filter_actors(tab, "incumbent")
     await show("actors: incumbent", _only_names("robot-sweeps-incumbent:"), "the sweep's incumbent in the actor list")
     await tab.goto(f"{url}/#/overview")
@@ -289,8 +355,10 @@ async def _dashboard_pages(tab: Tab, cluster: LocalCluster, submission_id: str):
 
 
 # The Actors page's Name field (an MUI TextField: a label, then a div holding the input).
-NAME_INPUT = ("document.evaluate(\"//label[text()='Name']/following-sibling::div/input\", document, null, "
-              "XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue")
+NAME_INPUT = (
+    "document.evaluate(\"//label[text()='Name']/following-sibling::div/input\", document, null, "
+    "XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue"
+)
 
 
 async def _filter_actors(tab: Tab, text: str) -> None:
@@ -311,9 +379,11 @@ async def _filter_actors(tab: Tab, text: str) -> None:
 def _only_names(pattern: str) -> str:
     """A JavaScript condition: the actor list's count (its "TOTAL x N" chip) equals the number of names matching
     `pattern` on the page, and is not 0: the Name filter has applied and every actor it lists is one of those."""
-    return (f"(() => {{ const text = document.body.innerText, total = text.match(/TOTAL\\s*x\\s*(\\d+)/); "
-            f"const names = text.match(/{pattern}/g) || []; "
-            "return !!total && +total[1] === names.length && names.length > 0; })()")
+    return (
+        f"(() => {{ const text = document.body.innerText, total = text.match(/TOTAL\\s*x\\s*(\\d+)/); "
+        f"const names = text.match(/{pattern}/g) || []; "
+        "return !!total && +total[1] === names.length && names.length > 0; })()"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -325,26 +395,55 @@ def submitted_sweep(two_node_cluster, tmp_path_factory) -> SubmittedSweep:
     # small evaluation at the end (its actor takes no CPU of its own, so a trial still fits a node) and a one-candidate
     # confirmation make the evaluators and the incumbent the dashboard should name.
     sweep = [
-        PYTHON, "-m", "orchestrator", "sweep", str(REPO / "search_spaces" / "act.py"),
-        f"--tune.storage_path={storage}", "--tune.experiment_name=two_nodes", "--tune.num_samples=2",
-        "--tune.max_concurrent_trials=2", "--tune.search=random", "--tune.baseline=false",
-        "--tune.metric=eval/avg_max_reward", "--tune.mode=max", "--tune.confirm_top_k=1", "--tune.confirm_episodes=2",
-        "--steps=100", "--log_freq=50", "--save_freq=100", "--eval_freq=100",  # long enough for the trials to overlap
-        "--eval.n_episodes=4", "--eval.batch_size=2", "--eval.stage_episodes=2", "--resources.cpus_per_eval_actor=0",
-        "--policy.dim_model=32", "--policy.dim_feedforward=64", "--policy.chunk_size=5",
-        "--policy.n_action_steps=5", "--resources.cpus_per_worker=2", "--dataset.record_episodes=2",
+        PYTHON,
+        "-m",
+        "orchestrator",
+        "sweep",
+        str(REPO / "search_spaces" / "act.py"),
+        f"--tune.storage_path={storage}",
+        "--tune.experiment_name=two_nodes",
+        "--tune.num_samples=2",
+        "--tune.max_concurrent_trials=2",
+        "--tune.search=random",
+        "--tune.baseline=false",
+        "--tune.metric=eval/avg_max_reward",
+        "--tune.mode=max",
+        "--tune.confirm_top_k=1",
+        "--tune.confirm_episodes=2",
+        "--steps=100",
+        "--log_freq=50",
+        "--save_freq=100",
+        "--eval_freq=100",  # long enough for the trials to overlap
+        "--eval.n_episodes=4",
+        "--eval.batch_size=2",
+        "--eval.stage_episodes=2",
+        "--resources.cpus_per_eval_actor=0",
+        "--policy.dim_model=32",
+        "--policy.dim_feedforward=64",
+        "--policy.chunk_size=5",
+        "--policy.n_action_steps=5",
+        "--resources.cpus_per_worker=2",
+        "--dataset.record_episodes=2",
     ]
     # Passed as the job's runtime env, as a user would. Both nodes run on this machine and share the
     # dataset cache, recorded fresh on first use. RAY_TRAIN_ENABLE_STATE_TRACKING: the dashboard's Train API.
-    env_vars = {"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline",
-                "WANDB_DIR": str(tmp_path / "wandb"), "RAY_TRAIN_ENABLE_STATE_TRACKING": "1"}
+    env_vars = {
+        "ROBOT_SWEEPS_CACHE": str(tmp_path / "cache"),
+        "WANDB_MODE": "offline",
+        "WANDB_DIR": str(tmp_path / "wandb"),
+        "RAY_TRAIN_ENABLE_STATE_TRACKING": "1",
+    }
     deadline = time.monotonic() + JOB_TIMEOUT_S
     _submit(two_node_cluster, SUBMISSION_ID, sweep, env_vars)
     try:
         seen = _watch(two_node_cluster, SUBMISSION_ID, deadline)
     except BaseException:
-        subprocess.run([RAY, "job", "stop", "--address", two_node_cluster.dashboard_url, SUBMISSION_ID],
-                       env=two_node_cluster.env, capture_output=True, timeout=60)
+        subprocess.run(
+            [RAY, "job", "stop", "--address", two_node_cluster.dashboard_url, SUBMISSION_ID],
+            env=two_node_cluster.env,
+            capture_output=True,
+            timeout=60,
+        )
         raise
     logs = _wait_for_end(two_node_cluster, SUBMISSION_ID, deadline)
     summary = json.loads((storage / "two_nodes" / "summary.json").read_text())
@@ -369,7 +468,8 @@ def test_a_submitted_sweep_runs_trials_on_both_nodes(two_node_cluster, submitted
     assert len(trials) == 2, submitted_sweep.logs[-5000:]
     assert all(trial["status"] == "finished" for trial in trials), trials  # each trained all its steps
     assert {trial["last_metrics"]["node_id"] for trial in trials} == two_node_cluster.node_ids(), (
-        "each node should have run one trial's Train worker")
+        "each node should have run one trial's Train worker"
+    )
     for trial in trials:  # `ray job logs` has the sweep's own log lines
         assert f"{trial['trial_id']} finished at step 100" in submitted_sweep.logs, submitted_sweep.logs[-5000:]
 
@@ -384,11 +484,12 @@ def test_the_rest_api_and_cli_name_the_sweeps_actors(submitted_sweep):
     assert {f"trial_{t}/evaluator-0" for t in trial_ids} | {"confirm/evaluator-0"} <= names, names
     assert {a["job_id"] for a in submitted_sweep.evaluators_after} == {seen.job["job_id"]}
     alive = [a["name"] for a in seen.evaluators if a["state"] == "ALIVE"]
-    assert alive and all(name.split("/")[0][len("trial_"):] in trial_ids for name in alive), seen.evaluators
+    assert alive and all(name.split("/")[0][len("trial_") :] in trial_ids for name in alive), seen.evaluators
     # The sweep's incumbent, named for its experiment's trials folder.
     experiment = submitted_sweep.storage / "two_nodes"
     assert [(a["name"], a["state"]) for a in seen.incumbents] == [
-        (f"robot-sweeps-incumbent:{experiment / 'trials'}", "ALIVE")]
+        (f"robot-sweeps-incumbent:{experiment / 'trials'}", "ALIVE")
+    ]
     # Ray Train names its own workers; its Train API names each trial's run trial_<id> and lists the run's workers
     # with their actor ids, nodes, pids and log files.
     runs = {run["name"]: run for run in seen.train_runs}
@@ -406,11 +507,16 @@ def test_the_rest_api_and_cli_name_the_sweeps_actors(submitted_sweep):
 def test_the_dashboard_pages_show_the_job_and_the_named_actors(submitted_sweep):
     seen = submitted_sweep.seen
     # Before the token is given, every data request is refused (401) and the dashboard asks for it: expected.
-    assert seen.console_before_login and all("401 (Unauthorized)" in line or line.startswith("log.verbose")
-                                             for line in seen.console_before_login), seen.console_before_login
-    unexplained = [line for line in seen.console
-                   if not any(f"status of {status} " in line and line.rstrip().endswith(path)
-                              for path, status in DASHBOARD_FEATURE_PROBES)]
+    assert seen.console_before_login and all(
+        "401 (Unauthorized)" in line or line.startswith("log.verbose") for line in seen.console_before_login
+    ), seen.console_before_login
+    unexplained = [
+        line
+        for line in seen.console
+        if not any(
+            f"status of {status} " in line and line.rstrip().endswith(path) for path, status in DASHBOARD_FEATURE_PROBES
+        )
+    ]
     assert unexplained == [], unexplained
     assert SUBMISSION_ID in seen.pages["jobs"] and "RUNNING" in seen.pages["jobs"]
     trial_ids = {t["trial_id"] for t in submitted_sweep.summary["trials"]}

@@ -1,6 +1,7 @@
 """`train --config_path=<LeRobot train_config.json> --dry-run` as a user runs it: the config LeRobot 0.4.4 wrote
 becomes ours, builds a policy with exactly the parameter count LeRobot logged for that run, and the fields we do not
 support are named in one note; an unusable LeRobot config exits 2 without a traceback."""
+
 import json
 
 import pytest
@@ -10,10 +11,13 @@ from tests.support.hub_server import LocalHub
 from tests.unit.test_lerobot_train_config import FIXTURES, lerobot
 
 
-@pytest.mark.parametrize("name, n_params, noted", [
-    ("act_pusht", "126,274", "tolerance_s = 0.001"),  # lerobot-train logged num_learnable_params=126274
-    ("diffusion_pusht", "484,706", "dataset.video_backend = 'pyav'"),  # and 484706
-])
+@pytest.mark.parametrize(
+    "name, n_params, noted",
+    [
+        ("act_pusht", "126,274", "tolerance_s = 0.001"),  # lerobot-train logged num_learnable_params=126274
+        ("diffusion_pusht", "484,706", "dataset.video_backend = 'pyav'"),  # and 484706
+    ],
+)
 def test_dry_run_of_a_lerobot_train_config(name, n_params, noted):
     proc = run_cli("train", f"--config_path={FIXTURES / name / 'train_config.json'}", "--dry-run", timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -46,8 +50,10 @@ def test_hub_model_repo_id_as_config_path(tmp_path):
         assert "builds a act policy with 126,274 parameters" in proc.stdout
         assert "note: from LeRobot's train_config.json (robot-lab/act_tiny (Hub))" in proc.stderr
         assert any("/robot-lab/act_tiny/resolve/main/train_config.json" in call for call in hub.calls)
-        for repo_id, fragment in [("robot-lab/weights_only", "is a Hub model repo without train_config.json"),
-                                  ("robot-lab/nothing", "is neither a local file nor a Hub model repo")]:
+        for repo_id, fragment in [
+            ("robot-lab/weights_only", "is a Hub model repo without train_config.json"),
+            ("robot-lab/nothing", "is neither a local file nor a Hub model repo"),
+        ]:
             proc = run_cli("train", f"--config_path={repo_id}", "--dry-run", env=env)
             assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
             assert f"config_path = '{repo_id}': {fragment}" in proc.stderr

@@ -1,6 +1,7 @@
 """`--policy.path` to a policy LeRobot 0.4.4 wrote (../shared/lerobot/fixtures: `save_pretrained`; and a checkpoint
 folder `lerobot-train` wrote, tests/fixtures/lerobot_train), as a folder or a Hub id served by the local Hub: evaluated
 in the simulator, and fine-tuned on the dataset LeRobot wrote into a LeRobot policy folder."""
+
 from __future__ import annotations
 
 import json
@@ -30,17 +31,32 @@ def test_a_lerobot_policy_on_the_hub_is_downloaded_and_evaluated(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "policy " in proc.stdout and "(act) on pusht, 2 episodes" in proc.stdout and "success" in proc.stdout
     downloaded = {p.name for p in (tmp_path / "hub").rglob("*") if p.is_file() or p.is_symlink()}
-    assert {"config.json", "model.safetensors", "policy_preprocessor.json", "policy_postprocessor.json",
-            "policy_preprocessor_step_3_normalizer_processor.safetensors"} <= downloaded
+    assert {
+        "config.json",
+        "model.safetensors",
+        "policy_preprocessor.json",
+        "policy_postprocessor.json",
+        "policy_preprocessor_step_3_normalizer_processor.safetensors",
+    } <= downloaded
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("saved", [ACT_TINY, LEROBOT_TRAIN_ACT], ids=["save_pretrained", "lerobot_train"])
 def test_a_lerobot_policy_fine_tuned_on_a_lerobot_dataset_is_a_lerobot_policy_folder(tmp_path, saved):
     out = tmp_path / "run"
-    proc = run_cli("train", f"--policy.path={saved}", f"--dataset.root={STATE_DATASET}", "--steps=4",
-                   "--batch_size=8", "--log_freq=2", "--eval_freq=4", "--save_freq=4", *SMALL_EVAL,
-                   f"--output_dir={out}", timeout=300)
+    proc = run_cli(
+        "train",
+        f"--policy.path={saved}",
+        f"--dataset.root={STATE_DATASET}",
+        "--steps=4",
+        "--batch_size=8",
+        "--log_freq=2",
+        "--eval_freq=4",
+        "--save_freq=4",
+        *SMALL_EVAL,
+        f"--output_dir={out}",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (folder,) = out.glob("checkpoint_*/pretrained_model")
     assert {p.name for p in saved.iterdir()} <= {p.name for p in folder.iterdir()}

@@ -2,6 +2,7 @@
 trained on a LeRobot dataset without a simulator (its train_config.json has `env: null`; tests/fixtures/
 lerobot_train/). `eval` runs it on PushT and gives lerobot-eval's numbers on the same seeds; a sweep fine-tunes it
 (`train` from it: tests/e2e/test_lerobot_policy_path.py)."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,16 @@ def test_eval_gives_lerobot_evals_numbers_on_the_same_seeds(tmp_path):
     """lerobot_eval_info.json: `lerobot-eval --env.type=pusht --env.obs_type=environment_state_agent_pos
     --env.episode_length=100 --eval.n_episodes=4 --eval.batch_size=2 --seed=1000` of the same folder. No --env.type
     here: the file names no env, so the default (PushT, keypoints = LeRobot's environment_state_agent_pos) runs."""
-    proc = run_cli("eval", f"--policy.path={LEROBOT_TRAIN_ACT}", "--env.episode_length=100", "--eval.n_episodes=4",
-                   "--eval.batch_size=2", "--eval.seed=1000", f"--output_dir={tmp_path}", timeout=300)
+    proc = run_cli(
+        "eval",
+        f"--policy.path={LEROBOT_TRAIN_ACT}",
+        "--env.episode_length=100",
+        "--eval.n_episodes=4",
+        "--eval.batch_size=2",
+        "--eval.seed=1000",
+        f"--output_dir={tmp_path}",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "(act) on pusht, 4 episodes (seeds 1000..1003)" in proc.stdout
     note = " ".join(proc.stderr.split())
@@ -43,12 +52,29 @@ def test_eval_gives_lerobot_evals_numbers_on_the_same_seeds(tmp_path):
 
 @pytest.mark.e2e
 def test_a_fine_tuning_sweep_starts_from_it(tmp_path):
-    proc = run_cli("sweep", "search_spaces/act_finetune.py", f"--policy.path={LEROBOT_TRAIN_ACT}",
-                   f"--dataset.root={STATE_DATASET}", "--steps=4", "--batch_size=8", "--log_freq=2", "--save_freq=4",
-                   "--eval_freq=4", "--eval.n_episodes=1", "--eval.batch_size=1", "--env.episode_length=20",
-                   "--tune.num_samples=1", "--tune.search=random", "--tune.scheduler=none", "--tune.baseline=false",
-                   "--tune.confirm_top_k=0", f"--tune.storage_path={tmp_path}", "--tune.experiment_name=ft",
-                   env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")}, timeout=600)
+    proc = run_cli(
+        "sweep",
+        "search_spaces/act_finetune.py",
+        f"--policy.path={LEROBOT_TRAIN_ACT}",
+        f"--dataset.root={STATE_DATASET}",
+        "--steps=4",
+        "--batch_size=8",
+        "--log_freq=2",
+        "--save_freq=4",
+        "--eval_freq=4",
+        "--eval.n_episodes=1",
+        "--eval.batch_size=1",
+        "--env.episode_length=20",
+        "--tune.num_samples=1",
+        "--tune.search=random",
+        "--tune.scheduler=none",
+        "--tune.baseline=false",
+        "--tune.confirm_top_k=0",
+        f"--tune.storage_path={tmp_path}",
+        "--tune.experiment_name=ft",
+        env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")},
+        timeout=600,
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
     [trial] = summary["trials"]

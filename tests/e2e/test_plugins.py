@@ -1,6 +1,7 @@
 """Bring your own policy or env: a package outside the project, named by --policy/--env.discover_packages_path,
 documents itself in --help, builds in --dry-run, and is swept for real (the Ray workers and evaluator actors import
 it too)."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ MINE = [f"--policy.discover_packages_path={PACKAGE}", "--policy.type=linear_chun
 
 def run_cli(plugins: Path, *args, env=None, timeout=120):
     path = os.pathsep.join(p for p in (str(plugins), os.environ.get("PYTHONPATH")) if p)
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": path, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": path, **(env or {})},
+    )
 
 
 def test_help_and_dry_run_of_a_policy_and_env_of_ones_own(tmp_path):
@@ -41,18 +48,40 @@ def test_help_and_dry_run_of_a_policy_and_env_of_ones_own(tmp_path):
 def test_a_sweep_of_a_policy_of_ones_own(tmp_path):
     plugins = write_plugin(tmp_path / "plugins")
     space = tmp_path / "space.py"  # searches the optimizer's lr; the policy comes from the command line
-    space.write_text("from ray import tune\n"
-                     "from orchestrator.configs.optim import AdamConfig\n"
-                     "from orchestrator.configs.train import TrainPipelineConfig\n"
-                     "from orchestrator.configs.tune import Sweep\n"
-                     "sweep = Sweep(base=TrainPipelineConfig(optimizer=AdamConfig(lr=tune.loguniform(1e-4, 1e-2))))\n")
-    proc = run_cli(plugins, "sweep", str(space), *MINE, f"--dataset.root={STATE_DATASET}", "--env.type=pusht",
-                   "--env.episode_length=10", "--steps=4", "--batch_size=8", "--log_freq=2", "--save_freq=4",
-                   "--eval_freq=4", "--eval.n_episodes=1", "--eval.batch_size=1",
-                   "--tune.num_samples=1", "--tune.search=random",
-                   "--tune.scheduler=none", "--tune.baseline=false", "--tune.metric=train/loss", "--tune.mode=min",
-                   f"--tune.storage_path={tmp_path / 'sweeps'}", "--tune.experiment_name=mine", "--verbose",
-                   env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")}, timeout=600)
+    space.write_text(
+        "from ray import tune\n"
+        "from orchestrator.configs.optim import AdamConfig\n"
+        "from orchestrator.configs.train import TrainPipelineConfig\n"
+        "from orchestrator.configs.tune import Sweep\n"
+        "sweep = Sweep(base=TrainPipelineConfig(optimizer=AdamConfig(lr=tune.loguniform(1e-4, 1e-2))))\n"
+    )
+    proc = run_cli(
+        plugins,
+        "sweep",
+        str(space),
+        *MINE,
+        f"--dataset.root={STATE_DATASET}",
+        "--env.type=pusht",
+        "--env.episode_length=10",
+        "--steps=4",
+        "--batch_size=8",
+        "--log_freq=2",
+        "--save_freq=4",
+        "--eval_freq=4",
+        "--eval.n_episodes=1",
+        "--eval.batch_size=1",
+        "--tune.num_samples=1",
+        "--tune.search=random",
+        "--tune.scheduler=none",
+        "--tune.baseline=false",
+        "--tune.metric=train/loss",
+        "--tune.mode=min",
+        f"--tune.storage_path={tmp_path / 'sweeps'}",
+        "--tune.experiment_name=mine",
+        "--verbose",
+        env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")},
+        timeout=600,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     # --verbose: Ray's own lines reach the terminal too (without it they go to Ray's logs: test_cli.py's demo test)

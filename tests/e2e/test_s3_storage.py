@@ -2,6 +2,7 @@
 its Tune experiment, Ray Train's checkpoints, summary.json, the report and best/ into the bucket (the endpoint and
 credentials reach every Ray worker through the environment), resumes from it, and `report` rebuilds the page from
 the bucket alone. The secret never shows up in the output, in the bucket or in the local copy."""
+
 import json
 
 import pytest
@@ -12,10 +13,24 @@ from tests.support.s3_server import SECRET_KEY
 
 pytestmark = pytest.mark.e2e
 
-SWEEP = ["sweep", "search_spaces/act.py", "--tune.storage_path=s3://e2e-sweeps/team/sweeps",
-         "--tune.experiment_name=act", "--tune.metric=train/loss", "--tune.mode=min", "--tune.scheduler=none",
-         "--tune.baseline=false", "--tune.confirm_top_k=0", *TINY_ACT, "--steps=4", "--log_freq=2", "--save_freq=4",
-         "--eval_freq=0", "--dataset.record_episodes=3", "--wandb.enable=true"]
+SWEEP = [
+    "sweep",
+    "search_spaces/act.py",
+    "--tune.storage_path=s3://e2e-sweeps/team/sweeps",
+    "--tune.experiment_name=act",
+    "--tune.metric=train/loss",
+    "--tune.mode=min",
+    "--tune.scheduler=none",
+    "--tune.baseline=false",
+    "--tune.confirm_top_k=0",
+    *TINY_ACT,
+    "--steps=4",
+    "--log_freq=2",
+    "--save_freq=4",
+    "--eval_freq=0",
+    "--dataset.record_episodes=3",
+    "--wandb.enable=true",
+]
 
 
 def test_a_sweep_in_s3_resumes_and_reports_from_the_bucket(s3_server, tiny_dataset, cache_dir, monkeypatch, tmp_path):
@@ -31,12 +46,20 @@ def test_a_sweep_in_s3_resumes_and_reports_from_the_bucket(s3_server, tiny_datas
     checkpoint = trial["checkpoint_path"]  # a URI the sweep read back from (best/ was downloaded from it)
     assert checkpoint.startswith(f"s3://e2e-sweeps/{exp}train/trial_{trial['trial_id']}/checkpoint_")
     ckpt_key = checkpoint.removeprefix("s3://e2e-sweeps/")
-    assert {f"{ckpt_key}/pretrained_model/model.safetensors", f"{ckpt_key}/training_state/optimizer_state.pt",
-            f"{exp}trials/tuner.pkl", f"{exp}trials/trial_{trial['trial_id']}/result.json", f"{exp}report.md",
-            f"{exp}report/report.html", f"{exp}best/model.safetensors", f"{exp}best/README.md",
-            f"{exp}logs/trials.log"} <= set(keys), keys
-    assert s3_server.read("e2e-sweeps", f"{exp}best/model.safetensors") == \
-        s3_server.read("e2e-sweeps", f"{ckpt_key}/pretrained_model/model.safetensors")
+    assert {
+        f"{ckpt_key}/pretrained_model/model.safetensors",
+        f"{ckpt_key}/training_state/optimizer_state.pt",
+        f"{exp}trials/tuner.pkl",
+        f"{exp}trials/trial_{trial['trial_id']}/result.json",
+        f"{exp}report.md",
+        f"{exp}report/report.html",
+        f"{exp}best/model.safetensors",
+        f"{exp}best/README.md",
+        f"{exp}logs/trials.log",
+    } <= set(keys), keys
+    assert s3_server.read("e2e-sweeps", f"{exp}best/model.safetensors") == s3_server.read(
+        "e2e-sweeps", f"{ckpt_key}/pretrained_model/model.safetensors"
+    )
     assert any(k.startswith(f"{exp}wandb/offline-run-") for k in keys)  # the driver's node's W&B runs, uploaded
     local = cache_dir / "storage/s3/e2e-sweeps/team/sweeps/act"
     assert f"local copy: {local}" in proc.stdout and (local / "report" / "report.html").is_file()

@@ -1,6 +1,7 @@
 """A full disk stops the sweep with one message (issue 19): on a small tmpfs the sweep ends at the first sign that
 the next checkpoints will not fit, names the storage path, what it holds and what is free, and the command that
 resumes; exit 1, no traceback. Nothing is lost: with room made, that command finishes the sweep."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,9 @@ pytestmark = pytest.mark.e2e
 def small_volume(tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.fail(f"this test mounts a 24 MB tmpfs and needs root for it (CI runs as root): {proc.stderr.strip()}")
     try:
@@ -28,11 +30,27 @@ def small_volume(tmp_path):
 
 
 def test_a_full_disk_stops_the_sweep_with_one_message_and_resume_finishes_it(small_volume, tiny_dataset):
-    args = ["sweep", "search_spaces/act.py", f"--tune.storage_path={small_volume}", "--tune.experiment_name=full",
-            "--tune.num_samples=2", "--tune.max_concurrent_trials=1", "--tune.metric=train/loss", "--tune.mode=min",
-            "--tune.scheduler=none", "--tune.confirm_top_k=0", "--tune.baseline=false", *TINY_ACT,
-            "--policy.dim_model=128", "--policy.dim_feedforward=512", "--steps=60", "--log_freq=10",
-            "--save_freq=10", "--eval_freq=0", "--dataset.record_episodes=3"]
+    args = [
+        "sweep",
+        "search_spaces/act.py",
+        f"--tune.storage_path={small_volume}",
+        "--tune.experiment_name=full",
+        "--tune.num_samples=2",
+        "--tune.max_concurrent_trials=1",
+        "--tune.metric=train/loss",
+        "--tune.mode=min",
+        "--tune.scheduler=none",
+        "--tune.confirm_top_k=0",
+        "--tune.baseline=false",
+        *TINY_ACT,
+        "--policy.dim_model=128",
+        "--policy.dim_feedforward=512",
+        "--steps=60",
+        "--log_freq=10",
+        "--save_freq=10",
+        "--eval_freq=0",
+        "--dataset.record_episodes=3",
+    ]
     proc = run_cli(*args, timeout=400)
     err = proc.stderr
     assert proc.returncode == 1, (proc.stdout + err)[-3000:]

@@ -1,5 +1,6 @@
 """Fault injection for the faults tier: find a run's processes (Ray's state API, psutil) and SIGKILL them by pid;
 read what Ray Train registered; check that a checkpoint is complete and loads."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 # A checkpoint's files (trainables/checkpointing.py): every one must be there in a registered checkpoint.
-CHECKPOINT_FILES = ("pretrained_model/config.json", "pretrained_model/model.safetensors",
-                    "pretrained_model/train_config.json", "training_state/optimizer_state.pt",
-                    "training_state/scheduler_state.json", "training_state/rng_state.pt",
-                    "training_state/training_step.json")
+CHECKPOINT_FILES = (
+    "pretrained_model/config.json",
+    "pretrained_model/model.safetensors",
+    "pretrained_model/train_config.json",
+    "training_state/optimizer_state.pt",
+    "training_state/scheduler_state.json",
+    "training_state/rng_state.pt",
+    "training_state/training_step.json",
+)
 
 
 def alive_actors(class_name: str, besides: set[str] = frozenset()) -> list:

@@ -1,6 +1,7 @@
 """Faults in a sweep, injected by pid: the trial's driver (Tune's trial actor) and a whole simulated node. Each test
 asserts what was kept and at which step training continued. (The sweep driver itself, SIGKILLed and then resumed with
 --tune.resume=true: tests/e2e/test_interrupts.py, after a Ctrl-C of the same sweep.)"""
+
 import threading
 from pathlib import Path
 
@@ -8,17 +9,37 @@ import pytest
 
 from orchestrator.sweep import tuner as sweep_mod
 from tests.conftest import TINY_ACT
-from tests.faults.inject import (actor_ids, alive_actors, attempts, kill, registered, registered_step,
-                                 resumed_where_it_stopped, wait_for)
+from tests.faults.inject import (
+    actor_ids,
+    alive_actors,
+    attempts,
+    kill,
+    registered,
+    registered_step,
+    resumed_where_it_stopped,
+    wait_for,
+)
 
 pytestmark = pytest.mark.faults
 
 ROOT = Path(__file__).resolve().parents[2]
 ACT = str(ROOT / "search_spaces" / "act.py")
 # One tiny ACT per trial, a checkpoint every 10 steps, no evaluation: faults, not search, are under test.
-SWEEP = ["--tune.search=random", "--tune.metric=train/loss", "--tune.mode=min", "--tune.scheduler=none",
-         "--tune.baseline=false", "--tune.confirm_top_k=0", "--tune.max_failures=1", *TINY_ACT, "--batch_size=16",
-         "--log_freq=10", "--save_freq=10", "--eval_freq=0", "--dataset.record_episodes=3"]
+SWEEP = [
+    "--tune.search=random",
+    "--tune.metric=train/loss",
+    "--tune.mode=min",
+    "--tune.scheduler=none",
+    "--tune.baseline=false",
+    "--tune.confirm_top_k=0",
+    "--tune.max_failures=1",
+    *TINY_ACT,
+    "--batch_size=16",
+    "--log_freq=10",
+    "--save_freq=10",
+    "--eval_freq=0",
+    "--dataset.record_episodes=3",
+]
 
 
 def _in_background(fn) -> tuple[threading.Thread, list]:
@@ -30,8 +51,16 @@ def _in_background(fn) -> tuple[threading.Thread, list]:
 
 
 def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_path, tiny_dataset, ray_cluster):
-    prepared = sweep_mod.prepare(ACT, [*SWEEP, "--steps=80", "--tune.num_samples=1", f"--tune.storage_path={tmp_path}",
-                                       "--tune.experiment_name=driver"])
+    prepared = sweep_mod.prepare(
+        ACT,
+        [
+            *SWEEP,
+            "--steps=80",
+            "--tune.num_samples=1",
+            f"--tune.storage_path={tmp_path}",
+            "--tune.experiment_name=driver",
+        ],
+    )
     train, earlier = tmp_path / "driver" / "train", actor_ids("ImplicitFunc")
 
     def kill_the_trial_driver() -> int:
@@ -63,14 +92,26 @@ def test_lost_node_trial_is_retried_on_another_node_from_its_last_checkpoint(tmp
             return True
 
     shared = [n for n in ray.nodes() if n["Alive"]]
-    holders = [Holder.options(num_cpus=n["Resources"]["CPU"], scheduling_strategy=NodeAffinitySchedulingStrategy(
-        n["NodeID"], soft=False)).remote() for n in shared]
+    holders = [
+        Holder.options(
+            num_cpus=n["Resources"]["CPU"], scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
+        ).remote()
+        for n in shared
+    ]
     ray.get([h.ready.remote() for h in holders])
     node = ray_cluster.add_node(num_cpus=2, memory=3 * 2**30, object_store_memory=300 * 2**20)
     try:
         ray_cluster.wait_for_nodes()
-        prepared = sweep_mod.prepare(ACT, [*SWEEP, "--steps=80", "--tune.num_samples=1",
-                                           f"--tune.storage_path={tmp_path}", "--tune.experiment_name=node"])
+        prepared = sweep_mod.prepare(
+            ACT,
+            [
+                *SWEEP,
+                "--steps=80",
+                "--tune.num_samples=1",
+                f"--tune.storage_path={tmp_path}",
+                "--tune.experiment_name=node",
+            ],
+        )
         train = tmp_path / "node" / "train"
 
         def kill_the_node() -> str:

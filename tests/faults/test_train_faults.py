@@ -1,6 +1,7 @@
 """Faults inside one run (`train`'s fit_trainer: Ray Train retries a crashed worker group once), injected by pid:
 a killed Train worker, a checkpoint write killed half-way, a killed evaluator. Each test asserts what was kept and
 at which step training continued."""
+
 import json
 import threading
 from functools import partial
@@ -12,15 +13,29 @@ from orchestrator import metrics as M
 from orchestrator.configs.parsing import parse_train_args
 from tests.conftest import TINY_ACT
 from tests.faults import inject
-from tests.faults.inject import (actor_ids, alive_actors, assert_complete_and_loadable, attempts, kill, registered,
-                                 wait_for)
+from tests.faults.inject import (
+    actor_ids,
+    alive_actors,
+    assert_complete_and_loadable,
+    attempts,
+    kill,
+    registered,
+    wait_for,
+)
 from trainables import trial
 from trainables.trial import fit_trainer
 
 pytestmark = pytest.mark.faults
 
-BASE = [*TINY_ACT, "--policy.chunk_size=4", "--policy.n_action_steps=4", "--batch_size=16",
-        "--env.episode_length=30", "--eval.n_episodes=2", "--eval.batch_size=2"]
+BASE = [
+    *TINY_ACT,
+    "--policy.chunk_size=4",
+    "--policy.n_action_steps=4",
+    "--batch_size=16",
+    "--env.episode_length=30",
+    "--eval.n_episodes=2",
+    "--eval.batch_size=2",
+]
 
 
 def _fit_recording(args: list[str], storage: Path, run_name: str, on_report=None) -> tuple[object, list[dict]]:
@@ -32,8 +47,9 @@ def _fit_recording(args: list[str], storage: Path, run_name: str, on_report=None
         if on_report:
             on_report(metrics)
 
-    result = fit_trainer(parse_train_args(args), run_name=run_name, storage=str(storage), report_to_tune=False,
-                         on_report=record)
+    result = fit_trainer(
+        parse_train_args(args), run_name=run_name, storage=str(storage), report_to_tune=False, on_report=record
+    )
     return result, reports
 
 
@@ -71,8 +87,9 @@ def test_killed_train_worker_resumes_from_its_last_checkpoint_bit_for_bit(tmp_pa
     assert {r["step"] for r in reports} == set(expected)
     for r in reports:  # before the kill, and after the resume: the same numbers, not merely close ones
         assert r["train/loss"] == expected[r["step"]], (r["step"], r["start_step"])
-    assert (Path(result.checkpoint.path) / "pretrained_model/model.safetensors").read_bytes() == \
-        (Path(whole.checkpoint.path) / "pretrained_model/model.safetensors").read_bytes()
+    assert (Path(result.checkpoint.path) / "pretrained_model/model.safetensors").read_bytes() == (
+        Path(whole.checkpoint.path) / "pretrained_model/model.safetensors"
+    ).read_bytes()
 
 
 def test_checkpoint_write_killed_half_way_is_never_the_latest(tmp_path, tiny_dataset, ray_cluster, monkeypatch):
@@ -83,8 +100,11 @@ def test_checkpoint_write_killed_half_way_is_never_the_latest(tmp_path, tiny_dat
 
     cloudpickle.register_pickle_by_value(inject)  # the workers need not import tests/
     marker = tmp_path / "stalled_pid"
-    monkeypatch.setattr(trial, "train_loop_per_worker",
-                        partial(inject.loop_with_upload_stalled_half_way, at_step=20, marker=str(marker)))
+    monkeypatch.setattr(
+        trial,
+        "train_loop_per_worker",
+        partial(inject.loop_with_upload_stalled_half_way, at_step=20, marker=str(marker)),
+    )
     killed = []
 
     def kill_the_stalled_writer():
@@ -97,8 +117,12 @@ def test_checkpoint_write_killed_half_way_is_never_the_latest(tmp_path, tiny_dat
 
     killer = threading.Thread(target=kill_the_stalled_writer, daemon=True)
     killer.start()
-    result = fit_trainer(parse_train_args([*BASE, "--steps=30", "--log_freq=10", "--save_freq=10", "--eval_freq=0"]),
-                         run_name="halfway", storage=str(tmp_path), report_to_tune=False)
+    result = fit_trainer(
+        parse_train_args([*BASE, "--steps=30", "--log_freq=10", "--save_freq=10", "--eval_freq=0"]),
+        run_name="halfway",
+        storage=str(tmp_path),
+        report_to_tune=False,
+    )
     killer.join(timeout=5)
     assert killed and result.error is None and result.metrics["step"] == 30
 
@@ -128,8 +152,9 @@ def test_killed_evaluator_is_restarted_and_every_evaluation_arrives(tmp_path, ti
 
     killer = threading.Thread(target=kill_the_evaluator_once_it_works, daemon=True)
     killer.start()
-    result, reports = _fit_recording([*BASE, "--steps=100", "--log_freq=10", "--save_freq=100", "--eval_freq=10"],
-                                     tmp_path, "evalkill")
+    result, reports = _fit_recording(
+        [*BASE, "--steps=100", "--log_freq=10", "--save_freq=100", "--eval_freq=10"], tmp_path, "evalkill"
+    )
     killer.join(timeout=5)
     assert killed, "the evaluator was never seen alive"
     assert result.error is None and result.metrics["step"] == 100

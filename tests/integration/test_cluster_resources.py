@@ -1,5 +1,6 @@
 """On a Ray cluster (RAY_ADDRESS), resources no node has yet are asked of the autoscaler and waited for, for a
 bounded time, then refused with a message naming the fields: never an endless wait."""
+
 import time
 
 import pytest

@@ -5,6 +5,7 @@ against ray/autoscaler/ray-schema.json plus a few cross-field rules (`validate_c
 the same two functions, so they need neither a cloud account nor a running Ray. Broken copies of the file
 must be rejected, which shows the validation is not vacuous.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,8 +34,11 @@ def ray_up_config(config: dict) -> dict:
 
 
 def gpu_worker_types(config: dict) -> dict[str, dict]:
-    return {name: node for name, node in config["available_node_types"].items()
-            if name != config["head_node_type"] and node["resources"].get("GPU", 0) >= 1}
+    return {
+        name: node
+        for name, node in config["available_node_types"].items()
+        if name != config["head_node_type"] and node["resources"].get("GPU", 0) >= 1
+    }
 
 
 def test_cluster_yaml_passes_ray_validation(raw):
@@ -59,10 +63,12 @@ def test_every_node_installs_the_project_with_our_constraints(raw):
     for name, node in gpu_worker_types(config).items():
         commands = node.get("worker_setup_commands", config["worker_setup_commands"])
         install = next(i for i, cmd in enumerate(commands) if PROJECT_INSTALL in cmd)
-        cuda_torch = [i for i, cmd in enumerate(commands)
-                      if "torch==2.13.0" in cmd and "download.pytorch.org/whl/cu" in cmd]
+        cuda_torch = [
+            i for i, cmd in enumerate(commands) if "torch==2.13.0" in cmd and "download.pytorch.org/whl/cu" in cmd
+        ]
         assert cuda_torch and cuda_torch[0] < install, (
-            f"{name}: install torch==2.13.0 from a CUDA index before the project, or the CPU wheel wins")
+            f"{name}: install torch==2.13.0 from a CUDA index before the project, or the CPU wheel wins"
+        )
 
 
 def test_every_node_starts_ray_with_the_shared_auth_token(raw):
@@ -89,12 +95,15 @@ def _min_workers_above_cluster_max(config: dict) -> None:
     config["available_node_types"]["gpu_worker"]["min_workers"] = config["max_workers"] + 1
 
 
-@pytest.mark.parametrize("breakage, error, message", [
-    (_misspelled_top_level_key, jsonschema.ValidationError, "'setup_comands' was unexpected"),
-    (_fractional_gpu_resource, jsonschema.ValidationError, "0.5 is not of type 'integer'"),
-    (_unknown_head_node_type, ValueError, "`head_node_type` must be one of"),
-    (_min_workers_above_cluster_max, ValueError, "sum of `min_workers`"),
-])
+@pytest.mark.parametrize(
+    "breakage, error, message",
+    [
+        (_misspelled_top_level_key, jsonschema.ValidationError, "'setup_comands' was unexpected"),
+        (_fractional_gpu_resource, jsonschema.ValidationError, "0.5 is not of type 'integer'"),
+        (_unknown_head_node_type, ValueError, "`head_node_type` must be one of"),
+        (_min_workers_above_cluster_max, ValueError, "sum of `min_workers`"),
+    ],
+)
 def test_a_broken_copy_is_rejected(raw, breakage, error, message):
     broken = copy.deepcopy(raw)
     breakage(broken)

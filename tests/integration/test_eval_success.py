@@ -1,10 +1,11 @@
 """Success is counted through the real evaluator actors (issue 7): each simulator's scripted expert, evaluated by
 two EvalActors as `python -m orchestrator eval` and a sweep do (`create_actors` + `EvalPool`), reaches the success
 rate the same expert achieves when recording the same episodes; a policy that never succeeds reads 0 there."""
+
 from __future__ import annotations
 
-import ray
 import pytest
+import ray
 
 from orchestrator.configs.parsing import build_config, encode
 from orchestrator.datasets import record
@@ -24,8 +25,10 @@ CASES = {  # name -> (env, episodes); ALOHA without cameras: its expert needs no
 
 
 def start_pool(env_cfg, n_episodes: int):
-    train_config = {"env": encode(env_cfg), "eval": {"n_episodes": n_episodes, "batch_size": n_episodes // N_ACTORS,
-                                                     "num_actors": N_ACTORS}}
+    train_config = {
+        "env": encode(env_cfg),
+        "eval": {"n_episodes": n_episodes, "batch_size": n_episodes // N_ACTORS, "num_actors": N_ACTORS},
+    }
     cfg = build_config(None, [train_config])
     actors = create_actors(encode(cfg), N_ACTORS, cpus_per_actor=1.0)
     return actors, EvalPool(actors, cfg.eval.n_episodes, cfg.eval.seed)
@@ -58,9 +61,11 @@ def test_expert_through_the_evaluators_reaches_its_recording_success_rate(name, 
     finally:
         for actor in actors:
             ray.kill(actor)
-    print(f"{name}: expert success through {N_ACTORS} EvalActors {metrics['eval/success']:.0%} of "
-          f"{metrics['eval/n_episodes']}, when recording {sum(recorded)}/{len(recorded)}, "
-          f"eval {metrics['eval/eval_s']:.1f} s")
+    print(
+        f"{name}: expert success through {N_ACTORS} EvalActors {metrics['eval/success']:.0%} of "
+        f"{metrics['eval/n_episodes']}, when recording {sum(recorded)}/{len(recorded)}, "
+        f"eval {metrics['eval/eval_s']:.1f} s"
+    )
     assert metrics["eval/n_episodes"] == n
     assert sum(recorded) > 0, recorded  # there is a success to count
     assert metrics["eval/success"] == pytest.approx(sum(recorded) / n)

@@ -1,6 +1,7 @@
 """A real sweep with two objectives (success up, parameters down) on the shared local Ray cluster: Optuna's
 multi-objective study is told both values of every trial, every trial reports what its policy costs, the report
 holds the Pareto front, and best/ is the front member the README's rule chooses, confirmed on fresh episodes."""
+
 import json
 import pickle
 from pathlib import Path
@@ -8,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.results.pareto import dominates
 from orchestrator.policies.costs import n_params
 from orchestrator.policies.factory import load_policy
+from orchestrator.results.pareto import dominates
+from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
 
 pytestmark = pytest.mark.integration
 
-SPACE = '''
+SPACE = """
 from ray import tune
 from orchestrator.configs.train import DatasetConfig, EvalConfig, TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -36,12 +37,13 @@ sweep = Sweep(
                     scheduler="none", baseline=False, confirm_top_k=2, confirm_episodes=2),
     ties={"policy.n_action_steps": "policy.chunk_size"},
 )
-'''
+"""
 OBJECTIVES = [(M.EVAL_AVG_MAX_REWARD, "max"), (M.POLICY_N_PARAMS, "min")]
 
 
-def test_a_two_objective_sweep_reports_its_pareto_front_and_exports_the_chosen_member(tmp_path, tiny_dataset,
-                                                                                      ray_cluster):
+def test_a_two_objective_sweep_reports_its_pareto_front_and_exports_the_chosen_member(
+    tmp_path, tiny_dataset, ray_cluster
+):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=mo"])
@@ -80,7 +82,8 @@ def test_a_two_objective_sweep_reports_its_pareto_front_and_exports_the_chosen_m
     winner = trials[front["chosen"]]
     best = experiment / "best"
     assert (best / "model.safetensors").read_bytes() == (
-        Path(winner["checkpoint_path"]) / "pretrained_model" / "model.safetensors").read_bytes()
+        Path(winner["checkpoint_path"]) / "pretrained_model" / "model.safetensors"
+    ).read_bytes()
     card = (best / "README.md").read_text()
     assert "Pareto front" in card and "What it costs on the robot" in card
     assert f"{int(winner['last_metrics'][M.POLICY_N_PARAMS]):,}" in card

@@ -8,6 +8,7 @@ and the report shows the lineage.
 Async PBT exploits only if the weaker trial decides again after the stronger one has (its checkpoint is saved at its
 own decision): the frequent reports (log_freq=2, each waits for Tune) spread 2 decisions (steps 40, 80) over ~15 s of each
 trial, so the two trials' start-up offset on a loaded machine (seconds) does not let one finish first."""
+
 import json
 from pathlib import Path
 
@@ -15,15 +16,15 @@ import pytest
 from safetensors.torch import load_file
 
 from orchestrator import metrics as M
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.results.lineage import read_lineage
+from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
 from trainables.checkpointing import weights_digest
 
 pytestmark = pytest.mark.integration
 
 STEPS = 120
-SPACE = f'''
+SPACE = f"""
 from ray import tune
 from orchestrator.configs.optim import AdamWConfig, ConstantSchedulerConfig
 from orchestrator.configs.train import DatasetConfig, EvalConfig, TrainPipelineConfig
@@ -45,7 +46,7 @@ sweep = Sweep(
                     perturbation_interval=40,
                     quantile_fraction=0.5, resample_probability=0.0, baseline=False, confirm_top_k=0),
 )
-'''
+"""
 
 
 def _digest(checkpoint: str | Path) -> str:
@@ -67,10 +68,14 @@ def check_exploit(experiment: Path, summary: dict) -> None:
     lineage = read_lineage(experiment / "trials")
     assert lineage, "no trial exploited the other"
     trial_id, exploits = next(iter(lineage.items()))
-    history = [json.loads(line) for line in (experiment / "trials" / f"trial_{trial_id}" / "result.json")
-               .read_text().splitlines()]
-    own = [w.parent.parent for w in (experiment / "train" / f"trial_{trial_id}").glob("checkpoint_*/pretrained_model/"
-                                                                                    "model.safetensors")]
+    history = [
+        json.loads(line)
+        for line in (experiment / "trials" / f"trial_{trial_id}" / "result.json").read_text().splitlines()
+    ]
+    own = [
+        w.parent.parent
+        for w in (experiment / "train" / f"trial_{trial_id}").glob("checkpoint_*/pretrained_model/model.safetensors")
+    ]
     assert own
     runs_with_checkpoints = verified = 0
     for exploit in exploits:  # each exploit (a trial may be exploited again before its new run checkpoints)
@@ -107,7 +112,8 @@ def check_exploit(experiment: Path, summary: dict) -> None:
         assert Path(trials[trial_id]["checkpoint_path"]).parent.name == last_run
     best = summary["best"]
     assert (experiment / "best" / "model.safetensors").read_bytes() == (
-        Path(best["checkpoint_path"]) / "pretrained_model" / "model.safetensors").read_bytes()
+        Path(best["checkpoint_path"]) / "pretrained_model" / "model.safetensors"
+    ).read_bytes()
     # The report shows who copied whom.
     report = (experiment / "report.md").read_text()
     assert f"| {trial_id} | {donor} | {step} | {run} | optimizer.lr: " in report

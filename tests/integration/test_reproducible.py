@@ -1,5 +1,6 @@
 """The same config and seed give bit-identical training losses, evaluations and confirmations across sweeps on one
 CPU machine; --tune.confirm_seeds retrains the winner with more seeds and reports the spread."""
+
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from orchestrator.sweep.finish import finish
 
 pytestmark = pytest.mark.integration
 
-SPACE = '''
+SPACE = """
 from ray import tune
 from orchestrator.configs.train import DatasetConfig, EvalConfig, TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -28,18 +29,21 @@ sweep = Sweep(
     tune=TuneConfig(metric="eval/avg_max_reward", search="random", scheduler="none", num_samples=1,
                     baseline=False, confirm_top_k=1, confirm_episodes=3),
 )
-'''
+"""
 
 
 def _run(tmp_path, name, *extra):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
-    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", f"--tune.experiment_name={name}",
-                                             *extra])
+    prepared = sweep_mod.prepare(
+        str(path), [f"--tune.storage_path={tmp_path}", f"--tune.experiment_name={name}", *extra]
+    )
     results, baseline = sweep_mod.run(prepared)
     summary = finish(prepared, results, baseline)
-    history = [json.loads(line) for line in
-               (tmp_path / name / "trials" / f"trial_{summary['trials'][0]['trial_id']}" / "result.json").open()]
+    history = [
+        json.loads(line)
+        for line in (tmp_path / name / "trials" / f"trial_{summary['trials'][0]['trial_id']}" / "result.json").open()
+    ]
     return summary, history
 
 
@@ -53,13 +57,19 @@ def test_same_config_and_seed_reproduce_bit_for_bit_across_sweeps(tmp_path, tiny
     # crash's replay tells Tune again, trainables/replay.py): step 10's, at step 15 or with step 20's checkpoint.
     with_checkpoint = [h for h in first_history if h.get(M.CHECKPOINT_PATH)]
     assert [h[M.STEP] for h in with_checkpoint] == [10, 20]
-    assert sorted(e["eval/step"] for h in with_checkpoint for key in (M.EVALUATIONS, M.EVALUATIONS_BEFORE)
-                  for e in json.loads(h.get(key) or "[]")) == [10, 20]
+    assert sorted(
+        e["eval/step"]
+        for h in with_checkpoint
+        for key in (M.EVALUATIONS, M.EVALUATIONS_BEFORE)
+        for e in json.loads(h.get(key) or "[]")
+    ) == [10, 20]
     # Evaluations: the same episodes with the same actions. PushT's physics (pymunk) may differ in the last bit of a
     # reward between two rollouts of identical actions in one process (measured: 0.3246001092353427 vs ...4277), so
     # rewards compare to 1e-12; success counts are exact.
-    untimed = [[{k: v for k, v in e.items() if k != M.EVAL_SECONDS} for e in s["trials"][0]["evaluations"]]
-               for s in (first, second)]
+    untimed = [
+        [{k: v for k, v in e.items() if k != M.EVAL_SECONDS} for e in s["trials"][0]["evaluations"]]
+        for s in (first, second)
+    ]
     assert [e["step"] for e in untimed[0]] == [e["step"] for e in untimed[1]] == [10, 20]
     for a, b in zip(*untimed):
         assert a[M.EVAL_SUCCESS] == b[M.EVAL_SUCCESS] and a == pytest.approx(b, rel=1e-12)

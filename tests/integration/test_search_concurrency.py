@@ -8,6 +8,7 @@ every 60 s (seen with random and grid, whose BasicVariantGenerator took no limit
 outside the trial's placement group. Without the limit that request never runs and the trial fails after 60 s; the
 test also checks that no more trials ran at once than fit. The real trial path runs in test_sweep.py (Optuna + ASHA,
 3 trials on the same cluster) and tests/e2e/test_job_submit.py (random)."""
+
 import logging
 import time
 
@@ -16,12 +17,12 @@ import ray
 from ray import tune
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.metrics import EVAL_AVG_MAX_REWARD, EVAL_STEP, STEP
+from orchestrator.sweep import tuner as sweep_mod
 
 pytestmark = pytest.mark.integration
 
-SPACE = '''
+SPACE = """
 from ray import tune
 from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import EvalConfig, TrainPipelineConfig
@@ -37,7 +38,7 @@ sweep = Sweep(
     ),
     tune=TuneConfig(metric="eval/avg_max_reward", num_samples=SAMPLES, baseline=False, confirm_top_k=0),
 )
-'''
+"""
 
 
 @ray.remote(num_cpus=1)
@@ -53,8 +54,15 @@ def _trial_body(sample, base, overrides, ties, train_storage, **_):
     ray.get(_like_a_train_worker.options(scheduling_strategy=escape).remote(), timeout=60)
     for step in (10, 20, 30):
         time.sleep(0.5)
-        tune.report({STEP: step, EVAL_STEP: step, "started": started, "now": time.time(),
-                     EVAL_AVG_MAX_REWARD: sample.get("optimizer.lr", 0.0) * step})
+        tune.report(
+            {
+                STEP: step,
+                EVAL_STEP: step,
+                "started": started,
+                "now": time.time(),
+                EVAL_AVG_MAX_REWARD: sample.get("optimizer.lr", 0.0) * step,
+            }
+        )
 
 
 def _most_at_once(intervals: list[tuple[float, float]]) -> int:
@@ -66,16 +74,30 @@ def _most_at_once(intervals: list[tuple[float, float]]) -> int:
     return most
 
 
-@pytest.mark.parametrize("search, scheduler", [("optuna", "asha"), ("optuna", "none"), ("random", "asha"),
-                                               ("random", "none"), ("grid", "asha"), ("grid", "none")])
-def test_every_search_and_scheduler_runs_only_the_trials_that_fit(search, scheduler, tmp_path, ray_cluster,
-                                                                   monkeypatch, caplog):
+@pytest.mark.parametrize(
+    "search, scheduler",
+    [
+        ("optuna", "asha"),
+        ("optuna", "none"),
+        ("random", "asha"),
+        ("random", "none"),
+        ("grid", "asha"),
+        ("grid", "none"),
+    ],
+)
+def test_every_search_and_scheduler_runs_only_the_trials_that_fit(
+    search, scheduler, tmp_path, ray_cluster, monkeypatch, caplog
+):
     grid = search == "grid"
     path = tmp_path / "space.py"
-    path.write_text(SPACE.replace("LR", "tune.grid_search([1e-4, 2e-4, 3e-4, 4e-4])" if grid
-                                  else "tune.loguniform(1e-4, 1e-2)").replace("SAMPLES", "1" if grid else "4"))
-    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}",
-                                             f"--tune.scheduler={scheduler}"])
+    path.write_text(
+        SPACE.replace(
+            "LR", "tune.grid_search([1e-4, 2e-4, 3e-4, 4e-4])" if grid else "tune.loguniform(1e-4, 1e-2)"
+        ).replace("SAMPLES", "1" if grid else "4")
+    )
+    prepared = sweep_mod.prepare(
+        str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}", f"--tune.scheduler={scheduler}"]
+    )
     assert sweep_mod.max_concurrency(prepared) == 2  # a trial: evaluator CPU + Train worker CPU; 2 nodes x 2 CPUs
     monkeypatch.setattr("trainables.trial.run_trial", _trial_body)
     tuner = sweep_mod.build_tuner(prepared, "trials", prepared.space, prepared.tune_cfg.num_samples, search=True)

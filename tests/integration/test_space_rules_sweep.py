@@ -2,6 +2,7 @@
 Optuna samples policy.type (ACT or MLP) and ACT's chunk size define-by-run; the sample that breaks the constraint is
 not trained and is labelled infeasible; each feasible config runs as 2 trials (seeds 1000 and 1001) ranked by their
 mean. Train-loss metric, no evaluation, so the trials are seconds long."""
+
 import json
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from orchestrator.sweep.finish import finish
 
 pytestmark = pytest.mark.integration
 
-SPACE = '''
+SPACE = """
 from ray import tune
 from orchestrator.configs.train import DatasetConfig, TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
@@ -34,7 +35,7 @@ sweep = Sweep(
                     confirm_top_k=0),
     constraints={"n_action_steps <= chunk_size": lambda cfg: cfg.policy.n_action_steps <= cfg.policy.chunk_size},
 )
-'''
+"""
 
 
 def test_conditional_constrained_sweep_with_repeats(tmp_path, tiny_dataset, ray_cluster):
@@ -62,8 +63,12 @@ def test_conditional_constrained_sweep_with_repeats(tmp_path, tiny_dataset, ray_
         losses = [trials[tid]["last_metrics"]["train/loss"] for tid in c["trials"]]
         assert c["over_seeds"]["mean"] == pytest.approx(sum(losses) / 2)
         assert c["over_seeds"]["min"] == pytest.approx(min(losses)) and c["over_seeds"]["n"] == 2
-        seeds = sorted(json.loads((Path(trials[tid]["checkpoint_path"]) / "pretrained_model/train_config.json")
-                                  .read_text())["seed"] for tid in c["trials"])
+        seeds = sorted(
+            json.loads((Path(trials[tid]["checkpoint_path"]) / "pretrained_model/train_config.json").read_text())[
+                "seed"
+            ]
+            for tid in c["trials"]
+        )
         assert seeds == [1000, 1001]
         means.append(c["over_seeds"]["mean"])
     assert means == sorted(means)  # train/loss: lower mean first

@@ -1,5 +1,6 @@
 """The check behind refusing a local storage path on a cluster of several hosts: a Ray task on each host looks for
 a file the driver wrote. Several nodes on one machine (the shared `ray_cluster`) all see the driver's folder."""
+
 import pytest
 
 from orchestrator.runtime import storage

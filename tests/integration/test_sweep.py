@@ -2,19 +2,20 @@
 W&B offline, LeRobot-layout checkpoints at every evaluated step, each trial at its best checkpoint, the top
 candidates and the baseline confirmed on fresh episodes (in stages, compared paired), the report and the confirmed
 winner's folder."""
+
 import json
 from pathlib import Path
 
 import pytest
-
-from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.configs.parsing import build_config
-from orchestrator.sweep.finish import finish
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from orchestrator.configs.parsing import build_config
+from orchestrator.sweep import tuner as sweep_mod
+from orchestrator.sweep.finish import finish
 
 pytestmark = pytest.mark.integration
 
-SPACE = '''
+SPACE = """
 from ray import tune
 from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import DatasetConfig, EvalConfig, TrainPipelineConfig, WandBConfig
@@ -37,7 +38,7 @@ sweep = Sweep(
     tune=TuneConfig(metric="eval/avg_max_reward", num_samples=3, grace_period=10, confirm_top_k=2,
                     confirm_episodes=3, confirm_stage_episodes=2),
 )
-'''
+"""
 
 
 def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
@@ -59,11 +60,17 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
             assert e["eval/n_episodes"] == 2 and 0 <= e["eval/avg_max_reward"] <= 1
             assert e["eval/success_ci95_low"] <= e["eval/success"] <= e["eval/success_ci95_high"]
         best = max(t["evaluations"], key=lambda e: (e["eval/avg_max_reward"], e["step"]))  # best, not last
-        assert t["best_step"] == best["step"] and t["best_metrics"]["eval/avg_max_reward"] == best["eval/avg_max_reward"]
+        assert (
+            t["best_step"] == best["step"] and t["best_metrics"]["eval/avg_max_reward"] == best["eval/avg_max_reward"]
+        )
         ckpt = Path(t["checkpoint_path"])
         assert json.loads((ckpt / "training_state/training_step.json").read_text())["step"] == t["best_step"]
-        for name in ("pretrained_model/config.json", "pretrained_model/model.safetensors",
-                     "pretrained_model/train_config.json", "training_state/optimizer_state.pt"):
+        for name in (
+            "pretrained_model/config.json",
+            "pretrained_model/model.safetensors",
+            "pretrained_model/train_config.json",
+            "training_state/optimizer_state.pt",
+        ):
             assert (ckpt / name).is_file(), name
         saved = build_config(json.loads((ckpt / "pretrained_model/train_config.json").read_text()), [])
         assert saved.optimizer.lr == pytest.approx(t["params"]["optimizer.lr"])
@@ -80,8 +87,10 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
         assert c["n_episodes"] == n and c["success_ci95"][0] <= c["success"] <= c["success_ci95"][1]
         info = json.loads((tmp_path / "tiny" / "confirm" / c["label"] / "eval_info.json").read_text())
         episodes = info["per_task"][0]["metrics"]  # every episode, in lerobot-eval's layout, with its seed
-        assert [list(e) for e in zip(episodes["seeds"], episodes["successes"], episodes["sum_rewards"],
-                                     episodes["max_rewards"])] == [list(e) for e in c["episodes"]]
+        assert [
+            list(e)
+            for e in zip(episodes["seeds"], episodes["successes"], episodes["sum_rewards"], episodes["max_rewards"])
+        ] == [list(e) for e in c["episodes"]]
         assert info["overall"]["n_episodes"] == n
         assert info["overall"]["pc_success"] == pytest.approx(100 * c["success"])
         assert info["robot_sweeps"]["eval/step"] == c["step"]
@@ -92,7 +101,9 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     assert "difference_vs_baseline" in confirmation and confirmation["comparison"]
 
     best_dir = tmp_path / "tiny" / "best"
-    assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= {p.name for p in best_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "train_config.json", "README.md"} <= {
+        p.name for p in best_dir.iterdir()
+    }
     winner_ckpt = Path(winner["checkpoint_path"]) / "pretrained_model"
     assert (best_dir / "model.safetensors").read_bytes() == (winner_ckpt / "model.safetensors").read_bytes()
     card = (best_dir / "README.md").read_text()
@@ -140,29 +151,35 @@ def _check_report_and_tensorboard(experiment: Path, summary: dict) -> None:
     paths inside its files); Tune wrote TensorBoard event files with the curves under trials/."""
     import shutil
 
-    from orchestrator.runtime.experiment import load_experiment
     from orchestrator.report.html import SECTIONS, build_report
+    from orchestrator.runtime.experiment import load_experiment
 
     page = (experiment / "report" / "report.html").read_text()
     assert all(f"<section id='{s}'>" in page for s in SECTIONS) and "<script" not in page
     assert {"curves.png", "success.png", "parallel_coordinates.png", "confirmation.png"} <= {
-        p.name for p in (experiment / "report").glob("*.png")}  # + importance.png with 2 finished trials or more
+        p.name for p in (experiment / "report").glob("*.png")
+    }  # + importance.png with 2 finished trials or more
     assert summary["confirmation"]["comparison"][1:] in page
     copy = experiment.parent / "laptop_copy"
     shutil.copytree(experiment, copy, ignore=shutil.ignore_patterns("train", "best", "wandb", "report"))
     exp = load_experiment(copy)
     assert {r.trial_id: (r.status, r.best.step if r.best else None) for r in exp.rows} == {
-        t["trial_id"]: (t["status"], t["best_step"]) for t in summary["trials"]}  # read back as the sweep saw them
+        t["trial_id"]: (t["status"], t["best_step"]) for t in summary["trials"]
+    }  # read back as the sweep saw them
     assert exp.baseline.trial_id == summary["baseline"]["trial_id"] and exp.space.keys() == {
-        "policy.chunk_size", "policy.kl_weight", "optimizer.lr"}
+        "policy.chunk_size",
+        "policy.kl_weight",
+        "optimizer.lr",
+    }
     assert build_report(copy).is_file()
     for trial in summary["trials"]:  # `tensorboard --logdir <experiment>/trials` shows these, read by its own reader
         events = EventAccumulator(str(experiment / "trials" / f"trial_{trial['trial_id']}"))
         events.Reload()
         loss = [e.step for e in events.Scalars("ray/tune/train/loss")]
         assert loss and loss == sorted(loss) and loss[-1] == trial["last_metrics"]["step"]  # x: the training step
-        assert [e.step for e in events.Scalars("ray/tune/step")] == [round(e.value) for e in events.Scalars(
-            "ray/tune/step")]
+        assert [e.step for e in events.Scalars("ray/tune/step")] == [
+            round(e.value) for e in events.Scalars("ray/tune/step")
+        ]
         evaluated = [e.step for e in events.Scalars("ray/tune/eval/success")]  # each at the step it evaluated
         assert evaluated and len(evaluated) == len(set(evaluated)) and all(s % 10 == 0 for s in evaluated), evaluated
         assert events.Scalars("ray/tune/val/loss") and events.Scalars("ray/tune/eval/avg_max_reward")

@@ -6,6 +6,7 @@ step by step (`Tab`: go to a URL, wait for what it renders, type, read the conso
 Chromium is Debian's `chromium` package, installed by scripts/setup.sh; a missing browser fails the test with that
 advice (never a skip). The websocket client is aiohttp's, which Ray's dashboard already brings into the venv.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,11 @@ def chromium_path() -> str:
     """$CHROMIUM, else the first of NAMES on PATH; fails the test (with what to do) when there is none."""
     found = os.environ.get("CHROMIUM") or next((p for n in NAMES if (p := shutil.which(n))), None)
     if not found:
-        pytest.fail("Chromium is missing: run `bash scripts/setup.sh` (it installs Debian's chromium package), or "
-                    "point $CHROMIUM at a Chromium/Chrome binary", pytrace=False)
+        pytest.fail(
+            "Chromium is missing: run `bash scripts/setup.sh` (it installs Debian's chromium package), or "
+            "point $CHROMIUM at a Chromium/Chrome binary",
+            pytrace=False,
+        )
     return found
 
 
@@ -52,8 +56,7 @@ def load_page(page: Path, width: int = 1280, height: int = 2400, timeout: float 
     return browse(lambda tab: _probe_page(tab, Path(page).resolve().as_uri()), width, height, timeout)
 
 
-def browse(script: Callable[[Tab], Awaitable[T]], width: int = 1280, height: int = 2400,
-           timeout: float = 60.0) -> T:
+def browse(script: Callable[[Tab], Awaitable[T]], width: int = 1280, height: int = 2400, timeout: float = 60.0) -> T:
     """Start headless Chromium (a fresh profile), open one tab and return what `await script(tab)` returns, within
     `timeout` seconds (Chromium's start, then the script). Cookies a page sets last for the run."""
     return asyncio.run(_browse(chromium_path(), script, width, height, timeout))
@@ -62,13 +65,14 @@ def browse(script: Callable[[Tab], Awaitable[T]], width: int = 1280, height: int
 async def _probe_page(tab: Tab, url: str) -> PageLoad:
     await tab.goto(url)
     await asyncio.sleep(0.5)  # late console messages and failed loads
-    probe = ("JSON.stringify({ids: [...document.querySelectorAll('[id]')].map(e => e.id), "
-             "n: document.images.length, title: document.title, "
-             "ok: [...document.images].every(i => i.complete && i.naturalWidth > 0)})")
+    probe = (
+        "JSON.stringify({ids: [...document.querySelectorAll('[id]')].map(e => e.id), "
+        "n: document.images.length, title: document.title, "
+        "ok: [...document.images].every(i => i.complete && i.naturalWidth > 0)})"
+    )
     value = json.loads(await tab.evaluate(probe))
     result = PageLoad(console=tab.console, requests=tab.requests, failed=tab.failed)
-    result.ids, result.n_images, result.title, result.images_ok = value["ids"], value["n"], value["title"], \
-        value["ok"]
+    result.ids, result.n_images, result.title, result.images_ok = value["ids"], value["n"], value["title"], value["ok"]
     result.screenshot = await tab.screenshot()
     return result
 
@@ -80,9 +84,20 @@ async def _browse(binary: str, script, width: int, height: int, timeout: float):
         log = Path(profile) / "stderr.log"
         with log.open("w") as stderr:
             proc = subprocess.Popen(
-                [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
-                 "--remote-debugging-port=0", f"--user-data-dir={profile}/data", "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=stderr)
+                [
+                    binary,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--hide-scrollbars",
+                    "--remote-debugging-port=0",
+                    f"--user-data-dir={profile}/data",
+                    "about:blank",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         try:
             ws_url = _devtools_url(log, proc, timeout)
             async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, max_msg_size=0) as ws:
@@ -135,8 +150,9 @@ class Tab:
         self._session = (await self.send("Target.attachToTarget", targetId=target, flatten=True))["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
             await self.send(f"{domain}.enable")
-        await self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                        mobile=False)
+        await self.send(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+        )
 
     def close(self) -> None:
         if self._reader is not None:
@@ -146,8 +162,11 @@ class Tab:
         """One DevTools command (to this tab once it is attached); its result, or RuntimeError with its error."""
         n = next(self._ids)
         self._pending[n] = asyncio.get_running_loop().create_future()
-        await self.ws.send_str(json.dumps({"id": n, "method": method, "params": params,
-                                           **({"sessionId": self._session} if self._session else {})}))
+        await self.ws.send_str(
+            json.dumps(
+                {"id": n, "method": method, "params": params, **({"sessionId": self._session} if self._session else {})}
+            )
+        )
         reply = await self._pending[n]
         if "error" in reply:
             raise RuntimeError(f"{method}: {reply['error']}")
@@ -183,8 +202,9 @@ class Tab:
         while not (value := await self.evaluate(expression)):
             if time.monotonic() > deadline:
                 text = await self.evaluate("document.body ? document.body.innerText : ''")
-                raise TimeoutError(f"{what or expression} not seen within {timeout} s; the page shows:\n"
-                                   f"{(text or '')[:3000]}")
+                raise TimeoutError(
+                    f"{what or expression} not seen within {timeout} s; the page shows:\n{(text or '')[:3000]}"
+                )
             await asyncio.sleep(poll)
         return value
 

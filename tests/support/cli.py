@@ -1,6 +1,7 @@
 """The CLI, run in the test's own process through `orchestrator.cli.run(argv) -> int`: for commands that end before
 any Ray starts (refusals, --help, --dry-run), the same code path as the console script, without a new interpreter
 importing torch and Ray for every case. Commands that train run as subprocesses (tests/e2e), as a user runs them."""
+
 from __future__ import annotations
 
 import contextlib

@@ -21,6 +21,7 @@ token reads them, and others get the Hub's 401).
         hub.repos["tester/policy"].files["config.json"]
         sha = hub.serve("lerobot/pusht", dataset_folder, repo_type="dataset", revision="v3.0")
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,8 +43,10 @@ _VALIDATE_YAML = re.compile(r"^/api/validate-yaml$")
 _PREUPLOAD = re.compile(r"^/api/models/(?P<repo_id>[^/]+/[^/]+)/preupload/(?P<revision>[^/]+)$")
 _COMMIT = re.compile(r"^/api/models/(?P<repo_id>[^/]+/[^/]+)/commit/(?P<revision>[^/]+)$")
 _INFO = re.compile(r"^/api/(?P<kind>models|datasets)/(?P<repo_id>[^/]+/[^/]+)(?:/revision/(?P<revision>[^/]+))?$")
-_TREE = re.compile(r"^/api/(?P<kind>models|datasets)/(?P<repo_id>[^/]+/[^/]+)/tree/(?P<revision>[^/]+)"
-                   r"(?:/(?P<path>.+))?$")
+_TREE = re.compile(
+    r"^/api/(?P<kind>models|datasets)/(?P<repo_id>[^/]+/[^/]+)/tree/(?P<revision>[^/]+)"
+    r"(?:/(?P<path>.+))?$"
+)
 _RESOLVE = re.compile(r"^/(?:(?P<kind>datasets)/)?(?P<repo_id>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<path>.+)$")
 REPO_TYPES = {"models": "model", "datasets": "dataset"}
 
@@ -83,8 +86,7 @@ def git_blob_id(content: bytes) -> str:
 class LocalHub:
     """The local Hub: bound to 127.0.0.1 on a free port, served from a thread while the context is open."""
 
-    def __init__(self, token: str, user: str = "tester", orgs: tuple[str, ...] = ("robot-lab",),
-                 role: str = "write"):
+    def __init__(self, token: str, user: str = "tester", orgs: tuple[str, ...] = ("robot-lab",), role: str = "write"):
         self.token = token
         self.user = user
         self.orgs = orgs
@@ -93,19 +95,24 @@ class LocalHub:
         self.calls: list[str] = []  # "METHOD /path" of every request, in arrival order
         self.served: dict[tuple[str, str], ServedRepo] = {}  # (repo type, repo_id) -> what `serve` published
         self._lock = threading.Lock()
-        self._routes = {("GET", _WHOAMI): self._whoami, ("POST", _CREATE): self._create_repo,
-                        ("POST", _VALIDATE_YAML): self._validate_yaml, ("POST", _PREUPLOAD): self._preupload,
-                        ("POST", _COMMIT): self._commit}
+        self._routes = {
+            ("GET", _WHOAMI): self._whoami,
+            ("POST", _CREATE): self._create_repo,
+            ("POST", _VALIDATE_YAML): self._validate_yaml,
+            ("POST", _PREUPLOAD): self._preupload,
+            ("POST", _COMMIT): self._commit,
+        }
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="local-hub", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-hub", daemon=True
+        )
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "LocalHub":
+    def __enter__(self) -> LocalHub:
         self._thread.start()
         return self
 
@@ -114,16 +121,25 @@ class LocalHub:
         self._server.server_close()
         self._thread.join()
 
-    def serve(self, repo_id: str, folder: Path | str, repo_type: str = "dataset", revision: str = "main",
-              private: bool = False) -> str:
+    def serve(
+        self,
+        repo_id: str,
+        folder: Path | str,
+        repo_type: str = "dataset",
+        revision: str = "main",
+        private: bool = False,
+    ) -> str:
         """Serve every file under `folder` as one commit of `repo_id` (a "dataset" or "model" repo) at `revision` (a
         branch or tag name); return the commit's sha, which is a valid revision too. Serving again at another
         revision adds a commit: each revision keeps its own files."""
         if repo_type not in REPO_TYPES.values():
             raise ValueError(f"repo_type must be one of {sorted(REPO_TYPES.values())}, got {repo_type!r}")
         folder = Path(folder)
-        files = {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
-                 if path.is_file()}
+        files = {
+            path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file()
+        }
         if not files:
             raise ValueError(f"{folder} holds no file to serve")
         listing = json.dumps([repo_type, repo_id, {path: git_blob_id(data) for path, data in files.items()}])
@@ -135,8 +151,15 @@ class LocalHub:
             repo.refs[revision] = sha
         return sha
 
-    def handle(self, method: str, path: str, authorization: str | None, body: bytes, query: str = "",
-               headers: dict[str, str] | None = None) -> Reply:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        authorization: str | None,
+        body: bytes,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         """Answer one request."""
         with self._lock:
             self.calls.append(f"{method} {path}")
@@ -151,12 +174,18 @@ class LocalHub:
                     match = pattern.match(path)
                     if match:
                         fields = {k: unquote(v) if v is not None else None for k, v in match.groupdict().items()}
-                        return answer(authorization=authorization, query=parse_qs(query), headers=headers or {},
-                                      method=method, **fields)
+                        return answer(
+                            authorization=authorization,
+                            query=parse_qs(query),
+                            headers=headers or {},
+                            method=method,
+                            **fields,
+                        )
             return Reply(404, {"error": f"{method} {path} is not served by the local Hub"})
 
-    def _snapshot(self, kind: str | None, repo_id: str, revision: str | None,
-                  authorization: str | None) -> tuple[str, dict[str, bytes]] | Reply:
+    def _snapshot(
+        self, kind: str | None, repo_id: str, revision: str | None, authorization: str | None
+    ) -> tuple[str, dict[str, bytes]] | Reply:
         """(commit sha, files) of a served (or pushed) repo at `revision`, or the Hub's error reply."""
         repo_type = REPO_TYPES.get(kind or "models")
         repo = self.served.get((repo_type, repo_id))
@@ -165,8 +194,9 @@ class LocalHub:
             oid = hashlib.sha1(f"{repo_id}:{len(pushed.commits)}".encode()).hexdigest()
             repo = ServedRepo(private=pushed.private, commits={oid: dict(pushed.files)}, refs={"main": oid})
         if repo is None or (repo.private and authorization != f"Bearer {self.token}"):
-            return Reply(401 if repo is not None else 404, {"error": "Repository not found"},
-                         {"X-Error-Code": "RepoNotFound"})
+            return Reply(
+                401 if repo is not None else 404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"}
+            )
         revision = revision or "main"
         sha = repo.refs.get(revision) or (revision if revision in repo.commits else None)
         if sha is None:
@@ -179,10 +209,21 @@ class LocalHub:
             return found
         sha, files = found
         repo_type = REPO_TYPES[kind]
-        return Reply(200, {"_id": sha[:24], "id": repo_id, "author": repo_id.split("/")[0], "sha": sha,
-                           "private": self.served.get((repo_type, repo_id), ServedRepo()).private, "gated": False,
-                           "disabled": False, "lastModified": "2026-01-01T00:00:00.000Z", "tags": [],
-                           "siblings": [{"rfilename": path} for path in sorted(files)]})
+        return Reply(
+            200,
+            {
+                "_id": sha[:24],
+                "id": repo_id,
+                "author": repo_id.split("/")[0],
+                "sha": sha,
+                "private": self.served.get((repo_type, repo_id), ServedRepo()).private,
+                "gated": False,
+                "disabled": False,
+                "lastModified": "2026-01-01T00:00:00.000Z",
+                "tags": [],
+                "siblings": [{"rfilename": path} for path in sorted(files)],
+            },
+        )
 
     def _tree(self, kind: str, repo_id: str, revision: str, path: str | None, query: dict, **_: Any) -> Reply:
         found = self._snapshot(kind, repo_id, revision, _["authorization"])
@@ -192,18 +233,24 @@ class LocalHub:
         prefix = f"{path.strip('/')}/" if path else ""
         folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
         recursive = query.get("recursive", ["False"])[0].lower() in ("true", "1")
-        entries = [{"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "size": 0, "path": f}
-                   for f in sorted(folders)]
-        entries += [{"type": "file", "oid": git_blob_id(data), "size": len(data), "path": p}
-                    for p, data in sorted(files.items())]
-        entries = [e for e in entries if e["path"].startswith(prefix)
-                   and (recursive or "/" not in e["path"][len(prefix):])]
+        entries = [
+            {"type": "directory", "oid": hashlib.sha1(f.encode()).hexdigest(), "size": 0, "path": f}
+            for f in sorted(folders)
+        ]
+        entries += [
+            {"type": "file", "oid": git_blob_id(data), "size": len(data), "path": p}
+            for p, data in sorted(files.items())
+        ]
+        entries = [
+            e for e in entries if e["path"].startswith(prefix) and (recursive or "/" not in e["path"][len(prefix) :])
+        ]
         if path and path.strip("/") not in folders:
             return Reply(404, {"error": f"{path} does not exist on {revision}"}, {"X-Error-Code": "EntryNotFound"})
         return Reply(200, entries)
 
-    def _resolve(self, kind: str | None, repo_id: str, revision: str, path: str, method: str, headers: dict,
-                 **_: Any) -> Reply:
+    def _resolve(
+        self, kind: str | None, repo_id: str, revision: str, path: str, method: str, headers: dict, **_: Any
+    ) -> Reply:
         found = self._snapshot(kind, repo_id, revision, _["authorization"])
         if isinstance(found, Reply):
             return found
@@ -211,20 +258,36 @@ class LocalHub:
         if path not in files:
             return Reply(404, {"error": f"{path} does not exist on {revision}"}, {"X-Error-Code": "EntryNotFound"})
         data = files[path]
-        out = {"X-Repo-Commit": sha, "ETag": f'"{git_blob_id(data)}"', "Accept-Ranges": "bytes",
-               "Content-Type": "application/octet-stream", "Content-Length": str(len(data))}
+        out = {
+            "X-Repo-Commit": sha,
+            "ETag": f'"{git_blob_id(data)}"',
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(len(data)),
+        }
         wanted = re.fullmatch(r"bytes=(\d+)-(\d*)", headers.get("Range") or "")
         if wanted and method == "GET":
             start, end = int(wanted[1]), int(wanted[2]) if wanted[2] else len(data) - 1
-            part = data[start:end + 1]
-            return Reply(206, part, {**out, "Content-Length": str(len(part)),
-                                     "Content-Range": f"bytes {start}-{start + len(part) - 1}/{len(data)}"})
+            part = data[start : end + 1]
+            return Reply(
+                206,
+                part,
+                {
+                    **out,
+                    "Content-Length": str(len(part)),
+                    "Content-Range": f"bytes {start}-{start + len(part) - 1}/{len(data)}",
+                },
+            )
         return Reply(200, data if method == "GET" else b"", out)
 
     def _whoami(self, body: bytes) -> tuple[int, dict[str, Any]]:
-        return 200, {"type": "user", "name": self.user, "fullname": self.user.title(),
-                     "orgs": [{"type": "org", "name": org} for org in self.orgs],
-                     "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": self.role}}}
+        return 200, {
+            "type": "user",
+            "name": self.user,
+            "fullname": self.user.title(),
+            "orgs": [{"type": "org", "name": org} for org in self.orgs],
+            "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": self.role}},
+        }
 
     def _create_repo(self, body: bytes) -> tuple[int, dict[str, Any]]:
         payload = json.loads(body)
@@ -308,8 +371,9 @@ def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
         def _answer(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             path, _, query = self.path.partition("?")
-            reply = hub.handle(self.command, path, self.headers.get("Authorization"), body, query,
-                               dict(self.headers.items()))
+            reply = hub.handle(
+                self.command, path, self.headers.get("Authorization"), body, query, dict(self.headers.items())
+            )
             data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
             headers = {"Content-Type": "application/json", "Content-Length": str(len(data)), **reply.headers}
             if isinstance(reply.body, dict) and "error" in reply.body:

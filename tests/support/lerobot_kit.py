@@ -1,6 +1,7 @@
 """Where the files LeRobot 0.4.4 itself wrote live: ../shared/lerobot beside the repository (CI has it there too).
 
 Tests compare against these, never only against our own writer (see ../shared/lerobot/README.md)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The real optuna-dashboard server on a study file, read over its HTTP API (what a user's browser reads)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,11 @@ def optuna_dashboard(storage: Path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     binary = Path(sys.executable).with_name("optuna-dashboard")
-    proc = subprocess.Popen([str(binary), str(storage), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(binary), str(storage), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/api"
 
     def get(path: str) -> dict:

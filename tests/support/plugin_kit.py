@@ -1,4 +1,5 @@
 """A package of a user's own, written outside the project at test time: a policy and an env registered by name."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,10 +1,11 @@
 """A real S3-compatible server for tests: moto's server (PyPI `moto[server]`) in its own process on a free port.
 
-    with S3Server() as s3:
-        s3.create_bucket("sweeps")
-        os.environ.update(s3.env)       # AWS_ENDPOINT_URL, credentials, region: what pyarrow and boto3 read
-        s3.keys("sweeps")               # every object key in the bucket
+with S3Server() as s3:
+    s3.create_bucket("sweeps")
+    os.environ.update(s3.env)       # AWS_ENDPOINT_URL, credentials, region: what pyarrow and boto3 read
+    s3.keys("sweeps")               # every object key in the bucket
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -24,15 +25,23 @@ class S3Server:
     def __init__(self, log: Path | None = None):
         self.port = free_port(0)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+        self.env = {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
         self.log = log
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> S3Server:
         out = open(self.log, "wb") if self.log else subprocess.DEVNULL
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 30
         while True:
             try:
@@ -41,7 +50,7 @@ class S3Server:
             except OSError:
                 if self.proc.poll() is not None or time.time() > deadline:
                     self.__exit__()
-                    raise RuntimeError(f"moto's S3 server did not start on {self.url}")
+                    raise RuntimeError(f"moto's S3 server did not start on {self.url}") from None
                 time.sleep(0.1)
 
     def __exit__(self, *exc) -> None:
@@ -55,8 +64,13 @@ class S3Server:
     def client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, aws_access_key_id=ACCESS_KEY,
-                            aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+        )
 
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)

@@ -1,5 +1,6 @@
 """The layers of docs/architecture.md hold: import-linter's contracts (.importlinter) pass, and every package and
 top-level module of orchestrator/ is placed in a layer (a new one cannot slip past the contract unplaced)."""
+
 import configparser
 import re
 import subprocess
@@ -10,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_import_contracts_are_kept():
-    proc = subprocess.run([str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "BROKEN" not in proc.stdout and proc.stdout.count("KEPT") >= 2
 

@@ -1,4 +1,5 @@
 """Typed configs: dotted CLI overrides, config files, presets that yield to explicit fields, all-at-once errors."""
+
 import json
 
 import pytest
@@ -27,8 +28,9 @@ def test_cli_lr_wins_over_preset_and_keeps_the_rest_of_it():
 
 
 def test_policy_type_switch_and_nested_values():
-    cfg = parse_train_args(["--policy.type=mlp", "--policy.hidden_dims=[32, 16]", "--eval.n_episodes", "4",
-                            "--eval.batch_size=2"])
+    cfg = parse_train_args(
+        ["--policy.type=mlp", "--policy.hidden_dims=[32, 16]", "--eval.n_episodes", "4", "--eval.batch_size=2"]
+    )
     assert cfg.policy.type == "mlp" and cfg.policy.hidden_dims == [32, 16]
     assert cfg.optimizer.type == "adam" and cfg.optimizer.lr == 1e-3  # the MLP's preset
     assert (cfg.eval.n_episodes, cfg.eval.batch_size) == (4, 2)
@@ -48,8 +50,9 @@ def test_config_file_then_cli(tmp_path):
 
 
 def test_saved_json_loads_back_equal(tmp_path):
-    cfg = parse_train_args(["--policy.chunk_size=20", "--policy.n_action_steps=10", "--optimizer.lr=5e-4",
-                            "--wandb.enable=true"])
+    cfg = parse_train_args(
+        ["--policy.chunk_size=20", "--policy.n_action_steps=10", "--optimizer.lr=5e-4", "--wandb.enable=true"]
+    )
     path = tmp_path / "train_config.json"
     path.write_text(json.dumps(encode(cfg)))
     assert build_config(json.loads(path.read_text()), []) == cfg
@@ -57,8 +60,9 @@ def test_saved_json_loads_back_equal(tmp_path):
 
 
 def test_every_problem_reported_at_once_with_field_value_and_rule():
-    errors, text = errors_of(["--policy.n_action_steps=200", "--eval.batch_size=50", "--wandb.mode=x",
-                              "--batch_size=-1"])
+    errors, text = errors_of(
+        ["--policy.n_action_steps=200", "--eval.batch_size=50", "--wandb.mode=x", "--batch_size=-1"]
+    )
     assert set(errors) == {"policy.n_action_steps", "eval.batch_size", "wandb.mode", "batch_size"}
     assert "must be <= policy.chunk_size (= 100)" in text and "200" in text
     assert "['online', 'offline', 'disabled']" in text
@@ -105,8 +109,14 @@ def test_fused_optimizer_is_the_default_and_takes_the_same_steps(kind):
     """Fused Adam(W) is the default (faster, benchmarks/README.md (d)); it must follow the loop form's trajectory."""
     import torch
 
-    cfg = parse_train_args(["--use_policy_training_preset=false", f"--optimizer.type={kind}",
-                            "--optimizer.lr=0.01", "--scheduler.type=constant"])
+    cfg = parse_train_args(
+        [
+            "--use_policy_training_preset=false",
+            f"--optimizer.type={kind}",
+            "--optimizer.lr=0.01",
+            "--scheduler.type=constant",
+        ]
+    )
     assert cfg.optimizer.fused is True
     params = {}
     for fused in (True, False):
@@ -140,4 +150,6 @@ def test_cosine_schedule_is_diffusers_cosine_with_warmup():
         progress = (step - warmup) / max(1, total - warmup)
         return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
 
-    assert [schedule.factor(s, total) for s in range(total + 1)] == pytest.approx([diffusers(s) for s in range(total + 1)])
+    assert [schedule.factor(s, total) for s in range(total + 1)] == pytest.approx(
+        [diffusers(s) for s in range(total + 1)]
+    )

@@ -1,16 +1,17 @@
 """The confirmation's decisions (orchestrator/results/confirmation.py) on synthetic confirmations: paired comparisons
 on the shared episodes at the family-wise level, stopping once the winner is decided, saying so when it is not, and
 a config against the default config over training seeds. Issue 17, item 5."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator.results.candidates import Candidate
-from orchestrator.results.confirmed import Confirmed
 from orchestrator.report.table import confirmation_markdown, seeds_markdown
+from orchestrator.results.candidates import Candidate
 from orchestrator.results.confirmation import UNDECIDED, WORSE, decide, median_seed, plan_for, versus_default
+from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.stats import mean_interval, wilson_interval
 
 FIRST = 1_000_000
@@ -22,8 +23,17 @@ def confirmed(label: str, outcomes, max_rewards=None) -> Confirmed:
     n, s = len(outcomes), sum(outcomes)
     rewards = [float(r) for r in (max_rewards if max_rewards is not None else outcomes)]
     episodes = [(FIRST + i, x, r, r) for i, (x, r) in enumerate(zip(outcomes, rewards))]
-    return Confirmed(label, Candidate(label, 100, {}, f"/ckpt/{label}"), s, n, s / n, wilson_interval(s, n),
-                     mean_interval(rewards), mean_interval(rewards), episodes)
+    return Confirmed(
+        label,
+        Candidate(label, 100, {}, f"/ckpt/{label}"),
+        s,
+        n,
+        s / n,
+        wilson_interval(s, n),
+        mean_interval(rewards),
+        mean_interval(rewards),
+        episodes,
+    )
 
 
 def rate(p: float, n: int) -> list[bool]:
@@ -42,13 +52,33 @@ def test_every_candidate_and_the_baseline_at_zero_is_no_evidence_for_a_winner():
     assert "paired 98.33 % CI" in d.comparison_sentence()  # 95 % / 3 comparisons
     summary = d.to_dict()
     assert summary["distinguishable"] is False and summary["versus"]["t2"]["status"] == UNDECIDED
-    text = "\n".join(confirmation_markdown({
-        "n_episodes": 10, "first_seed": FIRST, "winner": "t1", "comparison": d.comparison_sentence(),
-        "distinguishable": False, "choice": d.choice_sentence(), "stopping": d.stopping_sentence(),
-        "family": plan.family(), "decision": summary,
-        "candidates": [{"label": c.label, "step": 100, "success": 0.0, "successes": 0, "n_episodes": 10,
-                        "success_ci95": list(c.success_ci95), "avg_max_reward": list(c.avg_max_reward)}
-                       for c in entries]}))
+    text = "\n".join(
+        confirmation_markdown(
+            {
+                "n_episodes": 10,
+                "first_seed": FIRST,
+                "winner": "t1",
+                "comparison": d.comparison_sentence(),
+                "distinguishable": False,
+                "choice": d.choice_sentence(),
+                "stopping": d.stopping_sentence(),
+                "family": plan.family(),
+                "decision": summary,
+                "candidates": [
+                    {
+                        "label": c.label,
+                        "step": 100,
+                        "success": 0.0,
+                        "successes": 0,
+                        "n_episodes": 10,
+                        "success_ci95": list(c.success_ci95),
+                        "avg_max_reward": list(c.avg_max_reward),
+                    }
+                    for c in entries
+                ],
+            }
+        )
+    )
     assert "**Not evidence: no candidate is distinguishable from t1" in text and "No significant difference" in text
     assert "family-wise 95 %" in text and "| t2 | 100 | 0.0% (0/10) |" in text
 
@@ -58,13 +88,19 @@ def test_a_reward_metric_is_compared_episode_by_episode():
     rng = np.random.default_rng(3)
     a = 0.096 + 0.02 * rng.standard_normal(10)
     b = 0.089 + 0.02 * rng.standard_normal(10)
-    entries = [confirmed("t1", [False] * 10, a), confirmed("t2", [False] * 10, b),
-               confirmed("baseline", [False] * 10, b - 0.001)]
+    entries = [
+        confirmed("t1", [False] * 10, a),
+        confirmed("t2", [False] * 10, b),
+        confirmed("baseline", [False] * 10, b - 0.001),
+    ]
     d = decide(entries, M.EVAL_AVG_MAX_REWARD, "max", plan_for(2, True, 10, 0))
     assert d.metric == M.EVAL_AVG_MAX_REWARD and not d.distinguishable
     assert not d.versus[d.undecided[0]].points and "avg max reward" in d.choice_sentence()
-    clear = [confirmed("t1", [False] * 10, a + 0.5), confirmed("t2", [False] * 10, b),
-             confirmed("baseline", [False] * 10, b)]
+    clear = [
+        confirmed("t1", [False] * 10, a + 0.5),
+        confirmed("t2", [False] * 10, b),
+        confirmed("baseline", [False] * 10, b),
+    ]
     d = decide(clear, M.EVAL_AVG_MAX_REWARD, "max", plan_for(2, True, 10, 0))
     assert d.decided and d.status == {"t2": WORSE} and "improved avg max reward by 0.5" in d.comparison_sentence()
 
@@ -74,11 +110,12 @@ def test_a_clear_winner_is_decided_early_and_the_stop_is_said():
     full = {"t1": rate(0.9, 50), "t2": rate(0.1, 50), "t3": rate(0.0, 50), "baseline": rate(0.05, 50)}
     plan = plan_for(3, True, 50, 10)
     assert plan.looks == 5 and plan.level == pytest.approx(0.05 / 15)
-    assert plan.family() == ("each paired interval at 99.67 % (5 % / 3 comparisons x 5 looks, Bonferroni): "
-                             "family-wise 95 %, whenever it stops")
+    assert plan.family() == (
+        "each paired interval at 99.67 % (5 % / 3 comparisons x 5 looks, Bonferroni): "
+        "family-wise 95 %, whenever it stops"
+    )
     for n in range(10, 51, 10):  # what confirm() asks after each stage
-        d = decide([confirmed(label, outcomes[:n]) for label, outcomes in full.items()], M.EVAL_SUCCESS, "max",
-                   plan)
+        d = decide([confirmed(label, outcomes[:n]) for label, outcomes in full.items()], M.EVAL_SUCCESS, "max", plan)
         if d.decided:
             break
     assert n == 20 and d.leader == "t1" and d.distinguishable
@@ -115,15 +152,24 @@ def test_a_config_that_does_not_beat_the_default_over_seeds():
     """The issue's case: the winner's config confirmed 75 %, 40 %, 50 % over three seeds (the search's seed at 75 %),
     the default config 70 % (and, retrained with the same seeds, 70 %, 60 %, 65 %). It does not beat the default,
     and best/ is its median seed (50 %), not the 75 % one."""
-    config = [confirmed("t1", rate(0.75, 20)), confirmed("seed_1001", rate(0.40, 20)),
-              confirmed("seed_1002", rate(0.50, 20))]
-    for default in ([confirmed("baseline", rate(0.70, 20))],
-                    [confirmed("baseline", rate(0.70, 20)), confirmed("baseline_seed_1001", rate(0.60, 20)),
-                     confirmed("baseline_seed_1002", rate(0.65, 20))]):
+    config = [
+        confirmed("t1", rate(0.75, 20)),
+        confirmed("seed_1001", rate(0.40, 20)),
+        confirmed("seed_1002", rate(0.50, 20)),
+    ]
+    for default in (
+        [confirmed("baseline", rate(0.70, 20))],
+        [
+            confirmed("baseline", rate(0.70, 20)),
+            confirmed("baseline_seed_1001", rate(0.60, 20)),
+            confirmed("baseline_seed_1002", rate(0.65, 20)),
+        ],
+    ):
         v = versus_default(config, default, M.EVAL_SUCCESS)
         assert not v.better() and v.difference < 0
         assert "the winner's config does not beat the default config over seeds" in v.sentence(
-            "the winner's config", "the default config")
+            "the winner's config", "the default config"
+        )
     assert median_seed(config, M.EVAL_SUCCESS, "max").label == "seed_1002"
     assert median_seed(config[:2], M.EVAL_SUCCESS, "max").label == "seed_1001"  # even count: the lower middle one
     strong = [confirmed(f"s{i}", rate(p, 20)) for i, p in enumerate((0.9, 0.95, 0.9))]
@@ -133,6 +179,7 @@ def test_a_config_that_does_not_beat_the_default_over_seeds():
 
 
 # ---- the wiring in orchestrator/sweep/finish.py, with confirm() and the retraining replaced (no Ray) ----
+
 
 def _row(tid: str, params: dict | None = None, config_id: str | None = None, repeat: int | None = None):
     from orchestrator.results.rows import TrialRow
@@ -146,13 +193,13 @@ def _prepared(tmp_path, **tune):
 
     from orchestrator.configs.tune import TuneConfig
 
-    return SimpleNamespace(tune_cfg=TuneConfig(**tune), default_cfg=SimpleNamespace(seed=1000),
-                           experiment_dir=tmp_path)
+    return SimpleNamespace(tune_cfg=TuneConfig(**tune), default_cfg=SimpleNamespace(seed=1000), experiment_dir=tmp_path)
 
 
 def _fake_confirm(outcomes: dict[str, list[bool]], calls: list):
     """confirm() as orchestrator/sweep/confirm.py runs it: every entry the same seeds, stage by stage, `decided` asked
     after each stage."""
+
     def fake(cfg, entries, n_episodes, first_seed, stage=0, decided=None):
         stage = stage if 0 < stage < n_episodes else n_episodes
         done = 0
@@ -181,7 +228,8 @@ def test_the_sweep_confirms_in_stages_and_reports_the_paired_decision(tmp_path, 
     prepared = _prepared(tmp_path, confirm_top_k=3, confirm_episodes=50, confirm_stage_episodes=10)
     out = io.StringIO()
     winner, confirmed_, baseline, decision = sweep_results._confirm_top(
-        prepared, [_row("t1"), _row("t2"), _row("t3")], _row("baseline"), None, Console(file=out, width=200))
+        prepared, [_row("t1"), _row("t2"), _row("t3")], _row("baseline"), None, Console(file=out, width=200)
+    )
     assert winner.trial_id == "t1" and baseline.label == "baseline" and calls == [(["t1", "t2", "t3", "baseline"], 20)]
     summary = sweep_results._confirmation_summary(confirmed_, decision, prepared.tune_cfg)
     assert summary["n_episodes"] == 20 and summary["planned_episodes"] == 50 and summary["distinguishable"]
@@ -201,8 +249,12 @@ def test_the_sweep_compares_the_config_with_the_default_over_the_same_seeds(tmp_
 
     from orchestrator.sweep import finish as sweep_results
 
-    outcomes = {"t1b": rate(0.40, 20), "seed_1002": rate(0.50, 20), "seed_1003": rate(0.45, 20),
-                **{f"baseline_seed_{s}": rate(0.7, 20) for s in (1001, 1002, 1003)}}
+    outcomes = {
+        "t1b": rate(0.40, 20),
+        "seed_1002": rate(0.50, 20),
+        "seed_1003": rate(0.45, 20),
+        **{f"baseline_seed_{s}": rate(0.7, 20) for s in (1001, 1002, 1003)},
+    }
     calls, retrained = [], []
 
     def fake_retrain(prepared, params, seeds, name):
@@ -216,8 +268,15 @@ def test_the_sweep_compares_the_config_with_the_default_over_the_same_seeds(tmp_
     winner = _row("t1", {"optimizer.lr": 1e-3}, config_id="c1", repeat=0)
     sibling = _row("t1b", {"optimizer.lr": 1e-3}, config_id="c1", repeat=1)
     other = _row("t2", {"optimizer.lr": 1e-4}, config_id="c2", repeat=0)
-    seeds = sweep_results._seeds(prepared, [winner, sibling, other], winner, confirmed("t1", rate(0.75, 20)),
-                                 _row("baseline"), confirmed("baseline", rate(0.7, 20)), Console(width=200))
+    seeds = sweep_results._seeds(
+        prepared,
+        [winner, sibling, other],
+        winner,
+        confirmed("t1", rate(0.75, 20)),
+        _row("baseline"),
+        confirmed("baseline", rate(0.7, 20)),
+        Console(width=200),
+    )
     assert retrained == [({"optimizer.lr": 1e-3}, [1002, 1003], "seeds"), ({}, [1001, 1002, 1003], "baseline_seeds")]
     s = seeds.summary
     assert s["seeds"] == [1000, 1001, 1002, 1003] and s["success"] == [0.75, 0.4, 0.5, 0.45]

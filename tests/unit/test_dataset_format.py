@@ -1,4 +1,5 @@
 """LeRobotDataset v3.0 writer/reader: files and fields as LeRobot lays them out, stats, delta_timestamps windows."""
+
 from __future__ import annotations
 
 import json
@@ -26,14 +27,17 @@ TASK = "Push the T."
 
 def make_episodes(lengths=LENGTHS, seed=0):
     rng = np.random.default_rng(seed)
-    return [{
-        "observation.state": rng.uniform(0, 512, (n, 2)).astype(np.float32),
-        "observation.environment_state": rng.uniform(0, 512, (n, 16)).astype(np.float32),
-        "action": rng.uniform(0, 512, (n, 2)).astype(np.float32),
-        "next.reward": rng.random(n).astype(np.float32),
-        "next.success": np.arange(n) == n - 1,
-        "next.done": np.arange(n) == n - 1,
-    } for n in lengths]
+    return [
+        {
+            "observation.state": rng.uniform(0, 512, (n, 2)).astype(np.float32),
+            "observation.environment_state": rng.uniform(0, 512, (n, 16)).astype(np.float32),
+            "action": rng.uniform(0, 512, (n, 2)).astype(np.float32),
+            "next.reward": rng.random(n).astype(np.float32),
+            "next.success": np.arange(n) == n - 1,
+            "next.done": np.arange(n) == n - 1,
+        }
+        for n in lengths
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +49,9 @@ def _table_cache(tmp_path, monkeypatch):
 def with_camera(episodes, size=(12, 16), seed=1):
     """The episodes plus an `observation.image` (T, H, W, 3) uint8 camera; the FEATURES to write them with."""
     rng = np.random.default_rng(seed)
-    out = [{**e, "observation.image": rng.integers(0, 256, (len(e["action"]), *size, 3), dtype=np.uint8)}
-           for e in episodes]
+    out = [
+        {**e, "observation.image": rng.integers(0, 256, (len(e["action"]), *size, 3), dtype=np.uint8)} for e in episodes
+    ]
     return out, {**FEATURES, "observation.image": PolicyFeature(FeatureType.VISUAL, (3, *size))}
 
 
@@ -84,10 +89,19 @@ def test_files_and_fields_are_lerobot_v3(root):
     assert (info["chunks_size"], info["data_files_size_in_mb"], info["video_files_size_in_mb"]) == (1000, 100, 500)
     assert info["splits"] == {"train": "0:3"} and info["robot_type"] == "pusht" and info["video_path"] is None
     assert info["data_path"] == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
-    expected = {"observation.state": ("float32", [2]), "observation.environment_state": ("float32", [16]),
-                "action": ("float32", [2]), "next.reward": ("float32", [1]), "next.success": ("bool", [1]),
-                "next.done": ("bool", [1]), "timestamp": ("float32", [1]), "frame_index": ("int64", [1]),
-                "episode_index": ("int64", [1]), "index": ("int64", [1]), "task_index": ("int64", [1])}
+    expected = {
+        "observation.state": ("float32", [2]),
+        "observation.environment_state": ("float32", [16]),
+        "action": ("float32", [2]),
+        "next.reward": ("float32", [1]),
+        "next.success": ("bool", [1]),
+        "next.done": ("bool", [1]),
+        "timestamp": ("float32", [1]),
+        "frame_index": ("int64", [1]),
+        "episode_index": ("int64", [1]),
+        "index": ("int64", [1]),
+        "task_index": ("int64", [1]),
+    }
     assert {key: (ft["dtype"], ft["shape"]) for key, ft in info["features"].items()} == expected
     assert all("names" in ft for ft in info["features"].values())
 
@@ -127,12 +141,15 @@ def test_stats_equal_numpy(root, episodes):
             np.testing.assert_allclose(stats[key][name], np.quantile(data, q, axis=0))
         assert stats[key]["count"].tolist() == [15]
     assert stats["next.success"]["mean"].tolist() == [3 / 15]
-    np.testing.assert_allclose(compute_stats(episodes, {"action": {"dtype": "float32"}})["action"]["mean"], stats["action"]["mean"])
+    np.testing.assert_allclose(
+        compute_stats(episodes, {"action": {"dtype": "float32"}})["action"]["mean"], stats["action"]["mean"]
+    )
 
 
 def test_windows_are_clamped_and_padded_at_episode_edges(root, episodes):
-    dataset = LeRobotDataset(root, delta_timestamps={"action": [0.0, 0.1, 0.2, 0.3],
-                                                     "observation.state": [-0.2, -0.1, 0.0]})
+    dataset = LeRobotDataset(
+        root, delta_timestamps={"action": [0.0, 0.1, 0.2, 0.3], "observation.state": [-0.2, -0.1, 0.0]}
+    )
     second = episodes[1]  # frames 5..11
     start = dataset[5]
     np.testing.assert_array_equal(start["observation.state"], second["observation.state"][[0, 0, 0]])
@@ -181,8 +198,9 @@ def test_missing_or_broken_info_names_the_file(tmp_path, root):
     (root / "meta/info.json").write_text("{not json")
     with pytest.raises(UserError, match=r"meta/info\.json.*not valid JSON"):
         DatasetMeta.load(root)
-    (root / "meta/info.json").write_text(json.dumps({"codebase_version": "v1.6", "fps": 10, "features": {},
-                                                     "total_episodes": 0, "total_frames": 0}))
+    (root / "meta/info.json").write_text(
+        json.dumps({"codebase_version": "v1.6", "fps": 10, "features": {}, "total_episodes": 0, "total_frames": 0})
+    )
     with pytest.raises(UserError, match=r"meta/info\.json.*v1\.6"):
         DatasetMeta.load(root)
 
@@ -207,8 +225,11 @@ def test_inline_images_round_trip_exactly_with_per_channel_stats(tmp_path, episo
     episodes, features = with_camera(episodes)
     write_dataset(tmp_path / "ds", episodes, 10, features, "pusht", TASK, image_storage="image")
     info = json.loads((tmp_path / "ds/meta/info.json").read_text())
-    assert info["features"]["observation.image"] == {"dtype": "image", "shape": [12, 16, 3],
-                                                     "names": ["height", "width", "channels"]}
+    assert info["features"]["observation.image"] == {
+        "dtype": "image",
+        "shape": [12, 16, 3],
+        "names": ["height", "width", "channels"],
+    }
     assert info["video_path"] is None and not (tmp_path / "ds/videos").exists()
     column = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").schema.field("observation.image")
     assert str(column.type) == "struct<bytes: binary, path: string>"  # LeRobot's (Hugging Face's) Image feature
@@ -294,10 +315,12 @@ def test_validation_split_and_image_transforms(tmp_path, episodes):
     assert split_episodes(meta, DatasetConfig()) == ([0, 1, 2], [])
     with pytest.raises(UserError, match="val_episodes"):
         split_episodes(meta, DatasetConfig(val_episodes=[7]))
-    transforms = ImageTransformsConfig(enable=True, max_num_transforms=4, brightness=[0.5, 0.5], contrast=[1, 1], saturation=[1, 1],
-                                       sharpness=[1, 1])
-    train, val = make_datasets(DatasetConfig(root=str(tmp_path / "ds"), val_episodes=[2], image_transforms=transforms),
-                               tmp_path / "ds", None)
+    transforms = ImageTransformsConfig(
+        enable=True, max_num_transforms=4, brightness=[0.5, 0.5], contrast=[1, 1], saturation=[1, 1], sharpness=[1, 1]
+    )
+    train, val = make_datasets(
+        DatasetConfig(root=str(tmp_path / "ds"), val_episodes=[2], image_transforms=transforms), tmp_path / "ds", None
+    )
     assert (len(train), len(val)) == (12, 3)
     assert [int(val[i]["episode_index"]) for i in range(3)] == [2, 2, 2]
     plain = LeRobotDataset(tmp_path / "ds")
@@ -306,17 +329,26 @@ def test_validation_split_and_image_transforms(tmp_path, episodes):
     image = torch.rand(2, 3, 8, 8)
     assert apply_transforms(ImageTransformsConfig(), image) is image  # off by default
     out = apply_transforms(ImageTransformsConfig(enable=True), image)
-    assert out.shape == image.shape and 0 <= out.min() and out.max() <= 1
-    assert [p.field for p in DatasetConfig(val_fraction=1.0, image_transforms=ImageTransformsConfig(
-        brightness=[1.2, 0.8])).problems()] == ["val_fraction", "image_transforms.brightness"]
+    assert out.shape == image.shape and out.min() >= 0 and out.max() <= 1
+    assert [
+        p.field
+        for p in DatasetConfig(
+            val_fraction=1.0, image_transforms=ImageTransformsConfig(brightness=[1.2, 0.8])
+        ).problems()
+    ] == ["val_fraction", "image_transforms.brightness"]
 
 
 def test_imagenet_stats_replace_a_cameras_mean_and_std_as_lerobot_does():
     from orchestrator.datasets.stats import with_imagenet_stats
 
-    stats = {"observation.image": {"mean": np.full((3, 1, 1), 0.5), "std": np.full((3, 1, 1), 0.1),
-                                   "min": np.zeros((3, 1, 1))},
-             "observation.state": {"mean": np.array([1.0]), "std": np.array([2.0])}}
+    stats = {
+        "observation.image": {
+            "mean": np.full((3, 1, 1), 0.5),
+            "std": np.full((3, 1, 1), 0.1),
+            "min": np.zeros((3, 1, 1)),
+        },
+        "observation.state": {"mean": np.array([1.0]), "std": np.array([2.0])},
+    }
     out = with_imagenet_stats(stats, ["observation.image"])
     np.testing.assert_allclose(out["observation.image"]["mean"].reshape(3), [0.485, 0.456, 0.406])
     np.testing.assert_allclose(out["observation.image"]["std"].reshape(3), [0.229, 0.224, 0.225])

@@ -1,5 +1,6 @@
 """Datasets LeRobot 0.4.4 wrote (../shared/lerobot/fixtures/datasets/state) are read, in every layout LeRobot's reader
 accepts; each way such a folder can be broken is found by check_dataset with one message naming the file."""
+
 from __future__ import annotations
 
 import json
@@ -59,14 +60,25 @@ def truncate(path: Path) -> None:
 
 def add_video_feature(root: Path) -> None:
     """Declare a video camera (as LeRobot's info.json and episodes rows do) without writing its file."""
-    edit_info(root, lambda info: (info["features"].__setitem__(CAMERA, {
-        "dtype": "video", "shape": [8, 8, 3], "names": ["height", "width", "channels"]}),
-        info.__setitem__("video_path", "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4")))
+    edit_info(
+        root,
+        lambda info: (
+            info["features"].__setitem__(
+                CAMERA, {"dtype": "video", "shape": [8, 8, 3], "names": ["height", "width", "channels"]}
+            ),
+            info.__setitem__("video_path", "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"),
+        ),
+    )
     starts = np.cumsum([0, *LENGTHS]) / 10
-    edit_episodes(root, lambda t: t.append_column(f"videos/{CAMERA}/chunk_index", pa.array([0, 0, 0], pa.int64()))
-                  .append_column(f"videos/{CAMERA}/file_index", pa.array([0, 0, 0], pa.int64()))
-                  .append_column(f"videos/{CAMERA}/from_timestamp", pa.array(starts[:-1]))
-                  .append_column(f"videos/{CAMERA}/to_timestamp", pa.array(starts[1:])))
+    edit_episodes(
+        root,
+        lambda t: (
+            t.append_column(f"videos/{CAMERA}/chunk_index", pa.array([0, 0, 0], pa.int64()))
+            .append_column(f"videos/{CAMERA}/file_index", pa.array([0, 0, 0], pa.int64()))
+            .append_column(f"videos/{CAMERA}/from_timestamp", pa.array(starts[:-1]))
+            .append_column(f"videos/{CAMERA}/to_timestamp", pa.array(starts[1:]))
+        ),
+    )
 
 
 def test_the_fixture_reads_as_lerobot_wrote_it():
@@ -74,11 +86,15 @@ def test_the_fixture_reads_as_lerobot_wrote_it():
     assert meta.tasks == ["push the T"]  # tasks.parquet's unnamed pandas index (__index_level_0__)
     assert [e["length"] for e in meta.episodes] == LENGTHS
     assert {k: f.shape for k, f in meta.features.items()} == {
-        "observation.state": (2,), "observation.environment_state": (16,), "action": (2,)}
+        "observation.state": (2,),
+        "observation.environment_state": (16,),
+        "action": (2,),
+    }
     data = pq.read_table(FIXTURE / DATA)
     item = LeRobotDataset(FIXTURE, delta_timestamps={"action": [0.0, 0.1]})[24]  # the last frame of episode 0
-    np.testing.assert_array_equal(item["observation.environment_state"].numpy(),
-                                  data["observation.environment_state"][24].as_py())
+    np.testing.assert_array_equal(
+        item["observation.environment_state"].numpy(), data["observation.environment_state"][24].as_py()
+    )
     np.testing.assert_array_equal(item["action"][0].numpy(), data["action"][24].as_py())
     assert item["action_is_pad"].tolist() == [False, True]
 
@@ -87,7 +103,8 @@ def test_a_task_column_or_a_named_task_index_reads_the_same(copy):
     import pandas as pd
 
     pd.DataFrame({"task_index": [0]}, index=pd.Index(["push the T"], name="task")).to_parquet(
-        copy / "meta/tasks.parquet")  # newer LeRobot
+        copy / "meta/tasks.parquet"
+    )  # newer LeRobot
     assert check_dataset(copy).tasks == ["push the T"]
     pq.write_table(pa.table({"task": ["push the T"], "task_index": [0]}), copy / "meta/tasks.parquet")
     assert check_dataset(copy).tasks == ["push the T"]
@@ -126,19 +143,26 @@ def add_column(root: Path, key: str, feature: dict, values: pa.Array) -> None:
 
 
 def test_a_text_feature_is_carried_but_not_served(copy):
-    add_column(copy, "language_instruction", {"dtype": "string", "shape": [1], "names": None},
-               pa.array(["push the T"] * 74))
+    add_column(
+        copy, "language_instruction", {"dtype": "string", "shape": [1], "names": None}, pa.array(["push the T"] * 74)
+    )
     item = LeRobotDataset(check_dataset(copy).root)[3]
     assert "language_instruction" not in item and item["observation.state"].shape == (2,)
 
 
 def test_images_stored_as_paths_are_refused_saying_so(copy):
     image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-    add_column(copy, "observation.images.cam", {"dtype": "image", "shape": [8, 8, 3],
-                                                "names": ["height", "width", "channels"]},
-               pa.array([{"bytes": None, "path": f"frame_{i}.png"} for i in range(74)], image))
-    with pytest.raises(UserError, match=r"'observation\.images\.cam': holds image file paths instead of PNG bytes; "
-                                        r"LeRobot's reader \(datasets\.Image\) accepts that, this one does not"):
+    add_column(
+        copy,
+        "observation.images.cam",
+        {"dtype": "image", "shape": [8, 8, 3], "names": ["height", "width", "channels"]},
+        pa.array([{"bytes": None, "path": f"frame_{i}.png"} for i in range(74)], image),
+    )
+    with pytest.raises(
+        UserError,
+        match=r"'observation\.images\.cam': holds image file paths instead of PNG bytes; "
+        r"LeRobot's reader \(datasets\.Image\) accepts that, this one does not",
+    ):
         check_dataset(copy)
 
 
@@ -178,8 +202,12 @@ def _missing_tasks(root):
 
 
 def _feature_not_a_column(root):
-    edit_info(root, lambda info: info["features"].__setitem__("observation.velocity",
-                                                              {"dtype": "float32", "shape": [2], "names": None}))
+    edit_info(
+        root,
+        lambda info: info["features"].__setitem__(
+            "observation.velocity", {"dtype": "float32", "shape": [2], "names": None}
+        ),
+    )
 
 
 def _feature_shape(root):

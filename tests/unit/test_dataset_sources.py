@@ -1,4 +1,5 @@
 """Where datasets come from: a local folder, the Hugging Face cache (offline), or a clear error; no network used."""
+
 from __future__ import annotations
 
 import subprocess
@@ -75,7 +76,8 @@ def test_a_hub_dataset_lerobot_wrote_downloads_at_its_revision_then_works_offlin
         root = ensure_dataset(cfg, PushTEnvConfig())
         assert root == tmp_path / "hub" / "datasets--lerobot--state" / "snapshots" / sha
         assert (root / "data/chunk-000/file-000.parquet").read_bytes() == (
-            FIXTURE / "data/chunk-000/file-000.parquet").read_bytes()
+            FIXTURE / "data/chunk-000/file-000.parquet"
+        ).read_bytes()
         assert check_dataset(root).tasks == ["push the T"]
         with pytest.raises(UserError, match=r"dataset\.revision = 'v9': no such revision"):
             ensure_dataset(DatasetConfig(repo_id="lerobot/state", revision="v9"), PushTEnvConfig())
@@ -94,7 +96,18 @@ def test_dataset_config_checks_the_repo_id():
 
 
 def test_the_cli_reports_a_missing_offline_dataset_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "orchestrator", "train", "--dataset.repo_id=lerobot/absent",
-                             f"--output_dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "train",
+            "--dataset.repo_id=lerobot/absent",
+            f"--output_dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     assert "lerobot/absent" in result.stderr and "Traceback" not in result.stderr

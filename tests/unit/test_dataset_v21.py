@@ -1,4 +1,5 @@
 """LeRobotDataset v2.1 folders (one parquet and one video per episode, JSON-lines metadata) read by the same reader."""
+
 from __future__ import annotations
 
 import json
@@ -29,50 +30,87 @@ def _vector(values: np.ndarray) -> pa.Array:
 
 def _episode_stats(data: np.ndarray) -> dict:
     data = data.astype(np.float64).reshape(len(data), -1)
-    return {"min": data.min(0).tolist(), "max": data.max(0).tolist(), "mean": data.mean(0).tolist(),
-            "std": data.std(0).tolist(), "count": [len(data)]}
+    return {
+        "min": data.min(0).tolist(),
+        "max": data.max(0).tolist(),
+        "mean": data.mean(0).tolist(),
+        "std": data.std(0).tolist(),
+        "count": [len(data)],
+    }
 
 
 def write_v21(root, rng):
     """A v2.1 folder laid out as LeRobot 0.3 wrote them; returns its episodes' arrays."""
     video = "observation.images.top"
     info = {
-        "codebase_version": "v2.1", "robot_type": "pusht", "total_episodes": 2, "total_frames": sum(LENGTHS),
-        "total_tasks": 2, "total_videos": 2, "total_chunks": 1, "chunks_size": 1000, "fps": 10,
+        "codebase_version": "v2.1",
+        "robot_type": "pusht",
+        "total_episodes": 2,
+        "total_frames": sum(LENGTHS),
+        "total_tasks": 2,
+        "total_videos": 2,
+        "total_chunks": 1,
+        "chunks_size": 1000,
+        "fps": 10,
         "splits": {"train": "0:2"},
         "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
         "video_path": "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4",
         "features": {
             "observation.state": {"dtype": "float32", "shape": [2], "names": {"motors": ["x", "y"]}},
             "action": {"dtype": "float32", "shape": [2], "names": {"motors": ["x", "y"]}},
-            video: {"dtype": "video", "shape": [*SIZE, 3], "names": ["height", "width", "channel"],
-                    "info": {"video.fps": 10.0, "video.codec": "h264"}},
-            **{key: {"dtype": dtype, "shape": [1], "names": None} for key, dtype in [
-                ("timestamp", "float32"), ("frame_index", "int64"), ("episode_index", "int64"), ("index", "int64"),
-                ("task_index", "int64")]},
+            video: {
+                "dtype": "video",
+                "shape": [*SIZE, 3],
+                "names": ["height", "width", "channel"],
+                "info": {"video.fps": 10.0, "video.codec": "h264"},
+            },
+            **{
+                key: {"dtype": dtype, "shape": [1], "names": None}
+                for key, dtype in [
+                    ("timestamp", "float32"),
+                    ("frame_index", "int64"),
+                    ("episode_index", "int64"),
+                    ("index", "int64"),
+                    ("task_index", "int64"),
+                ]
+            },
         },
     }
     (root / "meta").mkdir(parents=True)
     (root / "meta/info.json").write_text(json.dumps(info))
-    (root / "meta/tasks.jsonl").write_text("".join(json.dumps({"task_index": i, "task": t}) + "\n"
-                                                   for i, t in enumerate(TASKS)))
+    (root / "meta/tasks.jsonl").write_text(
+        "".join(json.dumps({"task_index": i, "task": t}) + "\n" for i, t in enumerate(TASKS))
+    )
     episodes, start, lines, stats_lines = [], 0, [], []
     for e, n in enumerate(LENGTHS):
-        episode = {"observation.state": rng.normal(size=(n, 2)).astype(np.float32),
-                   "action": rng.normal(size=(n, 2)).astype(np.float32)}
+        episode = {
+            "observation.state": rng.normal(size=(n, 2)).astype(np.float32),
+            "action": rng.normal(size=(n, 2)).astype(np.float32),
+        }
         path = root / f"data/chunk-000/episode_{e:06d}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({
-            "observation.state": _vector(episode["observation.state"]), "action": _vector(episode["action"]),
-            "timestamp": pa.array(np.arange(n, dtype=np.float32) / 10), "frame_index": pa.array(np.arange(n)),
-            "episode_index": pa.array(np.full(n, e)), "index": pa.array(start + np.arange(n)),
-            "task_index": pa.array(np.full(n, e))}), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "observation.state": _vector(episode["observation.state"]),
+                    "action": _vector(episode["action"]),
+                    "timestamp": pa.array(np.arange(n, dtype=np.float32) / 10),
+                    "frame_index": pa.array(np.arange(n)),
+                    "episode_index": pa.array(np.full(n, e)),
+                    "index": pa.array(start + np.arange(n)),
+                    "task_index": pa.array(np.full(n, e)),
+                }
+            ),
+            path,
+        )
         encoder = VideoEncoder(root / f"videos/chunk-000/{video}/episode_{e:06d}.mp4", 10, *SIZE, codec="libx264")
         encoder.add(gray_frames(10 * (start + 1 + np.arange(n))))
         encoder.close()
         lines.append(json.dumps({"episode_index": e, "tasks": [TASKS[e]], "length": n}) + "\n")
-        stats_lines.append(json.dumps({"episode_index": e, "stats": {
-            key: _episode_stats(values) for key, values in episode.items()}}) + "\n")
+        stats_lines.append(
+            json.dumps({"episode_index": e, "stats": {key: _episode_stats(values) for key, values in episode.items()}})
+            + "\n"
+        )
         episodes.append(episode)
         start += n
     (root / "meta/episodes.jsonl").write_text("".join(lines))
@@ -118,8 +156,11 @@ def test_v21_stats_are_aggregated_from_episode_stats(v21):
 def test_v21_missing_files_are_named(v21):
     root, _ = v21
     (root / "videos/chunk-000/observation.images.top/episode_000001.mp4").unlink()
-    with pytest.raises(UserError, match=r"episode_000001\.mp4: not found: the observation\.images\.top video of "
-                                        r"episode 1"):
+    with pytest.raises(
+        UserError,
+        match=r"episode_000001\.mp4: not found: the observation\.images\.top video of "
+        r"episode 1",
+    ):
         LeRobotDataset(root)
     LeRobotDataset(root, episodes=[0])  # the other episode still reads
     (root / "data/chunk-000/episode_000000.parquet").unlink()

@@ -1,4 +1,5 @@
 """Cameras stored as MP4 video in LeRobot's v3.0 layout: files, fields, frame lookup by timestamp, windows, errors."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,8 @@ def _table_cache(tmp_path, monkeypatch):
 def gray_frames(values) -> np.ndarray:
     """Uniform frames whose gray level tells which frame they are (video compression keeps flat images exact)."""
     return np.repeat(np.asarray(values, dtype=np.uint8)[:, None, None, None], SIZE[0] * SIZE[1] * 3).reshape(
-        len(values), *SIZE, 3)
+        len(values), *SIZE, 3
+    )
 
 
 def level(frame: torch.Tensor) -> int:
@@ -54,19 +56,33 @@ def test_video_files_and_fields_are_lerobot_v3(root):
     info = json.loads((root / "meta/info.json").read_text())
     assert info["video_path"] == "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
     feature = info["features"]["observation.images.top"]
-    assert (feature["dtype"], feature["shape"], feature["names"]) == ("video", [16, 24, 3],
-                                                                      ["height", "width", "channels"])
-    assert feature["info"] == {"video.height": 16, "video.width": 24, "video.codec": "h264",
-                               "video.pix_fmt": "yuv420p", "video.is_depth_map": False, "video.fps": 10,
-                               "video.channels": 3, "has_audio": False}
+    assert (feature["dtype"], feature["shape"], feature["names"]) == (
+        "video",
+        [16, 24, 3],
+        ["height", "width", "channels"],
+    )
+    assert feature["info"] == {
+        "video.height": 16,
+        "video.width": 24,
+        "video.codec": "h264",
+        "video.pix_fmt": "yuv420p",
+        "video.is_depth_map": False,
+        "video.fps": 10,
+        "video.channels": 3,
+        "has_audio": False,
+    }
     assert sorted(p.relative_to(root).as_posix() for p in (root / "videos").rglob("*.mp4")) == [
-        "videos/observation.images.top/chunk-000/file-000.mp4"]  # every episode in one file
+        "videos/observation.images.top/chunk-000/file-000.mp4"
+    ]  # every episode in one file
     assert "observation.images.top" not in pq.read_table(root / "data/chunk-000/file-000.parquet").column_names
     episodes = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
     key = "videos/observation.images.top"
     assert [(e[f"{key}/chunk_index"], e[f"{key}/file_index"]) for e in episodes] == [(0, 0)] * 3
     assert [(e[f"{key}/from_timestamp"], e[f"{key}/to_timestamp"]) for e in episodes] == [
-        (0.0, 0.5), (0.5, 1.2), (1.2, 1.5)]
+        (0.0, 0.5),
+        (0.5, 1.2),
+        (1.2, 1.5),
+    ]
     stats = json.loads((root / "meta/stats.json").read_text())["observation.images.top"]
     assert np.asarray(stats["mean"]).shape == (3, 1, 1) and stats["count"] == [15]
     levels = np.repeat(10.0 * np.arange(1, 16), 1) / 255
@@ -83,8 +99,9 @@ def test_frames_are_found_by_timestamp_in_every_episode(root):
 
 
 def test_video_windows_are_clamped_and_padded(root):
-    dataset = LeRobotDataset(root, delta_timestamps={"observation.images.top": [-0.2, -0.1, 0.0],
-                                                     "action": [0.0, 0.1, 0.2]})
+    dataset = LeRobotDataset(
+        root, delta_timestamps={"observation.images.top": [-0.2, -0.1, 0.0], "action": [0.0, 0.1, 0.2]}
+    )
     item = dataset[6]  # frame 1 of episode 1 (global frames 5..11)
     assert item["observation.images.top"].shape == (3, 3, *SIZE)
     assert [level(f) for f in item["observation.images.top"]] == pytest.approx([60, 60, 70], abs=2)
@@ -135,8 +152,11 @@ def test_missing_video_file_names_the_file_and_episode(root):
 def test_timestamps_off_the_video_name_the_file(root):
     rows = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet")
     column = rows.column_names.index("videos/observation.images.top/from_timestamp")
-    shifted = rows.set_column(column, "videos/observation.images.top/from_timestamp",
-                              [rows["videos/observation.images.top/from_timestamp"].to_numpy() + 0.05])
+    shifted = rows.set_column(
+        column,
+        "videos/observation.images.top/from_timestamp",
+        [rows["videos/observation.images.top/from_timestamp"].to_numpy() + 0.05],
+    )
     pq.write_table(shifted, root / "meta/episodes/chunk-000/file-000.parquet")
     with pytest.raises(UserError, match=r"file-000\.mp4: episode 0: no frame at 0\.0500 s"):
         LeRobotDataset(root)[0]

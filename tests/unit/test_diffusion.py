@@ -2,10 +2,10 @@
 
 Tiny sizes: 40x40 images cropped to 36x36 (crops above 32 pixels leave the ResNet a 2x2 feature map).
 """
+
 from __future__ import annotations
 
 import dataclasses
-
 import itertools
 import math
 
@@ -36,9 +36,18 @@ N_OBS, HORIZON, N_ACTION = 2, 8, 3
 
 
 def tiny_config(**overrides) -> DiffusionConfig:
-    sizes = dict(n_obs_steps=N_OBS, horizon=HORIZON, n_action_steps=N_ACTION, crop_shape=(36, 36), down_dims=(16, 32),
-                 diffusion_step_embed_dim=8, kernel_size=3, spatial_softmax_num_keypoints=4,
-                 noise_scheduler_type="DDIM", num_inference_steps=2)
+    sizes = dict(
+        n_obs_steps=N_OBS,
+        horizon=HORIZON,
+        n_action_steps=N_ACTION,
+        crop_shape=(36, 36),
+        down_dims=(16, 32),
+        diffusion_step_embed_dim=8,
+        kernel_size=3,
+        spatial_softmax_num_keypoints=4,
+        noise_scheduler_type="DDIM",
+        num_inference_steps=2,
+    )
     return DiffusionConfig(**{**sizes, **overrides})
 
 
@@ -59,9 +68,11 @@ def raw_batch(batch_size: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def test_parameter_count_matches_lerobot_0_4_4():
-    features = {"observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-                "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
-                "action": PolicyFeature(FeatureType.ACTION, (2,))}
+    features = {
+        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+        "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
+        "action": PolicyFeature(FeatureType.ACTION, (2,)),
+    }
     with torch.device("meta"):  # shapes only: no memory, no initialization
         policy = make_policy(DiffusionConfig(), features, None)
     assert sum(p.numel() for p in policy.parameters()) == 262_709_026
@@ -76,16 +87,19 @@ def test_defaults_are_valid_and_windows_follow_lerobot():
     assert cfg.scheduler_preset().num_warmup_steps == 500
 
 
-@pytest.mark.parametrize("overrides, field, fragment", [
-    (dict(horizon=12), "horizon", "2**len(policy.down_dims) = 8"),
-    (dict(n_action_steps=16), "n_action_steps", "policy.horizon - policy.n_obs_steps + 1"),
-    (dict(num_inference_steps=101), "num_inference_steps", "policy.num_train_timesteps"),
-    (dict(noise_scheduler_type="PNDM"), "noise_scheduler_type", "['DDPM', 'DDIM']"),
-    (dict(beta_schedule="cosine"), "beta_schedule", "squaredcos_cap_v2"),
-    (dict(prediction_type="v_prediction"), "prediction_type", "['epsilon', 'sample']"),
-    (dict(n_groups=3), "n_groups", "policy.down_dims"),
-    (dict(beta_schedule="linear", beta_start=0.1, beta_end=0.01), "beta_start", "policy.beta_end"),
-])
+@pytest.mark.parametrize(
+    "overrides, field, fragment",
+    [
+        (dict(horizon=12), "horizon", "2**len(policy.down_dims) = 8"),
+        (dict(n_action_steps=16), "n_action_steps", "policy.horizon - policy.n_obs_steps + 1"),
+        (dict(num_inference_steps=101), "num_inference_steps", "policy.num_train_timesteps"),
+        (dict(noise_scheduler_type="PNDM"), "noise_scheduler_type", "['DDPM', 'DDIM']"),
+        (dict(beta_schedule="cosine"), "beta_schedule", "squaredcos_cap_v2"),
+        (dict(prediction_type="v_prediction"), "prediction_type", "['epsilon', 'sample']"),
+        (dict(n_groups=3), "n_groups", "policy.down_dims"),
+        (dict(beta_schedule="linear", beta_start=0.1, beta_end=0.01), "beta_start", "policy.beta_end"),
+    ],
+)
 def test_config_problems_name_the_fields(overrides, field, fragment):
     problems = DiffusionConfig(**overrides).problems()
     assert [p.field for p in problems] == [field]
@@ -96,16 +110,29 @@ def image(*shape: int) -> PolicyFeature:
     return PolicyFeature(FeatureType.VISUAL, shape)
 
 
-@pytest.mark.parametrize("features, crop_shape, fragment", [
-    ({"observation.state": FEATURES["observation.state"]}, (36, 36), "at least one camera"),
-    ({"observation.image": image(3, 30, 40)}, (36, 36),
-     "policy.crop_shape = (36, 36): must fit inside the images: policy.input_features[observation.image] is 30x40"),
-    ({"observation.images.a": image(3, 40, 40), "observation.images.b": image(3, 48, 48)}, (36, 36),
-     "policy.input_features[observation.images.b] = (3, 48, 48): every camera must have one shape"),
-    ({"observation.image": image(1, 40, 40)}, (36, 36), "must have 3 channels"),
-    ({"observation.image": image(3, 40, 40)}, (32, 32), "policy.crop_shape = (32, 32): gives a 1x1 ResNet"),
-    ({"observation.image": image(3, 32, 32)}, None, "policy.input_features[observation.image] = (3, 32, 32): gives"),
-])
+@pytest.mark.parametrize(
+    "features, crop_shape, fragment",
+    [
+        ({"observation.state": FEATURES["observation.state"]}, (36, 36), "at least one camera"),
+        (
+            {"observation.image": image(3, 30, 40)},
+            (36, 36),
+            "policy.crop_shape = (36, 36): must fit inside the images: policy.input_features[observation.image] is 30x40",
+        ),
+        (
+            {"observation.images.a": image(3, 40, 40), "observation.images.b": image(3, 48, 48)},
+            (36, 36),
+            "policy.input_features[observation.images.b] = (3, 48, 48): every camera must have one shape",
+        ),
+        ({"observation.image": image(1, 40, 40)}, (36, 36), "must have 3 channels"),
+        ({"observation.image": image(3, 40, 40)}, (32, 32), "policy.crop_shape = (32, 32): gives a 1x1 ResNet"),
+        (
+            {"observation.image": image(3, 32, 32)},
+            None,
+            "policy.input_features[observation.image] = (3, 32, 32): gives",
+        ),
+    ],
+)
 def test_feature_problems(features, crop_shape, fragment):
     with pytest.raises(UserError) as e:
         make_policy(tiny_config(crop_shape=crop_shape), {**features, "action": FEATURES["action"]}, None)
@@ -189,8 +216,10 @@ def test_select_action_keeps_the_observation_history(policy, monkeypatch):
         return chunk + 10 * len(calls)
 
     monkeypatch.setattr(policy, "predict_action_chunk", fake_chunk)
-    frames = [{"observation.state": torch.full((2, 2), float(i)), "observation.image": torch.rand(2, 3, 40, 40)}
-              for i in range(5)]
+    frames = [
+        {"observation.state": torch.full((2, 2), float(i)), "observation.image": torch.rand(2, 3, 40, 40)}
+        for i in range(5)
+    ]
     policy.reset()
     actions = [policy.select_action(f)[0, 0].item() for f in frames]
     assert actions == [10, 11, 12, 20, 21]
@@ -205,7 +234,7 @@ def test_predict_action_chunk_runs_from_the_current_frame(policy, monkeypatch):
     normalized = torch.linspace(-1, 1, HORIZON).reshape(1, HORIZON, 1).expand(2, HORIZON, 2)
     monkeypatch.setattr(policy.diffusion, "generate_actions", lambda obs: normalized)
     chunk = policy.predict_action_chunk({k: v[:2] for k, v in raw_batch().items()})
-    expected = policy.normalizer.unnormalize("action", normalized[:, N_OBS - 1: N_OBS - 1 + N_ACTION])
+    expected = policy.normalizer.unnormalize("action", normalized[:, N_OBS - 1 : N_OBS - 1 + N_ACTION])
     torch.testing.assert_close(chunk, expected)
 
 
@@ -247,8 +276,8 @@ def test_training_step_reaches_every_parameter_and_round_trips(policy, tmp_path)
 
 
 def test_search_space_choices_are_always_valid():
-    from orchestrator.search.space_file import load_sweep
     from orchestrator.search.space import from_sample, split_space
+    from orchestrator.search.space_file import load_sweep
 
     sweep = load_sweep("search_spaces/diffusion.py")
     space, plain = split_space(sweep.base, {})

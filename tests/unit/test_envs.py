@@ -1,5 +1,6 @@
 """Every simulator: built from its config, observations mapped to its declared features, driven by its expert,
 rolled out with a policy that sees float (B, C, H, W) images; bad env types and tasks are refused clearly."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,8 @@ import torch
 
 from orchestrator.configs.features import FeatureType
 from orchestrator.configs.parsing import parse_train_args
-from orchestrator.envs.experts import EXPERTS
 from orchestrator.envs.configs import AlohaEnvConfig, GymEnvConfig, MetaWorldEnvConfig, PushTEnvConfig
+from orchestrator.envs.experts import EXPERTS
 from orchestrator.envs.rollout import rollout
 from orchestrator.envs.vector import make_vector_env
 from orchestrator.errors import UserError
@@ -78,14 +79,18 @@ def run_expert(cfg, seed: int) -> tuple[bool, int]:
     return bool(info["is_success"]), steps
 
 
-@pytest.mark.parametrize("cfg", [
-    MetaWorldEnvConfig(task="reach"),
-    MetaWorldEnvConfig(task="pick-place"),
-    MetaWorldEnvConfig(task="door-open"),
-    AlohaEnvConfig(task="transfer_cube", cameras=[]),
-    AlohaEnvConfig(task="transfer_cube", cameras=["top"], render_height=48, render_width=64),
-    PushTEnvConfig(obs_type="pixels_agent_pos"),
-], ids=name)
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        MetaWorldEnvConfig(task="reach"),
+        MetaWorldEnvConfig(task="pick-place"),
+        MetaWorldEnvConfig(task="door-open"),
+        AlohaEnvConfig(task="transfer_cube", cameras=[]),
+        AlohaEnvConfig(task="transfer_cube", cameras=["top"], render_height=48, render_width=64),
+        PushTEnvConfig(obs_type="pixels_agent_pos"),
+    ],
+    ids=name,
+)
 def test_expert_solves_an_episode(cfg):
     success, steps = run_expert(cfg, seed=0)
     assert success and steps < cfg.episode_length
@@ -122,16 +127,22 @@ class ImageCheckingPolicy(torch.nn.Module):
     def select_action(self, observation: dict[str, torch.Tensor]) -> torch.Tensor:
         image = observation[self.image_key]
         assert image.dtype == torch.float32 and image.shape[1:] == self.shape
-        assert 0.0 <= image.min() and image.max() <= 1.0 and image.max() > 0.0
+        assert image.min() >= 0.0 and image.max() <= 1.0 and image.max() > 0.0
         assert observation["observation.state"].dtype == torch.float32
         self.calls += 1
         return torch.zeros(image.shape[0], self.action_dim)
 
 
-@pytest.mark.parametrize("cfg,key", [
-    (PushTEnvConfig(obs_type="pixels_agent_pos", episode_length=3), "observation.image"),
-    (AlohaEnvConfig(cameras=["top"], render_height=48, render_width=64, episode_length=3), "observation.images.top"),
-])
+@pytest.mark.parametrize(
+    "cfg,key",
+    [
+        (PushTEnvConfig(obs_type="pixels_agent_pos", episode_length=3), "observation.image"),
+        (
+            AlohaEnvConfig(cameras=["top"], render_height=48, render_width=64, episode_length=3),
+            "observation.images.top",
+        ),
+    ],
+)
 def test_rollout_gives_policies_float_chw_images(cfg, key):
     feature = cfg.features()[key]
     policy = ImageCheckingPolicy(key, feature.shape, cfg.features()["action"].shape[0])
@@ -139,17 +150,23 @@ def test_rollout_gives_policies_float_chw_images(cfg, key):
     assert len(results) == 3 and policy.calls == 2 * cfg.episode_length
 
 
-@pytest.mark.parametrize("args,match", [
-    (["--env.type=nope"], "env.type = 'nope': unknown choice; known: .*'aloha', 'gym', 'metaworld', 'pusht'"),
-    (["--env.type=metaworld", "--env.task=pick-plac"], "env.task = 'pick-plac': must be one of .*'pick-place'"),
-    (["--env.type=metaworld", "--env.episode_length=501"], "env.episode_length = 501: must be <= 500"),
-    (["--env.type=aloha", "--env.task=cube"], "env.task = 'cube': must be one of \\['transfer_cube', 'insertion'\\]"),
-    (["--env.type=aloha", "--env.cameras=[top, nose]"], "env.cameras = 'nose': must be one of .*'top'"),
-    (["--env.type=pusht", "--env.obs_type=rgb"], "env.obs_type = 'rgb': must be one of .*'pixels_agent_pos'"),
-    (["--env.type=gym"], "env.id: is required"),
-    (["--env.type=gym", "--env.id=NoSuchEnv-v0"], "env.id = 'NoSuchEnv-v0': gym.make failed"),
-    (["--env.type=gym", "--env.id=CartPole-v1"], "env.id = 'CartPole-v1': needs a 1-d Box action space .*Discrete"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--env.type=nope"], "env.type = 'nope': unknown choice; known: .*'aloha', 'gym', 'metaworld', 'pusht'"),
+        (["--env.type=metaworld", "--env.task=pick-plac"], "env.task = 'pick-plac': must be one of .*'pick-place'"),
+        (["--env.type=metaworld", "--env.episode_length=501"], "env.episode_length = 501: must be <= 500"),
+        (
+            ["--env.type=aloha", "--env.task=cube"],
+            "env.task = 'cube': must be one of \\['transfer_cube', 'insertion'\\]",
+        ),
+        (["--env.type=aloha", "--env.cameras=[top, nose]"], "env.cameras = 'nose': must be one of .*'top'"),
+        (["--env.type=pusht", "--env.obs_type=rgb"], "env.obs_type = 'rgb': must be one of .*'pixels_agent_pos'"),
+        (["--env.type=gym"], "env.id: is required"),
+        (["--env.type=gym", "--env.id=NoSuchEnv-v0"], "env.id = 'NoSuchEnv-v0': gym.make failed"),
+        (["--env.type=gym", "--env.id=CartPole-v1"], "env.id = 'CartPole-v1': needs a 1-d Box action space .*Discrete"),
+    ],
+)
 def test_bad_env_configs_name_the_field_and_what_is_allowed(args, match):
     with pytest.raises(UserError, match=match):
         parse_train_args(args)

@@ -1,5 +1,6 @@
 """eval_info.json has lerobot-eval's layout and numbers (compared with a file LeRobot 0.4.4's own `eval_policy_all`
 wrote, tests/fixtures/lerobot_eval/), every episode with its seed, and our metrics under `robot_sweeps`."""
+
 import copy
 import json
 import random
@@ -9,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 
 from orchestrator import metrics as M
+from orchestrator.envs.rollout import EpisodeResult
 from orchestrator.results.candidates import Candidate
 from orchestrator.results.confirmed import confirmed_from as _confirmed
-from orchestrator.envs.rollout import EpisodeResult
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 
 LEROBOT = json.loads((Path(__file__).parents[1] / "fixtures" / "lerobot_eval" / "eval_info.json").read_text())
@@ -21,8 +22,10 @@ FIRST_SEED = 100_000  # make_eval_info.py's start seed
 def lerobot_episodes() -> list[EpisodeResult]:
     """The episodes LeRobot's file lists, with the seeds they ran on."""
     m = LEROBOT["per_task"][0]["metrics"]
-    return [EpisodeResult(FIRST_SEED + i, ok, s, mx)
-            for i, (ok, s, mx) in enumerate(zip(m["successes"], m["sum_rewards"], m["max_rewards"], strict=True))]
+    return [
+        EpisodeResult(FIRST_SEED + i, ok, s, mx)
+        for i, (ok, s, mx) in enumerate(zip(m["successes"], m["sum_rewards"], m["max_rewards"], strict=True))
+    ]
 
 
 def without_our_additions(info: dict) -> dict:
@@ -45,13 +48,22 @@ def test_same_layout_and_numbers_as_lerobot_eval():
 
 
 def test_every_episode_with_its_seed_and_our_metrics():
-    episodes = [EpisodeResult(7, True, 3.0, 1.0), EpisodeResult(5, False, 1.0, 0.25),
-                EpisodeResult(6, True, 2.0, 1.0), EpisodeResult(8, False, 0.5, 0.5)]
+    episodes = [
+        EpisodeResult(7, True, 3.0, 1.0),
+        EpisodeResult(5, False, 1.0, 0.25),
+        EpisodeResult(6, True, 2.0, 1.0),
+        EpisodeResult(8, False, 0.5, 0.5),
+    ]
     info = eval_info(episodes, "metaworld", 8.0, {M.EVAL_STEP: 300})
     task = info["per_task"][0]
     assert (task["task_group"], task["task_id"]) == ("metaworld", 0)
-    assert task["metrics"] == {"sum_rewards": [1.0, 2.0, 3.0, 0.5], "max_rewards": [0.25, 1.0, 1.0, 0.5],
-                               "successes": [False, True, True, False], "video_paths": [], "seeds": [5, 6, 7, 8]}
+    assert task["metrics"] == {
+        "sum_rewards": [1.0, 2.0, 3.0, 0.5],
+        "max_rewards": [0.25, 1.0, 1.0, 0.5],
+        "successes": [False, True, True, False],
+        "video_paths": [],
+        "seeds": [5, 6, 7, 8],
+    }
     overall = info["overall"]
     assert overall["pc_success"] == 50.0 and overall["n_episodes"] == 4  # percent, as LeRobot
     assert overall["avg_sum_reward"] == pytest.approx(1.625) and overall["avg_max_reward"] == pytest.approx(0.6875)
@@ -86,13 +98,16 @@ def test_the_confirmation_writes_one_file_per_candidate(tmp_path):
     from orchestrator.sweep.finish import _write_eval_infos
 
     prepared = SimpleNamespace(default_cfg=SimpleNamespace(env=PushTEnvConfig()), experiment_dir=tmp_path)
-    confirmed = [_confirmed(label, Candidate(label, 20, {}, f"/ckpt/{label}"), lerobot_episodes()[::-1], 3.0)
-                 for label in ("abc_00001", "abc_00000", "baseline")]
+    confirmed = [
+        _confirmed(label, Candidate(label, 20, {}, f"/ckpt/{label}"), lerobot_episodes()[::-1], 3.0)
+        for label in ("abc_00001", "abc_00000", "baseline")
+    ]
     _write_eval_infos(prepared, confirmed)
     _write_eval_infos(prepared, confirmed[:1], prefix="seed_")
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert written == [f"confirm/{label}/eval_info.json" for label in ("abc_00000", "abc_00001", "baseline",
-                                                                        "seed_abc_00001")]
+    assert written == [
+        f"confirm/{label}/eval_info.json" for label in ("abc_00000", "abc_00001", "baseline", "seed_abc_00001")
+    ]
     info = json.loads((tmp_path / "confirm" / "baseline" / "eval_info.json").read_text())
     assert info["per_task"][0]["metrics"]["seeds"] == [FIRST_SEED + i for i in range(5)]
     assert without_our_additions(info)["per_group"] == LEROBOT["per_group"]

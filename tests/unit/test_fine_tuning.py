@@ -1,5 +1,6 @@
 """A sweep that starts from a saved policy (`--policy.path`, here LeRobot's own ACT folder): the saved config sits
 under the search space, and sampled fields that would change the weights' shapes are refused before Ray starts."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,10 @@ from tests.support.lerobot_kit import ACT_TINY, LEROBOT_TRAIN_ACT, STATE_DATASET
 
 
 def prepared(space_file: str, tmp_path, *extra: str, saved=ACT_TINY):
-    return prepare(space_file, [f"--policy.path={saved}", f"--dataset.root={STATE_DATASET}",
-                                f"--tune.storage_path={tmp_path}", *extra])
+    return prepare(
+        space_file,
+        [f"--policy.path={saved}", f"--dataset.root={STATE_DATASET}", f"--tune.storage_path={tmp_path}", *extra],
+    )
 
 
 def test_the_saved_policy_sits_under_the_search_space(tmp_path):
@@ -32,7 +35,10 @@ def test_a_checkpoint_lerobot_train_wrote_sits_under_the_search_space(tmp_path):
     sweep = prepared("search_spaces/act_finetune.py", tmp_path, saved=LEROBOT_TRAIN_ACT)
     baseline = sweep.default_cfg.policy
     assert (baseline.dim_model, baseline.chunk_size, baseline.pretrained_path) == (
-        32, 10, str(LEROBOT_TRAIN_ACT.resolve()))
+        32,
+        10,
+        str(LEROBOT_TRAIN_ACT.resolve()),
+    )
     assert baseline.pretrained_backbone_weights is None and sweep.default_cfg.env.type == "pusht"
 
 

@@ -1,5 +1,6 @@
 """`--help` of every command lists its fields from the config dataclasses: dotted name, type, default and the
 comment beside the field in the source; every config field has such a comment."""
+
 import dataclasses
 import subprocess
 import sys
@@ -49,18 +50,26 @@ def test_train_help_lists_every_field_with_its_comment(capsys, monkeypatch):
     assert "--policy.discover_packages_path=MODULE" in out
 
 
-@pytest.mark.parametrize("args, present, absent", [
-    (["--env.type=aloha"], "--env.cameras: list[str] = [\"top\"]", "--env.obs_type"),
-    (["--optimizer.type=sgd"], "--optimizer.momentum: float = 0.9", "--optimizer.betas"),
-])
+@pytest.mark.parametrize(
+    "args, present, absent",
+    [
+        (["--env.type=aloha"], '--env.cameras: list[str] = ["top"]', "--env.obs_type"),
+        (["--optimizer.type=sgd"], "--optimizer.momentum: float = 0.9", "--optimizer.betas"),
+    ],
+)
 def test_a_chosen_type_shows_its_own_fields(capsys, monkeypatch, args, present, absent):
     out = run_main(capsys, monkeypatch, "train", *args, "-h")
     assert present in out and absent not in out
 
 
 def test_policy_type_help_through_the_real_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "orchestrator", "train", "--policy.type=diffusion", "--help"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "train", "--policy.type=diffusion", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--policy.horizon: int = 16" in proc.stdout and "--policy.kl_weight" not in proc.stdout
     assert "is missing a value" not in proc.stdout + proc.stderr
@@ -101,8 +110,12 @@ def _config_classes():
 def test_every_config_field_has_a_comment():
     classes = _config_classes()
     assert len(classes) > 15
-    missing = [f"{cls.__module__}.{cls.__name__}.{name}" for cls in classes
-               for name, comment in field_comments(cls).items() if not comment]
+    missing = [
+        f"{cls.__module__}.{cls.__name__}.{name}"
+        for cls in classes
+        for name, comment in field_comments(cls).items()
+        if not comment
+    ]
     assert not missing, f"document these fields with a `# comment` beside them: {missing}"
 
 
@@ -114,8 +127,9 @@ def test_comments_read_continuations_and_lerobot_style_blocks():
     assert field_comments(PushTEnvConfig)["obs_type"].startswith('"keypoints": agent position')
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["sweep"], ["train"], ["eval"], ["push"], ["report"], ["dataset"],
-                                  ["dataset", "record"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["sweep"], ["train"], ["eval"], ["push"], ["report"], ["dataset"], ["dataset", "record"]]
+)
 def test_every_command_and_subcommand_prints_its_usage_and_exits_0_on_help(capsys, monkeypatch, argv):
     out = run_main(capsys, monkeypatch, *argv, *([] if argv == ["--help"] else ["--help"]))
     assert f"python -m orchestrator {' '.join(argv) if argv != ['--help'] else ''}".strip() in out

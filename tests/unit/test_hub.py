@@ -1,4 +1,5 @@
 """Publishing to the Hub, against a local Hub server driven by the real huggingface_hub client."""
+
 from __future__ import annotations
 
 import json
@@ -119,10 +120,13 @@ def test_check_hub_access_with_a_wrong_token(local_hub: LocalHub, monkeypatch, c
         assert WRONG_TOKEN not in text
 
 
-@pytest.mark.parametrize("role, repo_id, expected", [
-    ("read", "tester/act_pusht", "read-only"),
-    ("write", "someone-else/act_pusht", "cannot create repos under 'someone-else'"),
-])
+@pytest.mark.parametrize(
+    "role, repo_id, expected",
+    [
+        ("read", "tester/act_pusht", "read-only"),
+        ("write", "someone-else/act_pusht", "cannot create repos under 'someone-else'"),
+    ],
+)
 def test_check_hub_access_refuses_what_the_token_cannot_write(monkeypatch, role, repo_id, expected) -> None:
     with LocalHub(token=TOKEN, role=role) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
@@ -166,8 +170,9 @@ def test_scrub_secrets_hides_every_known_token(monkeypatch) -> None:
     assert scrub_secrets(text) == "hf=*** stored=*** wandb=*** plain=hello"
 
 
-def test_a_pushed_policy_folder_loads_back_from_the_hub_by_its_id(local_hub: LocalHub, tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pushed_policy_folder_loads_back_from_the_hub_by_its_id(
+    local_hub: LocalHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """push -> `--policy.path=<org>/<name>`: the processor files (the normalization statistics) travel too."""
     import torch
 
@@ -182,6 +187,10 @@ def test_a_pushed_policy_folder_loads_back_from_the_hub_by_its_id(local_hub: Loc
     downloaded = resolve_policy_folder("tester/act_tiny")
     assert {p.name for p in (tmp_path / "best").iterdir()} == {p.name for p in downloaded.iterdir()}
     original, loaded = load_policy(ACT_TINY).eval(), load_policy(downloaded).eval()
-    observation = {"observation.state": torch.tensor([[200.0, 300.0]]), "observation.environment_state": torch.ones(1, 16)}
-    torch.testing.assert_close(loaded.predict_action_chunk(observation), original.predict_action_chunk(observation),
-                               rtol=0, atol=0)
+    observation = {
+        "observation.state": torch.tensor([[200.0, 300.0]]),
+        "observation.environment_state": torch.ones(1, 16),
+    }
+    torch.testing.assert_close(
+        loaded.predict_action_chunk(observation), original.predict_action_chunk(observation), rtol=0, atol=0
+    )

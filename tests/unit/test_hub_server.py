@@ -1,5 +1,6 @@
 """The local Hub serves repos for download to the real huggingface_hub client: models and datasets, by branch, tag
 or commit, private ones to the token only; what was pushed downloads back."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,8 +46,16 @@ def test_each_revision_keeps_its_files(hub, tmp_path):
     hub.serve("lab/data", tmp_path / "v2", revision="v2")
 
     def read(revision: str) -> str:
-        return Path(hf_hub_download("lab/data", "info.json", repo_type="dataset", revision=revision, endpoint=hub.url,
-                                    cache_dir=tmp_path / "cache")).read_text()
+        return Path(
+            hf_hub_download(
+                "lab/data",
+                "info.json",
+                repo_type="dataset",
+                revision=revision,
+                endpoint=hub.url,
+                cache_dir=tmp_path / "cache",
+            )
+        ).read_text()
 
     assert [read("v1"), read("v2"), read(first)] == ["v1", "v2", "v1"]
     with pytest.raises(RevisionNotFoundError):

@@ -1,5 +1,6 @@
 """Commands that only read files stay light: `report`, `--help` and `push` import neither torch nor Ray Train
 (measured as `python -X importtime` would: which modules a fresh interpreter loaded)."""
+
 import json
 import subprocess
 import sys
@@ -10,13 +11,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "ray.train", "ray.tune")
 
-PROBE = """
+PROBE = f"""
 import contextlib, io, json, sys
 from orchestrator.cli import run
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
     code = run(sys.argv[1:], handle_signals=False)
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
 
 
 def loaded_by(*argv: str) -> dict:
@@ -25,8 +26,17 @@ def loaded_by(*argv: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["report", "--help"], ["push", "--help"], ["sweep", "--help"],
-                                  ["train", "--help"], ["eval", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["report", "--help"],
+        ["push", "--help"],
+        ["sweep", "--help"],
+        ["train", "--help"],
+        ["eval", "--help"],
+    ],
+)
 def test_help_imports_neither_torch_nor_ray_train(argv):
     out = loaded_by(*argv)
     assert out == {"code": 0, "loaded": []}, out

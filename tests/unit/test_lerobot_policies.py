@@ -5,6 +5,7 @@ weight. Us -> LeRobot: the folders we write have the structure of LeRobot's (fil
 their JSON types, processor steps and configs, tensor names and shapes), so LeRobot's `from_pretrained` and
 `make_pre_post_processors` read them (checked with LeRobot itself in the side venv; see README "Coming from LeRobot").
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ FIXTURE_POLICIES = {"act": ACT_TINY, "diffusion": DIFFUSION_TINY}
 
 def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     with safe_open(str(path), "pt") as f:
-        return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
+        return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}  # noqa: SIM118  (safe_open is not iterable)
 
 
 def our_copy(kind: str, folder: Path) -> Path:
@@ -34,8 +35,10 @@ def our_copy(kind: str, folder: Path) -> Path:
     fixture = FIXTURE_POLICIES[kind]
     config = read_config(fixture)
     features = {**config.input_features, **config.output_features}
-    stats = {key: {name: value.numpy() for name, value in s.items()}
-             for key, s in load_policy(fixture).normalizer.stats.items()}
+    stats = {
+        key: {name: value.numpy() for name, value in s.items()}
+        for key, s in load_policy(fixture).normalizer.stats.items()
+    }
     make_policy(config, features, stats).save_pretrained(folder)
     return folder
 
@@ -58,8 +61,10 @@ def test_lerobots_folders_load_every_weight_and_statistic():
         for key, value in load_file(folder / "model.safetensors").items():
             assert torch.equal(own[key], value), key
         stats = load_file(folder / "policy_preprocessor_step_3_normalizer_processor.safetensors")
-        torch.testing.assert_close(policy.normalizer.action_std if kind == "act" else policy.normalizer.action_max,
-                                   stats["action.std"] if kind == "act" else stats["action.max"])
+        torch.testing.assert_close(
+            policy.normalizer.action_std if kind == "act" else policy.normalizer.action_max,
+            stats["action.std"] if kind == "act" else stats["action.max"],
+        )
 
 
 def test_lerobots_act_leaves_the_environment_state_unnormalized_as_lerobot_does():
@@ -147,5 +152,8 @@ def test_a_lerobot_backbone_source_is_not_downloaded_when_loading(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     policy = load_policy(tmp_path).eval()
     assert policy.config.pretrained_backbone_weights is None
-    assert np.isfinite(policy.predict_action_chunk(
-        {"observation.state": torch.zeros(1, 2), "observation.environment_state": torch.zeros(1, 16)}).numpy()).all()
+    assert np.isfinite(
+        policy.predict_action_chunk(
+            {"observation.state": torch.zeros(1, 2), "observation.environment_state": torch.zeros(1, 16)}
+        ).numpy()
+    ).all()

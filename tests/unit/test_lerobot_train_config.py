@@ -2,6 +2,7 @@
 see its README) and a LeRobot 0.6-shaped variant become our TrainPipelineConfig with LeRobot's values, and every set
 field we do not support is named in one note. `eval --policy.path` of a checkpoint lerobot-train wrote
 (tests/fixtures/lerobot_train) reads its env and eval sections, env null included. No LeRobot needed."""
+
 import json
 from pathlib import Path
 
@@ -49,12 +50,14 @@ def test_act_run_with_the_policy_preset(name, capsys):
     lr_opt = data["optimizer"]
     assert (cfg.optimizer.type, cfg.optimizer.lr, cfg.optimizer.weight_decay) == ("adamw", 3e-5, lr_opt["weight_decay"])
     assert (cfg.optimizer.grad_clip_norm, list(cfg.optimizer.betas), cfg.optimizer.eps) == (
-        lr_opt["grad_clip_norm"], lr_opt["betas"], lr_opt["eps"])
+        lr_opt["grad_clip_norm"],
+        lr_opt["betas"],
+        lr_opt["eps"],
+    )
     assert data["scheduler"] is None and cfg.scheduler.type == "constant"
     note = note_of(capsys)
     assert cfg.dataset.use_imagenet_stats is False  # mapped: LeRobot's default (True) is ours too
-    for item in ["tolerance_s = 0.001",
-                 "policy.pretrained_backbone_weights = 'ResNet18_Weights.IMAGENET1K_V1'"]:
+    for item in ["tolerance_s = 0.001", "policy.pretrained_backbone_weights = 'ResNet18_Weights.IMAGENET1K_V1'"]:
         assert item in note
     if name == "act_pusht_v06":
         assert cfg.dataset.val_fraction == 0.5  # 0.6's dataset.eval_split
@@ -69,11 +72,19 @@ def test_diffusion_run_with_explicit_optimizer_and_scheduler(capsys):
     assert not cfg.use_policy_training_preset
     assert (cfg.steps, cfg.batch_size, cfg.seed, cfg.eval_freq, cfg.save_freq) == (6, 2, 3, 0, 6)
     opt = cfg.optimizer
-    assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay, opt.grad_clip_norm) == ("adam", 2e-4, (0.95, 0.999),
-                                                                                          1e-6, 5.0)
+    assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay, opt.grad_clip_norm) == (
+        "adam",
+        2e-4,
+        (0.95, 0.999),
+        1e-6,
+        5.0,
+    )
     # LeRobot's `diffuser` scheduler named cosine: warm-up then cosine decay to 0 over the remaining steps
     assert (cfg.scheduler.type, cfg.scheduler.num_warmup_steps, cfg.scheduler.min_lr_ratio) == (
-        "cosine_decay_with_warmup", 2, 0.0)
+        "cosine_decay_with_warmup",
+        2,
+        0.0,
+    )
     p = cfg.policy
     assert (p.type, p.n_obs_steps, p.horizon, p.n_action_steps, tuple(p.down_dims)) == ("diffusion", 2, 16, 8, (32, 64))
     assert (p.noise_scheduler_type, p.num_inference_steps, p.crop_shape) == ("DDIM", 10, None)
@@ -83,8 +94,11 @@ def test_diffusion_run_with_explicit_optimizer_and_scheduler(capsys):
     assert (cfg.env.episode_length, cfg.eval.n_episodes, cfg.eval.batch_size) == (200, 6, 3)
     assert (cfg.wandb.mode, cfg.wandb.entity, cfg.wandb.project) == ("offline", "robot-lab", "lerobot")
     note = note_of(capsys)
-    for item in ["dataset.image_transforms.tfs.hue = ColorJitter(hue=[-0.05, 0.05])",
-                 "dataset.image_transforms.tfs.affine = RandomAffine(", "dataset.video_backend = 'pyav'"]:
+    for item in [
+        "dataset.image_transforms.tfs.hue = ColorJitter(hue=[-0.05, 0.05])",
+        "dataset.image_transforms.tfs.affine = RandomAffine(",
+        "dataset.video_backend = 'pyav'",
+    ]:
         assert item in note
 
 
@@ -95,27 +109,59 @@ def test_cli_flags_win_over_the_file(capsys):
 
 def test_every_unsupported_field_that_is_set_is_named():
     data = lerobot("diffusion_pusht")
-    data.update(resume=True, seed=None, save_checkpoint=False, rename_map={"observation.a": "observation.b"},
-                use_rabc=True, peft={"r": 4}, cudnn_deterministic=True)
+    data.update(
+        resume=True,
+        seed=None,
+        save_checkpoint=False,
+        rename_map={"observation.a": "observation.b"},
+        use_rabc=True,
+        peft={"r": 4},
+        cudnn_deterministic=True,
+    )
     data["dataset"].update(streaming=True, use_imagenet_stats=False)
     data["dataset"]["image_transforms"]["random_order"] = True
     data["eval"]["recording"] = True
     data["wandb"].update(run_id="abc", disable_artifact=True)
     data["policy"]["gradient_checkpointing"] = True  # LeRobot 0.6's Diffusion field
     data["policy"]["pretrained_path"] = "lerobot/diffusion_pusht"
-    data["optimizer"] = {"type": "sgd", "lr": 0.1, "weight_decay": 0.0, "grad_clip_norm": 1.0, "momentum": 0.9,
-                         "dampening": 0.0, "nesterov": True}
+    data["optimizer"] = {
+        "type": "sgd",
+        "lr": 0.1,
+        "weight_decay": 0.0,
+        "grad_clip_norm": 1.0,
+        "momentum": 0.9,
+        "dampening": 0.0,
+        "nesterov": True,
+    }
     data["scheduler"] = {"type": "vqbet", "num_warmup_steps": 10, "num_vqvae_training_steps": 5, "num_cycles": 0.5}
     data["accelerator"] = {"mixed_precision": "bf16", "gradient_accumulation": {"steps": 4}}
     data["env"] = {"type": "libero", "task": "libero_10"}
     converted = convert(data)
     names = {item.split(" = ")[0] for item in converted.left_out}
-    assert names == {"resume", "seed", "save_checkpoint", "rename_map", "use_rabc", "peft", "cudnn_deterministic",
-                     "dataset.streaming", "dataset.video_backend",
-                     "dataset.image_transforms.random_order", "dataset.image_transforms.tfs.hue",
-                     "dataset.image_transforms.tfs.affine", "eval.recording", "wandb.run_id",
-                     "wandb.disable_artifact", "policy.gradient_checkpointing", "policy.pretrained_path", "optimizer.nesterov",
-                     "scheduler", "accelerator.mixed_precision", "accelerator.gradient_accumulation.steps", "env.type"}
+    assert names == {
+        "resume",
+        "seed",
+        "save_checkpoint",
+        "rename_map",
+        "use_rabc",
+        "peft",
+        "cudnn_deterministic",
+        "dataset.streaming",
+        "dataset.video_backend",
+        "dataset.image_transforms.random_order",
+        "dataset.image_transforms.tfs.hue",
+        "dataset.image_transforms.tfs.affine",
+        "eval.recording",
+        "wandb.run_id",
+        "wandb.disable_artifact",
+        "policy.gradient_checkpointing",
+        "policy.pretrained_path",
+        "optimizer.nesterov",
+        "scheduler",
+        "accelerator.mixed_precision",
+        "accelerator.gradient_accumulation.steps",
+        "env.type",
+    }
     layer = converted.layer
     assert layer["optimizer"] == {"type": "sgd", "lr": 0.1, "weight_decay": 0.0, "grad_clip_norm": 1.0, "momentum": 0.9}
     assert "scheduler" not in layer and "env" not in layer and layer["eval_freq"] == 0  # no simulator: no evaluation
@@ -123,24 +169,48 @@ def test_every_unsupported_field_that_is_set_is_named():
     assert convert(lerobot("diffusion_pusht")).left_out == [
         "dataset.image_transforms.tfs.hue = ColorJitter(hue=[-0.05, 0.05])",
         "dataset.image_transforms.tfs.affine = RandomAffine(degrees=[-5.0, 5.0], translate=[0.05, 0.05])",
-        "dataset.video_backend = 'pyav'"]
+        "dataset.video_backend = 'pyav'",
+    ]
 
 
-@pytest.mark.parametrize("scheduler, ours", [
-    (None, {"type": "constant"}),
-    ({"type": "diffuser", "name": "cosine", "num_warmup_steps": 500},
-     {"type": "cosine_decay_with_warmup", "num_warmup_steps": 500, "min_lr_ratio": 0.0}),
-    ({"type": "diffuser", "name": "constant", "num_warmup_steps": None}, {"type": "constant"}),
-    ({"type": "cosine_annealing_with_warmup", "num_warmup_steps": 7},  # LeRobot 0.6
-     {"type": "cosine_decay_with_warmup", "num_warmup_steps": 7, "min_lr_ratio": 0.0}),
-    ({"type": "constant_with_warmup", "num_warmup_steps": 0}, {"type": "constant"}),
-    ({"type": "cosine_decay_with_warmup", "num_warmup_steps": 0, "num_decay_steps": 30000, "peak_lr": 2.5e-5,
-      "decay_lr": 2.5e-6}, {"type": "cosine_decay_with_warmup", "num_warmup_steps": 0, "min_lr_ratio": 0.1}),
-    ({"type": "cosine_decay_with_warmup", "num_warmup_steps": 1000, "num_decay_steps": 30000, "peak_lr": 2.5e-5,
-      "decay_lr": 2.5e-6}, None),  # LeRobot's decays from step 0, through its warm-up: not our curve
-    ({"type": "diffuser", "name": "linear", "num_warmup_steps": 10}, None),
-    ({"type": "constant_with_warmup", "num_warmup_steps": 1000}, None),
-])
+@pytest.mark.parametrize(
+    "scheduler, ours",
+    [
+        (None, {"type": "constant"}),
+        (
+            {"type": "diffuser", "name": "cosine", "num_warmup_steps": 500},
+            {"type": "cosine_decay_with_warmup", "num_warmup_steps": 500, "min_lr_ratio": 0.0},
+        ),
+        ({"type": "diffuser", "name": "constant", "num_warmup_steps": None}, {"type": "constant"}),
+        (
+            {"type": "cosine_annealing_with_warmup", "num_warmup_steps": 7},  # LeRobot 0.6
+            {"type": "cosine_decay_with_warmup", "num_warmup_steps": 7, "min_lr_ratio": 0.0},
+        ),
+        ({"type": "constant_with_warmup", "num_warmup_steps": 0}, {"type": "constant"}),
+        (
+            {
+                "type": "cosine_decay_with_warmup",
+                "num_warmup_steps": 0,
+                "num_decay_steps": 30000,
+                "peak_lr": 2.5e-5,
+                "decay_lr": 2.5e-6,
+            },
+            {"type": "cosine_decay_with_warmup", "num_warmup_steps": 0, "min_lr_ratio": 0.1},
+        ),
+        (
+            {
+                "type": "cosine_decay_with_warmup",
+                "num_warmup_steps": 1000,
+                "num_decay_steps": 30000,
+                "peak_lr": 2.5e-5,
+                "decay_lr": 2.5e-6,
+            },
+            None,
+        ),  # LeRobot's decays from step 0, through its warm-up: not our curve
+        ({"type": "diffuser", "name": "linear", "num_warmup_steps": 10}, None),
+        ({"type": "constant_with_warmup", "num_warmup_steps": 1000}, None),
+    ],
+)
 def test_schedulers_map_where_the_curve_is_the_same(scheduler, ours):
     data = lerobot("diffusion_pusht")
     data["scheduler"] = scheduler
@@ -166,10 +236,16 @@ def test_our_own_train_config_is_not_taken_for_lerobots(tmp_path):
     assert all(is_lerobot_train_config(lerobot(name)) for name in ["act_pusht", "diffusion_pusht", "act_pusht_v06"])
 
 
-@pytest.mark.parametrize("edit, fragment", [
-    (lambda d: d["policy"].update(type="pi0"), "policy.type = 'pi0': LeRobot's policy has no counterpart here"),
-    (lambda d: d["dataset"].update(repo_id=["a/b", "c/d"]), "dataset.repo_id = ['a/b', 'c/d']: must be one dataset"),
-])
+@pytest.mark.parametrize(
+    "edit, fragment",
+    [
+        (lambda d: d["policy"].update(type="pi0"), "policy.type = 'pi0': LeRobot's policy has no counterpart here"),
+        (
+            lambda d: d["dataset"].update(repo_id=["a/b", "c/d"]),
+            "dataset.repo_id = ['a/b', 'c/d']: must be one dataset",
+        ),
+    ],
+)
 def test_unusable_lerobot_configs_are_refused(tmp_path, edit, fragment):
     data = lerobot("act_pusht")
     edit(data)
@@ -228,9 +304,11 @@ def test_the_note_says_that_evaluation_seeds_differ(capsys):
     assert (cfg.seed, cfg.eval.seed) == (7, 100_000)  # LeRobot's seed seeds the training; eval.seed the episodes
     note = note_of(capsys)
     assert "tolerance_s = 0.001" in note.split("and evaluation seeds differ")[0]  # left out, then the difference
-    assert ("and evaluation seeds differ: LeRobot seeds its evaluation episodes from `seed` (episodes 7, 8, ...), "
-            "this project from eval.seed (episodes 100000, 100001, ...; `seed` seeds only the training); "
-            "--eval.seed=7 runs the episodes lerobot-train evaluated") in " ".join(note.split())
+    assert (
+        "and evaluation seeds differ: LeRobot seeds its evaluation episodes from `seed` (episodes 7, 8, ...), "
+        "this project from eval.seed (episodes 100000, 100001, ...; `seed` seeds only the training); "
+        "--eval.seed=7 runs the episodes lerobot-train evaluated"
+    ) in " ".join(note.split())
     data = lerobot("act_pusht")
     data.update(tolerance_s=1e-4, seed=None)  # nothing left out (seed null is noted), or nothing at all but seeds
     assert "seed = None" in convert(data).left_out and "unseeded episodes" in convert(data).differences[0]

@@ -1,5 +1,6 @@
 """Several objectives: the config, Optuna's multi-objective study behind Tune's searcher, the Pareto front and the
 choice of best/ from it (known answers), and the policy costs (parameters, latency) a sweep can trade."""
+
 from __future__ import annotations
 
 import optuna
@@ -7,25 +8,36 @@ import pytest
 import torch
 from ray import tune
 
-from orchestrator.search.algorithms import search_algorithm
 from orchestrator import metrics as M
-from orchestrator.results.candidates import Candidate
 from orchestrator.configs.tune import TuneConfig
+from orchestrator.policies.costs import blank_observation, describe, n_params, policy_costs, single_observation
+from orchestrator.results.candidates import Candidate
+from orchestrator.results.confirmation import decide, plan_for
 from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.pareto import Front, choose, dominates, later_interval, pareto_front, search_equivalent
-from orchestrator.policies.costs import blank_observation, describe, n_params, policy_costs, single_observation
 from orchestrator.results.rows import TrialRow
-from orchestrator.results.confirmation import decide, plan_for
 from orchestrator.results.stats import mean_interval, wilson_interval
+from orchestrator.search.algorithms import search_algorithm
 from tests.unit.test_policies import raw_observation, tiny_policy
 
 LATENCY = [(M.EVAL_SUCCESS, "max"), (M.POLICY_LATENCY_MS, "min")]
 
 
-def row(tid: str, success: float, low: float, high: float, latency: float, n: int | None = None,
-        latency_ci: tuple[float, float] | None = None) -> TrialRow:
-    metrics = {M.EVAL_SUCCESS: success, M.EVAL_SUCCESS_LOW: low, M.EVAL_SUCCESS_HIGH: high,
-               **({M.EVAL_N_EPISODES: n} if n else {})}
+def row(
+    tid: str,
+    success: float,
+    low: float,
+    high: float,
+    latency: float,
+    n: int | None = None,
+    latency_ci: tuple[float, float] | None = None,
+) -> TrialRow:
+    metrics = {
+        M.EVAL_SUCCESS: success,
+        M.EVAL_SUCCESS_LOW: low,
+        M.EVAL_SUCCESS_HIGH: high,
+        **({M.EVAL_N_EPISODES: n} if n else {}),
+    }
     best = Candidate(tid, 100, metrics, f"/ckpt/{tid}")
     costs = {M.POLICY_LATENCY_MS: latency}
     if latency_ci:
@@ -37,9 +49,17 @@ def confirmed(label: str, outcomes: list[bool]) -> Confirmed:
     """A confirmation of `label` on the episodes 1000000.. with these successes."""
     n, s = len(outcomes), sum(outcomes)
     episodes = [(1_000_000 + i, bool(x), float(x), float(x)) for i, x in enumerate(outcomes)]
-    return Confirmed(label, Candidate(label, 100, {}, f"/ckpt/{label}"), s, n, s / n, wilson_interval(s, n),
-                     mean_interval([float(x) for x in outcomes]), mean_interval([float(x) for x in outcomes]),
-                     episodes)
+    return Confirmed(
+        label,
+        Candidate(label, 100, {}, f"/ckpt/{label}"),
+        s,
+        n,
+        s / n,
+        wilson_interval(s, n),
+        mean_interval([float(x) for x in outcomes]),
+        mean_interval([float(x) for x in outcomes]),
+        episodes,
+    )
 
 
 # A: most successful, slow.  B: as successful within the noise, 5x faster.  C: fastest, clearly less successful.
@@ -59,8 +79,12 @@ def test_the_front_is_every_undominated_trial_in_rank_order():
 
 
 def _in_search(front, margin=0.1):
-    return choose(front, LATENCY, lambda r: r.value(M.EVAL_SUCCESS),
-                  lambda top, r: search_equivalent(top, r, M.EVAL_SUCCESS, margin, 0.05))
+    return choose(
+        front,
+        LATENCY,
+        lambda r: r.value(M.EVAL_SUCCESS),
+        lambda top, r: search_equivalent(top, r, M.EVAL_SUCCESS, margin, 0.05),
+    )
 
 
 def test_overlapping_intervals_are_not_as_good():
@@ -98,8 +122,9 @@ def test_the_issue_case_75_against_50_percent_is_not_decided_by_a_latency_edge()
     front = Front(LATENCY, [slow, fast], margin=0.1)
     outcomes = {"slow": [True] * 15 + [False] * 5, "fast": [False] * 10 + [True] * 10}  # 5 episodes both solve
     trials = [confirmed(r.trial_id, outcomes[r.trial_id]) for r in front.members]
-    decision = decide(trials, M.EVAL_SUCCESS, "max", plan_for(2, False, 20, 0), margin=0.1,
-                      choose=front.choose_confirmed)
+    decision = decide(
+        trials, M.EVAL_SUCCESS, "max", plan_for(2, False, 20, 0), margin=0.1, choose=front.choose_confirmed
+    )
     assert decision.leader == "slow" and front.chosen is slow and front.tied == [slow]
     assert "no other front member is shown equivalent" in front.rule()
     assert decision.status == {"fast": "undecided"} and not decision.distinguishable
@@ -113,29 +138,44 @@ def test_the_confirmation_decides_and_an_equivalent_faster_member_wins_beyond_th
     b = row("b", 0.85, 0.55, 0.97, 2.0, latency_ci=(1.5, 2.5))
     same = [i % 10 != 0 for i in range(300)]
     front = Front(LATENCY, [a, b], margin=0.1)
-    decision = decide([confirmed("a", same), confirmed("b", [False] + same[1:])], M.EVAL_SUCCESS, "max",
-                      plan_for(2, False, 300, 0), margin=0.1, choose=front.choose_confirmed)
+    decision = decide(
+        [confirmed("a", same), confirmed("b", [False] + same[1:])],
+        M.EVAL_SUCCESS,
+        "max",
+        plan_for(2, False, 300, 0),
+        margin=0.1,
+        choose=front.choose_confirmed,
+    )
     assert decision.status == {"b": "equivalent"} and decision.leader == "b" and front.chosen is b
     assert decision.distinguishable and "equivalent within +-0.1" in front.rule()
     summary = front.summary()
     assert summary["chosen"] == "b" and summary["confirmed"] and summary["equivalence_margin"] == 0.1
     assert summary["members"][1]["intervals"][M.POLICY_LATENCY_MS] == [2.0, 1.5, 2.5]
     front = Front(LATENCY, [a, b], margin=0.1)
-    decision = decide([confirmed("a", same), confirmed("b", [i % 2 == 0 for i in range(300)])], M.EVAL_SUCCESS,
-                      "max", plan_for(2, False, 300, 0), margin=0.1, choose=front.choose_confirmed)
+    decision = decide(
+        [confirmed("a", same), confirmed("b", [i % 2 == 0 for i in range(300)])],
+        M.EVAL_SUCCESS,
+        "max",
+        plan_for(2, False, 300, 0),
+        margin=0.1,
+        choose=front.choose_confirmed,
+    )
     assert decision.status == {"b": "worse"} and decision.leader == "a" and front.chosen is a
 
 
-@pytest.mark.parametrize("tune_fields, field", [
-    (dict(metric=[M.EVAL_SUCCESS, M.POLICY_LATENCY_MS], mode="max"), "mode"),
-    (dict(metric=[M.EVAL_SUCCESS, M.POLICY_LATENCY_MS], mode=["max"]), "mode"),
-    (dict(metric=[M.EVAL_SUCCESS, M.EVAL_SUCCESS], mode=["max", "max"]), "metric"),
-    (dict(metric=[M.EVAL_SUCCESS, "policy/speed"], mode=["max", "min"]), "metric"),
-    (dict(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "least"]), "mode"),
-    (dict(metric=[], mode=[]), "metric"),
-    (dict(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "min"], repeats=2), "repeats"),
-    (dict(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "min"], warm_start="old"), "warm_start"),
-])
+@pytest.mark.parametrize(
+    "tune_fields, field",
+    [
+        (dict(metric=[M.EVAL_SUCCESS, M.POLICY_LATENCY_MS], mode="max"), "mode"),
+        (dict(metric=[M.EVAL_SUCCESS, M.POLICY_LATENCY_MS], mode=["max"]), "mode"),
+        (dict(metric=[M.EVAL_SUCCESS, M.EVAL_SUCCESS], mode=["max", "max"]), "metric"),
+        (dict(metric=[M.EVAL_SUCCESS, "policy/speed"], mode=["max", "min"]), "metric"),
+        (dict(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "least"]), "mode"),
+        (dict(metric=[], mode=[]), "metric"),
+        (dict(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "min"], repeats=2), "repeats"),
+        (dict(metric=[M.EVAL_SUCCESS, M.POLICY_N_PARAMS], mode=["max", "min"], warm_start="old"), "warm_start"),
+    ],
+)
 def test_bad_objectives_name_the_field(tune_fields, field):
     assert field in [p.field for p in TuneConfig(**tune_fields).problems()]
 
@@ -188,8 +228,10 @@ def test_costs_of_a_saved_policy_need_no_data():
     """`eval` measures a loaded policy on zeros of its input features (its compute does not depend on the values)."""
     policy = tiny_policy("act")
     blank = blank_observation(policy)
-    assert {k: tuple(v.shape) for k, v in blank.items()} == {"observation.state": (1, 2),
-                                                             "observation.environment_state": (1, 16)}
+    assert {k: tuple(v.shape) for k, v in blank.items()} == {
+        "observation.state": (1, 2),
+        "observation.environment_state": (1, 16),
+    }
     costs = policy_costs(policy, blank, torch.device("cpu"))
     assert costs[M.POLICY_N_PARAMS] == n_params(policy) and costs[M.POLICY_LATENCY_MS] > 0
     assert describe(costs, torch.device("cpu")).startswith(f"{n_params(policy):,} parameters; select_action ")
@@ -197,8 +239,11 @@ def test_costs_of_a_saved_policy_need_no_data():
 
 def test_a_dataset_sample_with_a_history_gives_its_last_frame():
     policy = tiny_policy("act")
-    sample = {"observation.state": torch.tensor([[1.0, 2.0], [3.0, 4.0]]),  # two frames
-              "observation.environment_state": torch.zeros(16), "action": torch.zeros(5, 2)}
+    sample = {
+        "observation.state": torch.tensor([[1.0, 2.0], [3.0, 4.0]]),  # two frames
+        "observation.environment_state": torch.zeros(16),
+        "action": torch.zeros(5, 2),
+    }
     obs = single_observation(sample, policy)
     assert set(obs) == {"observation.state", "observation.environment_state"}
     assert obs["observation.state"].tolist() == [[3.0, 4.0]] and obs["observation.environment_state"].shape == (1, 16)

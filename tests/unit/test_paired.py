@@ -1,5 +1,6 @@
 """Paired comparisons on the confirmation's shared episodes (orchestrator/results/paired.py), against known answers
 and by simulation."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """PBT/PB2 without Ray running: the mutated config wins over a restored checkpoint's hyperparameters, a trial's driver
 tells an exploit from its own retry, the scheduler's state survives a resume, and bad spaces are refused before Ray."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,10 @@ from orchestrator.configs.optim import AdamWConfig, CosineDecayWithWarmupConfig
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
 from orchestrator.errors import UserError
-from orchestrator.search.pbt import KeepInSpace, PBTWithState, make_scheduler, mutations
 from orchestrator.results.lineage import lineage_markdown, read_lineage
-from orchestrator.sweep.tuner import prepare
+from orchestrator.search.pbt import KeepInSpace, PBTWithState, make_scheduler, mutations
 from orchestrator.sweep.resume import SchedulerState
+from orchestrator.sweep.tuner import prepare
 from tests.unit.test_policies import FEATURES, STATS, raw_batch, tiny_config
 from trainables import exploit
 from trainables.checkpointing import load_training_state, save_checkpoint, weights_digest
@@ -69,13 +70,16 @@ def test_a_mutated_lr_wins_over_the_restored_optimizer_and_schedule(tmp_path):
     assert scheduler.last_epoch == 6
     # The moments and the weights are the donor's, bit for bit.
     first = optimizer.param_groups[0]["params"][0]
-    assert torch.equal(optimizer.state[first]["exp_avg"], donor[1].state[donor[1].param_groups[0]["params"][0]]["exp_avg"])
+    assert torch.equal(
+        optimizer.state[first]["exp_avg"], donor[1].state[donor[1].param_groups[0]["params"][0]]["exp_avg"]
+    )
     saved = load_file(str(tmp_path / "pretrained_model" / "model.safetensors"))
     assert weights_digest({k: v for k, v in policy.state_dict().items() if k in saved}) == weights_digest(saved)
     # The next step follows the schedule with the new lrs.
     _train(policy, optimizer, scheduler, steps=1)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(
-        3e-4 * CosineDecayWithWarmupConfig(num_warmup_steps=4).factor(7, STEPS))
+        3e-4 * CosineDecayWithWarmupConfig(num_warmup_steps=4).factor(7, STEPS)
+    )
 
 
 def test_a_plain_resume_changes_no_hyperparameter(tmp_path):
@@ -93,12 +97,20 @@ def test_the_driver_tells_an_exploit_from_its_own_retry(tmp_path):
     assert exploit.plan_run("a", {"optimizer.lr": 0.01}, None, tmp_path) == exploit.RunPlan("trial_a", None, None)
     own = {"trial_id": "a", "run_name": "trial_a_from_b_20", "checkpoint_path": "/x/ckpt", "step": 30}
     assert exploit.plan_run("a", {}, own, tmp_path) == exploit.RunPlan("trial_a_from_b_20", None, None)
-    donor = {"trial_id": "b", "run_name": "trial_b", "checkpoint_path": "/x/train/trial_b/checkpoint_2", "step": 20,
-             "sample": {"optimizer.lr": 0.001}}
+    donor = {
+        "trial_id": "b",
+        "run_name": "trial_b",
+        "checkpoint_path": "/x/train/trial_b/checkpoint_2",
+        "step": 20,
+        "sample": {"optimizer.lr": 0.001},
+    }
     plan = exploit.plan_run("a", {"optimizer.lr": 0.0012}, donor, tmp_path)
     assert (plan.run_name, plan.start_from) == ("trial_a_from_b_20", "/x/train/trial_b/checkpoint_2")
-    assert plan.exploit["previous"] == {"optimizer.lr": 0.01} and plan.exploit["donor_values"] == {
-        "optimizer.lr": 0.001} and plan.exploit["new"] == {"optimizer.lr": 0.0012}
+    assert (
+        plan.exploit["previous"] == {"optimizer.lr": 0.01}
+        and plan.exploit["donor_values"] == {"optimizer.lr": 0.001}
+        and plan.exploit["new"] == {"optimizer.lr": 0.0012}
+    )
 
 
 def test_reports_carry_a_pointer_when_pbt_may_act_on_them(monkeypatch, tmp_path):
@@ -118,8 +130,12 @@ def test_reports_carry_a_pointer_when_pbt_may_act_on_them(monkeypatch, tmp_path)
     reporter({M.STEP: 16, M.EVAL_STEP: 10})  # a new evaluation: PBT may decide here
     reporter({M.STEP: 17, M.EVAL_STEP: 10})  # the same evaluation riding along
     assert [(s, p and (p["checkpoint_path"], p["step"], p["trial_id"], p["run_name"])) for s, p in sent] == [
-        (5, None), (10, ("/t/trial_a/checkpoint_0", 10, "a", "trial_a")), (15, None),
-        (16, ("/t/trial_a/checkpoint_0", 10, "a", "trial_a")), (17, None)]
+        (5, None),
+        (10, ("/t/trial_a/checkpoint_0", 10, "a", "trial_a")),
+        (15, None),
+        (16, ("/t/trial_a/checkpoint_0", 10, "a", "trial_a")),
+        (17, None),
+    ]
     assert sent[1][1]["sample"] == {"optimizer.lr": 0.01}
 
 
@@ -128,24 +144,35 @@ def _tune_cfg(**kw) -> TuneConfig:
 
 
 def test_mutations_come_from_the_space_and_stay_in_it():
-    space = {"optimizer.lr": tune.loguniform(1e-4, 1e-2), "policy.kl_weight": tune.choice([1.0, 10.0]),
-             "policy.n_action_steps": tune.randint(1, 5)}
+    space = {
+        "optimizer.lr": tune.loguniform(1e-4, 1e-2),
+        "policy.kl_weight": tune.choice([1.0, 10.0]),
+        "policy.n_action_steps": tune.randint(1, 5),
+    }
     m = mutations(space)
     assert m["policy.kl_weight"] == [1.0, 10.0] and m["optimizer.lr"] is space["optimizer.lr"]
     keep = KeepInSpace(space)
     assert keep({"optimizer.lr": 0.05, "policy.n_action_steps": 7.4, "policy.kl_weight": 10.0}) == {
-        "optimizer.lr": 0.01, "policy.n_action_steps": 4, "policy.kl_weight": 10.0}
+        "optimizer.lr": 0.01,
+        "policy.n_action_steps": 4,
+        "policy.kl_weight": 10.0,
+    }
 
 
 class _Trial:
     """What PBT reads of a Tune Trial (hashed by identity, as a Trial)."""
 
     def __init__(self, trial_id: str):
-        self.trial_id, self.config, self.experiment_tag, self.evaluated_params = trial_id, {"optimizer.lr": 1e-3}, \
-            trial_id, {}
+        self.trial_id, self.config, self.experiment_tag, self.evaluated_params = (
+            trial_id,
+            {"optimizer.lr": 1e-3},
+            trial_id,
+            {},
+        )
         self.status = "RUNNING"
-        self.run_metadata = SimpleNamespace(checkpoint_manager=SimpleNamespace(
-            checkpoint_config=SimpleNamespace(num_to_keep=None)))
+        self.run_metadata = SimpleNamespace(
+            checkpoint_manager=SimpleNamespace(checkpoint_config=SimpleNamespace(num_to_keep=None))
+        )
 
     def is_finished(self) -> bool:
         return False
@@ -164,8 +191,14 @@ def test_pbt_state_survives_a_resume_by_trial_id():
     controller = SimpleNamespace(search_alg=None, get_trials=lambda: [])
     for tid, loss in (("a", 0.5), ("b", 0.9)):
         before.on_trial_add(controller, _trial(tid))
-        assert before.on_trial_result(controller, next(t for t in before._trial_state if t.trial_id == tid),
-                                      {M.EVAL_STEP: 10, M.TRAIN_LOSS: loss}) == TrialScheduler.CONTINUE
+        assert (
+            before.on_trial_result(
+                controller,
+                next(t for t in before._trial_state if t.trial_id == tid),
+                {M.EVAL_STEP: 10, M.TRAIN_LOSS: loss},
+            )
+            == TrialScheduler.CONTINUE
+        )
     state = pickle.loads(pickle.dumps(SchedulerState(before).get_state()))
 
     after = make_scheduler(_tune_cfg(), cfg, space)
@@ -188,17 +221,24 @@ def test_pbt_state_survives_a_resume_by_trial_id():
 def test_lineage_is_read_back_for_the_report(tmp_path):
     folder = tmp_path / "trials" / "trial_a"
     folder.mkdir(parents=True)
-    entry = {"time": 1.0, "trial_id": "a", "donor": "b", "donor_step": 20, "run": "trial_a_from_b_20",
-             "previous": {"optimizer.lr": 0.5}, "donor_values": {"optimizer.lr": 0.001},
-             "new": {"optimizer.lr": 0.0012}}
-    (folder / "lineage.jsonl").write_text(json.dumps(entry) + "\n{\"partial")
+    entry = {
+        "time": 1.0,
+        "trial_id": "a",
+        "donor": "b",
+        "donor_step": 20,
+        "run": "trial_a_from_b_20",
+        "previous": {"optimizer.lr": 0.5},
+        "donor_values": {"optimizer.lr": 0.001},
+        "new": {"optimizer.lr": 0.0012},
+    }
+    (folder / "lineage.jsonl").write_text(json.dumps(entry) + '\n{"partial')
     lineage = read_lineage(tmp_path / "trials")
     assert lineage == {"a": [entry]}
     md = "\n".join(lineage_markdown(lineage))
     assert "| a | b | 20 | trial_a_from_b_20 | optimizer.lr: 0.5 -> 0.0012 (donor 0.001) |" in md
 
 
-SPACE = '''
+SPACE = """
 from ray import tune
 from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import TrainPipelineConfig
@@ -212,7 +252,7 @@ sweep = Sweep(
                              optimizer=AdamWConfig(lr=tune.loguniform(1e-4, 1e-2)), steps=100, eval_freq=10),
     tune=TuneConfig(scheduler="pbt"),
 )
-'''
+"""
 
 
 def _prepare(tmp_path, chunk: str, *args: str):
@@ -255,12 +295,21 @@ def test_pbt_refuses_only_the_fields_that_change_shapes_each_judged_alone_agains
     """search_spaces/act.py searches chunk_size, dim_model and n_decoder_layers (shapes) and kl_weight (no shape):
     only the three are refused, each with a tensor that its own value changes."""
     with pytest.raises(UserError) as error:
-        prepare("search_spaces/act.py", ["--tune.scheduler=pbt", "--tune.search=random",
-                                         f"--tune.storage_path={tmp_path}"])
+        prepare(
+            "search_spaces/act.py", ["--tune.scheduler=pbt", "--tune.search=random", f"--tune.storage_path={tmp_path}"]
+        )
     problems = {p.field: p.message for p in error.value.problems}
     assert set(problems) == {"policy.chunk_size", "policy.dim_model", "policy.n_decoder_layers"}
     assert "model.decoder.layers.1." in problems["policy.n_decoder_layers"]
     assert "pos_embed" in problems["policy.chunk_size"]
-    prepare("search_spaces/act.py", ["--tune.scheduler=pbt", "--tune.search=random", "--policy.chunk_size=20",
-                                     "--policy.dim_model=64", "--policy.n_decoder_layers=1",
-                                     f"--tune.storage_path={tmp_path}"])  # kl_weight and lr: PBT can search them
+    prepare(
+        "search_spaces/act.py",
+        [
+            "--tune.scheduler=pbt",
+            "--tune.search=random",
+            "--policy.chunk_size=20",
+            "--policy.dim_model=64",
+            "--policy.n_decoder_layers=1",
+            f"--tune.storage_path={tmp_path}",
+        ],
+    )  # kl_weight and lr: PBT can search them

@@ -1,5 +1,6 @@
 """A package of the user's, named by `discover_packages_path`, is imported before a config is decoded and listed in
 $ROBOT_SWEEPS_PACKAGES for the Ray workers; its policy model registers with register_policy (no Ray here)."""
+
 import os
 import sys
 
@@ -28,8 +29,14 @@ def plugin(tmp_path, monkeypatch):
 
 
 def test_cli_keys_import_the_package_before_decoding(plugin):
-    cli, _ = parse_cli([f"--policy.discover_packages_path={plugin}", "--policy.type=linear_chunk", "--policy.lr=0.01",
-                        f"--env.discover_packages_path={plugin}"])
+    cli, _ = parse_cli(
+        [
+            f"--policy.discover_packages_path={plugin}",
+            "--policy.type=linear_chunk",
+            "--policy.lr=0.01",
+            f"--env.discover_packages_path={plugin}",
+        ]
+    )
     assert cli == {"policy": {"type": "linear_chunk", "lr": "0.01"}}  # the keys are gone, the env section with them
     cfg = build_config(None, [cli])
     assert cfg.policy.type == "linear_chunk" and cfg.optimizer.lr == 0.01  # the plugin's preset

@@ -1,7 +1,7 @@
 """ACT and MLP specifics, the ResNet-18 backbone, normalization; the contract of every policy is in
 test_policy_contract.py."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import math
 
@@ -30,16 +30,28 @@ FEATURES = {
 INPUT_KEYS = ["observation.state", "observation.environment_state"]
 # PushT-like scales, so that normalization matters.
 STATS = {
-    key: {"mean": np.full(f.shape, 250.0), "std": np.full(f.shape, 80.0),
-          "min": np.full(f.shape, 10.0), "max": np.full(f.shape, 500.0)}
+    key: {
+        "mean": np.full(f.shape, 250.0),
+        "std": np.full(f.shape, 80.0),
+        "min": np.full(f.shape, 10.0),
+        "max": np.full(f.shape, 500.0),
+    }
     for key, f in FEATURES.items()
 }
 
 
 def tiny_config(kind: str, **overrides):
     if kind == "act":
-        sizes = dict(chunk_size=CHUNK, n_action_steps=CHUNK, dim_model=32, n_heads=4, dim_feedforward=64,
-                     n_encoder_layers=2, n_vae_encoder_layers=2, latent_dim=8)
+        sizes = dict(
+            chunk_size=CHUNK,
+            n_action_steps=CHUNK,
+            dim_model=32,
+            n_heads=4,
+            dim_feedforward=64,
+            n_encoder_layers=2,
+            n_vae_encoder_layers=2,
+            latent_dim=8,
+        )
         return ACTConfig(**{**sizes, **overrides})
     return MLPConfig(**{**dict(hidden_dims=[32, 32], chunk_size=CHUNK, n_action_steps=CHUNK), **overrides})
 
@@ -58,8 +70,11 @@ def raw_batch(batch_size: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed + 1)
     action_is_pad = torch.zeros(batch_size, CHUNK, dtype=torch.bool)
     action_is_pad[0, -2:] = True  # the first sample ends two steps before its chunk does
-    return {**raw_observation(batch_size, seed), "action": 250 + 80 * torch.randn(batch_size, CHUNK, 2, generator=g),
-            "action_is_pad": action_is_pad}
+    return {
+        **raw_observation(batch_size, seed),
+        "action": 250 + 80 * torch.randn(batch_size, CHUNK, 2, generator=g),
+        "action_is_pad": action_is_pad,
+    }
 
 
 def count_model_calls(policy) -> list[int]:
@@ -70,18 +85,22 @@ def count_model_calls(policy) -> list[int]:
 
 def test_act_without_a_camera_or_environment_state_is_refused_as_lerobot_refuses_it():
     with pytest.raises(UserError, match="ACT needs a camera .* or observation.environment_state"):
-        make_policy(ACTConfig(), {"observation.state": FEATURES["observation.state"], "action": FEATURES["action"]},
-                    None)
+        make_policy(
+            ACTConfig(), {"observation.state": FEATURES["observation.state"], "action": FEATURES["action"]}, None
+        )
 
 
-@pytest.mark.parametrize("overrides,inputs", [
-    ({}, ["observation.environment_state"]),
-    ({"pre_norm": True}, INPUT_KEYS),
-    ({"feedforward_activation": "gelu"}, INPUT_KEYS),
-    ({"feedforward_activation": "glu"}, INPUT_KEYS),
-    ({"n_decoder_layers": 2}, INPUT_KEYS),
-    ({"use_vae": False}, INPUT_KEYS),
-])
+@pytest.mark.parametrize(
+    "overrides,inputs",
+    [
+        ({}, ["observation.environment_state"]),
+        ({"pre_norm": True}, INPUT_KEYS),
+        ({"feedforward_activation": "gelu"}, INPUT_KEYS),
+        ({"feedforward_activation": "glu"}, INPUT_KEYS),
+        ({"n_decoder_layers": 2}, INPUT_KEYS),
+        ({"use_vae": False}, INPUT_KEYS),
+    ],
+)
 def test_act_variants_train_and_act(overrides, inputs):
     features = {k: FEATURES[k] for k in [*inputs, "action"]}
     torch.manual_seed(0)
@@ -154,8 +173,11 @@ def test_make_policy_without_stats_builds_and_loading_fills_the_stats(tmp_path):
 
 def test_mlp_refuses_images():
     features = {**FEATURES, "observation.images.top": PolicyFeature(FeatureType.VISUAL, (3, 96, 96))}
-    with pytest.raises(UserError, match=r"policy.input_features\[observation.images.top\]: images are not supported "
-                                        r"by the mlp policy"):
+    with pytest.raises(
+        UserError,
+        match=r"policy.input_features\[observation.images.top\]: images are not supported "
+        r"by the mlp policy",
+    ):
         make_policy(tiny_config("mlp"), features, STATS)
 
 
@@ -173,8 +195,14 @@ def test_mlp_with_an_observation_history():
 @pytest.mark.parametrize("mode", [NormalizationMode.MEAN_STD, NormalizationMode.MIN_MAX])
 def test_normalization_round_trip(mode):
     feature = {"observation.state": PolicyFeature(FeatureType.STATE, (3,))}
-    stats = {"observation.state": {"mean": np.array([1.0, -2.0, 3.0]), "std": np.array([0.5, 2.0, 4.0]),
-                                   "min": np.array([0.0, -5.0, 1.0]), "max": np.array([2.0, 5.0, 9.0])}}
+    stats = {
+        "observation.state": {
+            "mean": np.array([1.0, -2.0, 3.0]),
+            "std": np.array([0.5, 2.0, 4.0]),
+            "min": np.array([0.0, -5.0, 1.0]),
+            "max": np.array([2.0, 5.0, 9.0]),
+        }
+    }
     normalizer = Normalizer(feature, {"STATE": mode}, stats)
     x = torch.randn(7, 4, 3) * 3
     y = normalizer.normalize("observation.state", x)
@@ -184,17 +212,26 @@ def test_normalization_round_trip(mode):
         expected = torch.tensor([[-1.0] * 3, [1.0] * 3])
         torch.testing.assert_close(normalizer.normalize("observation.state", ends), expected)
     else:
-        torch.testing.assert_close(normalizer.normalize("observation.state", torch.tensor([1.0, -2.0, 3.0])),
-                                   torch.zeros(3))
+        torch.testing.assert_close(
+            normalizer.normalize("observation.state", torch.tensor([1.0, -2.0, 3.0])), torch.zeros(3)
+        )
 
 
 def test_normalization_has_lerobots_maths_for_every_mode():
     """LeRobot 0.4.4's NormalizerProcessorStep: std + 1e-8, a zero range replaced by 1e-8, quantile ranges."""
     feature = {"observation.state": PolicyFeature(FeatureType.STATE, (2,))}
-    stats = {"observation.state": {"mean": np.array([4.0, 1.0]), "std": np.array([0.0, 2.0]),
-                                   "min": np.array([4.0, 0.0]), "max": np.array([4.0, 2.0]),
-                                   "q01": np.array([1.0, 0.0]), "q99": np.array([3.0, 4.0]),
-                                   "q10": np.array([2.0, 1.0]), "q90": np.array([2.0, 3.0])}}
+    stats = {
+        "observation.state": {
+            "mean": np.array([4.0, 1.0]),
+            "std": np.array([0.0, 2.0]),
+            "min": np.array([4.0, 0.0]),
+            "max": np.array([4.0, 2.0]),
+            "q01": np.array([1.0, 0.0]),
+            "q99": np.array([3.0, 4.0]),
+            "q10": np.array([2.0, 1.0]),
+            "q90": np.array([2.0, 3.0]),
+        }
+    }
     x = torch.tensor([[4.0, 1.0], [5.0, 2.0]])
     expected = {
         NormalizationMode.MEAN_STD: [[0.0, 0.0], [1e8, 0.5]],
@@ -246,22 +283,31 @@ def camera_policy(*shapes, **overrides):
 def camera_batch(policy, batch_size: int = 2) -> dict[str, torch.Tensor]:
     batch = {k: torch.rand(batch_size, *f.shape) for k, f in policy.config.input_features.items()}
     batch["observation.state"] = 250 + 80 * torch.randn(batch_size, 2)
-    return {**batch, "action": 250 + 80 * torch.randn(batch_size, CHUNK, 2),
-            "action_is_pad": torch.zeros(batch_size, CHUNK, dtype=torch.bool)}
+    return {
+        **batch,
+        "action": 250 + 80 * torch.randn(batch_size, CHUNK, 2),
+        "action_is_pad": torch.zeros(batch_size, CHUNK, dtype=torch.bool),
+    }
 
 
 def test_act_parameter_count_matches_lerobot():
     """LeRobot 0.4.4's ACT for state (2,), observation.image (3, 96, 96), action (2,), default sizes and
     pretrained_backbone_weights=None has 51,588,994 parameters: ResNet-18 up to layer4 (no fc; frozen batch
     norm holds buffers, not parameters), the 1x1 projection, the transformer, VAE encoder and heads."""
-    features = {"observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-                "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
-                "action": PolicyFeature(FeatureType.ACTION, (2,))}
+    features = {
+        "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+        "observation.image": PolicyFeature(FeatureType.VISUAL, (3, 96, 96)),
+        "action": PolicyFeature(FeatureType.ACTION, (2,)),
+    }
     policy = make_policy(ACTConfig(), features, stats=None)
     assert sum(p.numel() for p in policy.parameters()) == 51_588_994
     keys = set(policy.state_dict())
-    assert {"model.backbone.conv1.weight", "model.backbone.layer4.1.bn2.running_var",
-            "model.backbone.layer2.0.downsample.0.weight", "model.encoder_img_feat_input_proj.weight"} <= keys
+    assert {
+        "model.backbone.conv1.weight",
+        "model.backbone.layer4.1.bn2.running_var",
+        "model.backbone.layer2.0.downsample.0.weight",
+        "model.encoder_img_feat_input_proj.weight",
+    } <= keys
     assert not any(k.startswith(("model.backbone.fc", "model.backbone.avgpool")) for k in keys)
 
 
@@ -294,28 +340,40 @@ def test_act_puts_the_backbone_in_its_own_parameter_group():
     assert len(tiny_policy("act").optim_param_groups()) == 1  # state only: one group
 
 
-@pytest.mark.parametrize("shapes,overrides,match", [
-    ([(1, 32, 32)], {}, r"input_features\[observation.images.cam0\] = \(1, 32, 32\): .*must have 3 channels"),
-    ([(3, 32, 32), (3, 24, 64)], {}, r"input_features\[observation.images.cam1\] = \(3, 24, 64\): is smaller than "
-                                     r"policy.vision_backbone .* >= 32"),
-    ([(3, 8, 16)], {"replace_final_stride_with_dilation": True}, r">= 16"),
-    ([(3, 32, 32)], {"dim_model": 30, "n_heads": 3}, r"policy.dim_model = 30: must be a multiple of 4"),
-    ([(3, 32)], {}, r"must have the shape \(channels, height, width\)"),
-])
+@pytest.mark.parametrize(
+    "shapes,overrides,match",
+    [
+        ([(1, 32, 32)], {}, r"input_features\[observation.images.cam0\] = \(1, 32, 32\): .*must have 3 channels"),
+        (
+            [(3, 32, 32), (3, 24, 64)],
+            {},
+            r"input_features\[observation.images.cam1\] = \(3, 24, 64\): is smaller than "
+            r"policy.vision_backbone .* >= 32",
+        ),
+        ([(3, 8, 16)], {"replace_final_stride_with_dilation": True}, r">= 16"),
+        ([(3, 32, 32)], {"dim_model": 30, "n_heads": 3}, r"policy.dim_model = 30: must be a multiple of 4"),
+        ([(3, 32)], {}, r"must have the shape \(channels, height, width\)"),
+    ],
+)
 def test_act_refuses_images_it_cannot_use(shapes, overrides, match):
     with pytest.raises(UserError, match=match):
         camera_policy(*shapes, **overrides)
 
 
-@pytest.mark.parametrize("overrides,fragment", [
-    ({"n_action_steps": 6}, "n_action_steps = 6: must be <= policy.chunk_size (= 5)"),
-    ({"temporal_ensemble_coeff": 0.01}, "n_action_steps = 5: must be 1 when policy.temporal_ensemble_coeff is set"),
-    ({"vision_backbone": "resnet50"}, "vision_backbone = 'resnet50': must be one of ['resnet18']"),
-    ({"pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}, "cannot be downloaded offline: convert "
-     "torchvision's weights to a local safetensors file and pass its path"),
-    ({"pretrained_backbone_weights": "/no/such/file.safetensors"}, "there is no such file"),
-    ({"optimizer_lr_backbone": 0.0}, "optimizer_lr_backbone = 0.0: must be a number > 0"),
-])
+@pytest.mark.parametrize(
+    "overrides,fragment",
+    [
+        ({"n_action_steps": 6}, "n_action_steps = 6: must be <= policy.chunk_size (= 5)"),
+        ({"temporal_ensemble_coeff": 0.01}, "n_action_steps = 5: must be 1 when policy.temporal_ensemble_coeff is set"),
+        ({"vision_backbone": "resnet50"}, "vision_backbone = 'resnet50': must be one of ['resnet18']"),
+        (
+            {"pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"},
+            "cannot be downloaded offline: convert torchvision's weights to a local safetensors file and pass its path",
+        ),
+        ({"pretrained_backbone_weights": "/no/such/file.safetensors"}, "there is no such file"),
+        ({"optimizer_lr_backbone": 0.0}, "optimizer_lr_backbone = 0.0: must be a number > 0"),
+    ],
+)
 def test_act_config_problems_name_the_fields(overrides, fragment):
     assert fragment in [str(p) for p in tiny_config("act", **overrides).problems()][0]
 
@@ -348,6 +406,7 @@ def test_sinusoidal_position_embedding_2d():
 
 # ---- the ResNet-18 backbone -------------------------------------------------------------------------------------
 
+
 def test_resnet18_has_torchvisions_names_and_sizes():
     model = resnet18()
     keys = list(model.state_dict())
@@ -377,7 +436,10 @@ def test_load_backbone_weights_explains_bad_files(tmp_path):
         load_backbone_weights(model, "ResNet18_Weights.IMAGENET1K_V1", "policy.pretrained_backbone_weights")
     partial = tmp_path / "partial.safetensors"
     save_file({"conv1.weight": torch.zeros(64, 3, 7, 7), "extra": torch.zeros(1)}, str(partial))
-    with pytest.raises(UserError, match=r"policy.x = .*: does not hold ResNet-18 weights \(missing: bn1.weight.*"
-                                        r"unexpected: extra"):
+    with pytest.raises(
+        UserError,
+        match=r"policy.x = .*: does not hold ResNet-18 weights \(missing: bn1.weight.*"
+        r"unexpected: extra",
+    ):
         load_backbone_weights(model, str(partial), "policy.x")
     load_backbone_weights(model, None, "policy.x")  # None: nothing to load

@@ -12,6 +12,7 @@ REGENERATE_GOLDEN=1 and commit the files:
 
     REGENERATE_GOLDEN=1 .venv/bin/python -m pytest -q tests/unit/test_policy_contract.py -k golden
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,9 +31,12 @@ from orchestrator.policies.factory import POLICY_CLASSES, load_policy, make_poli
 torch.set_num_threads(1)
 
 GOLDEN_DIR = Path(__file__).parents[1] / "golden"
-LEROBOT_PROCESSOR_FILES = {"policy_preprocessor.json", "policy_postprocessor.json",
-                           "policy_preprocessor_step_3_normalizer_processor.safetensors",
-                           "policy_postprocessor_step_0_unnormalizer_processor.safetensors"}
+LEROBOT_PROCESSOR_FILES = {
+    "policy_preprocessor.json",
+    "policy_postprocessor.json",
+    "policy_preprocessor_step_3_normalizer_processor.safetensors",
+    "policy_postprocessor_step_0_unnormalizer_processor.safetensors",
+}
 REGENERATE = os.environ.get("REGENERATE_GOLDEN") == "1"
 N_ACTION_STEPS = 3
 
@@ -50,8 +54,12 @@ def _stats(feature: PolicyFeature) -> dict[str, np.ndarray]:
     if feature.type == FeatureType.VISUAL:  # per channel, as LeRobot's image stats; pixels in [0, 1]
         return {"mean": np.full(3, 0.5), "std": np.full(3, 0.25), "min": np.zeros(3), "max": np.ones(3)}
     shape = feature.shape  # PushT-like scales, so that normalization matters
-    return {"mean": np.full(shape, 250.0), "std": np.full(shape, 80.0), "min": np.full(shape, 10.0),
-            "max": np.full(shape, 500.0)}
+    return {
+        "mean": np.full(shape, 250.0),
+        "std": np.full(shape, 80.0),
+        "min": np.full(shape, 10.0),
+        "max": np.full(shape, 500.0),
+    }
 
 
 STATS = {key: _stats(feature) for key, feature in IMAGE.items()}
@@ -70,24 +78,53 @@ class Contract:
     zero_grad_at_init: frozenset[str] = frozenset()  # parameters whose gradient is exactly 0 at init, by design
 
 
-GENERIC_TINY = dict(chunk_size=5, n_action_steps=N_ACTION_STEPS, dim_model=32, n_heads=4, dim_feedforward=64,
-                    hidden_dims=[32, 32], dropout=0.0)
+GENERIC_TINY = dict(
+    chunk_size=5,
+    n_action_steps=N_ACTION_STEPS,
+    dim_model=32,
+    n_heads=4,
+    dim_feedforward=64,
+    hidden_dims=[32, 32],
+    dropout=0.0,
+)
 CONTRACTS = {
     "act": Contract(
-        overrides=dict(chunk_size=5, n_action_steps=N_ACTION_STEPS, dim_model=32, n_heads=4, dim_feedforward=64,
-                       n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8, dropout=0.0),
+        overrides=dict(
+            chunk_size=5,
+            n_action_steps=N_ACTION_STEPS,
+            dim_model=32,
+            n_heads=4,
+            dim_feedforward=64,
+            n_encoder_layers=1,
+            n_vae_encoder_layers=1,
+            latent_dim=8,
+            dropout=0.0,
+        ),
         overfit_frozen=("model.backbone.",),
         # The first decoder layer's queries are all zero, so its self-attention sees identical values at every
         # position: its q/k/v and output projections and the following norm weight get exactly zero gradient at
         # initialization (as in LeRobot's ACT).
-        zero_grad_at_init=frozenset({"model.decoder.layers.0.self_attn.in_proj_weight",
-                                     "model.decoder.layers.0.self_attn.out_proj.weight",
-                                     "model.decoder.layers.0.norm1.weight"}),
+        zero_grad_at_init=frozenset(
+            {
+                "model.decoder.layers.0.self_attn.in_proj_weight",
+                "model.decoder.layers.0.self_attn.out_proj.weight",
+                "model.decoder.layers.0.norm1.weight",
+            }
+        ),
     ),
     "diffusion": Contract(
-        overrides=dict(n_obs_steps=2, horizon=8, n_action_steps=N_ACTION_STEPS, crop_shape=(36, 36), down_dims=(16, 32),
-                       diffusion_step_embed_dim=8, kernel_size=3, spatial_softmax_num_keypoints=4,
-                       noise_scheduler_type="DDIM", num_inference_steps=2),
+        overrides=dict(
+            n_obs_steps=2,
+            horizon=8,
+            n_action_steps=N_ACTION_STEPS,
+            crop_shape=(36, 36),
+            down_dims=(16, 32),
+            diffusion_step_embed_dim=8,
+            kernel_size=3,
+            spatial_softmax_num_keypoints=4,
+            noise_scheduler_type="DDIM",
+            num_inference_steps=2,
+        ),
         overfit_frozen=("diffusion.rgb_encoder.backbone.",),
     ),
     "mlp": Contract(overrides=dict(hidden_dims=[32, 32], chunk_size=5, n_action_steps=N_ACTION_STEPS)),
@@ -101,8 +138,12 @@ def contract(kind: str) -> Contract:
     return Contract(overrides={k: v for k, v in GENERIC_TINY.items() if k in fields})
 
 
-CASES = [pytest.param(kind, name, id=f"{kind}-{name}") for kind, cls in POLICY_CLASSES.items()
-         for name in FEATURE_SETS if name == "state" or cls.accepts_images]
+CASES = [
+    pytest.param(kind, name, id=f"{kind}-{name}")
+    for kind, cls in POLICY_CLASSES.items()
+    for name in FEATURE_SETS
+    if name == "state" or cls.accepts_images
+]
 
 
 def build(kind: str, features_name: str, seed: int = 0):

@@ -1,6 +1,7 @@
 """`policy.device` means what LeRobot users mean (issue 19): cuda asks for the GPU (resources.use_gpu), cpu for
 none, anything else is refused naming resources.use_gpu; a device recorded in a saved policy's config.json is where
 it was trained, not a request."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,6 @@ import pytest
 from orchestrator.configs.parsing import build_config, parse_cli, parse_train_args
 from orchestrator.errors import UserError
 from tests.support.lerobot_kit import ACT_TINY
-
 
 
 def test_cuda_selects_the_gpu_and_cpu_none():
@@ -28,11 +28,14 @@ def test_a_device_in_the_users_config_file_is_a_request_too(tmp_path):
     assert parse_train_args([f"--config_path={path}"]).resources.use_gpu is True
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--policy.device=mps"], "must be cpu or cuda"),
-    (["--policy.device=cuda", "--resources.use_gpu=false"], "contradicts resources.use_gpu = false"),
-    (["--policy.device=cpu", "--resources.use_gpu=true"], "contradicts resources.use_gpu = true"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--policy.device=mps"], "must be cpu or cuda"),
+        (["--policy.device=cuda", "--resources.use_gpu=false"], "contradicts resources.use_gpu = false"),
+        (["--policy.device=cpu", "--resources.use_gpu=true"], "contradicts resources.use_gpu = true"),
+    ],
+)
 def test_other_devices_and_contradictions_are_refused_naming_the_field(args, fragment):
     with pytest.raises(UserError) as error:
         parse_train_args(["--policy.type=act", *args])

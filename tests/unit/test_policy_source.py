@@ -1,5 +1,6 @@
 """--policy.path: a saved policy folder (or Hub id) becomes the policy section, its weights the starting point;
 and the eval command's confidence interval."""
+
 import json
 
 import pytest
@@ -9,9 +10,11 @@ from orchestrator.configs.parsing import parse_train_args
 from orchestrator.errors import UserError
 from orchestrator.results.stats import wilson_interval
 
-FEATURES = {"observation.state": PolicyFeature(FeatureType.STATE, (2,)),
-            "observation.environment_state": PolicyFeature(FeatureType.ENV, (16,)),
-            "action": PolicyFeature(FeatureType.ACTION, (2,))}
+FEATURES = {
+    "observation.state": PolicyFeature(FeatureType.STATE, (2,)),
+    "observation.environment_state": PolicyFeature(FeatureType.ENV, (16,)),
+    "action": PolicyFeature(FeatureType.ACTION, (2,)),
+}
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """`push` after the fact, against the local Hub server: an experiment's best/ with its card rebuilt for the repo, a
 checkpoint folder with a card of its own; what was pushed loads back by its id; bad input is refused before anything."""
+
 from __future__ import annotations
 
 import json
@@ -44,13 +45,15 @@ def loads_back(repo_id: str) -> None:
     from orchestrator.policy_source import resolve_policy_folder
 
     original, loaded = load_policy(ACT_TINY).eval(), load_policy(resolve_policy_folder(repo_id)).eval()
-    torch.testing.assert_close(loaded.predict_action_chunk(OBSERVATION), original.predict_action_chunk(OBSERVATION),
-                               rtol=0, atol=0)
+    torch.testing.assert_close(
+        loaded.predict_action_chunk(OBSERVATION), original.predict_action_chunk(OBSERVATION), rtol=0, atol=0
+    )
 
 
 @pytest.mark.parametrize("keep_card_facts", [True, False])
-def test_an_experiment_pushes_best_with_its_card_naming_the_repo(local_hub, downloads, tmp_path, capsys,
-                                                                 keep_card_facts):
+def test_an_experiment_pushes_best_with_its_card_naming_the_repo(
+    local_hub, downloads, tmp_path, capsys, keep_card_facts
+):
     exp = experiment(tmp_path, keep_card_facts)
 
     url = push_from_args([str(exp), "--hub.repo_id=tester/act_reach", "--hub.private=true"])
@@ -71,8 +74,9 @@ def test_an_experiment_pushes_best_with_its_card_naming_the_repo(local_hub, down
 def test_a_checkpoint_folder_pushes_itself_with_a_card(local_hub, downloads, tmp_path):
     checkpoint = tmp_path / "train" / "trial_1" / "checkpoint_000002"
     pretrained = Path(shutil.copytree(ACT_TINY, checkpoint / "pretrained_model"))
-    (pretrained / "train_config.json").write_text(json.dumps({"env": {"type": "pusht"},
-                                                               "dataset": {"repo_id": "lerobot/pusht"}}))
+    (pretrained / "train_config.json").write_text(
+        json.dumps({"env": {"type": "pusht"}, "dataset": {"repo_id": "lerobot/pusht"}})
+    )
     (checkpoint / "training_state").mkdir()
 
     push_from_args([str(checkpoint), "--hub.repo_id=robot-lab/act_ckpt"])
@@ -84,15 +88,18 @@ def test_a_checkpoint_folder_pushes_itself_with_a_card(local_hub, downloads, tmp
     loads_back("robot-lab/act_ckpt")
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["/no/such/folder", "--hub.repo_id=tester/x"], "folder = '/no/such/folder': no such folder"),
-    (["{tmp}", "--hub.repo_id=tester/x"], "is neither an experiment folder"),
-    (["{exp}"], "hub.repo_id: is required"),
-    (["{exp}", "--hub.repo_id=no-slash"], "hub.repo_id = 'no-slash': must look like"),
-    (["{exp}", "--hub.repo_id=tester/x", "--hub.private=maybe"], "hub.private = 'maybe'"),
-    (["{exp}", "--hub.repo_id=tester/x", "--steps=3"], "steps: is not an option of push"),
-    (["--hub.repo_id=tester/x"], "give the folder first"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["/no/such/folder", "--hub.repo_id=tester/x"], "folder = '/no/such/folder': no such folder"),
+        (["{tmp}", "--hub.repo_id=tester/x"], "is neither an experiment folder"),
+        (["{exp}"], "hub.repo_id: is required"),
+        (["{exp}", "--hub.repo_id=no-slash"], "hub.repo_id = 'no-slash': must look like"),
+        (["{exp}", "--hub.repo_id=tester/x", "--hub.private=maybe"], "hub.private = 'maybe'"),
+        (["{exp}", "--hub.repo_id=tester/x", "--steps=3"], "steps: is not an option of push"),
+        (["--hub.repo_id=tester/x"], "give the folder first"),
+    ],
+)
 def test_bad_input_is_refused_with_one_message(tmp_path, args, fragment):
     exp = experiment(tmp_path)
     with pytest.raises(UserError) as caught:

@@ -1,4 +1,5 @@
 """The scripted PushT expert in the real gym-pusht env, and recording its demonstrations as a dataset."""
+
 from __future__ import annotations
 
 import fcntl
@@ -11,11 +12,11 @@ import pytest
 
 from orchestrator.configs.train import DatasetConfig
 from orchestrator.datasets import record
-from orchestrator.envs.experts import EXPERTS
 from orchestrator.datasets.reader import LeRobotDataset
 from orchestrator.datasets.record import ensure_dataset, record_dataset
 from orchestrator.datasets.writer import write_dataset
 from orchestrator.envs.configs import PushTEnvConfig
+from orchestrator.envs.experts import EXPERTS
 from orchestrator.errors import UserError
 
 
@@ -67,8 +68,11 @@ def test_record_dataset_writes_a_readable_dataset(tmp_path):
 
 
 def test_record_gives_up_when_the_expert_keeps_failing(tmp_path, monkeypatch):
-    episode = {"observation.state": np.zeros((1, 2)), "observation.environment_state": np.zeros((1, 16)),
-               "action": np.zeros((1, 2))}
+    episode = {
+        "observation.state": np.zeros((1, 2)),
+        "observation.environment_state": np.zeros((1, 16)),
+        "action": np.zeros((1, 2)),
+    }
     monkeypatch.setattr(record, "rollout", lambda env_cfg, seed: (episode, False))
     with pytest.raises(UserError, match="succeeded in 0 of"):
         record_dataset(PushTEnvConfig(), tmp_path / "ds", n_episodes=3, num_procs=1)

@@ -1,4 +1,5 @@
 """A local Ray never starts under real-time scheduling, whatever left the driver in it (see datasets/video.py)."""
+
 import os
 
 import pytest

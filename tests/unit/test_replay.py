@@ -1,17 +1,21 @@
 """A restored trial tells Tune the checkpointed reports Tune's saved record lacks (trainables/replay.py), read from
 files laid out as Ray Train and Tune write them."""
+
 import json
 
-from orchestrator.search.algorithms import search_algorithm
 from orchestrator import metrics as M
+from orchestrator.search.algorithms import search_algorithm
 from trainables.replay import last_step_told, registered_reports, unseen_reports
 
 
 def _run(tmp_path, steps):
     run = tmp_path / "train" / "trial_a"
     run.mkdir(parents=True)
-    snapshot = {"checkpoint_results": [{"checkpoint_dir_name": f"checkpoint_{s}",
-                                        "metrics": {M.STEP: s, "train/loss": 1 / s}} for s in steps]}
+    snapshot = {
+        "checkpoint_results": [
+            {"checkpoint_dir_name": f"checkpoint_{s}", "metrics": {M.STEP: s, "train/loss": 1 / s}} for s in steps
+        ]
+    }
     (run / "checkpoint_manager_snapshot.json").write_text(json.dumps(snapshot))
     return run
 
@@ -62,11 +66,16 @@ def test_evaluations_reported_between_checkpoints_are_told_again_with_the_next_o
     run = tmp_path / "train" / "trial_b"
     run.mkdir(parents=True)
     ev = [{"eval/step": s, "eval/success": s / 100} for s in (10, 20)]
-    snapshot = {"checkpoint_results": [
-        {"checkpoint_dir_name": "checkpoint_10", "metrics": {M.STEP: 10}},
-        # step 10's evaluation reached Tune at step 15 (no checkpoint); step 20's rides along with the checkpoint
-        {"checkpoint_dir_name": "checkpoint_20", "metrics": {M.STEP: 20, M.EVALUATIONS: json.dumps(ev[1:]),
-                                                             M.EVALUATIONS_BEFORE: json.dumps(ev[:1])}}]}
+    snapshot = {
+        "checkpoint_results": [
+            {"checkpoint_dir_name": "checkpoint_10", "metrics": {M.STEP: 10}},
+            # step 10's evaluation reached Tune at step 15 (no checkpoint); step 20's rides along with the checkpoint
+            {
+                "checkpoint_dir_name": "checkpoint_20",
+                "metrics": {M.STEP: 20, M.EVALUATIONS: json.dumps(ev[1:]), M.EVALUATIONS_BEFORE: json.dumps(ev[:1])},
+            },
+        ]
+    }
     (run / "checkpoint_manager_snapshot.json").write_text(json.dumps(snapshot))
     result_json = tmp_path / "result.json"
     result_json.write_text(json.dumps({M.STEP: 10}) + "\n")  # Tune saved up to step 10, not the step-15 report

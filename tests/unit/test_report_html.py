@@ -4,6 +4,7 @@ console errors, nothing fetched from the network, every section in the DOM, imag
 not blank. The folders are written here in the layout Tune and the sweep write (result.json lines, params.json,
 experiment_state, summary.json, train_config.json beside checkpoints); tests/integration/test_sweep.py checks the
 same on a real sweep's folder."""
+
 from __future__ import annotations
 
 import json
@@ -14,22 +15,35 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.errors import UserError
-from orchestrator.runtime.experiment import load_experiment
-from orchestrator.results.stats import eval_metrics, wilson_interval
-from orchestrator.report.importance import param_importances
 from orchestrator.report.html import SECTIONS, build_report, report_from_args
+from orchestrator.report.importance import param_importances
+from orchestrator.results.stats import eval_metrics, wilson_interval
+from orchestrator.runtime.experiment import load_experiment
 from tests.support.chromium import load_page, pixel_spread
 
 ELSEWHERE = "/nonexistent/other-machine/sweeps/tiny/train"  # absolute paths of the machine that ran the sweep
 
 
 def _evaluation(step: int, successes: int, n: int = 10) -> dict:
-    return {**eval_metrics([True] * successes + [False] * (n - successes), [1.0] * n,
-                             [successes / n] * n), M.EVAL_STEP: step, M.EVAL_SECONDS: 1.5}
+    return {
+        **eval_metrics([True] * successes + [False] * (n - successes), [1.0] * n, [successes / n] * n),
+        M.EVAL_STEP: step,
+        M.EVAL_SECONDS: 1.5,
+    }
 
 
-def _trial(root: Path, tune_dir: str, trial_id: str, params: dict, steps: list[int], evals: dict[int, int],
-           seconds: float = 60.0, val: bool = True, partial_line: bool = False, error: bool = False) -> dict:
+def _trial(
+    root: Path,
+    tune_dir: str,
+    trial_id: str,
+    params: dict,
+    steps: list[int],
+    evals: dict[int, int],
+    seconds: float = 60.0,
+    val: bool = True,
+    partial_line: bool = False,
+    error: bool = False,
+) -> dict:
     """One Tune trial folder: a report every 10 steps, a checkpoint every 20; an evaluation of step s finishes
     after it and joins the next report (as the train loop reports them)."""
     folder = root / tune_dir / f"trial_{trial_id}"
@@ -37,10 +51,17 @@ def _trial(root: Path, tune_dir: str, trial_id: str, params: dict, steps: list[i
     (folder / "params.json").write_text(json.dumps(params))
     lines, waiting = [], []
     for i, step in enumerate(steps):
-        report = {M.STEP: step, M.TRAIN_LOSS: 5.0 / (1 + step) + params.get("optimizer.lr", 1e-3) * 100,
-                  M.TRAIN_SAMPLES_PER_S: 250.0, "world_size": 1, "trial_id": trial_id, "time_total_s":
-                  seconds * (i + 1) / len(steps), "training_iteration": i + 1, "config": params,
-                  "done": not partial_line and i == len(steps) - 1}
+        report = {
+            M.STEP: step,
+            M.TRAIN_LOSS: 5.0 / (1 + step) + params.get("optimizer.lr", 1e-3) * 100,
+            M.TRAIN_SAMPLES_PER_S: 250.0,
+            "world_size": 1,
+            "trial_id": trial_id,
+            "time_total_s": seconds * (i + 1) / len(steps),
+            "training_iteration": i + 1,
+            "config": params,
+            "done": not partial_line and i == len(steps) - 1,
+        }
         if val:
             report[M.VAL_LOSS] = 6.0 / (1 + step)
         if step % 20 == 0:
@@ -80,11 +101,14 @@ def _train_configs(root: Path, trial_ids: list[str]) -> None:
 def _state(root: Path, tune_dir: str, statuses: dict[str, str], metric: str = M.EVAL_SUCCESS) -> None:
     data = [[json.dumps({"trial_id": tid, "status": s}), "{}"] for tid, s in statuses.items()]
     (root / tune_dir / "experiment_state-2026-11-29_10-00-00.json").write_text(
-        json.dumps({"trial_data": data, "runner_data": {"_metric": metric}, "stats": {}}))
+        json.dumps({"trial_data": data, "runner_data": {"_metric": metric}, "stats": {}})
+    )
 
 
-SPACE = {"optimizer.lr": {"kind": "float", "low": 1e-4, "high": 3e-3, "log": True},
-         "policy.chunk_size": {"kind": "categorical", "choices": [10, 20]}}
+SPACE = {
+    "optimizer.lr": {"kind": "float", "low": 1e-4, "high": 3e-3, "log": True},
+    "policy.chunk_size": {"kind": "categorical", "choices": [10, 20]},
+}
 TRIALS = {  # id: (params, evaluated successes out of 10 by step)
     "aaa00001": ({"optimizer.lr": 1e-3, "policy.chunk_size": 20}, {20: 6, 40: 9}),
     "aaa00002": ({"optimizer.lr": 2e-4, "policy.chunk_size": 10}, {20: 3, 40: 5}),
@@ -101,18 +125,44 @@ def finished_sweep(root: Path) -> Path:
     _state(root, "trials", {**{tid: "TERMINATED" for tid in TRIALS}, "aaa00005": "ERROR"})
     _state(root, "baseline", {"bbb_00000": "TERMINATED"})
     _train_configs(root, [*TRIALS, "bbb_00000"])
-    candidates = [{"label": label, "step": 40, "success": s / 20, "successes": s, "n_episodes": 20,
-                   "success_ci95": list(wilson_interval(s, 20)), "avg_sum_reward": [1.0, 1.0, 1.0],
-                   "avg_max_reward": [s / 20, s / 20, s / 20], "checkpoint_path": f"{ELSEWHERE}/x"}
-                  for label, s in (("aaa00001", 19), ("aaa00003", 16), ("baseline", 8))]
-    summary = {"experiment": root.name, "metric": M.EVAL_SUCCESS, "mode": "max", "search_space_spec": SPACE,
-               "scheduler_stops": [{"trial_id": "aaa00004", "rung": 20, "success": 0.1,
-                                    "success_ci95": list(wilson_interval(1, 10)), "survivors": 3,
-                                    "overlapping": 1}],
-               "confirmation": {"n_episodes": 20, "first_seed": 1_000_000, "winner": "aaa00001",
-                                "candidates": candidates,
-                                "comparison": "the sweep improved success by 55.0 points (95 % CI +27.6..+71.4)"},
-               "best": {"trial_id": "aaa00001", "best_step": 40, "params": TRIALS["aaa00001"][0]}}
+    candidates = [
+        {
+            "label": label,
+            "step": 40,
+            "success": s / 20,
+            "successes": s,
+            "n_episodes": 20,
+            "success_ci95": list(wilson_interval(s, 20)),
+            "avg_sum_reward": [1.0, 1.0, 1.0],
+            "avg_max_reward": [s / 20, s / 20, s / 20],
+            "checkpoint_path": f"{ELSEWHERE}/x",
+        }
+        for label, s in (("aaa00001", 19), ("aaa00003", 16), ("baseline", 8))
+    ]
+    summary = {
+        "experiment": root.name,
+        "metric": M.EVAL_SUCCESS,
+        "mode": "max",
+        "search_space_spec": SPACE,
+        "scheduler_stops": [
+            {
+                "trial_id": "aaa00004",
+                "rung": 20,
+                "success": 0.1,
+                "success_ci95": list(wilson_interval(1, 10)),
+                "survivors": 3,
+                "overlapping": 1,
+            }
+        ],
+        "confirmation": {
+            "n_episodes": 20,
+            "first_seed": 1_000_000,
+            "winner": "aaa00001",
+            "candidates": candidates,
+            "comparison": "the sweep improved success by 55.0 points (95 % CI +27.6..+71.4)",
+        },
+        "best": {"trial_id": "aaa00001", "best_step": 40, "params": TRIALS["aaa00001"][0]},
+    }
     (root / "summary.json").write_text(json.dumps(summary))
     return root
 
@@ -126,8 +176,13 @@ def finished(tmp_path_factory) -> tuple[Path, Path]:
 def test_report_of_a_finished_sweep(finished):
     root, page = finished
     assert page == root / "report" / "report.html"
-    assert {p.name for p in page.parent.glob("*.png")} == {"curves.png", "success.png", "parallel_coordinates.png",
-                                                          "importance.png", "confirmation.png"}
+    assert {p.name for p in page.parent.glob("*.png")} == {
+        "curves.png",
+        "success.png",
+        "parallel_coordinates.png",
+        "importance.png",
+        "confirmation.png",
+    }
     text = page.read_text()
     assert "<script" not in text and "http://" not in text and "https://" not in text  # self-contained
     assert text.count("src='data:image/png;base64,") == 5
@@ -137,8 +192,13 @@ def test_report_of_a_finished_sweep(finished):
     assert "aaa00004" in text.split("id='scheduler-stops'")[1].split("</section>")[0]  # where ASHA stopped it
     exp = load_experiment(root)
     status = {r.trial_id: r.status for r in exp.rows}
-    assert status == {"aaa00001": "finished", "aaa00002": "finished", "aaa00003": "finished",
-                      "aaa00004": "stopped early", "aaa00005": "error"}
+    assert status == {
+        "aaa00001": "finished",
+        "aaa00002": "finished",
+        "aaa00003": "finished",
+        "aaa00004": "stopped early",
+        "aaa00005": "error",
+    }
     assert [r.trial_id for r in exp.rows][:2] == ["aaa00001", "aaa00003"]  # ranked at their best checkpoints
     assert exp.baseline.trial_id == "bbb_00000" and exp.steps == 40
     assert exp.footprint["aaa00001"] == {"CPU": 2.0}  # driver + evaluator + one Train worker
@@ -167,8 +227,9 @@ def test_the_page_in_headless_chromium(finished):
 
 def test_the_chromium_check_sees_console_errors_and_network_requests(tmp_path):
     page = tmp_path / "bad.html"
-    page.write_text("<html><body><img src='https://cdn.invalid/x.png'><script>console.error('boom')</script>"
-                    "</body></html>")
+    page.write_text(
+        "<html><body><img src='https://cdn.invalid/x.png'><script>console.error('boom')</script></body></html>"
+    )
     load = load_page(page)
     assert "console.error: boom" in load.console
     assert "https://cdn.invalid/x.png" in load.requests and not load.images_ok
@@ -190,8 +251,11 @@ def test_report_while_the_sweep_runs_on_a_copy_without_checkpoints(tmp_path, cap
     assert "1 finished trial(s)" in text  # importance needs at least 2: said, not drawn
     exp = load_experiment(root)
     assert exp.metric == M.EVAL_SUCCESS and exp.running and exp.steps == 40  # steps: the largest reached
-    assert {r.trial_id: r.status for r in exp.rows} == {"ccc00001": "finished", "ccc00002": "running",
-                                                        "ccc00003": "pending"}
+    assert {r.trial_id: r.status for r in exp.rows} == {
+        "ccc00001": "finished",
+        "ccc00002": "running",
+        "ccc00003": "pending",
+    }
     rows = {r.trial_id: r for r in exp.rows}
     assert [e.step for e in rows["ccc00002"].evaluations] == [20]  # read up to the half-written line
     assert [e.step for e in rows["ccc00001"].evaluations] == [20, 40]
@@ -212,13 +276,20 @@ def test_report_from_the_folder_ranks_configs_by_their_mean_and_labels_infeasibl
     root = tmp_path / "repeats"
     # config A: seeds at 2/10 and 8/10 (mean 50 %); config B: 6/10 and 6/10 (mean 60 %): B first despite A's 8/10
     for tid, cid, index, successes in [("r1", "A", 0, 2), ("r2", "A", 1, 8), ("r3", "B", 0, 6), ("r4", "B", 1, 6)]:
-        _trial(root, "trials", tid, {"optimizer.lr": 1e-3 if cid == "A" else 2e-3, "__trial_index__": index,
-                                     "__config_id__": cid}, [10, 20, 30, 40], {40: successes})
+        _trial(
+            root,
+            "trials",
+            tid,
+            {"optimizer.lr": 1e-3 if cid == "A" else 2e-3, "__trial_index__": index, "__config_id__": cid},
+            [10, 20, 30, 40],
+            {40: successes},
+        )
     folder = root / "trials" / "trial_r5"
     folder.mkdir()
     (folder / "params.json").write_text(json.dumps({"optimizer.lr": 5e-3, "__trial_index__": 0, "__config_id__": "X"}))
-    (folder / "result.json").write_text(json.dumps({M.INFEASIBLE: True, M.VIOLATED: ["lr <= 4e-3"], M.STEP: 0,
-                                                    "trial_id": "r5", "done": True}) + "\n")
+    (folder / "result.json").write_text(
+        json.dumps({M.INFEASIBLE: True, M.VIOLATED: ["lr <= 4e-3"], M.STEP: 0, "trial_id": "r5", "done": True}) + "\n"
+    )
     _state(root, "trials", dict.fromkeys(["r1", "r2", "r3", "r4", "r5"], "TERMINATED"))
     exp = load_experiment(root)
     assert [r.trial_id for r in exp.rows] == ["r3", "r4", "r2", "r1", "r5"]

@@ -1,5 +1,6 @@
 """Staged evaluation's decisions (orchestrator/results/sequential.py): its false-decision rate, tested by simulation
 against known success rates, and how many episodes it saves where the answer is clear."""
+
 from __future__ import annotations
 
 import numpy as np

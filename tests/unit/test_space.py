@@ -1,4 +1,5 @@
 """Config dataclasses <-> Ray Tune search spaces, and search-space files."""
+
 import pytest
 from ray import tune
 
@@ -6,14 +7,18 @@ from orchestrator.configs.optim import AdamWConfig
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import UserError
 from orchestrator.policies.act.configuration import ACTConfig
-from orchestrator.search.space_file import load_sweep
 from orchestrator.search.space import from_sample, split_space, to_param_space
+from orchestrator.search.space_file import load_sweep
 
 
 def base():
     return TrainPipelineConfig(
-        policy=ACTConfig(chunk_size=tune.choice([10, 20]), n_action_steps=10, kl_weight=tune.loguniform(1.0, 100.0),
-                         dim_model=tune.grid_search([32, 64])),
+        policy=ACTConfig(
+            chunk_size=tune.choice([10, 20]),
+            n_action_steps=10,
+            kl_weight=tune.loguniform(1.0, 100.0),
+            dim_model=tune.grid_search([32, 64]),
+        ),
         optimizer=AdamWConfig(lr=tune.loguniform(1e-5, 1e-3)),
     )
 
@@ -42,8 +47,12 @@ def test_sampled_values_from_tune_round_trip():
 def test_overrides_fix_a_searched_field_and_ties_follow():
     space, plain = split_space(base(), {"policy": {"kl_weight": "5"}})
     assert "policy.kl_weight" not in space
-    cfg = from_sample(plain, {"policy.chunk_size": 20}, {"policy": {"kl_weight": "5"}},
-                      ties={"policy.n_action_steps": "policy.chunk_size"})
+    cfg = from_sample(
+        plain,
+        {"policy.chunk_size": 20},
+        {"policy": {"kl_weight": "5"}},
+        ties={"policy.n_action_steps": "policy.chunk_size"},
+    )
     assert cfg.policy.kl_weight == 5.0 and cfg.policy.n_action_steps == 20
 
 
@@ -53,11 +62,14 @@ def test_sampled_invalid_config_names_the_field():
         from_sample(plain, {"policy.chunk_size": 5})  # n_action_steps = 10 > 5
 
 
-@pytest.mark.parametrize("policy, fragment", [
-    (ACTConfig(chunk_size=tune.uniform(1, 10)), "policy.chunk_size"),  # floats on an int field
-    (ACTConfig(dim_model=tune.choice(["big"])), "policy.dim_model"),
-    (ACTConfig(kl_weight=tune.uniform(5.0, 1.0)), "lower < upper"),
-])
+@pytest.mark.parametrize(
+    "policy, fragment",
+    [
+        (ACTConfig(chunk_size=tune.uniform(1, 10)), "policy.chunk_size"),  # floats on an int field
+        (ACTConfig(dim_model=tune.choice(["big"])), "policy.dim_model"),
+        (ACTConfig(kl_weight=tune.uniform(5.0, 1.0)), "lower < upper"),
+    ],
+)
 def test_bad_distributions_rejected_before_any_trial(policy, fragment):
     with pytest.raises(UserError, match=fragment):
         split_space(TrainPipelineConfig(policy=policy), {})
@@ -70,11 +82,14 @@ def test_invalid_log_bounds_are_reported_from_the_file(tmp_path):
         load_sweep(path)
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (None, "file not found"),
-    ("def broken(:\n", "does not parse"),
-    ("x = 1\n", "must define `sweep = Sweep(...)`"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (None, "file not found"),
+        ("def broken(:\n", "does not parse"),
+        ("x = 1\n", "must define `sweep = Sweep(...)`"),
+    ],
+)
 def test_search_space_file_errors(tmp_path, content, fragment):
     path = tmp_path / "space.py"
     if content is not None:

@@ -1,5 +1,6 @@
 """Conditional spaces (a sub-space per policy type), constraints between fields, and seeds as a dimension
 (--tune.repeats): building, sampling, the searchers' bookkeeping and the report's ranking. No Ray cluster."""
+
 import random
 
 import optuna
@@ -7,19 +8,19 @@ import pytest
 from ray import tune
 
 from orchestrator import metrics as M
-from orchestrator.search.conditional import DefineByRun, condition_of, sample_point
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.search.constraints import pass_counts, search_problems, tell_infeasible, violated
 from orchestrator.errors import UserError
 from orchestrator.policies.act.configuration import ACTConfig
 from orchestrator.policies.diffusion.configuration import DiffusionConfig
-from orchestrator.search.repeats import Repeats
-from orchestrator.results.seeds import CONFIG_ID, config_id_of
 from orchestrator.report.table import markdown_table
 from orchestrator.results.rows import config_summaries, rank, trial_row
-from orchestrator.search.space import describe, from_sample, split_space
+from orchestrator.results.seeds import CONFIG_ID, config_id_of
 from orchestrator.search.algorithms import OptunaOnEvaluations, search_algorithm
+from orchestrator.search.conditional import DefineByRun, condition_of, sample_point
+from orchestrator.search.constraints import pass_counts, search_problems, tell_infeasible, violated
+from orchestrator.search.repeats import Repeats
+from orchestrator.search.space import describe, from_sample, split_space
 from orchestrator.sweep.tuner import sweep_layers
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -28,25 +29,41 @@ SMALL_STEPS = lambda cfg: cfg.policy.type != "act" or cfg.policy.n_action_steps 
 
 
 def either():
-    return TrainPipelineConfig(policy=tune.choice([
-        ACTConfig(dim_model=tune.choice([32, 64]), chunk_size=tune.choice([4, 8]), n_action_steps=tune.choice([4, 8]),
-                  **ACT_SMALL),
-        DiffusionConfig(horizon=tune.choice([8, 16]), down_dims=(32, 64), n_action_steps=4),
-    ]), optimizer=None)
+    return TrainPipelineConfig(
+        policy=tune.choice(
+            [
+                ACTConfig(
+                    dim_model=tune.choice([32, 64]),
+                    chunk_size=tune.choice([4, 8]),
+                    n_action_steps=tune.choice([4, 8]),
+                    **ACT_SMALL,
+                ),
+                DiffusionConfig(horizon=tune.choice([8, 16]), down_dims=(32, 64), n_action_steps=4),
+            ]
+        ),
+        optimizer=None,
+    )
 
 
 def test_a_choice_of_configs_lifts_into_readable_conditional_fields():
     space, base = split_space(either(), {})
     assert list(space)[0] == "policy.type" and describe(space["policy.type"]) == "choice(['act', 'diffusion'])"
-    assert set(space) == {"policy.type", "policy.act.dim_model", "policy.act.chunk_size", "policy.act.n_action_steps",
-                          "policy.diffusion.horizon"}
+    assert set(space) == {
+        "policy.type",
+        "policy.act.dim_model",
+        "policy.act.chunk_size",
+        "policy.act.n_action_steps",
+        "policy.diffusion.horizon",
+    }
     assert condition_of(space, "policy.act.dim_model") == ("policy.type", "act")
     assert condition_of(space, "policy.diffusion.horizon") == ("policy.type", "diffusion")
     # each sample becomes one typed config of the sampled type, with that type's fixed values
     cfg = from_sample(base, {"policy.type": "diffusion", "policy.diffusion.horizon": 16, "policy.act.dim_model": 64})
     assert isinstance(cfg.policy, DiffusionConfig) and cfg.policy.horizon == 16 and cfg.policy.down_dims == (32, 64)
-    cfg = from_sample(base, {"policy.type": "act", "policy.act.dim_model": 64, "policy.act.chunk_size": 8,
-                             "policy.act.n_action_steps": 8})
+    cfg = from_sample(
+        base,
+        {"policy.type": "act", "policy.act.dim_model": 64, "policy.act.chunk_size": 8, "policy.act.n_action_steps": 8},
+    )
     assert isinstance(cfg.policy, ACTConfig) and (cfg.policy.dim_model, cfg.policy.chunk_size) == (64, 8)
     assert cfg.policy.n_heads == 2  # the type's fixed values
     assert isinstance(from_sample(base, {}).policy, ACTConfig)  # the baseline: the first type
@@ -103,8 +120,9 @@ def test_optuna_define_by_run_suggests_only_the_chosen_types_fields():
 
 def test_constraints_are_checked_on_the_typed_config_before_validation():
     space, base = split_space(either(), {})
-    bad = from_sample(base, {"policy.type": "act", "policy.act.chunk_size": 4, "policy.act.n_action_steps": 8},
-                      validate=False)  # ACT's own validation would reject it: the constraint sees it first
+    bad = from_sample(
+        base, {"policy.type": "act", "policy.act.chunk_size": 4, "policy.act.n_action_steps": 8}, validate=False
+    )  # ACT's own validation would reject it: the constraint sees it first
     constraints = {"n_action_steps <= chunk_size": SMALL_STEPS, "small": lambda cfg: True}
     assert violated(constraints, bad) == ["n_action_steps <= chunk_size"]
     good = from_sample(base, {"policy.type": "diffusion"}, validate=False)
@@ -125,8 +143,12 @@ def test_the_baseline_breaking_a_constraint_and_unsupported_searches_are_refused
 
 
 def _searcher(space=None):
-    s = OptunaOnEvaluations(space=DefineByRun(space) if space else None, metric="eval/success", mode="max",
-                             sampler=optuna.samplers.TPESampler(seed=0))
+    s = OptunaOnEvaluations(
+        space=DefineByRun(space) if space else None,
+        metric="eval/success",
+        mode="max",
+        sampler=optuna.samplers.TPESampler(seed=0),
+    )
     return s
 
 
@@ -201,21 +223,39 @@ def test_the_repeat_index_offsets_the_seed_and_names_the_config():
 
 def _row(tid, lr, index, config, loss):
     last = {M.STEP: 10, M.TRAIN_LOSS: loss, M.CHECKPOINT_PATH: f"/c/{tid}"}
-    return trial_row(tid, "finished", {"optimizer.lr": lr, "__trial_index__": index, CONFIG_ID: config}, [last], last,
-                     M.TRAIN_LOSS, "min")
+    return trial_row(
+        tid,
+        "finished",
+        {"optimizer.lr": lr, "__trial_index__": index, CONFIG_ID: config},
+        [last],
+        last,
+        M.TRAIN_LOSS,
+        "min",
+    )
 
 
 def test_configs_rank_by_their_mean_over_seeds_with_the_spread():
     # config A has the single best seed (0.1) but the worse mean (0.1, 0.9 -> 0.5); B: 0.3, 0.4 -> 0.35
-    rows = [_row("a0", 1e-3, 0, "A", 0.1), _row("a1", 1e-3, 1, "A", 0.9), _row("b0", 1e-4, 0, "B", 0.3),
-            _row("b1", 1e-4, 1, "B", 0.4)]
-    infeasible = trial_row("x0", "finished", {"optimizer.lr": 1.0, "__trial_index__": 0, CONFIG_ID: "X"},
-                           [{M.INFEASIBLE: True, M.VIOLATED: ["c"], M.STEP: 0}], {M.INFEASIBLE: True, M.STEP: 0},
-                           M.TRAIN_LOSS, "min")
+    rows = [
+        _row("a0", 1e-3, 0, "A", 0.1),
+        _row("a1", 1e-3, 1, "A", 0.9),
+        _row("b0", 1e-4, 0, "B", 0.3),
+        _row("b1", 1e-4, 1, "B", 0.4),
+    ]
+    infeasible = trial_row(
+        "x0",
+        "finished",
+        {"optimizer.lr": 1.0, "__trial_index__": 0, CONFIG_ID: "X"},
+        [{M.INFEASIBLE: True, M.VIOLATED: ["c"], M.STEP: 0}],
+        {M.INFEASIBLE: True, M.STEP: 0},
+        M.TRAIN_LOSS,
+        "min",
+    )
     ranked = rank([*rows, infeasible], M.TRAIN_LOSS, "min")
     assert [r.trial_id for r in ranked] == ["b0", "b1", "a0", "a1", "x0"]
-    assert ranked[0].over_seeds == pytest.approx({"n": 2, "mean": 0.35, "std": 0.0707107, "min": 0.3, "max": 0.4},
-                                                 rel=1e-4)
+    assert ranked[0].over_seeds == pytest.approx(
+        {"n": 2, "mean": 0.35, "std": 0.0707107, "min": 0.3, "max": 0.4}, rel=1e-4
+    )
     assert ranked[0].params == {"optimizer.lr": 1e-4}  # the bookkeeping keys are not searched fields
     assert ranked[-1].status == "infeasible" and ranked[-1].violated == ["c"] and ranked[-1].best is None
     table = markdown_table(ranked, M.TRAIN_LOSS)
@@ -227,7 +267,7 @@ def test_configs_rank_by_their_mean_over_seeds_with_the_spread():
     assert ranked[0].summary()["over_seeds"]["mean"] == pytest.approx(0.35)
 
 
-SPACE_FILE = '''
+SPACE_FILE = """
 from ray import tune
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep
@@ -241,4 +281,4 @@ sweep = Sweep(
     ])),
     defaults=DEFAULTS,
 )
-'''
+"""

@@ -1,6 +1,7 @@
 """orchestrator/runtime/storage.py against a real S3-compatible server (moto's, tests/support/s3_server.py): URIs joined
 before their query, files written, read, uploaded and downloaded through pyarrow.fs with the endpoint from the
 environment; credentials in a URI and a local path on a cluster of several hosts are refused."""
+
 import pyarrow.fs
 import pytest
 
@@ -18,12 +19,16 @@ def bucket(s3_server, monkeypatch, request):
 
 
 def test_uri_paths():
-    assert storage.join("s3://b/sweeps?endpoint_override=127.0.0.1:9000", "act", "trials") == \
-        "s3://b/sweeps/act/trials?endpoint_override=127.0.0.1:9000"
+    assert (
+        storage.join("s3://b/sweeps?endpoint_override=127.0.0.1:9000", "act", "trials")
+        == "s3://b/sweeps/act/trials?endpoint_override=127.0.0.1:9000"
+    )
     assert storage.join("s3://b/", "act") == "s3://b/act" and storage.join("/tmp/x", "act") == "/tmp/x/act"
     # Ray reports a URI storage's checkpoints with the scheme stripped: bucket/key.
-    assert storage.with_path("s3://b/sweeps/act/train?scheme=http", "b/sweeps/act/train/trial_1/checkpoint_0") == \
-        "s3://b/sweeps/act/train/trial_1/checkpoint_0?scheme=http"
+    assert (
+        storage.with_path("s3://b/sweeps/act/train?scheme=http", "b/sweeps/act/train/trial_1/checkpoint_0")
+        == "s3://b/sweeps/act/train/trial_1/checkpoint_0?scheme=http"
+    )
     assert storage.with_path("file:///mnt/shared/x", "/mnt/shared/x/c") == "file:///mnt/shared/x/c"
     assert storage.with_path("/local/x", "/local/x/c") == "/local/x/c"
     assert not storage.is_uri("outputs/sweeps") and storage.is_uri("gs://b/x")
@@ -50,13 +55,14 @@ def test_write_read_upload_download_in_a_real_bucket(bucket, s3_server, tmp_path
     (local / "link.txt").symlink_to(local / "report.md")
     assert storage.upload(local, root) == 2
     objects = sorted(k for k in s3_server.keys(bucket) if not k.endswith("/"))  # "x/": pyarrow's folder markers
-    assert objects == ["sweeps/act/best/model.safetensors", "sweeps/act/report.md",
-                                              "sweeps/act/summary.json"]
+    assert objects == ["sweeps/act/best/model.safetensors", "sweeps/act/report.md", "sweeps/act/summary.json"]
     assert s3_server.read(bucket, "sweeps/act/best/model.safetensors") == b"\0weights" * 1000
 
     back = storage.download(root, tmp_path / "back", skip=lambda rel: rel.endswith(".safetensors"))
     assert sorted(p.relative_to(back).as_posix() for p in back.rglob("*") if p.is_file()) == [
-        "report.md", "summary.json"]
+        "report.md",
+        "summary.json",
+    ]
     with pytest.raises(FileNotFoundError):
         storage.download(f"s3://{bucket}/nothing/here", tmp_path / "none")
 
@@ -90,27 +96,32 @@ def test_a_local_path_is_refused_on_a_cluster_of_several_hosts():
     assert "and 10.0.0.3 cannot see it" in p.message
 
 
-@pytest.mark.parametrize("path, nodes", [
-    ("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.1")]),  # several Ray nodes on one host share its disk
-    ("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.2", alive=False)]),  # a dead node holds nothing
-    ("s3://b/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),
-    ("file:///mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),
-])
+@pytest.mark.parametrize(
+    "path, nodes",
+    [
+        ("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.1")]),  # several Ray nodes on one host share its disk
+        ("/data/sweeps", [_node("10.0.0.1"), _node("10.0.0.2", alive=False)]),  # a dead node holds nothing
+        ("s3://b/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),
+        ("file:///mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")]),
+    ],
+)
 def test_storage_every_node_sees_is_accepted(path, nodes):
     assert storage.cluster_problems(path, nodes) == []
 
 
 def test_a_shared_mount_every_host_sees_is_accepted():  # e.g. EFS at /mnt/shared on every node (cluster.yaml)
-    assert storage.cluster_problems("/mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")],
-                                    {"10.0.0.1", "10.0.0.2"}) == []
+    assert (
+        storage.cluster_problems("/mnt/shared/sweeps", [_node("10.0.0.1"), _node("10.0.0.2")], {"10.0.0.1", "10.0.0.2"})
+        == []
+    )
 
 
 def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monkeypatch, tmp_path, capsys):
     """`python -m orchestrator report s3://...`: the experiment's files are read from the bucket (not its checkpoints'
     weights), the page lands in the URI's local copy, and a URI with no experiment is refused naming the folder."""
     from orchestrator.errors import UserError
-    from orchestrator.runtime.experiment import reads
     from orchestrator.report.html import report_from_args
+    from orchestrator.runtime.experiment import reads
     from tests.unit.test_report_html import finished_sweep
 
     monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))
@@ -126,8 +137,14 @@ def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monke
     assert "The sweep improved success by 55.0 points" in text  # summary.json came along
     assert "finished" in capsys.readouterr().out
     ckpt = "train/trial_aaa00001/checkpoint_000020"  # what is downloaded: no weights, no optimizer state
-    assert [reads(f"{ckpt}/{f}") for f in ("pretrained_model/train_config.json",
-            "pretrained_model/model.safetensors", "training_state/optimizer_state.pt")] == [True, False, False]
+    assert [
+        reads(f"{ckpt}/{f}")
+        for f in (
+            "pretrained_model/train_config.json",
+            "pretrained_model/model.safetensors",
+            "training_state/optimizer_state.pt",
+        )
+    ] == [True, False, False]
     with pytest.raises(UserError, match="has no trials/ folder"):
         report_from_args([f"s3://{bucket}/sweeps/nothing"])
     with pytest.raises(UserError, match="bucket 'no-such-bucket-xyz' does not exist"):
@@ -146,8 +163,10 @@ def test_every_report_path_names_a_uri_storages_checkpoints_with_their_scheme():
         put = list.append
 
     checkpoint = Checkpoint("b/sweeps/pbt/train/trial_1/checkpoint_0", filesystem=pyarrow.fs.LocalFileSystem())
-    for storage_path, expected in [("s3://b/sweeps/pbt/train", "s3://b/sweeps/pbt/train/trial_1/checkpoint_0"),
-                                   ("/local/train", "b/sweeps/pbt/train/trial_1/checkpoint_0")]:
+    for storage_path, expected in [
+        ("s3://b/sweeps/pbt/train", "s3://b/sweeps/pbt/train/trial_1/checkpoint_0"),
+        ("/local/train", "b/sweeps/pbt/train/trial_1/checkpoint_0"),
+    ]:
         queue = Queue()
         _RelayCallback(queue, storage_path).after_report(None, [{"step": 10}], checkpoint)
         assert queue == [{"step": 10, "checkpoint_path": expected}]

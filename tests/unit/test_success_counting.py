@@ -2,6 +2,7 @@
 vector env has already reset that env inside the same step, so success must be read from the finished episode's
 info (`final_info`). The scripted experts drive the very evaluation path a policy uses (`rollout(None, ...)`), and
 must read success exactly where the same expert succeeds when recording; a policy that never succeeds reads 0."""
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -30,8 +31,9 @@ def recorded():
     out = {}
     for name, (cfg, seeds) in CASES.items():
         episodes = [record.rollout(cfg, seed) for seed in seeds]
-        out[name] = [(success, float(ep["next.reward"].sum()), float(ep["next.reward"].max()))
-                     for ep, success in episodes]
+        out[name] = [
+            (success, float(ep["next.reward"].sum()), float(ep["next.reward"].max())) for ep, success in episodes
+        ]
     return out
 
 
@@ -103,9 +105,11 @@ def test_a_policy_that_never_succeeds_reads_zero_and_its_rewards_are_summed(mode
 # episode_success on infos in gymnasium's vector format: each key batched, with a `_<key>` mask of the envs that
 # reported it; under SAME_STEP the finished episodes' infos nest under "final_info", masked by "_final_info".
 
+
 def test_same_step_reads_the_finished_episode_not_the_reset_one():
     info = {  # env 0 succeeded, env 2 timed out, env 1 goes on; envs 0 and 2 were reset in this step
-        "is_success": np.array([False, False, False]), "_is_success": np.array([True, True, True]),
+        "is_success": np.array([False, False, False]),
+        "_is_success": np.array([True, True, True]),
         "final_info": {"is_success": np.array([True, False, False]), "_is_success": np.array([True, False, True])},
         "_final_info": np.array([True, False, True]),
     }
@@ -116,7 +120,8 @@ def test_same_step_reads_the_finished_episode_not_the_reset_one():
 
 def test_same_step_an_ongoing_env_reads_its_own_info():
     info = {
-        "is_success": np.array([False, True, False]), "_is_success": np.array([True, True, True]),
+        "is_success": np.array([False, True, False]),
+        "_is_success": np.array([True, True, True]),
         "final_info": {"is_success": np.array([False, False, True]), "_is_success": np.array([False, False, True])},
         "_final_info": np.array([False, False, True]),
     }
@@ -126,7 +131,8 @@ def test_same_step_an_ongoing_env_reads_its_own_info():
 
 def test_same_step_an_ended_env_ignores_its_new_episode_info():
     info = {
-        "is_success": np.array([True, False]), "_is_success": np.array([True, True]),
+        "is_success": np.array([True, False]),
+        "_is_success": np.array([True, True]),
         "final_info": {"is_success": np.array([False, False]), "_is_success": np.array([True, False])},
         "_final_info": np.array([True, False]),
     }

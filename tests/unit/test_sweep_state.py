@@ -1,4 +1,5 @@
 """What a resumed sweep gets back that Tune alone does not restore: ASHA's rungs and each trial's earlier reports."""
+
 import json
 import pickle
 from types import SimpleNamespace
@@ -10,8 +11,9 @@ from orchestrator.sweep.resume import RestoredTrialLogs, SchedulerState
 
 
 def _asha() -> ASHAScheduler:
-    return ASHAScheduler(time_attr="eval/step", metric="eval/success", mode="max", max_t=100, grace_period=10,
-                         reduction_factor=2)
+    return ASHAScheduler(
+        time_attr="eval/step", metric="eval/success", mode="max", max_t=100, grace_period=10, reduction_factor=2
+    )
 
 
 def _trial(trial_id: str):
@@ -47,8 +49,10 @@ def test_a_restored_trial_keeps_its_earlier_reports(tmp_path):
     lines = "".join(json.dumps({"step": s}) + "\n" for s in (10, 20, 30))
     (remote / "result.json").write_text(lines)
     (remote / "progress.csv").write_text("step\n10\n20\n30\n")
-    trial = SimpleNamespace(local_path=str(local), storage=SimpleNamespace(
-        trial_fs_path=str(remote), storage_filesystem=pyarrow.fs.LocalFileSystem()))
+    trial = SimpleNamespace(
+        local_path=str(local),
+        storage=SimpleNamespace(trial_fs_path=str(remote), storage_filesystem=pyarrow.fs.LocalFileSystem()),
+    )
     RestoredTrialLogs().on_trial_start(0, [], trial)
     assert (local / "result.json").read_text() == lines
     assert (local / "progress.csv").read_text() == "step\n10\n20\n30\n"
@@ -59,7 +63,11 @@ def test_a_restored_trial_keeps_its_earlier_reports(tmp_path):
 
 
 def test_a_new_trial_starts_with_no_reports(tmp_path):
-    trial = SimpleNamespace(local_path=str(tmp_path / "staging"), storage=SimpleNamespace(
-        trial_fs_path=str(tmp_path / "nothing"), storage_filesystem=pyarrow.fs.LocalFileSystem()))
+    trial = SimpleNamespace(
+        local_path=str(tmp_path / "staging"),
+        storage=SimpleNamespace(
+            trial_fs_path=str(tmp_path / "nothing"), storage_filesystem=pyarrow.fs.LocalFileSystem()
+        ),
+    )
     RestoredTrialLogs().on_trial_start(0, [], trial)
     assert not (tmp_path / "staging").exists()

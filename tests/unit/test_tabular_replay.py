@@ -1,4 +1,5 @@
 """The tabulated benchmark's replay (benchmarks/tabular/replay.py) on a tiny synthetic table whose answer is known."""
+
 from __future__ import annotations
 
 import math
@@ -47,8 +48,9 @@ def test_pools_split_every_checkpoint_in_two_disjoint_halves_shared_by_configs()
 def test_random_search_with_budget_for_every_config_finds_the_best_and_counts_its_compute():
     table = synthetic()
     full = 5.0 + 0.1 * 400 + 0.05 * 20 * 4  # start-up + training + 4 evaluations of 20 episodes
-    out = replay(table, Strategy("random", search="random", scheduler="none"), seed=1, concurrency=1,
-                 budgets=[10.0, full * 40])
+    out = replay(
+        table, Strategy("random", search="random", scheduler="none"), seed=1, concurrency=1, budgets=[10.0, full * 40]
+    )
     assert math.isnan(out.winner_true[0])  # 10 s in: still starting up, no evaluation known yet
     assert out.winner_true[-1] == pytest.approx(0.9, abs=0.02)
     assert out.train_steps >= 400 * 8 * 0.9  # random search trains whole trials
@@ -58,10 +60,11 @@ def test_random_search_with_budget_for_every_config_finds_the_best_and_counts_it
 def test_asha_stops_the_bad_configs_early_and_keeps_the_best():
     table = synthetic()
     budget = 60 * (5.0 + 0.1 * 400)
-    asha = [replay(table, Strategy("asha", search="random"), seed=s, concurrency=2, budgets=[budget])
-            for s in range(3)]
-    plain = [replay(table, Strategy("random", search="random", scheduler="none"), seed=s, concurrency=2,
-                    budgets=[budget]) for s in range(3)]
+    asha = [replay(table, Strategy("asha", search="random"), seed=s, concurrency=2, budgets=[budget]) for s in range(3)]
+    plain = [
+        replay(table, Strategy("random", search="random", scheduler="none"), seed=s, concurrency=2, budgets=[budget])
+        for s in range(3)
+    ]
     assert all(o.winner_true[-1] == pytest.approx(0.9, abs=0.02) for o in asha)
     # the same compute buys more trials when ASHA stops the weak ones at their first rungs
     assert sum(o.trials for o in asha) > 1.3 * sum(o.trials for o in plain)
@@ -80,8 +83,9 @@ def test_staged_evaluation_spends_fewer_episodes_for_the_same_winner():
     budget = 30 * (5.0 + 0.1 * 400)
     kw = dict(search="random", scheduler="none", n_episodes=20)
     full = [replay(table, Strategy("all", **kw), seed=s, concurrency=2, budgets=[budget]) for s in range(3)]
-    staged = [replay(table, Strategy("staged", stage=5, **kw), seed=s, concurrency=2, budgets=[budget])
-              for s in range(3)]
+    staged = [
+        replay(table, Strategy("staged", stage=5, **kw), seed=s, concurrency=2, budgets=[budget]) for s in range(3)
+    ]
     assert all(o.winner_true[-1] == pytest.approx(0.9, abs=0.02) for o in staged)
     per_trial = [sum(o.eval_episodes for o in outs) / sum(o.trials for o in outs) for outs in (full, staged)]
     assert per_trial[1] < 0.8 * per_trial[0]
@@ -91,8 +95,9 @@ def test_waiting_at_the_rungs_stops_exactly_there_and_costs_wall_time_not_comput
     table = synthetic(episode_s=0.5)  # 20 episodes take 10 s: 100 steps of training go by meanwhile
     budget = 20 * (5.0 + 0.1 * 400)
     lagged = replay(table, Strategy("asha", search="random"), seed=0, concurrency=2, budgets=[budget])
-    waiting = replay(table, Strategy("wait", search="random", wait_for_rung=True), seed=0, concurrency=2,
-                     budgets=[budget])
+    waiting = replay(
+        table, Strategy("wait", search="random", wait_for_rung=True), seed=0, concurrency=2, budgets=[budget]
+    )
     assert lagged.lag_steps and min(lagged.lag_steps) >= 90
     assert waiting.lag_steps and set(waiting.lag_steps) == {0}
     assert waiting.train_steps / waiting.trials < lagged.train_steps / lagged.trials

@@ -1,5 +1,6 @@
 """The sweep's TensorBoard files, read back with TensorBoard's own reader: x is the training step, and every
 evaluation sits at the step it evaluated, even when two finished between reports."""
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,20 @@ def test_reports_at_their_step_and_each_evaluation_at_the_step_it_evaluated(tmp_
     reports = [  # the train loop's shapes: evaluations of steps 10 and 20 both finish before the report of step 30
         {M.STEP: 10, M.TRAIN_LOSS: 1.0, "training_iteration": 1, "node_id": "abc"},
         {M.STEP: 20, M.TRAIN_LOSS: 0.5, "training_iteration": 2},
-        {M.STEP: 30, M.TRAIN_LOSS: 0.25, "training_iteration": 3, **_evaluation(20, 0.4),
-         M.EVALUATIONS: json.dumps([_evaluation(10, 0.1), _evaluation(20, 0.4)])},
-        {M.STEP: 40, M.TRAIN_LOSS: 0.2, "training_iteration": 4, **_evaluation(20, 0.4),  # the copy rides along
-         M.VIOLATED: ["a list"]},
+        {
+            M.STEP: 30,
+            M.TRAIN_LOSS: 0.25,
+            "training_iteration": 3,
+            **_evaluation(20, 0.4),
+            M.EVALUATIONS: json.dumps([_evaluation(10, 0.1), _evaluation(20, 0.4)]),
+        },
+        {
+            M.STEP: 40,
+            M.TRAIN_LOSS: 0.2,
+            "training_iteration": 4,
+            **_evaluation(20, 0.4),  # the copy rides along
+            M.VIOLATED: ["a list"],
+        },
     ]
     for i, report in enumerate(reports):
         logger.log_trial_result(i + 1, trial, report)

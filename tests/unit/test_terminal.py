@@ -1,4 +1,5 @@
 """The terminal without Ray: --verbose, LeRobot's log line from reported metrics, and the live table of a sweep."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -11,10 +12,25 @@ from orchestrator import terminal
 from orchestrator.formatting import log_line
 from orchestrator.sweep.progress import SweepProgress
 
-REPORT = {M.STEP: 400, M.SAMPLES: 25600, M.EPISODES: 12.5, M.EPOCH: 1.25, M.TRAIN_LOSS: 0.8123,
-          M.TRAIN_GRAD_NORM: 3.2, M.TRAIN_LR: 1e-4, M.TRAIN_UPDATE_S: 0.05, M.TRAIN_DATA_S: 0.01}
-EVALUATED = {M.EVAL_STEP: 400, M.EVAL_SUCCESS: 0.4, M.EVAL_SUCCESS_LOW: 0.12, M.EVAL_SUCCESS_HIGH: 0.74,
-             M.EVAL_AVG_MAX_REWARD: 0.83, M.EVAL_SECONDS: 2.5}
+REPORT = {
+    M.STEP: 400,
+    M.SAMPLES: 25600,
+    M.EPISODES: 12.5,
+    M.EPOCH: 1.25,
+    M.TRAIN_LOSS: 0.8123,
+    M.TRAIN_GRAD_NORM: 3.2,
+    M.TRAIN_LR: 1e-4,
+    M.TRAIN_UPDATE_S: 0.05,
+    M.TRAIN_DATA_S: 0.01,
+}
+EVALUATED = {
+    M.EVAL_STEP: 400,
+    M.EVAL_SUCCESS: 0.4,
+    M.EVAL_SUCCESS_LOW: 0.12,
+    M.EVAL_SUCCESS_HIGH: 0.74,
+    M.EVAL_AVG_MAX_REWARD: 0.83,
+    M.EVAL_SECONDS: 2.5,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +45,10 @@ def test_verbose_flag_is_taken_out_of_the_arguments():
 
 
 def test_the_log_line_is_lerobots_with_the_last_evaluation():
-    assert log_line(REPORT) == ("step:400 smpl:26K ep:12 epch:1.25 loss:0.812 grdn:3.200 lr:1.0e-04 "
-                                         "updt_s:0.050 data_s:0.010")
-    assert log_line({**REPORT, **EVALUATED}).endswith(
-        "| eval@400: success:0.40 [0.12, 0.74] max_rwd:0.830 eval_s:2.5")
+    assert log_line(REPORT) == (
+        "step:400 smpl:26K ep:12 epch:1.25 loss:0.812 grdn:3.200 lr:1.0e-04 updt_s:0.050 data_s:0.010"
+    )
+    assert log_line({**REPORT, **EVALUATED}).endswith("| eval@400: success:0.40 [0.12, 0.74] max_rwd:0.830 eval_s:2.5")
 
 
 def trial(trial_id: str, **config):
@@ -80,8 +96,19 @@ def test_no_cell_of_the_live_table_is_cut_where_it_fits_and_the_final_table_is_w
     progress.setup(total_num_samples=1)
     a = trial("aaaa1111", **{"optimizer.lr": 0.0020761})
     progress.on_trial_start(0, [a], a)
-    progress.on_trial_result(1, [a], a, {**REPORT, M.TRAIN_LOSS: 0.07112345, **EVALUATED, M.EVAL_SUCCESS: 1.0,
-                                         M.EVAL_SUCCESS_LOW: 0.61, M.EVAL_SUCCESS_HIGH: 1.0})
+    progress.on_trial_result(
+        1,
+        [a],
+        a,
+        {
+            **REPORT,
+            M.TRAIN_LOSS: 0.07112345,
+            **EVALUATED,
+            M.EVAL_SUCCESS: 1.0,
+            M.EVAL_SUCCESS_LOW: 0.61,
+            M.EVAL_SUCCESS_HIGH: 1.0,
+        },
+    )
     wide = Console(width=200, record=True)
     wide.print(progress.table([a], width=200))
     text = wide.export_text()

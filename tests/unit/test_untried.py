@@ -1,6 +1,7 @@
 """No compute spent twice: the Optuna searcher suggests a config once (a warm start's runs of this sweep's configs,
 this sweep's own trials, across a resume, each seed of --tune.repeats its own), and a warm start reuses the earlier
 baseline when it is this sweep's baseline run. Driven directly, no Ray cluster."""
+
 from __future__ import annotations
 
 import optuna
@@ -8,11 +9,11 @@ import pytest
 from ray import tune
 
 from orchestrator import metrics as M
-from orchestrator.results.candidates import Candidate
 from orchestrator.configs.parsing import build_config, encode
 from orchestrator.configs.tune import TuneConfig
-from orchestrator.results.seeds import TRIAL_INDEX
+from orchestrator.results.candidates import Candidate
 from orchestrator.results.rows import TrialRow
+from orchestrator.results.seeds import TRIAL_INDEX
 from orchestrator.search.algorithms import search_algorithm
 from orchestrator.search.untried import config_key, listed_configs
 from orchestrator.search.warm_start import WarmStart, baseline_problem, same_run
@@ -79,15 +80,20 @@ def test_after_its_random_start_tpe_repeats_itself_and_untried_configs_are_drawn
         config = s.suggest(f"t{i}")
         suggested.append(config)
         if isinstance(config, dict):  # the larger both, the better: TPE soon knows where to look
-            s.on_trial_complete(f"t{i}", {M.EVAL_SUCCESS: config["policy.chunk_size"] * config["policy.n_action_steps"]})
+            s.on_trial_complete(
+                f"t{i}", {M.EVAL_SUCCESS: config["policy.chunk_size"] * config["policy.n_action_steps"]}
+            )
     assert len({config_key(c) for c in suggested[:16]}) == 16 and suggested[16:] == ["FINISHED", "FINISHED"]
 
 
 def test_only_small_discrete_spaces_are_listed():
     from ray.tune.search.optuna import OptunaSearch
 
-    listed = listed_configs(OptunaSearch.convert_search_space(
-        {"a": tune.choice(["x", "y"]), "b": tune.randint(1, 4), "c": tune.quniform(0.0, 1.0, 0.5)}))
+    listed = listed_configs(
+        OptunaSearch.convert_search_space(
+            {"a": tune.choice(["x", "y"]), "b": tune.randint(1, 4), "c": tune.quniform(0.0, 1.0, 0.5)}
+        )
+    )
     assert len(listed) == 2 * 3 * 3 and {"a": "y", "b": 3, "c": 1.0} in listed
     assert listed_configs(OptunaSearch.convert_search_space({"lr": tune.loguniform(1e-4, 1e-2)})) is None
     assert listed_configs(OptunaSearch.convert_search_space({"n": tune.randint(0, 10**9)})) is None
@@ -115,8 +121,9 @@ def test_the_earlier_baseline_is_reused_only_when_it_is_this_sweeps_run(tmp_path
     assert "not there any more" in baseline_problem(row, saved, cfg, M.EVAL_SUCCESS)
 
 
-@pytest.mark.parametrize("repeats, offsets, evaluated", [(1, [0], True), (2, [0], False), (2, [1, 0], True),
-                                                         (1, [1], False)])
+@pytest.mark.parametrize(
+    "repeats, offsets, evaluated", [(1, [0], True), (2, [0], False), (2, [1, 0], True), (1, [1], False)]
+)
 def test_a_warm_start_config_is_evaluated_when_each_of_its_seeds_here_ran_there(repeats, offsets, evaluated):
     """An earlier trial stands for the repeat index whose seed it trained with (seed + index); a config counts as
     evaluated when every seed this sweep gives it (--tune.repeats) ran there."""
@@ -128,6 +135,7 @@ def test_a_warm_start_config_is_evaluated_when_each_of_its_seeds_here_ran_there(
     base, space = encode(build_config(None, [])), {"steps": tune.choice([10, 20])}
     rows = [TrialRow(f"e{i}", "finished", {"steps": 10}, {}, None) for i in range(len(offsets))]
     configs = {f"e{i}": {**base, "steps": 10, "seed": base["seed"] + o} for i, o in enumerate(offsets)}
-    found = evaluated_points(SimpleNamespace(rows=rows, configs=configs), space,
-                             lambda sample: from_sample(base, sample), repeats)
+    found = evaluated_points(
+        SimpleNamespace(rows=rows, configs=configs), space, lambda sample: from_sample(base, sample), repeats
+    )
     assert found == ([{"steps": 10}] if evaluated else [])

@@ -3,16 +3,16 @@
 An expert is built as Expert(seed=...); reset(env) after each env.reset(), then act(env) -> action at every step.
 Experts read the live simulator (env.unwrapped), not the policy's observation, so they work with any obs_type.
 """
+
 from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
 
-from orchestrator.errors import Problem, problem
-
 from orchestrator.envs.experts.aloha import AlohaTransferCubeExpert
 from orchestrator.envs.experts.metaworld import MetaWorldExpert
 from orchestrator.envs.experts.pusht import PushTExpert
+from orchestrator.errors import Problem, problem
 
 
 class Expert(Protocol):

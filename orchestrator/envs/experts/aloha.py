@@ -7,6 +7,7 @@ positions and gripper commands at every step; act() then replays them. On MuJoCo
 (solref 0.01) is too soft for the grippers to follow the mocap bodies closely; a stiffer one (0.004) restores
 ACT's behaviour.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -51,8 +52,13 @@ def _interpolate(waypoints, t: int) -> np.ndarray:
     for (t0, xyz0, quat0, g0), (t1, xyz1, quat1, g1) in zip(waypoints, waypoints[1:]):
         if t0 <= t < t1:
             f = (t - t0) / (t1 - t0)
-            return np.concatenate([np.add(xyz0, f * np.subtract(xyz1, xyz0)),
-                                   np.add(quat0, f * np.subtract(quat1, quat0)), [g0 + f * (g1 - g0)]])
+            return np.concatenate(
+                [
+                    np.add(xyz0, f * np.subtract(xyz1, xyz0)),
+                    np.add(quat0, f * np.subtract(quat1, quat0)),
+                    [g0 + f * (g1 - g0)],
+                ]
+            )
     _, xyz, quat, g = waypoints[-1]
     return np.concatenate([xyz, quat, [g]])
 
@@ -94,16 +100,21 @@ class AlohaTransferCubeExpert:
             task.initialize_robots(physics)
             box = physics.model.name2id("red_box_joint", "joint")
             start = physics.model.jnt_qposadr[box]
-            physics.data.qpos[start:start + 7] = cube_pose
-        left, right = transfer_cube_waypoints(np.concatenate([physics.data.mocap_pos[0], physics.data.mocap_quat[0]]),
-                                              np.concatenate([physics.data.mocap_pos[1], physics.data.mocap_quat[1]]),
-                                              cube_pose[:3])
+            physics.data.qpos[start : start + 7] = cube_pose
+        left, right = transfer_cube_waypoints(
+            np.concatenate([physics.data.mocap_pos[0], physics.data.mocap_quat[0]]),
+            np.concatenate([physics.data.mocap_pos[1], physics.data.mocap_quat[1]]),
+            cube_pose[:3],
+        )
         substeps = round(DT / physics.model.opt.timestep)
         targets = []
         for t in range(self.steps):
             joints = task.get_qpos(physics)
             ctrl = physics.data.ctrl  # gripper commands: the joint env takes them, not the gripper positions
-            joints[6], joints[13] = normalize_puppet_gripper_position(ctrl[0]), normalize_puppet_gripper_position(ctrl[2])
+            joints[6], joints[13] = (
+                normalize_puppet_gripper_position(ctrl[0]),
+                normalize_puppet_gripper_position(ctrl[2]),
+            )
             targets.append(joints.astype(np.float32))
             task.before_step(np.concatenate([_interpolate(left, t), _interpolate(right, t)]), physics)
             physics.step(substeps)

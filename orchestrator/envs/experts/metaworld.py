@@ -1,4 +1,5 @@
 """MetaWorld's own scripted policies (`metaworld.policies`), one per task, acting on the state observation."""
+
 from __future__ import annotations
 
 import warnings

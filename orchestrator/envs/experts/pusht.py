@@ -14,6 +14,7 @@ disc tracked by a PD controller, so its motion does not depend on the block at a
    goal's (or the fastest one that reaches the success coverage), and execute it closed-loop; replan when it is
    done or when the block moved while the agent was still approaching.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,16 +35,19 @@ COVERAGE_CHECK_ERROR = 3.5  # compute the (costly) coverage only when the corner
 # Edges of the T's outline where a disc can touch it: (start, end, outward normal), in block coordinates.
 # Edges next to the two inner corners are shortened by the agent's radius, which the stem/bar would block.
 _R = AGENT_RADIUS
-EDGES = np.array([
-    [(-60, 0), (60, 0), (0, -1)],  # bar, outer long side
-    [(60, 0), (60, 30), (1, 0)],  # bar, right end
-    [(15 + _R, 30), (60, 30), (0, 1)],  # bar, inner side right of the stem
-    [(15, 30 + _R), (15, 120), (1, 0)],  # stem, right side
-    [(-15, 120), (15, 120), (0, 1)],  # stem, end
-    [(-15, 30 + _R), (-15, 120), (-1, 0)],  # stem, left side
-    [(-60, 30), (-15 - _R, 30), (0, 1)],  # bar, inner side left of the stem
-    [(-60, 0), (-60, 30), (-1, 0)],  # bar, left end
-], dtype=np.float64)
+EDGES = np.array(
+    [
+        [(-60, 0), (60, 0), (0, -1)],  # bar, outer long side
+        [(60, 0), (60, 30), (1, 0)],  # bar, right end
+        [(15 + _R, 30), (60, 30), (0, 1)],  # bar, inner side right of the stem
+        [(15, 30 + _R), (15, 120), (1, 0)],  # stem, right side
+        [(-15, 120), (15, 120), (0, 1)],  # stem, end
+        [(-15, 30 + _R), (-15, 120), (-1, 0)],  # stem, left side
+        [(-60, 30), (-15 - _R, 30), (0, 1)],  # bar, inner side left of the stem
+        [(-60, 0), (-60, 30), (-1, 0)],  # bar, left end
+    ],
+    dtype=np.float64,
+)
 # Convex corners of the T: (corner, angle of the first outward normal, angle of the second), normals 90 deg apart.
 CORNERS = [
     ((-60.0, 0.0), -math.pi, -math.pi / 2),
@@ -54,8 +58,9 @@ CORNERS = [
     ((-60.0, 30.0), math.pi / 2, math.pi),
 ]
 # Corners of the T as gym-pusht lists them (keypoints), for the pose error.
-KEYPOINTS = np.array([(-60, 0), (60, 0), (60, 30), (-60, 30), (-15, 30), (15, 30), (15, 120), (-15, 120)],
-                     dtype=np.float64)
+KEYPOINTS = np.array(
+    [(-60, 0), (60, 0), (60, 30), (-60, 30), (-15, 30), (15, 30), (15, 120), (-15, 120)], dtype=np.float64
+)
 
 
 def _rotation(angle: float) -> np.ndarray:
@@ -182,7 +187,7 @@ class _Plan:
         near = np.hypot(*(agent - self.targets[-1])) < self.tolerances[-1]
         return self.pushing and (self.push_steps >= MAX_PUSH_STEPS or near)
 
-    def copy(self) -> "_Plan":
+    def copy(self) -> _Plan:
         return _Plan(self.targets, self.tolerances, self.block_pose)
 
 
@@ -305,7 +310,7 @@ class PushTExpert:
                 path.append((px, py))
             steps += 1
         # the first step may still graze the T the agent has just pushed; from then on it must keep clear
-        trace = np.array(path[self._substeps:])
+        trace = np.array(path[self._substeps :])
         if len(trace) and _inside((trace - block[:2]) @ _rotation(block[2]), _inflated(AGENT_RADIUS - 1.0)).any():
             return None
         return plan, np.array([px, py]), np.array([vx, vy]), steps

@@ -1,4 +1,5 @@
 """ACT (Zhao et al. 2023, "Learning Fine-Grained Bimanual Manipulation with Low-Cost Hardware"), LeRobot's defaults."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,8 +53,17 @@ class ACTConfig(PolicyConfig):
 
     def problems(self) -> list[Problem]:
         out = super().problems()
-        for name in ("chunk_size", "n_action_steps", "dim_model", "n_heads", "dim_feedforward", "n_encoder_layers",
-                     "n_decoder_layers", "latent_dim", "n_vae_encoder_layers"):
+        for name in (
+            "chunk_size",
+            "n_action_steps",
+            "dim_model",
+            "n_heads",
+            "dim_feedforward",
+            "n_encoder_layers",
+            "n_decoder_layers",
+            "latent_dim",
+            "n_vae_encoder_layers",
+        ):
             out += positive(name, getattr(self, name))
         out += positive("optimizer_lr_backbone", self.optimizer_lr_backbone)
         out += one_of("vision_backbone", self.vision_backbone, ["resnet18"])
@@ -61,12 +71,19 @@ class ACTConfig(PolicyConfig):
         out += in_range("dropout", self.dropout, 0.0, 1.0) + non_negative("kl_weight", self.kl_weight)
         out += one_of("feedforward_activation", self.feedforward_activation, ["relu", "gelu", "glu"])
         if not out and self.n_action_steps > self.chunk_size:
-            out.append(problem("n_action_steps", f"must be <= policy.chunk_size (= {self.chunk_size})", self.n_action_steps))
+            out.append(
+                problem("n_action_steps", f"must be <= policy.chunk_size (= {self.chunk_size})", self.n_action_steps)
+            )
         if not out and self.dim_model % self.n_heads:
             out.append(problem("n_heads", f"must divide policy.dim_model (= {self.dim_model})", self.n_heads))
         if self.temporal_ensemble_coeff is not None and self.n_action_steps != 1:
-            out.append(problem("n_action_steps", "must be 1 when policy.temporal_ensemble_coeff is set "
-                               f"(= {self.temporal_ensemble_coeff})", self.n_action_steps))
+            out.append(
+                problem(
+                    "n_action_steps",
+                    f"must be 1 when policy.temporal_ensemble_coeff is set (= {self.temporal_ensemble_coeff})",
+                    self.n_action_steps,
+                )
+            )
         if self.n_obs_steps != 1:
             out.append(problem("n_obs_steps", "ACT uses the current observation only: must be 1", self.n_obs_steps))
         return out
@@ -90,6 +107,12 @@ def backbone_weights_problems(path: str | None, field: str) -> list[Problem]:
     if path is None or Path(path).is_file():
         return []
     if "_Weights." in path and not Path(path).exists():
-        return [problem(field, "names torchvision weights, which cannot be downloaded offline: convert torchvision's "
-                        "weights to a local safetensors file and pass its path", path)]
+        return [
+            problem(
+                field,
+                "names torchvision weights, which cannot be downloaded offline: convert torchvision's "
+                "weights to a local safetensors file and pass its path",
+                path,
+            )
+        ]
     return [problem(field, "must be the path of a local safetensors file; there is no such file", path)]

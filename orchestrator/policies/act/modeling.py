@@ -13,6 +13,7 @@ it. Tensors are batch-first here: (B, sequence, dim_model).
 
 The 1-D tokens have learned position embeddings; camera tokens fixed 2-D sinusoidal ones (DETR's).
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,9 @@ class ACTPolicy(Policy[ACTConfig]):
         super().__init__(config, stats)
         self.model = ACT(config)
         if stats is not None and self.model.image_keys:
-            load_backbone_weights(self.model.backbone, config.pretrained_backbone_weights,
-                                  "policy.pretrained_backbone_weights")
+            load_backbone_weights(
+                self.model.backbone, config.pretrained_backbone_weights, "policy.pretrained_backbone_weights"
+            )
         self.temporal_ensembler = None
         if config.temporal_ensemble_coeff is not None:
             self.temporal_ensembler = TemporalEnsembler(config.temporal_ensemble_coeff, config.chunk_size)
@@ -57,27 +59,48 @@ class ACTPolicy(Policy[ACTConfig]):
         out = super().feature_problems(config)
         images = {k: f.shape for k, f in config.input_features.items() if f.type == FeatureType.VISUAL}
         if not out and not images and not any(f.type == FeatureType.ENV for f in config.input_features.values()):
-            out.append(problem("policy.input_features", "ACT needs a camera (VISUAL feature) or "
-                               "observation.environment_state among its inputs, as LeRobot's ACT (which refuses to "
-                               "load it otherwise): use a dataset with either, or another policy (e.g. mlp)",
-                               sorted(config.input_features)))
+            out.append(
+                problem(
+                    "policy.input_features",
+                    "ACT needs a camera (VISUAL feature) or "
+                    "observation.environment_state among its inputs, as LeRobot's ACT (which refuses to "
+                    "load it otherwise): use a dataset with either, or another policy (e.g. mlp)",
+                    sorted(config.input_features),
+                )
+            )
         if out or not images:
             return out
         stride = 16 if config.replace_final_stride_with_dilation else 32
         for key, (channels, height, width) in images.items():
             field = f"policy.input_features[{key}]"
             if channels != 3:
-                out.append(problem(field, f"policy.vision_backbone (= {config.vision_backbone}) takes RGB images: "
-                                   "must have 3 channels", images[key]))
+                out.append(
+                    problem(
+                        field,
+                        f"policy.vision_backbone (= {config.vision_backbone}) takes RGB images: must have 3 channels",
+                        images[key],
+                    )
+                )
             if min(height, width) < stride:
-                out.append(problem(field, f"is smaller than policy.vision_backbone (= {config.vision_backbone}) can "
-                                   f"use: height and width must be >= {stride}, its output stride (with "
-                                   f"policy.replace_final_stride_with_dilation = "
-                                   f"{config.replace_final_stride_with_dilation})", images[key]))
+                out.append(
+                    problem(
+                        field,
+                        f"is smaller than policy.vision_backbone (= {config.vision_backbone}) can "
+                        f"use: height and width must be >= {stride}, its output stride (with "
+                        f"policy.replace_final_stride_with_dilation = "
+                        f"{config.replace_final_stride_with_dilation})",
+                        images[key],
+                    )
+                )
         if config.dim_model % 4:
-            out.append(problem("policy.dim_model", f"must be a multiple of 4 with cameras ({', '.join(images)} in "
-                               "policy.input_features): their 2-D sinusoidal position embeddings split it in 4",
-                               config.dim_model))
+            out.append(
+                problem(
+                    "policy.dim_model",
+                    f"must be a multiple of 4 with cameras ({', '.join(images)} in "
+                    "policy.input_features): their 2-D sinusoidal position embeddings split it in 4",
+                    config.dim_model,
+                )
+            )
         return out
 
     def optim_param_groups(self) -> list[dict]:
@@ -148,13 +171,16 @@ class ACT(nn.Module):
             self.vae_encoder_action_input_proj = nn.Linear(action_dim, config.dim_model)
             self.vae_encoder_latent_output_proj = nn.Linear(config.dim_model, config.latent_dim * 2)
             n_vae_tokens = 1 + bool(robot_state_dim) + config.chunk_size
-            self.register_buffer("vae_encoder_pos_enc",
-                                 sinusoidal_position_embedding(n_vae_tokens, config.dim_model).unsqueeze(0))
+            self.register_buffer(
+                "vae_encoder_pos_enc", sinusoidal_position_embedding(n_vae_tokens, config.dim_model).unsqueeze(0)
+            )
 
         if self.image_keys:
             # layer4's feature map, shared by every camera; LeRobot keeps no avgpool or fc either.
-            resnet = resnet18(replace_stride_with_dilation=(False, False, config.replace_final_stride_with_dilation),
-                              norm_layer=FrozenBatchNorm2d)
+            resnet = resnet18(
+                replace_stride_with_dilation=(False, False, config.replace_final_stride_with_dilation),
+                norm_layer=FrozenBatchNorm2d,
+            )
             self.backbone = trunk(resnet)
 
         self.encoder = ACTEncoder(config)
@@ -221,12 +247,14 @@ class ACT(nn.Module):
 
         decoder_in = encoder_in.new_zeros(batch_size, self.config.chunk_size, self.config.dim_model)
         decoder_pos = self.decoder_pos_embed.weight.unsqueeze(0)
-        decoder_out = self.decoder(decoder_in, encoder_out, decoder_pos_embed=decoder_pos,
-                                   encoder_pos_embed=encoder_pos)
+        decoder_out = self.decoder(
+            decoder_in, encoder_out, decoder_pos_embed=decoder_pos, encoder_pos_embed=encoder_pos
+        )
         return self.action_head(decoder_out), latent_stats
 
-    def _encode_latent(self, robot_state: Tensor | None, action: Tensor,
-                       action_is_pad: Tensor) -> tuple[Tensor, Tensor]:
+    def _encode_latent(
+        self, robot_state: Tensor | None, action: Tensor, action_is_pad: Tensor
+    ) -> tuple[Tensor, Tensor]:
         """The VAE encoder: the latent's mean and log-variance (each (B, latent_dim)) from the action chunk."""
         batch_size = action.shape[0]
         tokens = [self.vae_encoder_cls_embed.weight.expand(batch_size, 1, -1)]
@@ -300,8 +328,13 @@ class ACTDecoder(nn.Module):
         self.layers = nn.ModuleList([ACTDecoderLayer(config) for _ in range(config.n_decoder_layers)])
         self.norm = nn.LayerNorm(config.dim_model)
 
-    def forward(self, x: Tensor, encoder_out: Tensor, decoder_pos_embed: Tensor | None = None,
-                encoder_pos_embed: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        encoder_out: Tensor,
+        decoder_pos_embed: Tensor | None = None,
+        encoder_pos_embed: Tensor | None = None,
+    ) -> Tensor:
         for layer in self.layers:
             x = layer(x, encoder_out, decoder_pos_embed=decoder_pos_embed, encoder_pos_embed=encoder_pos_embed)
         return self.norm(x)
@@ -324,8 +357,13 @@ class ACTDecoderLayer(nn.Module):
         self.dropout3 = nn.Dropout(config.dropout)
         self.pre_norm = config.pre_norm
 
-    def forward(self, x: Tensor, encoder_out: Tensor, decoder_pos_embed: Tensor | None = None,
-                encoder_pos_embed: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        encoder_out: Tensor,
+        decoder_pos_embed: Tensor | None = None,
+        encoder_pos_embed: Tensor | None = None,
+    ) -> Tensor:
         """x: (B, chunk_size, D) queries; encoder_out: (B, n_tokens, D); position embeddings broadcast over B."""
         skip = x
         if self.pre_norm:
@@ -336,9 +374,12 @@ class ACTDecoderLayer(nn.Module):
             skip, x = x, self.norm2(x)
         else:
             x = skip = self.norm1(x)
-        x = self.multihead_attn(query=with_position(x, decoder_pos_embed),
-                                key=with_position(encoder_out, encoder_pos_embed),
-                                value=encoder_out, need_weights=False)[0]
+        x = self.multihead_attn(
+            query=with_position(x, decoder_pos_embed),
+            key=with_position(encoder_out, encoder_pos_embed),
+            value=encoder_out,
+            need_weights=False,
+        )[0]
         x = skip + self.dropout2(x)
         if self.pre_norm:
             skip, x = x, self.norm3(x)
@@ -360,8 +401,11 @@ def feedforward(config: ACTConfig) -> tuple[nn.Linear, Callable[[Tensor], Tensor
     activations: dict[str, Callable[[Tensor], Tensor]] = {"relu": F.relu, "gelu": F.gelu, "glu": F.glu}
     activation = activations[config.feedforward_activation]
     gate = 2 if config.feedforward_activation == "glu" else 1
-    return (nn.Linear(config.dim_model, gate * config.dim_feedforward), activation,
-            nn.Linear(config.dim_feedforward, config.dim_model))
+    return (
+        nn.Linear(config.dim_model, gate * config.dim_feedforward),
+        activation,
+        nn.Linear(config.dim_feedforward, config.dim_model),
+    )
 
 
 def with_position(x: Tensor, pos_embed: Tensor | None) -> Tensor:

@@ -1,4 +1,5 @@
 """ACT's temporal ensembling of overlapping action chunks (Algorithm 2 of the ACT paper)."""
+
 from __future__ import annotations
 
 import torch

@@ -3,6 +3,7 @@
 Defaults are LeRobot 0.4.4's (PushT: one 96x96 camera + the agent's 2-D position): a ResNet-18 image encoder
 trained from scratch with GroupNorm, a 1-D conditional U-Net, DDPM with 100 steps.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -92,8 +93,16 @@ class DiffusionConfig(PolicyConfig):
 
     def problems(self) -> list[Problem]:
         out = super().problems()
-        for name in ("horizon", "n_action_steps", "kernel_size", "n_groups", "diffusion_step_embed_dim",
-                     "spatial_softmax_num_keypoints", "num_train_timesteps", "clip_sample_range"):
+        for name in (
+            "horizon",
+            "n_action_steps",
+            "kernel_size",
+            "n_groups",
+            "diffusion_step_embed_dim",
+            "spatial_softmax_num_keypoints",
+            "num_train_timesteps",
+            "clip_sample_range",
+        ):
             out += positive(name, getattr(self, name))
         out += one_of("vision_backbone", self.vision_backbone, VISION_BACKBONES)
         out += one_of("noise_scheduler_type", self.noise_scheduler_type, NOISE_SCHEDULERS)
@@ -112,42 +121,90 @@ class DiffusionConfig(PolicyConfig):
         out += non_negative("drop_n_last_frames", self.drop_n_last_frames)
         out += one_of("scheduler_name", self.scheduler_name, SCHEDULER_NAMES)
         if self.compile_model:
-            out.append(problem("compile_model", "torch.compile of the U-Net (LeRobot's option) is not supported here: "
-                               "must be false", self.compile_model))
+            out.append(
+                problem(
+                    "compile_model",
+                    "torch.compile of the U-Net (LeRobot's option) is not supported here: must be false",
+                    self.compile_model,
+                )
+            )
         if self.num_inference_steps is not None:
             out += positive("num_inference_steps", self.num_inference_steps)
         out += backbone_weights_problems(self.pretrained_backbone_weights, "pretrained_backbone_weights")
         if self.use_group_norm and self.pretrained_backbone_weights:
-            out.append(problem("use_group_norm", "must be false with policy.pretrained_backbone_weights: "
-                               "replacing BatchNorm would discard the pretrained statistics", self.use_group_norm))
+            out.append(
+                problem(
+                    "use_group_norm",
+                    "must be false with policy.pretrained_backbone_weights: "
+                    "replacing BatchNorm would discard the pretrained statistics",
+                    self.use_group_norm,
+                )
+            )
         if out:  # the relations below assume each field is valid on its own
             return out
 
         factor = 2 ** len(self.down_dims)
         if self.horizon % factor:
-            out.append(problem("horizon", f"must be a multiple of 2**len(policy.down_dims) = {factor} "
-                               f"(policy.down_dims = {tuple(self.down_dims)})", self.horizon))
+            out.append(
+                problem(
+                    "horizon",
+                    f"must be a multiple of 2**len(policy.down_dims) = {factor} "
+                    f"(policy.down_dims = {tuple(self.down_dims)})",
+                    self.horizon,
+                )
+            )
         if self.n_action_steps > self.horizon - self.n_obs_steps + 1:
-            out.append(problem("n_action_steps", "must be <= policy.horizon - policy.n_obs_steps + 1 "
-                               f"(= {self.horizon} - {self.n_obs_steps} + 1): actions run from the current frame "
-                               "to the horizon's end", self.n_action_steps))
+            out.append(
+                problem(
+                    "n_action_steps",
+                    "must be <= policy.horizon - policy.n_obs_steps + 1 "
+                    f"(= {self.horizon} - {self.n_obs_steps} + 1): actions run from the current frame "
+                    "to the horizon's end",
+                    self.n_action_steps,
+                )
+            )
         if self.num_inference_steps is not None and self.num_inference_steps > self.num_train_timesteps:
-            out.append(problem("num_inference_steps", "must be <= policy.num_train_timesteps "
-                               f"(= {self.num_train_timesteps})", self.num_inference_steps))
+            out.append(
+                problem(
+                    "num_inference_steps",
+                    f"must be <= policy.num_train_timesteps (= {self.num_train_timesteps})",
+                    self.num_inference_steps,
+                )
+            )
         if any(d % self.n_groups for d in self.down_dims):
-            out.append(problem("n_groups", f"must divide every entry of policy.down_dims (= {tuple(self.down_dims)})",
-                               self.n_groups))
+            out.append(
+                problem(
+                    "n_groups",
+                    f"must divide every entry of policy.down_dims (= {tuple(self.down_dims)})",
+                    self.n_groups,
+                )
+            )
         if self.diffusion_step_embed_dim % 2 or self.diffusion_step_embed_dim < 4:
-            out.append(problem("diffusion_step_embed_dim", "must be even and >= 4 (half sines, half cosines)",
-                               self.diffusion_step_embed_dim))
+            out.append(
+                problem(
+                    "diffusion_step_embed_dim",
+                    "must be even and >= 4 (half sines, half cosines)",
+                    self.diffusion_step_embed_dim,
+                )
+            )
         if self.beta_schedule != "squaredcos_cap_v2" and not self.beta_start < self.beta_end:
-            out.append(problem("beta_start", f"must be < policy.beta_end (= {self.beta_end}) "
-                               f"with policy.beta_schedule = {self.beta_schedule!r}", self.beta_start))
+            out.append(
+                problem(
+                    "beta_start",
+                    f"must be < policy.beta_end (= {self.beta_end}) with policy.beta_schedule = {self.beta_schedule!r}",
+                    self.beta_start,
+                )
+            )
         return out
 
     def optimizer_preset(self) -> AdamConfig:
-        return AdamConfig(lr=self.optimizer_lr, betas=self.optimizer_betas, eps=self.optimizer_eps,
-                          weight_decay=self.optimizer_weight_decay, grad_clip_norm=10.0)
+        return AdamConfig(
+            lr=self.optimizer_lr,
+            betas=self.optimizer_betas,
+            eps=self.optimizer_eps,
+            weight_decay=self.optimizer_weight_decay,
+            grad_clip_norm=10.0,
+        )
 
     def scheduler_preset(self) -> SchedulerConfig:
         if self.scheduler_name == "constant":

@@ -9,6 +9,7 @@ parameter counts and most state-dict keys under `diffusion.` compare with it.
     acting:   pure noise -> num_inference_steps denoising steps -> horizon actions; run n_action_steps of them,
               from the current frame (index n_obs_steps - 1) on
 """
+
 from __future__ import annotations
 
 import math
@@ -44,8 +45,9 @@ class DiffusionPolicy(Policy[DiffusionConfig]):
         self.diffusion = DiffusionModel(config)
         if stats is not None:  # a new policy; a saved one (stats=None) has its backbone in its own weights
             for encoder in self.diffusion.rgb_encoders():
-                load_backbone_weights(encoder.backbone, config.pretrained_backbone_weights,
-                                      "policy.pretrained_backbone_weights")
+                load_backbone_weights(
+                    encoder.backbone, config.pretrained_backbone_weights, "policy.pretrained_backbone_weights"
+                )
         self._observation_queue: deque[dict[str, Tensor]] = deque(maxlen=config.n_obs_steps)
 
     @classmethod
@@ -55,28 +57,59 @@ class DiffusionPolicy(Policy[DiffusionConfig]):
         out = super().feature_problems(config)
         images = {k: f for k, f in sorted(config.input_features.items()) if f.type == FeatureType.VISUAL}
         if not images and not any(f.type == FeatureType.ENV for f in config.input_features.values()):
-            out.append(problem("policy.input_features", "Diffusion Policy needs at least one camera (VISUAL feature) "
-                               "or observation.environment_state to condition on", sorted(config.input_features)))
+            out.append(
+                problem(
+                    "policy.input_features",
+                    "Diffusion Policy needs at least one camera (VISUAL feature) "
+                    "or observation.environment_state to condition on",
+                    sorted(config.input_features),
+                )
+            )
         if out or not images:
             return out
         (first_key, first), *others = images.items()
         for key, feature in others:
             if feature.shape != first.shape:
-                out.append(problem(f"policy.input_features[{key}]", f"every camera must have one shape: "
-                                   f"{first_key} has {tuple(first.shape)}", tuple(feature.shape)))
+                out.append(
+                    problem(
+                        f"policy.input_features[{key}]",
+                        f"every camera must have one shape: {first_key} has {tuple(first.shape)}",
+                        tuple(feature.shape),
+                    )
+                )
         if first.shape[0] != 3:
-            out.append(problem(f"policy.input_features[{first_key}]", "the ResNet backbone takes RGB images: "
-                               "must have 3 channels", tuple(first.shape)))
+            out.append(
+                problem(
+                    f"policy.input_features[{first_key}]",
+                    "the ResNet backbone takes RGB images: must have 3 channels",
+                    tuple(first.shape),
+                )
+            )
         crop, size = config.image_crop_shape, tuple(config.resize_shape or first.shape[1:])
         if crop is not None and config.resize_shape is None and (crop[0] > size[0] or crop[1] > size[1]):
-            out.append(problem("policy.crop_shape", f"must fit inside the images: policy.input_features[{first_key}] "
-                               f"is {size[0]}x{size[1]} (height x width)", tuple(crop)))
+            out.append(
+                problem(
+                    "policy.crop_shape",
+                    f"must fit inside the images: policy.input_features[{first_key}] "
+                    f"is {size[0]}x{size[1]} (height x width)",
+                    tuple(crop),
+                )
+            )
         elif max(crop or size) <= 32:  # ResNet-18 maps H x W to ceil(H/32) x ceil(W/32)
-            field = "policy.crop_shape" if crop and config.resize_shape is None else (
-                "policy.resize_shape" if config.resize_shape else f"policy.input_features[{first_key}]")
-            out.append(problem(field, "gives a 1x1 ResNet feature map, where the spatial softmax is constant and the "
-                               "image encoder learns nothing: images (after the resize and crop) must exceed 32 "
-                               "pixels in height or width", tuple(crop or config.resize_shape or first.shape)))
+            field = (
+                "policy.crop_shape"
+                if crop and config.resize_shape is None
+                else ("policy.resize_shape" if config.resize_shape else f"policy.input_features[{first_key}]")
+            )
+            out.append(
+                problem(
+                    field,
+                    "gives a 1x1 ResNet feature map, where the spatial softmax is constant and the "
+                    "image encoder learns nothing: images (after the resize and crop) must exceed 32 "
+                    "pixels in height or width",
+                    tuple(crop or config.resize_shape or first.shape),
+                )
+            )
         return out
 
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
@@ -84,8 +117,10 @@ class DiffusionPolicy(Policy[DiffusionConfig]):
         are zeroed (and the mean still taken over every element, as LeRobot does)."""
         actions = self.normalizer.normalize("action", batch["action"])
         if actions.shape[1] != self.config.horizon:
-            raise ValueError(f"batch['action'] holds {actions.shape[1]} steps; policy.horizon is "
-                             f"{self.config.horizon}: load the dataset with the config's delta_timestamps")
+            raise ValueError(
+                f"batch['action'] holds {actions.shape[1]} steps; policy.horizon is "
+                f"{self.config.horizon}: load the dataset with the config's delta_timestamps"
+            )
         loss = self.diffusion.compute_loss(self._observations(batch), actions)  # (B, horizon, A)
         if self.config.do_mask_loss_for_padding:
             loss = loss * ~batch["action_is_pad"].unsqueeze(-1)
@@ -100,7 +135,7 @@ class DiffusionPolicy(Policy[DiffusionConfig]):
         """
         actions = self.diffusion.generate_actions(self._observations(observation))
         start = self.config.n_obs_steps - 1
-        return self.normalizer.unnormalize("action", actions[:, start: start + self.config.n_action_steps])
+        return self.normalizer.unnormalize("action", actions[:, start : start + self.config.n_action_steps])
 
     def reset(self) -> None:
         """Forget queued actions and the observation history: call it when the envs reset."""
@@ -158,10 +193,15 @@ class DiffusionModel(nn.Module):
         self.unet = ConditionalUnet1d(config, self.action_dim, global_cond_dim=cond_dim * config.n_obs_steps)
 
         self.noise_scheduler = make_noise_scheduler(
-            config.noise_scheduler_type, num_train_timesteps=config.num_train_timesteps,
-            beta_schedule=config.beta_schedule, beta_start=config.beta_start, beta_end=config.beta_end,
-            prediction_type=config.prediction_type, clip_sample=config.clip_sample,
-            clip_sample_range=config.clip_sample_range)
+            config.noise_scheduler_type,
+            num_train_timesteps=config.num_train_timesteps,
+            beta_schedule=config.beta_schedule,
+            beta_start=config.beta_start,
+            beta_end=config.beta_end,
+            prediction_type=config.prediction_type,
+            clip_sample=config.clip_sample,
+            clip_sample_range=config.clip_sample_range,
+        )
         self.noise_scheduler.set_timesteps(config.num_inference_steps or config.num_train_timesteps)
 
     def rgb_encoders(self) -> list[RgbEncoder]:
@@ -178,8 +218,9 @@ class DiffusionModel(nn.Module):
         if self.image_keys:
             images = torch.stack([obs[k] for k in self.image_keys], dim=2)  # (B, S, cameras, C, H, W)
             if self.config.use_separate_rgb_encoder_per_camera:
-                features = torch.cat([encoder(images[:, :, i].flatten(0, 1))
-                                      for i, encoder in enumerate(self.rgb_encoders())], dim=-1)
+                features = torch.cat(
+                    [encoder(images[:, :, i].flatten(0, 1)) for i, encoder in enumerate(self.rgb_encoders())], dim=-1
+                )
             else:
                 features = self.rgb_encoder(images.flatten(0, 2))  # one shared encoder for every camera
             per_frame.append(features.reshape(batch_size, n_frames, -1))
@@ -239,7 +280,7 @@ class RgbEncoder(nn.Module):
             left = int(torch.randint(0, width - crop_w + 1, ()))
         else:  # torchvision's CenterCrop
             top, left = int(round((height - crop_h) / 2)), int(round((width - crop_w) / 2))
-        return images[..., top: top + crop_h, left: left + crop_w]
+        return images[..., top : top + crop_h, left : left + crop_w]
 
     def resize(self, images: Tensor) -> Tensor:
         if self.resize_shape is None:
@@ -327,7 +368,7 @@ class ConditionalResidualBlock1d(nn.Module):
         out = self.conv1(x)
         film = self.cond_encoder(cond).unsqueeze(-1)
         if self.use_film_scale_modulation:
-            out = film[:, : self.out_channels] * out + film[:, self.out_channels:]
+            out = film[:, : self.out_channels] * out + film[:, self.out_channels :]
         else:
             out = out + film
         return self.conv2(out) + self.residual_conv(x)
@@ -345,7 +386,9 @@ class ConditionalUnet1d(nn.Module):
         super().__init__()
         embed_dim = config.diffusion_step_embed_dim
         self.diffusion_step_encoder = nn.Sequential(
-            SinusoidalPosEmb(embed_dim), nn.Linear(embed_dim, embed_dim * 4), nn.Mish(),
+            SinusoidalPosEmb(embed_dim),
+            nn.Linear(embed_dim, embed_dim * 4),
+            nn.Mish(),
             nn.Linear(embed_dim * 4, embed_dim),
         )
         cond_dim = embed_dim + global_cond_dim
@@ -355,19 +398,30 @@ class ConditionalUnet1d(nn.Module):
         def block(dim_in: int, dim_out: int) -> ConditionalResidualBlock1d:
             return ConditionalResidualBlock1d(dim_in, dim_out, cond_dim, config)
 
-        self.down_modules = nn.ModuleList([
-            nn.ModuleList([block(dim_in, dim_out), block(dim_out, dim_out),
-                           nn.Conv1d(dim_out, dim_out, 3, 2, 1) if level < len(in_out) - 1 else nn.Identity()])
-            for level, (dim_in, dim_out) in enumerate(in_out)
-        ])
+        self.down_modules = nn.ModuleList(
+            [
+                nn.ModuleList(
+                    [
+                        block(dim_in, dim_out),
+                        block(dim_out, dim_out),
+                        nn.Conv1d(dim_out, dim_out, 3, 2, 1) if level < len(in_out) - 1 else nn.Identity(),
+                    ]
+                )
+                for level, (dim_in, dim_out) in enumerate(in_out)
+            ]
+        )
         self.mid_modules = nn.ModuleList([block(dims[-1], dims[-1]), block(dims[-1], dims[-1])])
-        self.up_modules = nn.ModuleList([
-            nn.ModuleList([block(dim_in * 2, dim_out), block(dim_out, dim_out),
-                           nn.ConvTranspose1d(dim_out, dim_out, 4, 2, 1)])
-            for dim_out, dim_in in reversed(in_out[1:])
-        ])
+        self.up_modules = nn.ModuleList(
+            [
+                nn.ModuleList(
+                    [block(dim_in * 2, dim_out), block(dim_out, dim_out), nn.ConvTranspose1d(dim_out, dim_out, 4, 2, 1)]
+                )
+                for dim_out, dim_in in reversed(in_out[1:])
+            ]
+        )
         self.final_conv = nn.Sequential(
-            Conv1dBlock(dims[0], dims[0], config.kernel_size, config.n_groups), nn.Conv1d(dims[0], action_dim, 1),
+            Conv1dBlock(dims[0], dims[0], config.kernel_size, config.n_groups),
+            nn.Conv1d(dims[0], action_dim, 1),
         )
 
     def forward(self, x: Tensor, timesteps: Tensor, global_cond: Tensor) -> Tensor:

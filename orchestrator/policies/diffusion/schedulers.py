@@ -4,6 +4,7 @@ Forward process: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, with abar_t = pr
 Sampling visits `num_inference_steps` evenly spaced timesteps ("leading" spacing: 0, k, 2k, ... with k = T // n,
 in reverse); each `step` maps x_t to x_{t-k}, the last one to x_0 (abar of a timestep below 0 is 1).
 """
+
 from __future__ import annotations
 
 import abc
@@ -27,20 +28,29 @@ def make_betas(schedule: str, num_train_timesteps: int, beta_start: float, beta_
 def cosine_betas(num_train_timesteps: int, max_beta: float = 0.999) -> Tensor:
     """Nichol & Dhariwal's cosine schedule: abar(s) = cos((s + 0.008) / 1.008 * pi / 2)^2 for s = t / T,
     beta_t = 1 - abar((t + 1) / T) / abar(t / T), capped at `max_beta`."""
+
     def alpha_bar(s: float) -> float:
         return math.cos((s + 0.008) / 1.008 * math.pi / 2) ** 2
 
     n = num_train_timesteps
-    return torch.tensor([min(1 - alpha_bar((t + 1) / n) / alpha_bar(t / n), max_beta) for t in range(n)],
-                        dtype=torch.float32)
+    return torch.tensor(
+        [min(1 - alpha_bar((t + 1) / n) / alpha_bar(t / n), max_beta) for t in range(n)], dtype=torch.float32
+    )
 
 
 class NoiseScheduler(abc.ABC):
     """What DDPM and DDIM share: the schedule, `add_noise`, the inference timesteps and the clean-sample estimate."""
 
-    def __init__(self, num_train_timesteps: int = 100, beta_schedule: str = "squaredcos_cap_v2",
-                 beta_start: float = 0.0001, beta_end: float = 0.02, prediction_type: str = "epsilon",
-                 clip_sample: bool = True, clip_sample_range: float = 1.0):
+    def __init__(
+        self,
+        num_train_timesteps: int = 100,
+        beta_schedule: str = "squaredcos_cap_v2",
+        beta_start: float = 0.0001,
+        beta_end: float = 0.02,
+        prediction_type: str = "epsilon",
+        clip_sample: bool = True,
+        clip_sample_range: float = 1.0,
+    ):
         self.num_train_timesteps = num_train_timesteps
         self.betas = make_betas(beta_schedule, num_train_timesteps, beta_start, beta_end)
         self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)

@@ -1,4 +1,5 @@
 """A small MLP behaviour-cloning baseline: concatenated state features -> a chunk of actions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,14 +22,20 @@ class MLPConfig(PolicyConfig):
     optimizer_lr: float = 1e-3  # preset: Adam learning rate
 
     def problems(self) -> list[Problem]:
-        out = super().problems() + positive("chunk_size", self.chunk_size) + positive("n_action_steps", self.n_action_steps)
+        out = (
+            super().problems()
+            + positive("chunk_size", self.chunk_size)
+            + positive("n_action_steps", self.n_action_steps)
+        )
         out += in_range("dropout", self.dropout, 0.0, 1.0)
         if not self.hidden_dims:
             out.append(problem("hidden_dims", "must list at least one layer width", self.hidden_dims))
         for i, width in enumerate(self.hidden_dims):
             out += positive(f"hidden_dims[{i}]", width)
         if not out and self.n_action_steps > self.chunk_size:
-            out.append(problem("n_action_steps", f"must be <= policy.chunk_size (= {self.chunk_size})", self.n_action_steps))
+            out.append(
+                problem("n_action_steps", f"must be <= policy.chunk_size (= {self.chunk_size})", self.n_action_steps)
+            )
         return out
 
     def optimizer_preset(self) -> AdamConfig:

@@ -1,4 +1,5 @@
 """The MLP baseline: normalized state features, concatenated -> MLP -> a chunk of actions, trained with L1."""
+
 from __future__ import annotations
 
 from collections import deque
