@@ -25,7 +25,7 @@ def run(argv: list[str], handle_signals: bool = True) -> int:
     # A warning of ours (a constant feature in the stats, ...) is a note for the user: once, as one line, without
     # the line of our source code Python's default format adds
     warnings.simplefilter("once", UserWarning)
-    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
+    warnings.showwarning = _note_once  # (a library's own filters can let one through twice: the text decides)
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if argv else 2
@@ -69,6 +69,17 @@ def run(argv: list[str], handle_signals: bool = True) -> int:
             print(e.code, file=sys.stderr)
         code = e.code if isinstance(e.code, int) else 1
     return code
+
+
+_NOTED: set[str] = set()
+
+
+def _note_once(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning for the commands: `warning: <message>`, one line, each text once per process."""
+    text = f"warning: {message}"
+    if text not in _NOTED:
+        _NOTED.add(text)
+        print(text, file=file or sys.stderr)
 
 
 def _again(command: str, rest: list[str], flag: str) -> str:

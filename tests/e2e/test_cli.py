@@ -255,3 +255,19 @@ def test_dry_run_refuses_a_constraint_no_sample_passes(tmp_path):
 def test_repeats_below_one_are_refused():
     proc = run_in_process("sweep", "search_spaces/act.py", "--tune.repeats=0", "--dry-run")
     assert proc.returncode == 2 and "tune.repeats = 0: must be a number > 0" in proc.stderr, proc.stderr
+
+
+def test_a_warning_is_one_line_once_whatever_the_filters_say(capsys):
+    """The demo printed the same constant-feature warning twice (a library's filter let it through again)."""
+    import warnings
+
+    from orchestrator.cli import run
+
+    assert run(["--help"], handle_signals=False) == 0
+    capsys.readouterr()
+    warnings.simplefilter("always", UserWarning)  # as a library might set it
+    for _ in range(2):
+        warnings.warn("stats['action']['std'] is 0 in some dimension (a test)", UserWarning, stacklevel=1)
+    warnings.warn("stats['action']['std'] is 0 in some dimension (a test)", UserWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert err == "warning: stats['action']['std'] is 0 in some dimension (a test)\n", err
