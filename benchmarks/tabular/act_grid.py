@@ -27,34 +27,41 @@ EVAL_EPISODES = 50
 LAST_EPISODES = 150
 
 
+def base_config(env_task: str, episode_length: int, distribution, **fields) -> TrainPipelineConfig:
+    """The task's config with each field of GRID drawn by `distribution` over its values (tune.grid_search to
+    record the table, tune.choice to search it live); `fields` set the rest (evaluation, ...)."""
+    return TrainPipelineConfig(
+        dataset=DatasetConfig(repo_id=f"local/mw_{env_task}_expert", record_episodes=50),
+        env=MetaWorldEnvConfig(task=env_task, episode_length=episode_length),
+        policy=ACTConfig(
+            chunk_size=distribution(GRID["policy.chunk_size"]),
+            dim_model=distribution(GRID["policy.dim_model"]),
+            n_heads=4,
+            dim_feedforward=256,
+            n_encoder_layers=2,
+            n_decoder_layers=1,
+            n_vae_encoder_layers=2,
+            latent_dim=16,
+            kl_weight=distribution(GRID["policy.kl_weight"]),
+            normalization_mapping={
+                "STATE": NormalizationMode.MEAN_STD,
+                "ENV": NormalizationMode.MEAN_STD,
+                "ACTION": NormalizationMode.MEAN_STD,
+            },
+        ),
+        optimizer=AdamWConfig(lr=distribution(GRID["optimizer.lr"]), weight_decay=1e-4, grad_clip_norm=10.0),
+        steps=EVAL_STEPS[-1],
+        batch_size=64,
+        log_freq=50,
+        save_freq=EVAL_STEPS[0],
+        **fields,
+    )
+
+
 def grid_sweep(table: str, env_task: str, episode_length: int) -> Sweep:
     return Sweep(
-        base=TrainPipelineConfig(
-            dataset=DatasetConfig(repo_id=f"local/mw_{env_task}_expert", record_episodes=50),
-            env=MetaWorldEnvConfig(task=env_task, episode_length=episode_length),
-            policy=ACTConfig(
-                chunk_size=tune.grid_search(GRID["policy.chunk_size"]),
-                dim_model=tune.grid_search(GRID["policy.dim_model"]),
-                n_heads=4,
-                dim_feedforward=256,
-                n_encoder_layers=2,
-                n_decoder_layers=1,
-                n_vae_encoder_layers=2,
-                latent_dim=16,
-                kl_weight=tune.grid_search(GRID["policy.kl_weight"]),
-                normalization_mapping={
-                    "STATE": NormalizationMode.MEAN_STD,
-                    "ENV": NormalizationMode.MEAN_STD,
-                    "ACTION": NormalizationMode.MEAN_STD,
-                },
-            ),
-            optimizer=AdamWConfig(lr=tune.grid_search(GRID["optimizer.lr"]), weight_decay=1e-4, grad_clip_norm=10.0),
-            steps=EVAL_STEPS[-1],
-            batch_size=64,
-            log_freq=50,
-            save_freq=EVAL_STEPS[0],
-            eval_freq=0,  # record.py evaluates every checkpoint afterwards, per episode
-        ),
+        # record.py evaluates every checkpoint afterwards, per episode
+        base=base_config(env_task, episode_length, tune.grid_search, eval_freq=0),
         tune=TuneConfig(
             metric="train/loss",
             mode="min",
