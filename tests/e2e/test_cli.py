@@ -4,28 +4,16 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TINY_ACT
-from tests.support.cli import run_in_process
+from tests.support.cli import run_cli, run_in_process
 from tests.support.hub_server import LocalHub
 from tests.support.lerobot_kit import ACT_TINY, STATE_DATASET
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args, env=None, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,7 @@ revision; a broken copy, or a dataset.root that holds no dataset, exits 2 naming
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import TINY_ACT
-from tests.support.cli import run_in_process
+from tests.support.cli import run_cli, run_in_process
 from tests.support.hub_server import LocalHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,17 +22,6 @@ RAY_STARTED = ("Ray dashboard", "Started a local Ray instance")  # what starting
 
 def ray_started(output: str) -> bool:
     return any(marker in output for marker in RAY_STARTED)
-
-
-def run_cli(*args, env=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.mark.e2e
@@ -49,6 +35,7 @@ def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path):
         "--eval.batch_size=2",
         f"--output_dir={tmp_path / 'run'}",
         env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")},
+        timeout=300,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert f"done: {tmp_path / 'run'}" in proc.stdout
@@ -75,6 +62,7 @@ def test_train_on_the_lerobot_fixture_from_the_hub_at_a_revision(tmp_path):
                 "HF_HUB_OFFLINE": "0",
                 "ROBOT_SWEEPS_CACHE": str(tmp_path / "cache"),
             },
+            timeout=300,
         )
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
         assert "GET /api/datasets/lerobot/state/revision/v3.0" in hub.calls

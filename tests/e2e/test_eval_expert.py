@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.test_cli import run_cli
-from tests.support.cli import run_in_process
+from tests.support.cli import run_cli, run_in_process
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.e2e.test_cli import run_cli
+from tests.support.cli import run_cli
 from tests.support.hub_server import LocalHub
 from tests.unit.test_lerobot_train_config import FIXTURES, lerobot
 

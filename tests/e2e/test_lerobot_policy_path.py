@@ -10,7 +10,7 @@ import re
 import pytest
 from safetensors import safe_open
 
-from tests.e2e.test_cli import run_cli
+from tests.support.cli import run_cli
 from tests.support.hub_server import LocalHub
 from tests.support.lerobot_kit import ACT_TINY, LEROBOT_TRAIN_ACT, STATE_DATASET
 

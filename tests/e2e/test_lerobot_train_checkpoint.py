@@ -10,7 +10,7 @@ import json
 import pytest
 from safetensors import safe_open
 
-from tests.e2e.test_cli import run_cli
+from tests.support.cli import run_cli
 from tests.support.lerobot_kit import LEROBOT_EVAL_INFO, LEROBOT_TRAIN_ACT, STATE_DATASET
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import TINY_ACT
-from tests.e2e.test_cli import run_cli
+from tests.support.cli import run_cli
 from tests.support.s3_server import SECRET_KEY
 
 pytestmark = pytest.mark.e2e

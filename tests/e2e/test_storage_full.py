@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from tests.conftest import TINY_ACT
-from tests.e2e.test_cli import run_cli
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.e2e
 

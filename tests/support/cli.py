@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,18 @@ class Result:
     stdout: str
     stderr: str
     started_ray: bool  # the command initialized Ray in this process (a refusal must come before that)
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m orchestrator <args>` in a new interpreter, from the repository root, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def run_in_process(*args: str) -> Result:
