@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 
 from orchestrator import metrics as M
+from orchestrator.formatting import pct as _pct
 from orchestrator.formatting import sentence
 from orchestrator.report import plots as report_plots
 from orchestrator.report.html_parts import e as _e
 from orchestrator.report.html_parts import num as _num
-from orchestrator.report.html_parts import pct as _pct
 from orchestrator.report.html_parts import table as _table
 from orchestrator.report.importance import param_importances
 from orchestrator.report.pareto import pareto_section

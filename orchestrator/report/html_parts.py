@@ -19,10 +19,6 @@ def e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def pct(v) -> str:
-    return "-" if v is None else f"{v:.0%}"
-
-
 def num(v) -> str:
     if v is None:
         return "-"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from orchestrator import metrics as M
-from orchestrator.report.html_parts import details, num, pct, table
+from orchestrator.formatting import pct
+from orchestrator.report.html_parts import details, num, table
 from orchestrator.results.rows import scheduler_stops, success_ci
 from orchestrator.runtime.experiment import choice_value, finite
 
