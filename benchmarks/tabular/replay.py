@@ -2,7 +2,7 @@
 
 The searcher and the scheduler are the objects a sweep builds (`orchestrator.search.algorithms`), with the same
 settings, told the same results in the same shapes (`eval/step`, `eval/success`, `step`) through the same Tune APIs
-(`suggest`/`next_trial`, `on_trial_result`, `on_trial_complete`). Only Ray is missing: time is simulated.
+(`suggest`, `on_trial_result`, `on_trial_complete`). Only Ray is missing: time is simulated.
 
 One replay, at a given concurrency (trials running at once, each with its Train worker and its evaluator):
 - its random split of every checkpoint's recorded episodes into a search pool and a confirmation pool (by seed,
@@ -174,15 +174,8 @@ class _Replay:
         self.space = {k: tune.choice(v) for k, v in table.grid.items()}
         tune_cfg, self.cfg = strategy.tune_config(seed), strategy.train_config(table)
         logging.getLogger("optuna").setLevel(logging.WARNING)
-        self.searcher = search_algorithm(tune_cfg, concurrency, self.space)
-        if hasattr(self.searcher, "add_configurations"):  # Tune's own random search (a SearchAlgorithm)
-            from ray.tune.experiment import Experiment
-
-            self.searcher.add_configurations(
-                [Experiment("replay", run=_never_called, config=self.space, num_samples=10_000)]
-            )
-        else:
-            self.searcher.set_search_properties(METRIC, "max", self.space)
+        self.searcher = search_algorithm(tune_cfg, concurrency, self.space)  # Optuna's TPE or random sampler
+        self.searcher.set_search_properties(METRIC, "max", self.space)
         self.scheduler = trial_scheduler(tune_cfg, self.cfg, self.space)
         if self.scheduler is not None:
             self.scheduler.set_search_properties(METRIC, "max")
@@ -219,12 +212,7 @@ class _Replay:
     def launch(self) -> None:
         while len(self.running) < self.concurrency and self.compute(self.now) < self.limit:
             trial_id = f"t{self.outcome.trials:04d}"
-            if hasattr(self.searcher, "next_trial"):
-                tune_trial = self.searcher.next_trial()
-                config = None if tune_trial is None else tune_trial.config
-                trial_id = tune_trial.trial_id if tune_trial is not None else trial_id
-            else:
-                config = self.searcher.suggest(trial_id)
+            config = self.searcher.suggest(trial_id)
             if not config or config == "FINISHED":  # (Searcher.FINISHED: every config of the space was tried)
                 return
             self.outcome.trials += 1
@@ -464,7 +452,3 @@ class _Replay:
 
     def _checkpoint(self, e: Evaluation):
         return self.cfg_of[e.trial].checkpoints[e.step]
-
-
-def _never_called(config):  # the trainable of the Experiment that feeds Tune's random search; replays train nothing
-    raise RuntimeError("a replay trains nothing")

@@ -20,6 +20,7 @@ from orchestrator.search.constraints import tell_infeasible
 from orchestrator.search.pbt import is_population
 from orchestrator.search.pbt import make_scheduler as make_population_scheduler
 from orchestrator.search.repeats import Repeats
+from orchestrator.search.space import has_grid
 from orchestrator.search.untried import SuggestsUntried
 from orchestrator.search.warm_start import WarmStart
 
@@ -34,9 +35,10 @@ def search_algorithm(
     """`study`: a file that keeps the Optuna study (Optuna's JournalStorage), so optuna-dashboard can open it and it
     resumes with the sweep; None keeps it in memory (a replay, a test)."""
     space = space or {}
-    # Random search goes through Optuna's RandomSampler when it must share a config between seeds (Repeater) or
-    # sample a conditional space define-by-run.
-    if t.search == "optuna" or (t.search == "random" and (t.repeats > 1 or is_conditional(space))):
+    # Random search goes through Optuna's RandomSampler, which the searcher below keeps from training a config twice
+    # (Tune's BasicVariantGenerator draws with replacement: in a discrete space it repeats configs). Only a space
+    # with grid_search values stays with Tune's generator: there the grid is enumerated and the rest drawn around it.
+    if t.search == "optuna" or (t.search == "random" and not has_grid(space)):
         import optuna
 
         if not terminal.verbose():

@@ -101,6 +101,7 @@ def sample_configs(prepared, n: int, seed: int) -> list[tuple[dict, TrainPipelin
 def search_problems(t, space: dict[str, Any], default_cfg: TrainPipelineConfig, constraints: Any) -> list[Problem]:
     """What the sweep's searcher cannot do with this space, constraints and repeats; checked before Ray."""
     from orchestrator.search.conditional import is_conditional
+    from orchestrator.search.space import has_grid
 
     out = constraint_problems(constraints)
     if not out and constraints and t.baseline:
@@ -122,8 +123,7 @@ def search_problems(t, space: dict[str, Any], default_cfg: TrainPipelineConfig, 
                 t.search,
             )
         )
-    has_grid = any(isinstance(d, dict) for d in space.values())
-    if t.repeats > 1 and t.search == "random" and has_grid:
+    if t.repeats > 1 and t.search == "random" and has_grid(space):
         out.append(
             problem(
                 "tune.search",

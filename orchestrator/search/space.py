@@ -31,6 +31,11 @@ def is_distribution(value: Any) -> bool:
     return isinstance(value, Domain) or (isinstance(value, dict) and set(value) == {"grid_search"})
 
 
+def has_grid(space: dict[str, Any]) -> bool:
+    """Whether a param space holds a `tune.grid_search` (a dict among its values), which Optuna cannot sample."""
+    return any(isinstance(d, dict) for d in space.values())
+
+
 def to_param_space(base: TrainPipelineConfig) -> tuple[dict[str, Any], dict]:
     """(param_space {dotted field: distribution}, base as a plain dict with each distribution's field left at the
     dataclass default)."""

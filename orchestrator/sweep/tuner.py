@@ -45,7 +45,7 @@ from orchestrator.search.constraints import search_problems
 from orchestrator.search.fine_tuning import fine_tuning_problems
 from orchestrator.search.pbt import is_population, population_problems
 from orchestrator.search.repeats import grid_space
-from orchestrator.search.space import from_sample, split_space
+from orchestrator.search.space import from_sample, has_grid, split_space
 from orchestrator.search.space_file import load_sweep
 from orchestrator.search.warm_start import WarmStart, load_warm_start, reuse_baseline
 from orchestrator.sweep.confirm import overlapping_seeds
@@ -97,7 +97,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
                 tune_cfg.metric,
             )
         )
-    if tune_cfg.search == "optuna" and any(isinstance(d, dict) for d in space.values()):
+    if tune_cfg.search == "optuna" and has_grid(space):
         raise UserError(
             problem("tune.search", "optuna cannot run grid_search: use --tune.search=grid or random", tune_cfg.search)
         )

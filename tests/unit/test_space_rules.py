@@ -208,7 +208,11 @@ def test_search_alg_per_search_mode():
     random_conditional = search_algorithm(TuneConfig(search="random"), 2, space)
     assert isinstance(random_conditional, OptunaOnEvaluations)
     assert isinstance(random_conditional._sampler, optuna.samplers.RandomSampler)
-    assert type(search_algorithm(TuneConfig(search="random"), 2, {})).__name__ == "BasicVariantGenerator"
+    plain_random = search_algorithm(TuneConfig(search="random"), 2, {"steps": tune.choice([10, 20])})
+    assert isinstance(plain_random._sampler, optuna.samplers.RandomSampler)  # each config once (search/untried.py)
+    grid = {"steps": tune.grid_search([10, 20])}
+    assert type(search_algorithm(TuneConfig(search="random"), 2, grid)).__name__ == "BasicVariantGenerator"
+    assert type(search_algorithm(TuneConfig(search="grid"), 2, grid)).__name__ == "BasicVariantGenerator"
 
 
 def test_the_repeat_index_offsets_the_seed_and_names_the_config():

@@ -86,6 +86,26 @@ def test_after_its_random_start_tpe_repeats_itself_and_untried_configs_are_drawn
     assert len({config_key(c) for c in suggested[:16]}) == 16 and suggested[16:] == ["FINISHED", "FINISHED"]
 
 
+def test_random_search_trains_each_config_once_where_tunes_own_generator_repeats_them():
+    """Issue 17: Tune's BasicVariantGenerator draws with replacement (6 draws from these 6 configs repeat some);
+    random search goes through Optuna's RandomSampler behind the same once-only searcher: 6 configs, then the end."""
+    from ray.tune.search import BasicVariantGenerator
+
+    t = TuneConfig(metric=M.EVAL_SUCCESS, mode="max", search="random", seed=3)
+    s = search_algorithm(t, 1, SPACE)
+    assert not isinstance(s, BasicVariantGenerator)
+    s.set_search_properties(t.rank_metric, t.rank_mode, SPACE)
+    suggested = run(s, [f"t{i}" for i in range(8)])
+    assert len({config_key(c) for c in suggested[:6]}) == 6 and suggested[6:] == ["FINISHED", "FINISHED"]
+
+    import numpy as np
+    from ray.tune.search.variant_generator import generate_variants  # what Tune's generator draws with
+
+    rng = np.random.RandomState(3)
+    drawn = [next(generate_variants(dict(SPACE), random_state=rng))[1] for _ in range(6)]
+    assert len({config_key(c) for c in drawn}) < 6  # what the change removes: 6 draws repeat some of the 6 configs
+
+
 def test_only_small_discrete_spaces_are_listed():
     from ray.tune.search.optuna import OptunaSearch
 
