@@ -17,7 +17,7 @@ import numpy as np
 
 from orchestrator.configs.checks import one_of, positive
 from orchestrator.configs.features import FeatureType, PolicyFeature
-from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.base import EnvConfig
 from orchestrator.errors import Problem, problem
 
 if sys.platform.startswith("linux") and ctypes.util.find_library("EGL"):

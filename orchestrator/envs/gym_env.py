@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from orchestrator.configs.features import FeatureType, PolicyFeature
-from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.base import EnvConfig
 from orchestrator.errors import Problem, problem
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from orchestrator.configs.checks import one_of
 from orchestrator.configs.features import FeatureType, PolicyFeature
-from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.base import EnvConfig
 from orchestrator.errors import Problem, problem
 
 MAX_PATH_LENGTH = 500  # MetaWorld refuses to step past this many steps in one episode

@@ -9,7 +9,7 @@ import numpy as np
 
 from orchestrator.configs.checks import one_of, positive
 from orchestrator.configs.features import FeatureType, PolicyFeature
-from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.base import EnvConfig
 from orchestrator.errors import Problem
 
 # our obs_type -> gym-pusht's obs_type

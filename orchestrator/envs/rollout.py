@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from orchestrator.configs.features import FeatureType
-from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.base import EnvConfig
 from orchestrator.envs.vector import make_vector_env
 from orchestrator.results.stats import eval_metrics
 

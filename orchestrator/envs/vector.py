@@ -6,7 +6,7 @@ from functools import partial
 
 import gymnasium as gym
 
-from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.base import EnvConfig
 
 
 def make_vector_env(
