@@ -15,8 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestrator.datasets.files import bad_file
 from orchestrator.datasets.layout import CODEBASE_VERSION, EPISODES_DIR, INFO_PATH, V21_EPISODES_PATH
-from orchestrator.datasets.meta import DatasetMeta, bad_file
+from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.errors import UserError, problem
 
 

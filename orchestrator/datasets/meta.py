@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from orchestrator.configs.features import PolicyFeature, feature_type_of
+from orchestrator.datasets.files import bad_file, read_parquet
 from orchestrator.datasets.layout import (
     CODEBASE_VERSION,
     DATA_DIR,
@@ -35,26 +34,6 @@ from orchestrator.errors import UserError, problem
 
 _REQUIRED_INFO = ("codebase_version", "fps", "features", "total_episodes", "total_frames")
 _REQUIRED_EPISODE_COLUMNS = ("episode_index", "dataset_from_index", "dataset_to_index")  # what LeRobot's reader uses
-
-
-def bad_file(path: Path, message: str) -> UserError:
-    return UserError(problem(str(path), message), "invalid dataset")
-
-
-def read_parquet(path: Path) -> pa.Table:
-    if not path.is_file():
-        raise bad_file(path, "not found: the dataset is incomplete")
-    try:
-        return pq.read_table(path)
-    except (OSError, pa.ArrowException) as e:
-        raise bad_file(path, f"cannot be read as parquet, the file is truncated or corrupt ({e})") from None
-
-
-def read_json(path: Path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise bad_file(path, f"cannot be read as JSON ({e})") from None
 
 
 @dataclass

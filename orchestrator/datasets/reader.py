@@ -15,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 import torch
 
+from orchestrator.datasets.files import bad_file
 from orchestrator.datasets.images import decode_png
 from orchestrator.datasets.layout import INFO_PATH
-from orchestrator.datasets.meta import DatasetMeta, bad_file
+from orchestrator.datasets.meta import DatasetMeta
 from orchestrator.datasets.stats import complete_stats
 from orchestrator.datasets.table import shared_table
 from orchestrator.datasets.transforms import ImageTransformsConfig, apply_transforms

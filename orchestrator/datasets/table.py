@@ -13,7 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestrator.datasets.meta import DatasetMeta, bad_file, read_parquet
+from orchestrator.datasets.files import bad_file, read_parquet
+from orchestrator.datasets.meta import DatasetMeta
 
 FORMAT_VERSION = "1"  # bump when the cached table's layout changes
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestrator.datasets.files import bad_file, read_json
 from orchestrator.datasets.layout import (
     V21_CHUNKS_SIZE,
     V21_DATA_PATH,
@@ -20,7 +21,7 @@ from orchestrator.datasets.layout import (
     V21_STATS_PATH,
     V21_TASKS_PATH,
 )
-from orchestrator.datasets.meta import DatasetMeta, bad_file, read_json
+from orchestrator.datasets.meta import DatasetMeta
 
 
 def _read_jsonl(path: Path) -> list[dict]:
