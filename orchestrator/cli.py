@@ -137,12 +137,13 @@ def cmd_sweep(args: list[str]) -> None:
     if args[0] in ("--help", "-h"):
         print(USAGE)
         return
+    from orchestrator.preflight import check_dataset_fits, check_hub
     from orchestrator.sweep import tuner as sweep
 
     dry = "--dry-run" in args
     path, rest = args[0], [a for a in args[1:] if a != "--dry-run"]
     prepared = sweep.prepare(path, rest)
-    _check_hub(prepared.default_cfg)
+    check_hub(prepared.default_cfg)
     if dry:
         from orchestrator.sweep.dry_run import dry_run
 
@@ -156,7 +157,7 @@ def cmd_sweep(args: list[str]) -> None:
         local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),
         "resources this machine cannot provide",
     )
-    _check_features(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
+    check_dataset_fits(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
     try:
         results, baseline = sweep.run(prepared)
         finish(prepared, results, baseline)
@@ -182,6 +183,7 @@ def cmd_train(args: list[str]) -> None:
         _dry_run_train(cfg)
         return
     from orchestrator.datasets.record import ensure_dataset
+    from orchestrator.preflight import check_dataset_fits, check_hub
     from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, local_resource_problems
     from orchestrator.search.fine_tuning import fine_tuning_problems
     from orchestrator.terminal import print_reports
@@ -199,11 +201,11 @@ def cmd_train(args: list[str]) -> None:
                 str(out),
             )
         )
-    _check_hub(cfg)
+    check_hub(cfg)
     raise_if(local_resource_problems(cfg.resources, cfg.policy.device), "resources this machine cannot provide")
     if cfg.wandb.enable and cfg.wandb.dir is None:
         cfg.wandb.dir = str(out)
-    _check_features(cfg, ensure_dataset(cfg.dataset, cfg.env))
+    check_dataset_fits(cfg, ensure_dataset(cfg.dataset, cfg.env))
     raise_if(fine_tuning_problems(cfg.policy, {}), "the policy cannot start from its saved weights")
     connect_ray()
     link_ray_logs(out)
@@ -267,37 +269,3 @@ def cmd_dataset(args: list[str]) -> None:
     from orchestrator.datasets.record_cli import record_from_args
 
     record_from_args(args[1:])
-
-
-def _check_hub(cfg) -> None:
-    """A missing or invalid Hub token is reported before training, not after."""
-    if cfg.hub.repo_id and cfg.hub.push:
-        from orchestrator.publish.hub import check_hub_access
-
-        check_hub_access(cfg.hub.repo_id)
-
-
-def _check_features(cfg, dataset_root) -> None:
-    """The dataset is whole and readable (every file checked, each problem named with its file), the policy can
-    use its features (cameras large enough, ...), and the env that evaluates it produces them: exit 2 before Ray."""
-    from orchestrator.datasets.check import check_dataset
-    from orchestrator.policies.factory import check_features
-
-    features = check_dataset(dataset_root).features
-    check_features(cfg.policy, features)
-    env = cfg.env.features()
-    wrong = {
-        key: tuple(f.shape) for key, f in features.items() if key not in env or tuple(env[key].shape) != tuple(f.shape)
-    }
-    if cfg.evaluates and wrong:
-        made = {key: tuple(f.shape) for key, f in env.items()}
-        raise UserError(
-            problem(
-                "env.type",
-                f"the {cfg.env.type} env, which evaluates the policy, makes {made}, not "
-                f"the dataset's {wrong} ({dataset_root}): choose the env the dataset was recorded in "
-                "(--env.type, --env.obs_type, ...), or train without evaluation (--eval_freq=0)",
-                cfg.env.type,
-            ),
-            "dataset does not match the env",
-        )

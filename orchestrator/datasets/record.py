@@ -130,7 +130,7 @@ def ensure_dataset(dataset_cfg: DatasetConfig, env_cfg: EnvConfig) -> Path:
     Concurrent callers on one machine (trials of a sweep) serialize on a lock file beside the folder, so the
     dataset is recorded once and the others find it when they get the lock.
     """
-    if dataset_cfg.root is not None:  # whether the env can evaluate on it is checked before Ray (cli._check_features)
+    if dataset_cfg.root is not None:  # the env is checked against it before Ray (preflight.check_dataset_fits)
         return _given_root(dataset_cfg.root)
     if not dataset_cfg.is_local():
         return download(dataset_cfg.repo_id, dataset_cfg.revision)
