@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from orchestrator.configs.features import PolicyFeature, feature_type_of
+from orchestrator.datasets import v21
 from orchestrator.datasets.files import bad_file, read_parquet
 from orchestrator.datasets.layout import (
     CODEBASE_VERSION,
@@ -68,9 +69,7 @@ class DatasetMeta:
             )
         _check_features(info_path, info["features"])
         if info["codebase_version"] in V21_VERSIONS:
-            from orchestrator.datasets.v21 import load_v21
-
-            stats, episodes, tasks = load_v21(root, info)
+            stats, episodes, tasks = v21.load_v21(root, info)
         else:
             stats, episodes, tasks = _load_v30(root, info)
         if len(episodes) != int(info["total_episodes"]):
@@ -128,9 +127,7 @@ class DatasetMeta:
         """The data parquet files, in order: as LeRobot's reader, every parquet two levels below data/, and the file
         info.json's `data_path` gives each episode (which must exist)."""
         if self.version in V21_VERSIONS:
-            from orchestrator.datasets.v21 import data_files
-
-            return data_files(self)
+            return v21.data_files(self.root, self.info, self.episodes)
         paths = set((self.root / DATA_DIR).glob(NESTED_PARQUET_GLOB))
         template = self.info.get("data_path") or DATA_PATH
         for episode in self.episodes:

@@ -21,7 +21,6 @@ from orchestrator.datasets.layout import (
     V21_STATS_PATH,
     V21_TASKS_PATH,
 )
-from orchestrator.datasets.meta import DatasetMeta
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -94,15 +93,15 @@ def _stats(root: Path) -> dict[str, dict[str, np.ndarray]]:
     return stats
 
 
-def data_files(meta: DatasetMeta) -> list[Path]:
-    """One parquet per episode, in episode order; UserError naming the first missing one."""
-    template = meta.info.get("data_path") or V21_DATA_PATH
-    chunks_size = int(meta.info.get("chunks_size", V21_CHUNKS_SIZE))
+def data_files(root: Path, info: dict, episodes: list[dict]) -> list[Path]:
+    """One parquet per episode (the rows load_v21 gave), in episode order; UserError naming the first missing one."""
+    template = info.get("data_path") or V21_DATA_PATH
+    chunks_size = int(info.get("chunks_size", V21_CHUNKS_SIZE))
     paths = [
-        meta.root / template.format(episode_chunk=e["episode_index"] // chunks_size, episode_index=e["episode_index"])
-        for e in meta.episodes
+        root / template.format(episode_chunk=e["episode_index"] // chunks_size, episode_index=e["episode_index"])
+        for e in episodes
     ]
-    for path, episode in zip(paths, meta.episodes):
+    for path, episode in zip(paths, episodes):
         if not path.is_file():
             raise bad_file(path, f"not found: the data of episode {episode['episode_index']}")
     return paths
