@@ -18,7 +18,8 @@ from typing import Any
 import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
-from orchestrator.configs.parsing import _field_types, _is_choice, _section_class, build_config, parse_cli
+from orchestrator.configs.fields import _field_types, _is_choice, _section_class
+from orchestrator.configs.parsing import build_config, parse_cli
 from orchestrator.usage import USAGE
 
 HELP_FLAGS = ("--help", "-h")
@@ -189,7 +190,7 @@ def _sweep(args: list[str]) -> list[str]:
             *config_fields(TuneConfig(), "tune."),
         ]
     from orchestrator.search.space import _lookup, describe
-    from orchestrator.sweep.tuner import sweep_layers
+    from orchestrator.sweep.prepare import sweep_layers
 
     path = args[0]
     sweep, cli, tune_cfg, space, _, base = sweep_layers(path, args[1:])

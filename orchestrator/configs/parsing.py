@@ -13,17 +13,15 @@ wins over the preset, field by field.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import difflib
 import json
-import math
-import typing
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import draccus
 import yaml
 
+from orchestrator.configs.fields import _check_leaf, _choice_class, _field_types, _is_choice, _section_class
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.plugins import take_discover_keys
@@ -265,67 +263,6 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
         else:
             out += _check_leaf(dotted, value, types[key])
     return out
-
-
-def _check_leaf(dotted: str, value: Any, ftype: Any) -> list[Problem]:
-    base = _strip_optional(ftype)
-    if base in (int, float) and isinstance(value, bool):
-        return [problem(dotted, f"must be {'an integer' if base is int else 'a number'}, not a boolean", value)]
-    try:
-        decoded = draccus.decode(ftype, value)
-    except Exception:  # noqa: BLE001  (draccus raises several error types; all mean "bad value")
-        return [problem(dotted, f"cannot be read as {_type_name(ftype)}", value)]
-    if not _all_finite(decoded):
-        return [problem(dotted, "must be finite (not NaN or infinite)", value)]
-    return []
-
-
-def _all_finite(value: Any) -> bool:
-    """No NaN or infinity in a decoded value (a number, or numbers inside lists, tuples and dicts)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return all(_all_finite(v) for v in value)
-    if isinstance(value, dict):
-        return all(_all_finite(v) for v in value.values())
-    return True
-
-
-def _type_name(ftype: Any) -> str:
-    base = _strip_optional(ftype)
-    name = {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(base)
-    name = name or getattr(base, "__name__", None) or str(base).replace("typing.", "")
-    return f"{name} or null" if base is not ftype else name
-
-
-def _strip_optional(ftype: Any) -> Any:
-    args = typing.get_args(ftype)
-    if type(None) in args and len(args) == 2:
-        return next(a for a in args if a is not type(None))
-    return ftype
-
-
-def _section_class(ftype: Any) -> type | None:
-    inner = _strip_optional(ftype)
-    return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
-
-
-def _is_choice(cls: type) -> TypeGuard[type[draccus.ChoiceRegistry]]:
-    return issubclass(cls, draccus.ChoiceRegistry) and "_choice_registry" in vars(cls)
-
-
-def _choice_class(cls: type[draccus.ChoiceRegistry], name: Any) -> type | None:
-    return cls.get_known_choices().get(name) if isinstance(name, str) else None
-
-
-_TYPES_CACHE: dict[type, dict[str, Any]] = {}
-
-
-def _field_types(cls: type) -> dict[str, Any]:
-    if cls not in _TYPES_CACHE:
-        hints = typing.get_type_hints(cls)
-        _TYPES_CACHE[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
-    return _TYPES_CACHE[cls]
 
 
 def parse_train_args(args: list[str]) -> TrainPipelineConfig:

@@ -20,7 +20,8 @@ from typing import Any
 
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
-from orchestrator.configs.parsing import BRANCHES, _check_leaf, _field_types, build_config, encode, flatten, unflatten
+from orchestrator.configs.fields import _check_leaf, _field_types
+from orchestrator.configs.parsing import BRANCHES, build_config, encode, flatten, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.results.seeds import split_repeat_keys

@@ -10,7 +10,8 @@ import pytest
 
 from orchestrator import cli
 from orchestrator.configs.docs import field_comments
-from orchestrator.configs.parsing import _field_types, _is_choice, _section_class, build_config
+from orchestrator.configs.fields import _field_types, _is_choice, _section_class
+from orchestrator.configs.parsing import build_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
