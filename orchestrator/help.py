@@ -18,7 +18,7 @@ from typing import Any
 import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
-from orchestrator.configs.fields import _field_types, _is_choice, _section_class
+from orchestrator.configs.fields import field_types, is_choice, section_class, value_at
 from orchestrator.configs.parsing import build_config, parse_cli
 from orchestrator.usage import USAGE
 
@@ -96,7 +96,7 @@ def config_fields(
     `searched` {dotted: description} marks sampled fields; `ties` {target: source} marks tied ones."""
     searched, ties = searched or {}, ties or {}
     cls = type(cfg)
-    types, comments = _field_types(cls), field_comments(cls)
+    types, comments = field_types(cls), field_comments(cls)
     leaves, sections = [], []
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
@@ -116,7 +116,7 @@ def config_fields(
         ]
         out += textwrap.wrap(doc, _width(), initial_indent="    ", subsequent_indent="    ") if doc else []
     base = _choice_base(cls)
-    if _is_choice(base):
+    if is_choice(base):
         known = sorted(base.get_known_choices())
         note = f"   [searched: {searched[prefix + 'type']}]" if prefix + "type" in searched else ""
         out += [
@@ -130,8 +130,8 @@ def config_fields(
         ftype, value = types[field_name], getattr(cfg, field_name)
         note = f"searched: {searched[dotted]}" if dotted in searched else ""
         note = note or (f"tied to {ties[dotted]}" if dotted in ties else "")
-        section = _section_class(ftype)
-        if section is not None and _is_choice(section) and value is None:
+        section = section_class(ftype)
+        if section is not None and is_choice(section) and value is None:
             note = note or f"a section: set --{dotted}.type to one of {', '.join(sorted(section.get_known_choices()))}"
         out += _flag(dotted, ftype, value, comments[field_name], note)
     for field_name, value in sections:
@@ -189,7 +189,7 @@ def _sweep(args: list[str]) -> list[str]:
             "and what each searched field samples. How to search (--tune.*):",
             *config_fields(TuneConfig(), "tune."),
         ]
-    from orchestrator.search.space import _lookup, describe
+    from orchestrator.search.space import describe
     from orchestrator.sweep.prepare import sweep_layers
 
     path = args[0]
@@ -197,7 +197,7 @@ def _sweep(args: list[str]) -> list[str]:
     cfg = build_config(base, [cli], validate=False)
     for target, source in sweep.ties.items():  # the baseline's values, as after sampling
         *parents, leaf = target.split(".")
-        setattr(_lookup(cfg, ".".join(parents)) if parents else cfg, leaf, _lookup(cfg, source))
+        setattr(value_at(cfg, ".".join(parents)) if parents else cfg, leaf, value_at(cfg, source))
     searched = {dotted: describe(dist) for dotted, dist in space.items()}
     searched, other_types = _conditional_marks(searched, space, cfg)
     lines = [
@@ -228,7 +228,6 @@ def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dic
     """A conditional space (policy.type searched): the baseline's type's fields marked under their own names
     (`policy.dim_model` for policy.act.dim_model), the other types' listed apart, by type key."""
     from orchestrator.search.conditional import condition_of
-    from orchestrator.search.space import _lookup
 
     marks: dict[str, str] = {}
     others: dict[str, dict[str, str]] = {}
@@ -242,7 +241,7 @@ def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dic
             continue
         type_key, kind = cond
         field = type_key[: -len(".type")]
-        if getattr(_lookup(cfg, field), "type", None) == kind:
+        if getattr(value_at(cfg, field), "type", None) == kind:
             marks[f"{field}.{key[len(field) + len(kind) + 2 :]}"] = f"{text} when {type_key}={kind}"
         else:
             others.setdefault(type_key, {})[key] = text

@@ -14,7 +14,9 @@ import draccus
 from orchestrator.errors import Problem, problem
 
 
-def _check_leaf(dotted: str, value: Any, ftype: Any) -> list[Problem]:
+def check_value(dotted: str, value: Any, ftype: Any) -> list[Problem]:
+    """The problem (none, or one) with `value` for a field of type `ftype` (not a section) named `dotted`: it must
+    decode as that type, a boolean is no number, and numbers are finite."""
     base = _strip_optional(ftype)
     if base in (int, float) and isinstance(value, bool):
         return [problem(dotted, f"must be {'an integer' if base is int else 'a number'}, not a boolean", value)]
@@ -52,24 +54,35 @@ def _strip_optional(ftype: Any) -> Any:
     return ftype
 
 
-def _section_class(ftype: Any) -> type | None:
+def section_class(ftype: Any) -> type | None:
+    """The config dataclass a field of type `ftype` holds (`X` or `X | None`), or None for a value field."""
     inner = _strip_optional(ftype)
     return inner if isinstance(inner, type) and dataclasses.is_dataclass(inner) else None
 
 
-def _is_choice(cls: type) -> TypeGuard[type[draccus.ChoiceRegistry]]:
+def is_choice(cls: type) -> TypeGuard[type[draccus.ChoiceRegistry]]:
+    """Whether `cls` is the base of a choice registry (PolicyConfig, EnvConfig, ...), whose `type` picks a class."""
     return issubclass(cls, draccus.ChoiceRegistry) and "_choice_registry" in vars(cls)
 
 
-def _choice_class(cls: type[draccus.ChoiceRegistry], name: Any) -> type | None:
+def choice_class(cls: type[draccus.ChoiceRegistry], name: Any) -> type | None:
+    """The class registered as `name` in registry `cls`, or None when no class is."""
     return cls.get_known_choices().get(name) if isinstance(name, str) else None
 
 
 _TYPES_CACHE: dict[type, dict[str, Any]] = {}
 
 
-def _field_types(cls: type) -> dict[str, Any]:
+def field_types(cls: type) -> dict[str, Any]:
+    """{field name: its type, annotations resolved} of dataclass `cls` (cached per class)."""
     if cls not in _TYPES_CACHE:
         hints = typing.get_type_hints(cls)
         _TYPES_CACHE[cls] = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
     return _TYPES_CACHE[cls]
+
+
+def value_at(cfg: Any, dotted: str) -> Any:
+    """The value of the dotted field `dotted` (`policy.optimizer_lr`) in config instance `cfg`."""
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg

@@ -21,7 +21,7 @@ from typing import Any
 import draccus
 import yaml
 
-from orchestrator.configs.fields import _check_leaf, _choice_class, _field_types, _is_choice, _section_class
+from orchestrator.configs.fields import check_value, choice_class, field_types, is_choice, section_class
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.plugins import take_discover_keys
@@ -195,9 +195,9 @@ def _with_policy_path(layer: dict) -> dict:
 def _resolve_presets(merged: dict, base: dict, layers: list[dict], cls: type) -> None:
     """optimizer/scheduler = preset (if enabled) <- base's explicit value <- each layer's fields."""
     use_preset = draccus.decode(bool, merged.get("use_policy_training_preset", True))
-    policy = draccus.decode(_field_types(cls)["policy"], merged["policy"])
+    policy = draccus.decode(field_types(cls)["policy"], merged["policy"])
     for name in PRESET_FIELDS:
-        ftype = _field_types(cls)[name]
+        ftype = field_types(cls)[name]
         value = encode(getattr(policy, f"{name}_preset")()) if use_preset else None
         for layer in [base, *layers]:
             if layer.get(name) is not None:
@@ -208,21 +208,21 @@ def _resolve_presets(merged: dict, base: dict, layers: list[dict], cls: type) ->
 def merge(lower: dict, upper: dict, cls: type) -> dict:
     """Merge `upper` into a copy of `lower`, both shaped like dataclass `cls`."""
     out = copy.deepcopy(lower)
-    types = _field_types(cls)
+    types = field_types(cls)
     for key, value in upper.items():
         out[key] = merge_value(out.get(key), value, types.get(key), key) if key in types else value
     return out
 
 
 def merge_value(lower: Any, upper: Any, ftype: Any, name: str) -> Any:
-    section = _section_class(ftype)
+    section = section_class(ftype)
     if section is None or not isinstance(upper, dict):
         return copy.deepcopy(upper)
-    if _is_choice(section):
+    if is_choice(section):
         new_type = upper.get("type")
         if not isinstance(lower, dict) or (new_type is not None and new_type != lower.get("type")):
             lower = {"type": new_type} if new_type is not None else {}
-        chosen = _choice_class(section, upper.get("type", lower.get("type")))
+        chosen = choice_class(section, upper.get("type", lower.get("type")))
         if chosen is None:
             out = dict(lower)
             out.update(upper)
@@ -235,11 +235,11 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
     """Every problem of shape and type in `data` against dataclass `cls`: unknown fields, unknown choices, bad values."""
     if not isinstance(data, dict):
         return [problem(path.rstrip("."), f"must be a section of fields ({cls.__name__})", data)]
-    if _is_choice(cls):
+    if is_choice(cls):
         known = sorted(cls.get_known_choices())
         if data.get("type") is None:
             return [problem(f"{path}type", f"is required: one of {known}")]
-        chosen = _choice_class(cls, data["type"])
+        chosen = choice_class(cls, data["type"])
         if chosen is None:
             mine = (
                 f" (a type from a package of yours: also pass --{path}discover_packages_path=<its module>)"
@@ -248,7 +248,7 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
             )
             return [problem(f"{path}type", f"unknown choice; known: {known}{mine}", data["type"])]
         cls, data = chosen, {k: v for k, v in data.items() if k != "type"}
-    types = _field_types(cls)
+    types = field_types(cls)
     out: list[Problem] = []
     for key, value in data.items():
         dotted = f"{path}{key}"
@@ -257,11 +257,11 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
             hint = f"did you mean {path}{close[0]}? " if close else ""
             out.append(problem(dotted, f"unknown field; {hint}fields here: {sorted(types)}"))
             continue
-        section = _section_class(types[key])
+        section = section_class(types[key])
         if section is not None and value is not None:
             out += check_types(value, section, dotted + ".")
         else:
-            out += _check_leaf(dotted, value, types[key])
+            out += check_value(dotted, value, types[key])
     return out
 
 

@@ -26,6 +26,7 @@ from ray.tune.schedulers.pb2 import PB2
 from ray.tune.schedulers.trial_scheduler import TrialScheduler
 from ray.tune.search.sample import Categorical, Float, Integer
 
+from orchestrator.configs.fields import value_at
 from orchestrator.errors import Problem, UserError, problem
 from orchestrator.metrics import EVAL_STEP
 from orchestrator.search.space import describe
@@ -101,7 +102,7 @@ def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any],
     if features is None:
         return []  # a policy that none of the stand-in feature sets fits: left to the trials
     reference = _shapes(cfg.policy, features)
-    base = {key: _value_at(cfg, key) for key in space if key.startswith("policy.")}  # the default config's values
+    base = {key: value_at(cfg, key) for key in space if key.startswith("policy.")}  # the default config's values
     return [
         problem(
             key,
@@ -114,12 +115,6 @@ def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any],
             space, reference, lambda sample: _shapes(config_of(sample).policy, features), base
         )
     ]
-
-
-def _value_at(cfg, dotted: str) -> Any:
-    for part in dotted.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
 
 
 def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:

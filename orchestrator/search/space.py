@@ -20,7 +20,7 @@ from typing import Any
 
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
-from orchestrator.configs.fields import _check_leaf, _field_types
+from orchestrator.configs.fields import check_value, field_types, value_at
 from orchestrator.configs.parsing import BRANCHES, build_config, encode, flatten, unflatten
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
@@ -95,18 +95,12 @@ def from_sample(
     sample_layer = unflatten(dict(sample))
     layers = [sample_layer, overrides or {}]
     for target, source in (ties or {}).items():
-        value = _lookup(build_config(base, layers, validate=False), source)
+        value = value_at(build_config(base, layers, validate=False), source)
         layers.append(unflatten({target: value}))
     cfg = build_config(base, layers, validate=False)
     if index:  # --tune.repeats: the same config with seed, seed + 1, ...
         cfg.seed += index
     return cfg.validate() if validate else cfg
-
-
-def _lookup(cfg: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        cfg = getattr(cfg, part)
-    return cfg
 
 
 def candidate_values(dist: Any) -> list[Any]:
@@ -139,7 +133,7 @@ def check_space(space: dict[str, Any], base_cfg: TrainPipelineConfig) -> list[Pr
         out += _bounds_problems(dotted, dist)
         ftype = _type_at(base_cfg, dotted)
         for value in candidate_values(dist):
-            leaf = _check_leaf(dotted, value, ftype)
+            leaf = check_value(dotted, value, ftype)
             if leaf:
                 out.append(problem(dotted, f"search values must fit the field: {leaf[0].message}", value))
                 break
@@ -163,7 +157,7 @@ def _type_at(cfg: Any, dotted: str) -> Any:
     *parents, leaf = dotted.split(".")
     for part in parents:
         cfg = _child(cfg, part)
-    return _field_types(type(cfg))[leaf]
+    return field_types(type(cfg))[leaf]
 
 
 def _child(cfg: Any, part: str) -> Any:

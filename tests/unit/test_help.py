@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator import cli
 from orchestrator.configs.docs import field_comments
-from orchestrator.configs.fields import _field_types, _is_choice, _section_class
+from orchestrator.configs.fields import field_types, is_choice, section_class
 from orchestrator.configs.parsing import build_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,10 +101,10 @@ def _config_classes():
     seen, todo = [], [TrainPipelineConfig, Sweep, RecordConfig]
     while todo:
         cls = todo.pop()
-        for klass in cls.get_known_choices().values() if _is_choice(cls) else [cls]:
+        for klass in cls.get_known_choices().values() if is_choice(cls) else [cls]:
             if klass not in seen:
                 seen.append(klass)
-                todo += [s for s in map(_section_class, _field_types(klass).values()) if s is not None]
+                todo += [s for s in map(section_class, field_types(klass).values()) if s is not None]
     return seen
 
 
