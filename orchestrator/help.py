@@ -19,7 +19,7 @@ import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
 from orchestrator.configs.fields import field_types, is_choice, section_class, value_at
-from orchestrator.configs.parsing import build_config, parse_cli
+from orchestrator.configs.parsing import build_config, parse_cli, parse_train_args
 from orchestrator.usage import USAGE
 
 HELP_FLAGS = ("--help", "-h")
@@ -147,11 +147,7 @@ def _choice_base(cls: type) -> type:
 
 
 def _train(args: list[str]) -> list[str]:
-    from orchestrator.configs.lerobot_train_config import config_path_layer
-
-    cli, config_path = parse_cli(args)
-    layers = [config_path_layer(config_path)] if config_path else []
-    cfg = build_config(None, [*layers, cli], validate=False)
+    cfg = parse_train_args(args, validate=False)
     return [
         usage("train"),
         "",

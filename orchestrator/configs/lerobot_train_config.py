@@ -1,5 +1,6 @@
-"""LeRobot's train_config.json as a starting point: `train --config_path=...`, or `from_lerobot(...)` as the base of a
-search-space file.
+"""The file `--config_path` names (our own JSON/YAML config, or LeRobot's train_config.json) as a config layer, and
+LeRobot's train_config.json mapped onto our fields: the starting point of `train --config_path=...`, and of
+`from_lerobot(...)` (orchestrator/configs/parsing.py) as the base of a search-space file.
 
 LeRobot writes its whole run config beside every checkpoint (`checkpoints/<step>/pretrained_model/train_config.json`)
 and publishes it beside the weights on the Hub. `--config_path` takes such a file, a folder holding one, or a Hub model
@@ -28,7 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from orchestrator.configs.policy import PolicyConfig
+from orchestrator.configs.train import EvalConfig
 from orchestrator.errors import Problem, UserError, problem
+from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
+from orchestrator.policies import registry  # noqa: F401  (registers every policy type)
 
 TRAIN_CONFIG_NAME = "train_config.json"
 
@@ -185,44 +192,33 @@ def config_path_layer(path: str) -> dict:
     return converted.layer
 
 
-def from_lerobot(path_or_repo: str):
-    """A TrainPipelineConfig from LeRobot's train_config.json (local file, folder or Hub model repo id), validated.
-
-    For search-space files: `base = from_lerobot("lerobot/diffusion_pusht")`, then set distributions on its fields
-    and pass it as `Sweep(base=base, ...)`. The optimizer and scheduler stay unset (None) when the file used the
-    policy's training preset, so a sweep over `policy.optimizer_lr` still moves the learning rate.
-    """
-    from orchestrator.configs.parsing import build_config
-
-    data, source = read_config_path(path_or_repo)
-    if not is_lerobot_train_config(data):
-        raise UserError(
-            problem(
-                "config_path",
-                "is not LeRobot's train_config.json (expected a `dataset` section and "
-                f"LeRobot's run fields, e.g. {sorted(LEROBOT_ONLY_KEYS)[:4]})",
-                source,
-            )
-        )
-    converted = convert(data, source)
-    print_note(converted.left_out, source, converted.differences)
-    cfg = build_config(None, [converted.layer])
-    for name in ("optimizer", "scheduler"):
-        if converted.layer.get(name) is None:
-            setattr(cfg, name, None)
-    return cfg
-
-
 def read_config_path(path: str) -> tuple[dict, str]:
     """(the file's mapping, how to name it): a file, a folder with train_config.json, or a Hub model repo id."""
-    from orchestrator.configs.parsing import load_config_file
-
     local = Path(path).expanduser()
     if local.is_dir():
         return load_config_file(local / TRAIN_CONFIG_NAME), str(local / TRAIN_CONFIG_NAME)
     if local.exists() or not looks_like_hub_id(path):
         return load_config_file(path), str(path)
     return load_config_file(download_train_config(path)), f"{path} (Hub)"
+
+
+def load_config_file(path: str | Path) -> dict:
+    """A JSON or YAML file holding a (partial) TrainPipelineConfig."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(problem("config_path", "file not found", str(path)))
+    try:
+        data = json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        first_line = str(e).splitlines()[0]
+        raise UserError(
+            problem("config_path", f"is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first_line}", str(path))
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(problem("config_path", "must hold a mapping of config fields", str(path)))
+    return data
 
 
 def looks_like_hub_id(path: str) -> bool:
@@ -243,8 +239,6 @@ def download_train_config(repo_id: str) -> Path:
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
     )
-
-    from orchestrator.hub_env import hub_cache_dir, hub_endpoint, is_offline
 
     try:
         return Path(
@@ -303,8 +297,6 @@ def seed_difference(seed: Any) -> str:
     """How LeRobot's evaluation episodes are seeded and how ours are: LeRobot's run evaluates the episodes seeded
     `seed`, `seed` + 1, ... (lerobot_train.py: eval_policy_all(start_seed=cfg.seed)); ours eval.seed, eval.seed + 1,
     ... (`seed` seeds the training only)."""
-    from orchestrator.configs.train import EvalConfig
-
     ours = EvalConfig.seed
     lerobot = (
         f"from `seed` (episodes {seed}, {seed + 1}, ...)"
@@ -505,9 +497,6 @@ class _Reader:
         return out
 
     def policy(self, section: Any) -> dict:
-        from orchestrator.configs.policy import PolicyConfig
-        from orchestrator.policies import registry  # noqa: F401  (registers every policy type)
-
         known = PolicyConfig.get_known_choices()
         ptype = section.get("type") if isinstance(section, dict) else None
         if ptype not in known:
@@ -572,8 +561,6 @@ class _Reader:
         out = {key: section[key] for key in ("n_episodes", "batch_size", "use_async_envs") if key in section}
         n_episodes = out.get("n_episodes")
         if isinstance(n_episodes, int) and isinstance(out.get("batch_size"), int):
-            from orchestrator.configs.train import EvalConfig
-
             # 0.6: batch_size 0 is "auto" and a batch larger than n_episodes is cut to it
             out["batch_size"] = min(out["batch_size"] or EvalConfig.batch_size, n_episodes)
         self.rest(section, set(out), "eval.")

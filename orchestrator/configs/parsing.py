@@ -1,7 +1,8 @@
 """From layers of user input to one typed, validated TrainPipelineConfig.
 
 Layers, lowest first: the base (the dataclass defaults, or a search-space file's base config), the `--config_path`
-file (JSON or YAML), sampled sweep values, then dotted CLI flags (`--policy.chunk_size=20`). A choice field
+file (JSON or YAML, or LeRobot's train_config.json: orchestrator/configs/lerobot_train_config.py), sampled sweep
+values, then dotted CLI flags (`--policy.chunk_size=20`). A choice field
 (`policy`, `env`, `optimizer`, `scheduler`) switches class when a layer names another `type`; otherwise a layer's
 fields are merged into the lower layer's. draccus decodes the merged dict into dataclasses.
 
@@ -15,13 +16,20 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from pathlib import Path
 from typing import Any
 
 import draccus
 import yaml
 
 from orchestrator.configs.fields import check_value, choice_class, field_types, is_choice, section_class
+from orchestrator.configs.lerobot_train_config import (
+    LEROBOT_ONLY_KEYS,
+    config_path_layer,
+    convert,
+    is_lerobot_train_config,
+    print_note,
+    read_config_path,
+)
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.plugins import take_discover_keys
@@ -94,25 +102,6 @@ def flatten(nested: dict, prefix: str = "") -> dict[str, Any]:
 def _is_leaf_dict(dotted: str) -> bool:
     """Dict-valued fields that are values, not sections."""
     return dotted.split(".")[-1] in ("normalization_mapping", "input_features", "output_features")
-
-
-def load_config_file(path: str | Path) -> dict:
-    """A JSON or YAML file holding a (partial) TrainPipelineConfig."""
-    p = Path(path)
-    if not p.is_file():
-        raise UserError(problem("config_path", "file not found", str(path)))
-    try:
-        data = json.loads(p.read_text()) if p.suffix == ".json" else yaml.safe_load(p.read_text())
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        first_line = str(e).splitlines()[0]
-        raise UserError(
-            problem("config_path", f"is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {first_line}", str(path))
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UserError(problem("config_path", "must hold a mapping of config fields", str(path)))
-    return data
 
 
 def encode(cfg: Any) -> dict:
@@ -265,11 +254,36 @@ def check_types(data: Any, cls: type, path: str = "") -> list[Problem]:
     return out
 
 
-def parse_train_args(args: list[str]) -> TrainPipelineConfig:
+def parse_train_args(args: list[str], validate: bool = True) -> TrainPipelineConfig:
     """The `train` command: defaults <- --config_path file <- CLI flags. The file may be LeRobot's train_config.json
-    (a file, a folder holding one, or a Hub model repo id): see orchestrator/configs/lerobot_train_config.py."""
-    from orchestrator.configs.lerobot_train_config import config_path_layer
-
+    (a file, a folder holding one, or a Hub model repo id): see orchestrator/configs/lerobot_train_config.py.
+    `validate=False` for `train --help`, which shows the fields before they are complete."""
     cli, config_path = parse_cli(args)
     layers = [config_path_layer(config_path)] if config_path else []
-    return build_config(None, [*layers, cli])
+    return build_config(None, [*layers, cli], validate=validate)
+
+
+def from_lerobot(path_or_repo: str) -> TrainPipelineConfig:
+    """A TrainPipelineConfig from LeRobot's train_config.json (local file, folder or Hub model repo id), validated.
+
+    For search-space files: `base = from_lerobot("lerobot/diffusion_pusht")`, then set distributions on its fields
+    and pass it as `Sweep(base=base, ...)`. The optimizer and scheduler stay unset (None) when the file used the
+    policy's training preset, so a sweep over `policy.optimizer_lr` still moves the learning rate.
+    """
+    data, source = read_config_path(path_or_repo)
+    if not is_lerobot_train_config(data):
+        raise UserError(
+            problem(
+                "config_path",
+                "is not LeRobot's train_config.json (expected a `dataset` section and "
+                f"LeRobot's run fields, e.g. {sorted(LEROBOT_ONLY_KEYS)[:4]})",
+                source,
+            )
+        )
+    converted = convert(data, source)
+    print_note(converted.left_out, source, converted.differences)
+    cfg = build_config(None, [converted.layer])
+    for name in ("optimizer", "scheduler"):
+        if converted.layer.get(name) is None:
+            setattr(cfg, name, None)
+    return cfg

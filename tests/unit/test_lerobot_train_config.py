@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.configs.lerobot_train_config import convert, from_lerobot, is_lerobot_train_config, note_text
-from orchestrator.configs.parsing import build_config, encode, parse_train_args
+from orchestrator.configs.lerobot_train_config import convert, is_lerobot_train_config, note_text
+from orchestrator.configs.parsing import build_config, encode, from_lerobot, parse_train_args
 from orchestrator.errors import UserError
 from orchestrator.evaluate import parse_eval_args
 from tests.support.lerobot_kit import LEROBOT_TRAIN_ACT
