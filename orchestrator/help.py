@@ -186,7 +186,7 @@ def _sweep(args: list[str]) -> list[str]:
             *config_fields(TuneConfig(), "tune."),
         ]
     from orchestrator.search.space import describe
-    from orchestrator.sweep.prepare import sweep_layers
+    from orchestrator.sweep.tuner import sweep_layers
 
     path = args[0]
     sweep, cli, tune_cfg, space, _, base = sweep_layers(path, args[1:])
