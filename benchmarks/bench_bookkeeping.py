@@ -91,10 +91,11 @@ def tune_alone(trials: int, concurrency: int, reuse_actors: bool, storage: str) 
 
 def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
     from orchestrator.sweep import tuner as sweep
+    from orchestrator.sweep.prepare import prepare
 
     space = Path(storage) / "tiny_space.py"
     space.write_text(TINY_SPACE)
-    prepared = sweep.prepare(
+    prepared = prepare(
         str(space),
         [
             f"--steps={steps}",

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_sweep_overhead.py [--lengths 15 30 60] [--trials 2] [--repeats 1]
 
-For each target loop length L (seconds) it runs a real sweep with `orchestrator.sweep.tuner.prepare`/`run` on
+For each target loop length L (seconds) it runs a real sweep with `orchestrator.sweep.prepare.prepare` and `orchestrator.sweep.tuner.run` on
 benchmarks/sweep_space.py (the demo's ACT, a tune.choice over lr, eval off, no scheduler, random search), with
 `steps` chosen so one trial trains about L seconds, 2 trials at a time (1 CPU per Train worker, Ray on 2 CPUs).
 
@@ -157,9 +157,10 @@ def ray_session_dir() -> str:
 
 def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -> dict:
     from orchestrator.sweep import tuner as sweep
+    from orchestrator.sweep.prepare import prepare
     from trainables import phase_log
 
-    prepared = sweep.prepare(
+    prepared = prepare(
         SPACE,
         [
             f"--steps={steps}",

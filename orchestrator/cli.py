@@ -139,10 +139,11 @@ def cmd_sweep(args: list[str]) -> None:
         return
     from orchestrator.preflight import check_dataset_fits, check_hub
     from orchestrator.sweep import tuner as sweep
+    from orchestrator.sweep.prepare import prepare
 
     dry = "--dry-run" in args
     path, rest = args[0], [a for a in args[1:] if a != "--dry-run"]
-    prepared = sweep.prepare(path, rest)
+    prepared = prepare(path, rest)
     check_hub(prepared.default_cfg)
     if dry:
         from orchestrator.sweep.dry_run import dry_run

@@ -12,7 +12,7 @@ from orchestrator.errors import UserError, problem
 from orchestrator.search.conditional import sample_point
 from orchestrator.search.constraints import pass_counts, sample_configs, violated
 from orchestrator.search.space import from_sample
-from orchestrator.sweep.tuner import PreparedSweep
+from orchestrator.sweep.prepare import PreparedSweep
 
 CONSTRAINT_SAMPLES = 200  # points sampled to count how many pass each constraint (~5 ms each)
 

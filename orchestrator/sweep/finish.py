@@ -38,7 +38,7 @@ from orchestrator.runtime.experiment import space_spec
 from orchestrator.runtime.resources import resource_hours, trial_footprint
 from orchestrator.search.space import describe, from_sample
 from orchestrator.sweep.confirm import confirm
-from orchestrator.sweep.tuner import PreparedSweep
+from orchestrator.sweep.prepare import PreparedSweep
 
 
 def finish(prepared: PreparedSweep, results, baseline_results, console: Console | None = None) -> dict:

@@ -158,11 +158,9 @@ def test_ctrl_c_then_a_killed_driver_and_resume_complete_the_sweep(tmp_path, tin
     ) == pytest.approx(sorted(r.params["optimizer.lr"] for r in experiment.rows))
 
     # A new sweep warm-started from this one tells Optuna both results before its first trial (nothing retrained).
-    from orchestrator.sweep import tuner as sweep_mod
+    from orchestrator.sweep.prepare import prepare
 
-    prepared = sweep_mod.prepare(
-        "search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm", f"--tune.warm_start={exp}"]
-    )
+    prepared = prepare("search_spaces/act.py", [*args[2:], "--tune.experiment_name=warm", f"--tune.warm_start={exp}"])
     searcher = search_algorithm(prepared.tune_cfg, 1, prepared.space, prepared.warm_start)
     searcher.set_search_properties("train/loss", "min", prepared.space)
     told = sorted((t.value, t.params["optimizer.lr"]) for t in searcher._ot_study.trials)

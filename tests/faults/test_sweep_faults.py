@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.sweep import tuner as sweep_mod
+from orchestrator.sweep.prepare import prepare
 from tests.conftest import TINY_ACT
 from tests.faults.inject import (
     actor_ids,
@@ -51,7 +52,7 @@ def _in_background(fn) -> tuple[threading.Thread, list]:
 
 
 def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_path, tiny_dataset, ray_cluster):
-    prepared = sweep_mod.prepare(
+    prepared = prepare(
         ACT,
         [
             *SWEEP,
@@ -102,7 +103,7 @@ def test_lost_node_trial_is_retried_on_another_node_from_its_last_checkpoint(tmp
     node = ray_cluster.add_node(num_cpus=2, memory=3 * 2**30, object_store_memory=300 * 2**20)
     try:
         ray_cluster.wait_for_nodes()
-        prepared = sweep_mod.prepare(
+        prepared = prepare(
             ACT,
             [
                 *SWEEP,

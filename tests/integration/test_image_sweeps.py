@@ -8,6 +8,7 @@ import pytest
 
 from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
+from orchestrator.sweep.prepare import prepare
 from tests.conftest import TINY_ACT
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ SPACES = {
 
 @pytest.mark.parametrize("name", sorted(SPACES))
 def test_image_search_space_runs_a_tiny_sweep(name, tmp_path, tiny_pixels_dataset, ray_cluster):
-    prepared = sweep_mod.prepare(
+    prepared = prepare(
         str(ROOT / "search_spaces" / f"{name}.py"),
         [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=img", *COMMON, *SPACES[name]],
     )

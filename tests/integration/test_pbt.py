@@ -19,6 +19,7 @@ from orchestrator import metrics as M
 from orchestrator.results.lineage import read_lineage
 from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
+from orchestrator.sweep.prepare import prepare
 from trainables.checkpointing import weights_digest
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,7 @@ def _digest(checkpoint: str | Path) -> str:
 def test_an_exploited_trial_continues_the_donors_checkpoint_with_a_mutated_lr(tmp_path, tiny_dataset, ray_cluster):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
-    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=pbt"])
+    prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=pbt"])
     results, _ = sweep_mod.run(prepared)
     summary = finish(prepared, results, None)
     check_exploit(tmp_path / "pbt", summary)

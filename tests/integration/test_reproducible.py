@@ -8,6 +8,7 @@ import pytest
 from orchestrator import metrics as M
 from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
+from orchestrator.sweep.prepare import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +36,7 @@ sweep = Sweep(
 def _run(tmp_path, name, *extra):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
-    prepared = sweep_mod.prepare(
-        str(path), [f"--tune.storage_path={tmp_path}", f"--tune.experiment_name={name}", *extra]
-    )
+    prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", f"--tune.experiment_name={name}", *extra])
     results, baseline = sweep_mod.run(prepared)
     summary = finish(prepared, results, baseline)
     history = [

@@ -19,6 +19,7 @@ from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from orchestrator.metrics import EVAL_AVG_MAX_REWARD, EVAL_STEP, STEP
 from orchestrator.sweep import tuner as sweep_mod
+from orchestrator.sweep.prepare import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +96,7 @@ def test_every_search_and_scheduler_runs_only_the_trials_that_fit(
             "LR", "tune.grid_search([1e-4, 2e-4, 3e-4, 4e-4])" if grid else "tune.loguniform(1e-4, 1e-2)"
         ).replace("SAMPLES", "1" if grid else "4")
     )
-    prepared = sweep_mod.prepare(
+    prepared = prepare(
         str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}", f"--tune.scheduler={scheduler}"]
     )
     assert sweep_mod.max_concurrency(prepared) == 2  # a trial: evaluator CPU + Train worker CPU; 2 nodes x 2 CPUs

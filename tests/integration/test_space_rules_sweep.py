@@ -10,6 +10,7 @@ import pytest
 
 from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
+from orchestrator.sweep.prepare import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ sweep = Sweep(
 def test_conditional_constrained_sweep_with_repeats(tmp_path, tiny_dataset, ray_cluster):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
-    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=rules"])
+    prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=rules"])
     results, baseline = sweep_mod.run(prepared)
     summary = finish(prepared, results, baseline)
 

@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from orchestrator.configs.parsing import build_config
 from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.finish import finish
+from orchestrator.sweep.prepare import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +45,7 @@ sweep = Sweep(
 def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
-    prepared = sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
+    prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
     results, baseline = sweep_mod.run(prepared)
     summary = finish(prepared, results, baseline)
 
@@ -124,7 +125,7 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     _check_a_warm_start_from_it_trains_nothing_twice(path, tmp_path, summary)
     # The experiment exists now: running it again without resume is refused, and nothing is touched.
     with pytest.raises(Exception, match="already exists"):
-        sweep_mod.prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
+        prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
 
 
 def _check_the_staged_paired_decision(confirmation: dict, summary: dict) -> None:
@@ -195,7 +196,7 @@ def _check_a_warm_start_from_it_trains_nothing_twice(path: Path, tmp_path: Path,
     from orchestrator.search.warm_start import reuse_baseline
 
     args = [f"--tune.storage_path={tmp_path}", f"--tune.warm_start={tmp_path / 'tiny'}"]
-    warm = sweep_mod.prepare(str(path), [*args, "--tune.experiment_name=warm"]).warm_start
+    warm = prepare(str(path), [*args, "--tune.experiment_name=warm"]).warm_start
     assert sorted(map(config_key, warm.evaluated)) == sorted(config_key(t["params"]) for t in summary["trials"])
     assert warm.baseline is not None, warm.baseline_note
     row = reuse_baseline(warm, str(tmp_path / "warm"))
@@ -203,5 +204,5 @@ def _check_a_warm_start_from_it_trains_nothing_twice(path: Path, tmp_path: Path,
     assert row.best.checkpoint_path == summary["baseline"]["checkpoint_path"]
     copied = load_experiment(tmp_path / "warm").baseline  # what the new sweep's report reads
     assert (copied.trial_id, copied.status, copied.best.step) == (row.trial_id, "finished", row.best.step)
-    longer = sweep_mod.prepare(str(path), [*args, "--tune.experiment_name=longer", "--steps=40"]).warm_start
+    longer = prepare(str(path), [*args, "--tune.experiment_name=longer", "--steps=40"]).warm_start
     assert longer.evaluated == [] and longer.baseline is None and "config or seed" in longer.baseline_note

@@ -7,7 +7,7 @@ import pytest
 
 from orchestrator.errors import UserError
 from orchestrator.search.space import from_sample
-from orchestrator.sweep.tuner import prepare
+from orchestrator.sweep.prepare import prepare
 from tests.support.lerobot_kit import ACT_TINY, LEROBOT_TRAIN_ACT, STATE_DATASET
 
 

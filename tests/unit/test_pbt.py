@@ -21,8 +21,8 @@ from orchestrator.configs.tune import TuneConfig
 from orchestrator.errors import UserError
 from orchestrator.results.lineage import lineage_markdown, read_lineage
 from orchestrator.search.pbt import KeepInSpace, PBTWithState, make_scheduler, mutations
+from orchestrator.sweep.prepare import prepare
 from orchestrator.sweep.resume import SchedulerState
-from orchestrator.sweep.tuner import prepare
 from tests.unit.test_policies import FEATURES, STATS, raw_batch, tiny_config
 from trainables import exploit
 from trainables.checkpointing import load_training_state, save_checkpoint, weights_digest

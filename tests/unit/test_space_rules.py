@@ -21,7 +21,7 @@ from orchestrator.search.conditional import DefineByRun, condition_of, sample_po
 from orchestrator.search.constraints import pass_counts, search_problems, tell_infeasible, violated
 from orchestrator.search.repeats import Repeats
 from orchestrator.search.space import describe, from_sample, split_space
-from orchestrator.sweep.tuner import sweep_layers
+from orchestrator.sweep.prepare import sweep_layers
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ACT_SMALL = dict(n_heads=2, dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8)
