@@ -178,7 +178,7 @@ def test_a_config_that_does_not_beat_the_default_over_seeds():
     assert v.better() and "beats the default config by" in v.sentence("the winner's config", "the default config")
 
 
-# ---- the wiring in orchestrator/sweep/finish.py, with confirm() and the retraining replaced (no Ray) ----
+# ---- the wiring in orchestrator/sweep/confirm_top.py and seeds.py, confirm() and the retraining replaced (no Ray) ----
 
 
 def _row(tid: str, params: dict | None = None, config_id: str | None = None, repeat: int | None = None):
@@ -219,7 +219,7 @@ def test_the_sweep_confirms_in_stages_and_reports_the_paired_decision(tmp_path, 
 
     from rich.console import Console
 
-    from orchestrator.sweep import finish as sweep_results
+    from orchestrator.sweep import confirm_top as sweep_results
 
     outcomes = {"t1": rate(0.9, 50), "t2": rate(0.1, 50), "t3": rate(0.0, 50), "baseline": rate(0.05, 50)}
     calls = []
@@ -247,7 +247,7 @@ def test_the_sweep_compares_the_config_with_the_default_over_the_same_seeds(tmp_
     (its baseline ran 1000). The config does not beat the default; best/ is its median seed."""
     from rich.console import Console
 
-    from orchestrator.sweep import finish as sweep_results
+    from orchestrator.sweep import seeds as sweep_results
 
     outcomes = {
         "t1b": rate(0.40, 20),

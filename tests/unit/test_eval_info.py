@@ -95,7 +95,7 @@ def test_task_group_as_lerobot_eval_names_it():
 
 def test_the_confirmation_writes_one_file_per_candidate(tmp_path):
     from orchestrator.envs.configs import PushTEnvConfig
-    from orchestrator.sweep.finish import _write_eval_infos
+    from orchestrator.sweep.confirm_top import _write_eval_infos
 
     prepared = SimpleNamespace(default_cfg=SimpleNamespace(env=PushTEnvConfig()), experiment_dir=tmp_path)
     confirmed = [
