@@ -21,17 +21,19 @@ import sys
 import time
 
 from orchestrator import metrics as M
+from orchestrator.configs.lerobot_train_config import eval_layer, is_lerobot_train_config, note_text
 from orchestrator.configs.parsing import build_config, encode, parse_cli
+from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.envs.configs import EnvConfig
+from orchestrator.envs.experts import EXPERTS, expert_problems
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.policy_source import resolve_policy_folder
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 
 
 def parse_eval_args(args: list[str]):
     """(config, expert): defaults <- the policy's train_config.json (env, eval, seed) <- CLI flags; --policy.path is
     required. With --expert=true (expert True) --policy.path is refused and the config is the defaults <- CLI flags."""
-    from orchestrator.configs.lerobot_train_config import eval_layer, is_lerobot_train_config
-    from orchestrator.policy_source import resolve_policy_folder
-
     cli, config_path = parse_cli(args)
     if config_path:
         raise UserError(problem("config_path", "is for `train`; eval takes --policy.path and --env/--eval flags"))
@@ -70,8 +72,6 @@ def _read_saved(saved) -> dict:
 def _print_lerobot_note(cfg, data: dict, lerobot, source: str, seed_given: bool) -> None:
     """One note for a checkpoint lerobot-train wrote: its env and eval fields left out, where the env comes from when
     the file has none we can use, and which episodes are run (LeRobot seeds them otherwise)."""
-    from orchestrator.configs.lerobot_train_config import note_text
-
     differences = []
     if "env" not in lerobot.layer:
         why = (
@@ -103,10 +103,6 @@ def _expert_flag(cli: dict) -> bool:
 
 def _expert_config(cli: dict, path):
     """defaults <- CLI flags, for an env whose type (and task) has a scripted expert."""
-    from orchestrator.configs.train import TrainPipelineConfig
-    from orchestrator.envs.configs import EnvConfig
-    from orchestrator.envs.experts import EXPERTS, expert_problems
-
     if path:
         raise UserError(
             problem(
@@ -127,17 +123,17 @@ def _expert_config(cli: dict, path):
 
 def _expert_name(env_cfg) -> str:
     """e.g. "MetaWorldExpert, task reach"."""
-    from orchestrator.envs.experts import EXPERTS
-
     task = getattr(env_cfg, "task", None)
     return EXPERTS[env_cfg.type].__name__ + (f", task {task}" if task else "")
 
 
 def evaluate(args: list[str]) -> dict:
-    cfg, expert = parse_eval_args(args)  # bad input is refused before Ray and torch are imported
-
+    cfg, expert = parse_eval_args(args)
+    # imported here, not at the top: bad input is refused before Ray and torch load (seconds)
     import ray
+    import torch
 
+    from orchestrator.policies.costs import blank_observation, describe, policy_costs
     from orchestrator.policies.factory import load_policy
     from orchestrator.runtime.ray_start import connect_ray
     from trainables.evaluator import EvalPool, create_actors
@@ -174,10 +170,6 @@ def evaluate(args: list[str]) -> dict:
         f"{metrics[M.EVAL_SECONDS]:.1f} s"
     )
     if policy is not None:  # what it costs on the robot, measured here after the episodes (the actors are gone)
-        import torch
-
-        from orchestrator.policies.costs import blank_observation, describe, policy_costs
-
         cpu = torch.device("cpu")
         costs = policy_costs(policy, blank_observation(policy), cpu)
         metrics.update(costs)

@@ -19,7 +19,10 @@ import draccus
 
 from orchestrator.configs.docs import field_comments, type_name
 from orchestrator.configs.fields import field_types, is_choice, section_class, value_at
-from orchestrator.configs.parsing import build_config, parse_cli, parse_train_args
+from orchestrator.configs.parsing import build_config, check_types, encode, merge, parse_cli, parse_train_args
+from orchestrator.configs.tune import TuneConfig
+from orchestrator.datasets.record_cli import RecordConfig
+from orchestrator.errors import raise_if
 from orchestrator.usage import USAGE
 
 HELP_FLAGS = ("--help", "-h")
@@ -174,8 +177,6 @@ def _train(args: list[str]) -> list[str]:
 
 
 def _sweep(args: list[str]) -> list[str]:
-    from orchestrator.configs.tune import TuneConfig
-
     head = [usage("sweep"), ""]
     if not args or args[0].startswith("--"):
         return [
@@ -185,8 +186,9 @@ def _sweep(args: list[str]) -> list[str]:
             "and what each searched field samples. How to search (--tune.*):",
             *config_fields(TuneConfig(), "tune."),
         ]
+    # Ray Tune only for the help of a search-space file: every other --help stays without it
     from orchestrator.search.space import describe
-    from orchestrator.sweep.tuner import sweep_layers
+    from orchestrator.sweep.prepare import sweep_layers
 
     path = args[0]
     sweep, cli, tune_cfg, space, _, base = sweep_layers(path, args[1:])
@@ -223,7 +225,7 @@ def _sweep(args: list[str]) -> list[str]:
 def _conditional_marks(searched: dict, space: dict, cfg: Any) -> tuple[dict, dict]:
     """A conditional space (policy.type searched): the baseline's type's fields marked under their own names
     (`policy.dim_model` for policy.act.dim_model), the other types' listed apart, by type key."""
-    from orchestrator.search.conditional import condition_of
+    from orchestrator.search.conditional import condition_of  # Ray Tune: only a search-space file's help gets here
 
     marks: dict[str, str] = {}
     others: dict[str, dict[str, str]] = {}
@@ -284,10 +286,6 @@ def _eval(args: list[str]) -> list[str]:
 
 
 def _dataset(args: list[str]) -> list[str]:
-    from orchestrator.configs.parsing import check_types, encode, merge
-    from orchestrator.datasets.record_cli import RecordConfig
-    from orchestrator.errors import raise_if
-
     if not args or args[0] != "record":
         return [usage("dataset"), "", "Subcommands: record (python -m orchestrator dataset record --help)"]
     cli, _ = parse_cli(args[1:])

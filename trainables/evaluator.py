@@ -19,9 +19,11 @@ import ray
 import torch
 
 from orchestrator.configs.parsing import build_config
+from orchestrator.configs.policy import PolicyConfig
 from orchestrator.envs.rollout import rollout, summarize
 from orchestrator.metrics import DECISION_CODES, EVAL_DECISION, EVAL_SECONDS, EVAL_STEP
 from orchestrator.plugins import import_user_packages
+from orchestrator.policies.factory import policy_class
 from orchestrator.results.sequential import COMPLETE, StagedEvaluation
 
 if TYPE_CHECKING:
@@ -66,17 +68,12 @@ def policy_config_json(policy) -> str:
     """The policy's config (features included) as JSON: enough to rebuild the module in an actor."""
     import draccus
 
-    from orchestrator.configs.policy import PolicyConfig
-
     return json.dumps(draccus.encode(policy.config, PolicyConfig))
 
 
 def policy_from_config_json(text: str):
     """An untrained policy shaped like the one `text` describes; its weights arrive with each evaluation."""
     import draccus
-
-    from orchestrator.configs.policy import PolicyConfig
-    from orchestrator.policies.factory import policy_class
 
     cfg = draccus.decode(PolicyConfig, json.loads(text))
     return policy_class(cfg.type)(cfg)

@@ -38,7 +38,7 @@ from orchestrator.runtime import storage as storage_lib
 from orchestrator.runtime.resources import trial_bundles
 from orchestrator.search.constraints import violated
 from orchestrator.search.space import from_sample
-from trainables import phase_log, replay
+from trainables import exploit, phase_log, replay
 from trainables.evaluator import EvalPool, create_actors
 from trainables.incumbent import find_incumbent
 from trainables.train_loop import train_loop_per_worker
@@ -81,8 +81,6 @@ def run_trial(
         cfg.wandb.dir = str(train.resolve().parent)
     run_name, on_report, start_from = f"trial_{trial_id}", None, None
     if population:
-        from trainables import exploit
-
         plan = exploit.start(trial_id, sample)
         run_name, on_report, start_from = (
             plan.run_name,

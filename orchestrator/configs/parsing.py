@@ -33,6 +33,7 @@ from orchestrator.configs.lerobot_train_config import (
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem, raise_if
 from orchestrator.plugins import take_discover_keys
+from orchestrator.policy_source import expand_policy_path
 
 PRESET_FIELDS = ("optimizer", "scheduler")
 # A search-space base dict may carry the sub-space bases of a conditional space here (orchestrator/search/conditional.py);
@@ -176,7 +177,6 @@ def _with_policy_path(layer: dict) -> dict:
     """Expand `policy.path` (a saved policy folder or Hub id) into that policy's saved config."""
     if not isinstance(layer.get("policy"), dict) or "path" not in layer["policy"]:
         return layer
-    from orchestrator.policy_source import expand_policy_path
 
     return {**layer, "policy": expand_policy_path(layer["policy"])}
 

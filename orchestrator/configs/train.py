@@ -11,6 +11,7 @@ from orchestrator.configs.policy import PolicyConfig
 from orchestrator.datasets.transforms import ImageTransformsConfig
 from orchestrator.envs.configs import EnvConfig, PushTEnvConfig
 from orchestrator.errors import Problem, problem, raise_if
+from orchestrator.policies import registry as _registry  # noqa: F401  (registers every policy type)
 from orchestrator.policies.act.configuration import ACTConfig
 
 
@@ -215,6 +216,3 @@ class TrainPipelineConfig:
 
     def resolved_output_dir(self) -> Path:
         return Path(self.output_dir) if self.output_dir else Path("outputs/train") / self.name
-
-
-from orchestrator.policies import registry as _registry  # noqa: E402,F401  (registers every policy type)

@@ -18,13 +18,12 @@ import pyarrow.parquet as pq
 from orchestrator.datasets.files import bad_file
 from orchestrator.datasets.layout import CODEBASE_VERSION, EPISODES_DIR, INFO_PATH, V21_EPISODES_PATH
 from orchestrator.datasets.meta import DatasetMeta
+from orchestrator.datasets.reader import LeRobotDataset
 from orchestrator.errors import UserError, problem
 
 
 def check_dataset(root: Path | str) -> DatasetMeta:
     """The dataset's metadata, once the whole folder has been checked; UserError naming the first bad file."""
-    from orchestrator.datasets.reader import LeRobotDataset
-
     meta = DatasetMeta.load(root)
     files = meta.data_files()
     spans: dict[int, tuple[int, int, int, Path]] = {}  # episode_index -> (first index, last index + 1, frames, file)

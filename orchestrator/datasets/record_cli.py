@@ -11,6 +11,7 @@ import draccus
 from orchestrator.configs.checks import non_negative, positive, prefixed
 from orchestrator.configs.parsing import check_types, encode, merge, parse_cli
 from orchestrator.configs.train import DatasetConfig
+from orchestrator.datasets.record import record_dataset
 from orchestrator.envs.configs import EnvConfig, PushTEnvConfig
 from orchestrator.errors import Problem, raise_if
 
@@ -33,8 +34,6 @@ class RecordConfig:
 
 
 def record_from_args(args: list[str]) -> None:
-    from orchestrator.datasets.record import record_dataset
-
     cli, _ = parse_cli(args)
     data = merge(encode(RecordConfig()), cli, RecordConfig)
     raise_if(check_types(data, RecordConfig))

@@ -7,6 +7,7 @@ from functools import partial
 import gymnasium as gym
 
 from orchestrator.envs.base import EnvConfig
+from orchestrator.envs.experts import ExpertDriven
 
 
 def make_vector_env(
@@ -25,6 +26,4 @@ def make_vector_env(
 
 
 def _expert_env(cfg: EnvConfig) -> gym.Env:
-    from orchestrator.envs.experts import ExpertDriven
-
     return ExpertDriven(cfg.make(), cfg.type)

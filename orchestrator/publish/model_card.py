@@ -20,6 +20,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from orchestrator import metrics as M
 from orchestrator.results.candidates import Candidate
 from orchestrator.results.confirmed import Confirmed
 
@@ -424,7 +425,6 @@ def _search_md(info: ModelCardInfo) -> str:
 def _costs_md(costs: dict[str, float] | None) -> str:
     if not costs:
         return ""
-    from orchestrator import metrics as M
 
     words = {
         M.POLICY_N_PARAMS: "parameters",

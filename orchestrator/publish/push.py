@@ -25,6 +25,8 @@ from orchestrator.configs.parsing import check_types, parse_cli
 from orchestrator.configs.train import HubConfig
 from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.policy_source import CONFIG_NAME, PREPROCESSOR_CONFIG, WEIGHTS_NAME
+from orchestrator.publish.hub import check_hub_access, push_to_hub, scrub_secrets
+from orchestrator.publish.model_card import card_info_from_dict, name_repo_in_card, write_model_card, write_policy_card
 
 USAGE = "push <experiment folder or policy folder> --hub.repo_id=<user or org>/<name> [--hub.private=true]"
 TEXT_SUFFIXES = (".json", ".md", ".txt", ".yaml", ".yml", ".csv", ".log")
@@ -50,8 +52,6 @@ def push_from_args(args: list[str]) -> str | None:
     repo_id = hub.repo_id
     assert repo_id is not None, "_hub_config requires it"
     experiment, policy = locate(args[0])
-
-    from orchestrator.publish.hub import check_hub_access, push_to_hub
 
     check_hub_access(repo_id)  # the token before anything is written or sent
     summary = json.loads((experiment / "summary.json").read_text()) if experiment else None
@@ -144,8 +144,6 @@ def locate(path: str) -> tuple[Path | None, Path]:
 
 def _experiment_card(best: Path, summary: dict, repo_id: str) -> None:
     """best/README.md as the sweep writes it when it pushes to `repo_id`."""
-    from orchestrator.publish.model_card import card_info_from_dict, name_repo_in_card, write_model_card
-
     card = best / "README.md"
     if "model_card" in summary:
         write_model_card(best, card_info_from_dict(summary["model_card"], repo_id=repo_id))
@@ -156,8 +154,6 @@ def _experiment_card(best: Path, summary: dict, repo_id: str) -> None:
 
 
 def _policy_card(folder: Path, repo_id: str) -> None:
-    from orchestrator.publish.model_card import write_policy_card
-
     config = json.loads((folder / CONFIG_NAME).read_text())
     train = folder / "train_config.json"
     train = json.loads(train.read_text()) if train.is_file() else {}
@@ -170,8 +166,6 @@ def _policy_card(folder: Path, repo_id: str) -> None:
 
 def _refuse_secrets(folder: Path) -> None:
     """No file that goes to the Hub may hold a token (HF_TOKEN, WANDB_API_KEY, the stored Hub token)."""
-    from orchestrator.publish.hub import scrub_secrets
-
     holding = [
         p.relative_to(folder)
         for p in sorted(folder.rglob("*"))

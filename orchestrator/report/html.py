@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from orchestrator import metrics as M
+from orchestrator.errors import UserError, problem, raise_if
 from orchestrator.formatting import pct as _pct
 from orchestrator.formatting import sentence
 from orchestrator.report import plots as report_plots
@@ -55,8 +56,6 @@ environment) is read without its checkpoints' weights; DIR defaults to its local
 
 def report_from_args(args: list[str]) -> Path | None:
     """`report` on the command line: bad input is a UserError (exit 2) naming what was wrong."""
-    from orchestrator.errors import UserError, problem, raise_if
-
     if any(a in ("--help", "-h") for a in args):
         print(USAGE)
         return None

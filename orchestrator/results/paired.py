@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestrator.results.stats import wilson_interval
+from orchestrator.results.stats import newcombe_interval, wilson_interval
 
 
 def z_of(alpha: float) -> float:
@@ -146,8 +146,6 @@ def equivalent_counts(
 ) -> bool:
     """TOST from two success counts (no episode-by-episode outcomes): Newcombe's independent-samples (1 - 2 alpha)
     interval within +-margin. Wider than the paired one, so it shows equivalence less often, never more wrongly."""
-    from orchestrator.results.stats import newcombe_interval
-
     if not n_a or not n_b:
         return False
     _, low, high = newcombe_interval(successes_a, n_a, successes_b, n_b, z_of(2 * alpha))

@@ -26,6 +26,7 @@ from orchestrator.configs.parsing import build_config
 from orchestrator.errors import UserError
 from orchestrator.results.candidates import parse_reports
 from orchestrator.results.rows import TrialRow, headline_metric, rank, trial_row
+from orchestrator.runtime import storage
 from orchestrator.runtime.resources import trial_footprint
 
 # Tune's trial statuses, as the report names them (TERMINATED becomes finished or stopped early by its last step).
@@ -51,15 +52,11 @@ def mark_interrupted(folder: str | Path, signal_name: str) -> None:
     "running")."""
     import time
 
-    from orchestrator.runtime import storage
-
     storage.write_text(storage.join(folder, INTERRUPTED), json.dumps({"signal": signal_name, "time": time.time()}))
 
 
 def clear_interrupted(folder: str | Path) -> None:
     """The sweep in `folder` (a path or a URI) runs again."""
-    from orchestrator.runtime import storage
-
     path = storage.join(folder, INTERRUPTED)
     if storage.exists(path):
         fs, fs_path = storage.filesystem(path)

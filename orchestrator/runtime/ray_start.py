@@ -12,6 +12,7 @@ from typing import Any
 
 import ray
 
+from orchestrator import terminal
 from orchestrator.errors import UserError, problem
 from orchestrator.runtime.interrupts import ignoring_sigint, reclaim
 
@@ -163,8 +164,6 @@ def connect_ray(extra_env: dict[str, str] | None = None) -> None:
     `ray start` on this machine), else start a fresh local Ray for this sweep. `extra_env` reaches every worker.
     The workers' output reaches this terminal only with --verbose (orchestrator/terminal.py); it stays in Ray's log
     files (see link_ray_logs)."""
-    from orchestrator import terminal
-
     set_ray_env()
     if ray.is_initialized():
         return

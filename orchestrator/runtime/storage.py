@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from orchestrator.configs.train import default_cache_dir
 from orchestrator.errors import Problem, problem
 
 # Query parameters of a pyarrow URI that carry credentials (they would be printed and saved with the path).
@@ -132,8 +133,6 @@ def local_copy(uri: str) -> Path:
     """The local folder kept for a URI on this machine: <ROBOT_SWEEPS_CACHE or ~/.cache/robot-sweeps>/storage/<scheme>/
     <bucket>/<key>. A sweep's driver writes its own files there before uploading them; W&B writes its runs there on
     each node; `report` writes the page there."""
-    from orchestrator.configs.train import default_cache_dir
-
     u = urlsplit(uri)
     parts = [p for p in (u.netloc, *u.path.split("/")) if p not in ("", ".", "..")]
     return default_cache_dir().joinpath("storage", u.scheme, *parts)

@@ -20,6 +20,9 @@ from typing import Any
 
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem
+from orchestrator.metrics import INFEASIBLE, VIOLATED
+from orchestrator.search.conditional import is_conditional, sample_point
+from orchestrator.search.space import from_sample, has_grid
 
 Constraints = dict[str, Callable[[TrainPipelineConfig], bool]]
 
@@ -67,8 +70,6 @@ def pass_counts(constraints: Constraints, configs: list[TrainPipelineConfig]) ->
 def tell_infeasible(searcher, trial_id: str, result: dict | None) -> bool:
     """OptunaSearch: a trial that reported `infeasible` is told to the study as pruned with its constraint values
     (1.0 for each broken constraint), which TPE ranks below every feasible trial. True when handled."""
-    from orchestrator.metrics import INFEASIBLE, VIOLATED
-
     if not result or not result.get(INFEASIBLE) or trial_id in searcher._completed_trials:
         return False
     import optuna
@@ -84,9 +85,6 @@ def tell_infeasible(searcher, trial_id: str, result: dict | None) -> bool:
 def sample_configs(prepared, n: int, seed: int) -> list[tuple[dict, TrainPipelineConfig | UserError]]:
     """`n` random points of the prepared sweep's space and each one's config, typed but not validated (or the error
     building it)."""
-    from orchestrator.search.conditional import sample_point
-    from orchestrator.search.space import from_sample
-
     rng = random.Random(seed)
     out: list[tuple[dict, TrainPipelineConfig | UserError]] = []
     for _ in range(n):
@@ -100,9 +98,6 @@ def sample_configs(prepared, n: int, seed: int) -> list[tuple[dict, TrainPipelin
 
 def search_problems(t, space: dict[str, Any], default_cfg: TrainPipelineConfig, constraints: Any) -> list[Problem]:
     """What the sweep's searcher cannot do with this space, constraints and repeats; checked before Ray."""
-    from orchestrator.search.conditional import is_conditional
-    from orchestrator.search.space import has_grid
-
     out = constraint_problems(constraints)
     if not out and constraints and t.baseline:
         broken = violated(constraints, default_cfg)

@@ -21,6 +21,7 @@ from orchestrator.search.space import candidate_values, describe
 
 def weight_shapes(policy: PolicyConfig) -> dict[str, tuple[int, ...]]:
     """The state-dict shapes (normalization statistics aside) of the policy `policy` describes, features included."""
+    # torch only when shapes are compared (--policy.path, PBT): `sweep <file> --help` and the other checks stay light
     import torch
 
     from orchestrator.policies.base import NORMALIZER_PREFIX

@@ -26,9 +26,11 @@ from ray.tune.schedulers.pb2 import PB2
 from ray.tune.schedulers.trial_scheduler import TrialScheduler
 from ray.tune.search.sample import Categorical, Float, Integer
 
+from orchestrator.configs.features import FeatureType, PolicyFeature
 from orchestrator.configs.fields import value_at
 from orchestrator.errors import Problem, UserError, problem
 from orchestrator.metrics import EVAL_STEP
+from orchestrator.search.fine_tuning import shape_changes, weight_shapes
 from orchestrator.search.space import describe
 
 POPULATION_SCHEDULERS = ("pbt", "pb2")
@@ -96,8 +98,6 @@ def population_problems(t, space: dict[str, Any], cfg, config_of: Callable[[dict
 def shape_problems(space: dict[str, Any], cfg, config_of: Callable[[dict], Any], name: str) -> list[Problem]:
     """A searched field whose values change a weight's shape (dim_model, chunk_size, ...): an exploiting trial
     could not load its donor's weights. Shapes are compared on PyTorch's meta device (orchestrator/search/fine_tuning.py)."""
-    from orchestrator.search.fine_tuning import shape_changes
-
     features = _stand_in_features(cfg.policy)
     if features is None:
         return []  # a policy that none of the stand-in feature sets fits: left to the trials
@@ -122,8 +122,6 @@ def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:
     Ray: the policy's own if it has them, else stand-ins, the same for every value compared)."""
     import dataclasses
 
-    from orchestrator.search.fine_tuning import weight_shapes
-
     inputs = {k: f for k, f in features.items() if k != "action"}
     return weight_shapes(
         dataclasses.replace(policy, input_features=inputs, output_features={"action": features["action"]})
@@ -131,8 +129,6 @@ def _shapes(policy, features: dict) -> dict[str, tuple[int, ...]]:
 
 
 def _stand_in_features(policy) -> dict | None:
-    from orchestrator.configs.features import FeatureType, PolicyFeature
-
     if policy.input_features and policy.output_features:
         return {**policy.input_features, **policy.output_features}
     state, action = PolicyFeature(FeatureType.STATE, (2,)), PolicyFeature(FeatureType.ACTION, (2,))

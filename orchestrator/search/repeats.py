@@ -23,6 +23,7 @@ from typing import Any
 from ray import tune
 from ray.tune.search import Repeater
 
+from orchestrator.metrics import INFEASIBLE
 from orchestrator.results.seeds import CONFIG_ID, TRIAL_INDEX
 
 
@@ -70,8 +71,6 @@ class Repeats(Repeater):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = True, **kwargs) -> None:
         """(`error` defaults to True here: a group with no score whose last call said nothing counts as failed.)"""
-        from orchestrator.metrics import INFEASIBLE
-
         group = self._trial_id_to_group.get(trial_id)
         if group is None:
             return

@@ -25,10 +25,13 @@ from typing import Any
 from ray.tune.search.sample import Categorical, Domain, Float, Integer
 
 from orchestrator import terminal
+from orchestrator.configs.parsing import build_config, encode
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import UserError, problem
 from orchestrator.results.rows import TrialRow
 from orchestrator.runtime import storage
+from orchestrator.runtime.experiment import load_experiment, reads
+from orchestrator.search.untried import config_key
 
 FIELD = "tune.warm_start"
 # Fields that say where and how a run is recorded, not what it computes: runs that differ only there are one run.
@@ -67,8 +70,6 @@ def load_warm_start(
     """Read the earlier experiment and keep what Optuna can be told; every problem is a UserError naming the field.
     `config_of(sample)`: the concrete config this sweep trains for a sampled point ({} is the baseline's); without
     it no earlier run counts as this sweep's (nothing is kept from being trained)."""
-    from orchestrator.runtime.experiment import load_experiment, reads
-
     if search != "optuna":
         raise UserError(problem(FIELD, f"seeds Optuna's searcher: use --tune.search=optuna (not {search})", source))
     folder = source if storage.is_uri(source) else str(Path(source).expanduser().resolve())
@@ -137,8 +138,6 @@ def load_warm_start(
 def same_run(saved: dict | None, cfg: TrainPipelineConfig) -> bool:
     """Whether an earlier run's saved train_config.json is `cfg`'s run: every field equal (seed included) but those
     naming where and how it was recorded (RECORDING). An unreadable config is not."""
-    from orchestrator.configs.parsing import build_config, encode
-
     if not saved:
         return False
     try:
@@ -181,8 +180,6 @@ def evaluated_points(
 ) -> list[dict[str, Any]]:
     """The points the earlier sweep trained, to a result, with each seed this sweep gives a config (seed + 0 ..
     seed + repeats - 1) exactly as this sweep would."""
-    from orchestrator.search.untried import config_key
-
     seeds: dict[str, set[int]] = {}
     points: dict[str, dict[str, Any]] = {}
     for row in earlier.rows:
