@@ -18,17 +18,17 @@ from orchestrator.results.pareto import Front
 from orchestrator.results.rows import TrialRow
 from orchestrator.sweep.confirm import confirm
 from orchestrator.sweep.prepare import PreparedSweep
-from orchestrator.sweep.rank import _checkpoint
+from orchestrator.sweep.rank import checkpoint_of
 
 
-def _confirm_top(
+def confirm_top(
     prepared: PreparedSweep, ranked: list[TrialRow], baseline: TrialRow | None, front: Front | None, console: Console
 ):
     """Confirm the top trials' best checkpoints and the baseline's on the same fresh episodes, in stages, until the
     winner is decided (orchestrator/results/confirmation.py); with several objectives `front` chooses it. Returns
     (winner row, every Confirmed, the baseline's, the Decision)."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
-    entries = [(r.trial_id, _checkpoint(r)) for r in _best_seed_of_each_config(ranked)[: t.confirm_top_k]]
+    entries = [(r.trial_id, checkpoint_of(r)) for r in _best_seed_of_each_config(ranked)[: t.confirm_top_k]]
     baseline_best = baseline.best if baseline is not None else None
     with_baseline = baseline_best is not None and bool(baseline_best.checkpoint_path)
     plan = plan_for(len(entries), with_baseline, t.confirm_episodes, t.confirm_stage_episodes)
@@ -54,7 +54,7 @@ def _confirm_top(
         cfg, entries, t.confirm_episodes, t.confirm_seed, plan.stage_size, lambda results: decision_of(results).decided
     )
     decision = decision_of(confirmed)  # (with several objectives, this also settles the front's choice)
-    _write_eval_infos(prepared, confirmed)
+    write_eval_infos(prepared, confirmed)
     _print_confirmation(console, confirmed, decision)
     console.print(f"  every episode of each candidate: {prepared.experiment_dir / 'confirm'}/<label>/eval_info.json")
     return (
@@ -104,7 +104,7 @@ def _print_confirmation(console: Console, confirmed: list[Confirmed], decision: 
         console.print(f"  [bold]{comparison[0].upper() + comparison[1:]}[/bold]")
 
 
-def _confirmed_summary(c: Confirmed | None) -> dict | None:
+def confirmed_summary(c: Confirmed | None) -> dict | None:
     if c is None:
         return None
     return {
@@ -121,13 +121,13 @@ def _confirmed_summary(c: Confirmed | None) -> dict | None:
     }
 
 
-def _confirmation_summary(confirmed: list[Confirmed], decision: Decision, t) -> dict:
+def confirmation_summary(confirmed: list[Confirmed], decision: Decision, t) -> dict:
     out = {
         "n_episodes": decision.n_episodes,
         "planned_episodes": t.confirm_episodes,
         "first_seed": t.confirm_seed,
         "winner": decision.leader,
-        "candidates": [_confirmed_summary(c) for c in confirmed],
+        "candidates": [confirmed_summary(c) for c in confirmed],
         "comparison": decision.comparison_sentence(),
         "distinguishable": decision.distinguishable,
         "choice": decision.choice_sentence(),
@@ -140,7 +140,7 @@ def _confirmation_summary(confirmed: list[Confirmed], decision: Decision, t) -> 
     return out
 
 
-def _write_eval_infos(prepared: PreparedSweep, confirmed: list[Confirmed], prefix: str = "") -> None:
+def write_eval_infos(prepared: PreparedSweep, confirmed: list[Confirmed], prefix: str = "") -> None:
     """Every confirmation episode, in lerobot-eval's layout: <experiment>/confirm/<prefix><label>/eval_info.json."""
     group = task_group(prepared.default_cfg.env)
     for c in confirmed:

@@ -14,12 +14,12 @@ from orchestrator.report.table import print_table
 from orchestrator.results.pareto import Front
 from orchestrator.results.rows import TrialRow, rank, rows_of, scheduler_stops
 from orchestrator.runtime import storage
-from orchestrator.sweep.confirm_top import _confirm_top, _confirmation_summary, _confirmed_summary
+from orchestrator.sweep.confirm_top import confirm_top, confirmation_summary, confirmed_summary
 from orchestrator.sweep.prepare import PreparedSweep
-from orchestrator.sweep.publish_best import _card
-from orchestrator.sweep.rank import _checkpoint, _print_stops, _print_winner, _search_summary
-from orchestrator.sweep.seeds import _seeds
-from orchestrator.sweep.write import _write
+from orchestrator.sweep.publish_best import card_info
+from orchestrator.sweep.rank import checkpoint_of, print_stops, print_winner, search_summary
+from orchestrator.sweep.seeds import confirm_seeds
+from orchestrator.sweep.write import write_report
 
 
 def finish(prepared: PreparedSweep, results, baseline_results, console: Console | None = None) -> dict:
@@ -35,8 +35,8 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     columns = [m for m, _ in t.objectives]
     print_table(rows, columns, console)
     stops = scheduler_stops(rows)
-    _print_stops(stops, console)
-    summary = _search_summary(prepared, rows, baseline, stops)
+    print_stops(stops, console)
+    summary = search_summary(prepared, rows, baseline, stops)
     infeasible = [r for r in rows if r.status == "infeasible"]
     if infeasible:
         console.print(f"  infeasible (broke a constraint, not trained): {len(infeasible)} of {len(rows)} trials")
@@ -51,7 +51,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
             f"[red]No trial reported {metric}; see the errors above and "
             f"{storage.join(prepared.storage_dir, 'trials')}[/red]"
         )
-        _write(prepared, summary, rows, None)
+        write_report(prepared, summary, rows, None)
         return summary
 
     front = (
@@ -61,23 +61,23 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
     if front is not None:
         winner = front.choose_in_search()
     if t.confirm_top_k and M.is_eval_metric(metric):
-        winner, confirmed, baseline_confirmed, decision = _confirm_top(
+        winner, confirmed, baseline_confirmed, decision = confirm_top(
             prepared, front.members if front is not None else ranked, baseline, front, console
         )
-        summary["confirmation"] = _confirmation_summary(confirmed, decision, t)
+        summary["confirmation"] = confirmation_summary(confirmed, decision, t)
     winner_confirmed = next((c for c in confirmed if c.label == winner.trial_id), None)
     if front is not None:
         front.print(console)
         summary["pareto_front"] = front.summary()
 
-    _print_winner(winner, metric, console, retrained=bool(t.confirm_seeds and winner_confirmed is not None))
+    print_winner(winner, metric, console, retrained=bool(t.confirm_seeds and winner_confirmed is not None))
     seeds, best_row, best_confirmed = None, winner, winner_confirmed
     if t.confirm_seeds and winner_confirmed is not None:
-        seeds = _seeds(prepared, ranked, winner, winner_confirmed, baseline, baseline_confirmed, console)
+        seeds = confirm_seeds(prepared, ranked, winner, winner_confirmed, baseline, baseline_confirmed, console)
         summary["seed_spread"] = seeds.summary
         best_row, best_confirmed = seeds.representative_row, seeds.representative
-    best_dir = export_best(_checkpoint(best_row), out / "best")
-    card = _card(
+    best_dir = export_best(checkpoint_of(best_row), out / "best")
+    card = card_info(
         prepared,
         rows,
         baseline,
@@ -97,7 +97,7 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         )
     summary["best"] = {
         **best_row.summary(),
-        "confirmed": _confirmed_summary(best_confirmed),
+        "confirmed": confirmed_summary(best_confirmed),
         "distinguishable": decision.distinguishable if decision else None,
         "choice": decision.choice_sentence() if decision else None,
         **({"seed_rule": seeds.summary["best"]["rule"]} if seeds else {}),
@@ -115,5 +115,5 @@ def finish(prepared: PreparedSweep, results, baseline_results, console: Console 
         )
         console.print(f"  pushed to {url}")
         summary["hub_url"] = url
-    _write(prepared, summary, rows, card)
+    write_report(prepared, summary, rows, card)
     return summary

@@ -16,10 +16,10 @@ from orchestrator.results.rows import TrialRow
 from orchestrator.runtime.resources import resource_hours, trial_footprint
 from orchestrator.search.space import describe, from_sample
 from orchestrator.sweep.prepare import PreparedSweep
-from orchestrator.sweep.rank import _checkpoint
+from orchestrator.sweep.rank import checkpoint_of
 
 
-def _card(
+def card_info(
     prepared: PreparedSweep,
     rows: list[TrialRow],
     baseline: TrialRow | None,
@@ -53,8 +53,8 @@ def _card(
             t.rank_metric,
             t.rank_mode,
             winner.value(t.rank_metric),
-            _checkpoint(winner).step,
-            int(_checkpoint(winner).metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)),
+            checkpoint_of(winner).step,
+            int(checkpoint_of(winner).metrics.get(M.EVAL_N_EPISODES, cfg.eval.n_episodes)),
             cfg.eval.seed,
         ),
         winner=winner_confirmed,

@@ -13,9 +13,7 @@ from orchestrator.runtime.experiment import space_spec
 from orchestrator.sweep.prepare import PreparedSweep
 
 
-def _search_summary(
-    prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, stops: list[dict]
-) -> dict:
+def search_summary(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, stops: list[dict]) -> dict:
     """summary.json's account of the search: metric and objectives, episodes, the ranked trials, the stops."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     summary: dict[str, Any] = {
@@ -39,7 +37,7 @@ def _search_summary(
     return summary
 
 
-def _print_stops(stops: list[dict], console: Console) -> None:
+def print_stops(stops: list[dict], console: Console) -> None:
     for s in stops:
         noise = (
             f"overlapping {s['overlapping']} of {s['survivors']} survivors' intervals there"
@@ -52,9 +50,9 @@ def _print_stops(stops: list[dict], console: Console) -> None:
         )
 
 
-def _print_winner(winner: TrialRow, metric: str, console: Console, retrained: bool = False) -> None:
+def print_winner(winner: TrialRow, metric: str, console: Console, retrained: bool = False) -> None:
     console.print(
-        f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {_checkpoint(winner).step}): "
+        f"\n[bold]Best trial[/bold] {winner.trial_id} (its checkpoint at step {checkpoint_of(winner).step}): "
         f"{metric} = {winner.value(metric):.4g} in the search"
     )
     console.print(f"  config diff vs base: {winner.params}")
@@ -67,7 +65,7 @@ def _print_winner(winner: TrialRow, metric: str, console: Console, retrained: bo
         )
 
 
-def _checkpoint(row: TrialRow) -> Candidate:
+def checkpoint_of(row: TrialRow) -> Candidate:
     """A ranked or retrained row's best checkpoint: those rows are kept only with one (and its path)."""
     assert row.best is not None, f"{row.trial_id} has no evaluated checkpoint"
     return row.best

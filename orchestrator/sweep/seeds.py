@@ -20,9 +20,9 @@ from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.paired import OverSeeds
 from orchestrator.results.rows import TrialRow, rows_of
 from orchestrator.sweep.confirm import confirm
-from orchestrator.sweep.confirm_top import _write_eval_infos
+from orchestrator.sweep.confirm_top import write_eval_infos
 from orchestrator.sweep.prepare import PreparedSweep
-from orchestrator.sweep.rank import _checkpoint
+from orchestrator.sweep.rank import checkpoint_of
 
 
 @dataclass
@@ -54,7 +54,7 @@ def new_seeds(taken: set[int], first: int, count: int) -> list[int]:
     return out
 
 
-def _seeds(
+def confirm_seeds(
     prepared: PreparedSweep,
     ranked: list[TrialRow],
     winner: TrialRow,
@@ -88,14 +88,14 @@ def _seeds(
         + (f" and the default config with seeds {default_seeds}" if default_seeds else "")
         + " ..."
     )
-    retrained = _retrained(prepared, winner.params, seeds, "seeds")
-    default_rows = _retrained(prepared, {}, default_seeds, "baseline_seeds") if default_seeds else []
-    entries = [(r.trial_id, _checkpoint(r)) for r in siblings] + [
-        (f"seed_{seed_of(r, cfg.seed)}", _checkpoint(r)) for r in retrained
+    retrained = retrain(prepared, winner.params, seeds, "seeds")
+    default_rows = retrain(prepared, {}, default_seeds, "baseline_seeds") if default_seeds else []
+    entries = [(r.trial_id, checkpoint_of(r)) for r in siblings] + [
+        (f"seed_{seed_of(r, cfg.seed)}", checkpoint_of(r)) for r in retrained
     ]
-    entries += [(f"baseline_seed_{seed_of(r, cfg.seed)}", _checkpoint(r)) for r in default_rows]
+    entries += [(f"baseline_seed_{seed_of(r, cfg.seed)}", checkpoint_of(r)) for r in default_rows]
     confirmed = {c.label: c for c in confirm(cfg, entries, t.confirm_episodes, t.confirm_seed)}
-    _write_eval_infos(prepared, list(confirmed.values()))
+    write_eval_infos(prepared, list(confirmed.values()))
 
     config = [winner_confirmed] + [confirmed[label] for label, _ in entries[: len(siblings) + len(retrained)]]
     config_rows = [winner, *siblings, *retrained]
@@ -148,7 +148,7 @@ def _seeds(
     return Seeds(config, config_rows, default, versus, representative, row, summary)
 
 
-def _retrained(prepared: PreparedSweep, params: dict, seeds: list[int], name: str) -> list[TrialRow]:
+def retrain(prepared: PreparedSweep, params: dict, seeds: list[int], name: str) -> list[TrialRow]:
     from orchestrator.sweep.tuner import retrain_with_seeds
 
     if not seeds:

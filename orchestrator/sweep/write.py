@@ -16,7 +16,7 @@ from orchestrator.runtime import storage
 from orchestrator.sweep.prepare import PreparedSweep
 
 
-def _write(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: ModelCardInfo | None) -> None:
+def write_report(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], card: ModelCardInfo | None) -> None:
     t, out = prepared.tune_cfg, prepared.experiment_dir
     lines = [f"# Sweep {t.experiment_name}", "", markdown_table(rows, [m for m, _ in t.objectives]), ""]
     lines += front_markdown(summary.get("pareto_front"))

@@ -224,14 +224,14 @@ def test_the_sweep_confirms_in_stages_and_reports_the_paired_decision(tmp_path, 
     outcomes = {"t1": rate(0.9, 50), "t2": rate(0.1, 50), "t3": rate(0.0, 50), "baseline": rate(0.05, 50)}
     calls = []
     monkeypatch.setattr(sweep_results, "confirm", _fake_confirm(outcomes, calls))
-    monkeypatch.setattr(sweep_results, "_write_eval_infos", lambda *a, **k: None)
+    monkeypatch.setattr(sweep_results, "write_eval_infos", lambda *a, **k: None)
     prepared = _prepared(tmp_path, confirm_top_k=3, confirm_episodes=50, confirm_stage_episodes=10)
     out = io.StringIO()
-    winner, confirmed_, baseline, decision = sweep_results._confirm_top(
+    winner, confirmed_, baseline, decision = sweep_results.confirm_top(
         prepared, [_row("t1"), _row("t2"), _row("t3")], _row("baseline"), None, Console(file=out, width=200)
     )
     assert winner.trial_id == "t1" and baseline.label == "baseline" and calls == [(["t1", "t2", "t3", "baseline"], 20)]
-    summary = sweep_results._confirmation_summary(confirmed_, decision, prepared.tune_cfg)
+    summary = sweep_results.confirmation_summary(confirmed_, decision, prepared.tune_cfg)
     assert summary["n_episodes"] == 20 and summary["planned_episodes"] == 50 and summary["distinguishable"]
     assert summary["difference_vs_baseline"]["ci"][0] > 0 and summary["difference_vs_baseline"]["paired"]
     assert summary["comparison"].startswith("the sweep improved success by 90.0 points (paired 99.67 % CI")
@@ -262,13 +262,13 @@ def test_the_sweep_compares_the_config_with_the_default_over_the_same_seeds(tmp_
         return [_row(f"{name}{s}", {**params, "seed": s}) for s in seeds]
 
     monkeypatch.setattr(sweep_results, "confirm", _fake_confirm(outcomes, calls))
-    monkeypatch.setattr(sweep_results, "_write_eval_infos", lambda *a, **k: None)
-    monkeypatch.setattr(sweep_results, "_retrained", fake_retrain)
+    monkeypatch.setattr(sweep_results, "write_eval_infos", lambda *a, **k: None)
+    monkeypatch.setattr(sweep_results, "retrain", fake_retrain)
     prepared = _prepared(tmp_path, confirm_seeds=2, confirm_episodes=20, repeats=2)
     winner = _row("t1", {"optimizer.lr": 1e-3}, config_id="c1", repeat=0)
     sibling = _row("t1b", {"optimizer.lr": 1e-3}, config_id="c1", repeat=1)
     other = _row("t2", {"optimizer.lr": 1e-4}, config_id="c2", repeat=0)
-    seeds = sweep_results._seeds(
+    seeds = sweep_results.confirm_seeds(
         prepared,
         [winner, sibling, other],
         winner,

@@ -95,15 +95,15 @@ def test_task_group_as_lerobot_eval_names_it():
 
 def test_the_confirmation_writes_one_file_per_candidate(tmp_path):
     from orchestrator.envs.configs import PushTEnvConfig
-    from orchestrator.sweep.confirm_top import _write_eval_infos
+    from orchestrator.sweep.confirm_top import write_eval_infos
 
     prepared = SimpleNamespace(default_cfg=SimpleNamespace(env=PushTEnvConfig()), experiment_dir=tmp_path)
     confirmed = [
         _confirmed(label, Candidate(label, 20, {}, f"/ckpt/{label}"), lerobot_episodes()[::-1], 3.0)
         for label in ("abc_00001", "abc_00000", "baseline")
     ]
-    _write_eval_infos(prepared, confirmed)
-    _write_eval_infos(prepared, confirmed[:1], prefix="seed_")
+    write_eval_infos(prepared, confirmed)
+    write_eval_infos(prepared, confirmed[:1], prefix="seed_")
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert written == [
         f"confirm/{label}/eval_info.json" for label in ("abc_00000", "abc_00001", "baseline", "seed_abc_00001")
