@@ -36,9 +36,10 @@ def search_algorithm(
     resumes with the sweep; None keeps it in memory (a replay, a test)."""
     space = space or {}
     # Random search goes through Optuna's RandomSampler, which the searcher below keeps from training a config twice
-    # (Tune's BasicVariantGenerator draws with replacement: in a discrete space it repeats configs). Only a space
-    # with grid_search values stays with Tune's generator: there the grid is enumerated and the rest drawn around it.
-    if t.search == "optuna" or (t.search == "random" and not has_grid(space)):
+    # (Tune's BasicVariantGenerator draws with replacement: in a discrete space it repeats configs). Two cases stay
+    # with Tune's generator: a space with grid_search values (the grid enumerated, the rest drawn around it), and
+    # PBT/PB2, which Tune runs only with its own generator (its population explores by mutation, not by sampling).
+    if t.search == "optuna" or (t.search == "random" and not has_grid(space) and not is_population(t.scheduler)):
         import optuna
 
         if not terminal.verbose():

@@ -213,6 +213,8 @@ def test_search_alg_per_search_mode():
     grid = {"steps": tune.grid_search([10, 20])}
     assert type(search_algorithm(TuneConfig(search="random"), 2, grid)).__name__ == "BasicVariantGenerator"
     assert type(search_algorithm(TuneConfig(search="grid"), 2, grid)).__name__ == "BasicVariantGenerator"
+    pbt = TuneConfig(search="random", scheduler="pbt")  # Tune refuses a Searcher beside PBT
+    assert type(search_algorithm(pbt, 2, {"steps": tune.choice([10, 20])})).__name__ == "BasicVariantGenerator"
 
 
 def test_the_repeat_index_offsets_the_seed_and_names_the_config():
