@@ -152,7 +152,7 @@ def cmd_sweep(args: list[str]) -> None:
         return
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.runtime.ray_start import local_resource_problems
-    from orchestrator.sweep.finish import finish
+    from orchestrator.sweep.recipe import finish
 
     raise_if(
         local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),

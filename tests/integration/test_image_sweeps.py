@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.sweep.finish import finish
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import finish
 from tests.conftest import TINY_ACT
 
 pytestmark = pytest.mark.integration

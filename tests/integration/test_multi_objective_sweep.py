@@ -13,8 +13,8 @@ from orchestrator.policies.costs import n_params
 from orchestrator.policies.factory import load_policy
 from orchestrator.results.pareto import dominates
 from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.sweep.finish import finish
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import finish
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from safetensors.torch import load_file
 from orchestrator import metrics as M
 from orchestrator.results.lineage import read_lineage
 from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.sweep.finish import finish
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import finish
 from trainables.checkpointing import weights_digest
 
 pytestmark = pytest.mark.integration

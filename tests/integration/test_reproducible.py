@@ -7,8 +7,8 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.sweep.finish import finish
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import finish
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.sweep.finish import finish
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import finish
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from orchestrator.configs.parsing import build_config
 from orchestrator.sweep import tuner as sweep_mod
-from orchestrator.sweep.finish import finish
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import finish
 
 pytestmark = pytest.mark.integration
 
