@@ -10,13 +10,13 @@ Ray Tune publishes its own bookkeeping overhead (release test `test_bookkeeping_
 (a) Tune alone: `--trials` trials of a 1-s function (sleep 1 s, report once), at most one per logical CPU, once with
     `reuse_actors=True` (Tune's published setting) and once with `reuse_actors=False` (a new trial actor per trial, as
     in our sweeps). ideal = trials x 1 s / logical CPUs.
-(b) our trial path: `--ours-trials` trials of `orchestrator.sweep.tuner.run` (run_trial -> TorchTrainer) with a tiny ACT
-    and `--ours-steps` steps, `--ours-concurrency` at a time. Two ideals: the trials' own time inside run_trial
+(b) our trial path: `--ours-trials` trials of `orchestrator.sweep.recipe.search` (run_trial -> TorchTrainer) with a
+    tiny ACT and `--ours-steps` steps, `--ours-concurrency` at a time. Two ideals: the trials' own time inside run_trial
     (its start to its return, from trainables/phase_log.py: what Tune's bookkeeping adds on top) and the trials'
     training loops (first step to last report: everything a trial pays before and after training counts as overhead).
 
-ratio = wall / ideal; wall is one clock around Tuner.fit (a) or orchestrator.sweep.tuner.run (b), with the cluster up.
-On a machine with few real cores the logical CPUs oversubscribe it: every trial actor that starts costs real CPU.
+ratio = wall / ideal; wall is one clock around Tuner.fit (a) or orchestrator.sweep.recipe.search (b), with the cluster
+up. On a machine with few real cores the logical CPUs oversubscribe it: every trial actor that starts costs real CPU.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def tune_alone(trials: int, concurrency: int, reuse_actors: bool, storage: str) 
 
 
 def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
-    from orchestrator.sweep import tuner as sweep
     from orchestrator.sweep.prepare import prepare
+    from orchestrator.sweep.recipe import search
 
     space = Path(storage) / "tiny_space.py"
     space.write_text(TINY_SPACE)
@@ -108,7 +108,7 @@ def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
         ],
     )
     start = time.perf_counter()
-    results, _ = sweep.run(prepared)
+    results, _ = search(prepared)
     wall = time.perf_counter() - start
     marks: dict[str, dict[str, float]] = {}
     for line in Path(os.environ["ROBOT_SWEEPS_PHASE_LOG"]).read_text().splitlines():

@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/bench_sweep_overhead.py [--lengths 15 30 60] [--trials 2] [--repeats 1]
 
-For each target loop length L (seconds) it runs a real sweep with `orchestrator.sweep.prepare.prepare` and `orchestrator.sweep.tuner.run` on
-benchmarks/sweep_space.py (the demo's ACT, a tune.choice over lr, eval off, no scheduler, random search), with
-`steps` chosen so one trial trains about L seconds, 2 trials at a time (1 CPU per Train worker, Ray on 2 CPUs).
+For each target loop length L (seconds) it runs a real sweep with `orchestrator.sweep.prepare.prepare` and
+`orchestrator.sweep.recipe.search` on benchmarks/sweep_space.py (the demo's ACT, a tune.choice over lr, eval off, no
+scheduler, random search), with `steps` chosen so one trial trains about L seconds, 2 trials at a time (1 CPU per
+Train worker, Ray on 2 CPUs).
 
-- sweep wall time: one clock around `orchestrator.sweep.tuner.run` (Tuner start, every trial's start-up, training and
-  teardown, Tuner end; Ray itself is already up, as in any sweep after the first).
+- sweep wall time: one clock around `orchestrator.sweep.recipe.search` (Tuner start, every trial's start-up, training
+  and teardown, Tuner end; Ray itself is already up, as in any sweep after the first).
 - a trial's loop time, from the trial's own reports in Tune's `metrics_dataframe` (nothing is added to product
   code): `time_total_s` of the last report - that of the first report, plus the first report's window
   (`step * (train/update_s + train/data_s)`, timed inside the loop).
@@ -156,8 +157,8 @@ def ray_session_dir() -> str:
 
 
 def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -> dict:
-    from orchestrator.sweep import tuner as sweep
     from orchestrator.sweep.prepare import prepare
+    from orchestrator.sweep.recipe import search
     from trainables import phase_log
 
     prepared = prepare(
@@ -174,7 +175,7 @@ def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -
     )
     phase_log.mark(name, "sweep_start")
     start = time.perf_counter()
-    results, _ = sweep.run(prepared)
+    results, _ = search(prepared)
     wall = time.perf_counter() - start
     phase_log.mark(name, "sweep_end")
     if results.errors:

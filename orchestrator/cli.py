@@ -137,42 +137,9 @@ def cmd_sweep(args: list[str]) -> None:
     if args[0] in ("--help", "-h"):
         print(USAGE)
         return
-    from orchestrator.preflight import check_dataset_fits, check_hub
-    from orchestrator.sweep import tuner as sweep
-    from orchestrator.sweep.prepare import prepare
+    from orchestrator.sweep.recipe import sweep  # (here, not at the top: `--help` and `report` load no Ray, no torch)
 
-    dry = "--dry-run" in args
-    path, rest = args[0], [a for a in args[1:] if a != "--dry-run"]
-    prepared = prepare(path, rest)
-    check_hub(prepared.default_cfg)
-    if dry:
-        from orchestrator.sweep.dry_run import dry_run
-
-        dry_run(prepared)
-        return
-    from orchestrator.datasets.record import ensure_dataset
-    from orchestrator.runtime.ray_start import local_resource_problems
-    from orchestrator.sweep.recipe import finish
-
-    raise_if(
-        local_resource_problems(prepared.default_cfg.resources, prepared.default_cfg.policy.device),
-        "resources this machine cannot provide",
-    )
-    check_dataset_fits(prepared.default_cfg, ensure_dataset(prepared.default_cfg.dataset, prepared.default_cfg.env))
-    try:
-        results, baseline = sweep.run(prepared)
-        finish(prepared, results, baseline)
-    except (KeyboardInterrupt, StorageFull) as e:  # the report says "interrupted" (not "running") until resumed
-        from orchestrator.runtime.experiment import mark_interrupted
-        from orchestrator.runtime.interrupts import requested
-
-        try:
-            mark_interrupted(
-                prepared.storage_dir, "storage full" if isinstance(e, StorageFull) else requested() or "SIGINT"
-            )
-        except OSError:
-            pass  # (a full disk may not take even the marker; the message still says how to resume)
-        raise
+    sweep(args[0], [a for a in args[1:] if a != "--dry-run"], dry="--dry-run" in args)
 
 
 def cmd_train(args: list[str]) -> None:

@@ -8,7 +8,7 @@ two things LeRobot does not have: each episode's reset seed (`seeds`, beside the
 project's own metrics (success with its 95 % Wilson interval, ...) under `robot_sweeps`.
 
 Used by `python -m orchestrator eval --output_dir` (orchestrator/evaluate.py) and by the confirmation at the end of a
-sweep (orchestrator/sweep/finish.py: `<experiment>/confirm/<label>/eval_info.json`).
+sweep (orchestrator/sweep/confirm_top.py: `<experiment>/confirm/<label>/eval_info.json`).
 """
 
 from __future__ import annotations

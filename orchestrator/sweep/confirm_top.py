@@ -7,11 +7,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from orchestrator import metrics as M
-from orchestrator.results.confirmation import (
-    Decision,
-    decide,
-    plan_for,
-)
+from orchestrator.results.confirmation import Decision, decide, plan_for
 from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
 from orchestrator.results.pareto import Front

@@ -5,21 +5,80 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.console import Console
+
 from orchestrator import metrics as M
-from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence
+from orchestrator.publish.best import export_best
+from orchestrator.publish.hub import push_to_hub
+from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
 from orchestrator.report.table import markdown_table
-from orchestrator.results.confirmation import (
-    Decision,
-)
+from orchestrator.results.confirmation import Decision
 from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.rows import TrialRow
 from orchestrator.runtime.resources import resource_hours, trial_footprint
 from orchestrator.search.space import describe, from_sample
+from orchestrator.sweep.confirm_top import confirmed_summary
 from orchestrator.sweep.prepare import PreparedSweep
 from orchestrator.sweep.rank import checkpoint_of
 
 
-def card_info(
+def publish_best(
+    prepared: PreparedSweep,
+    rows: list[TrialRow],
+    baseline: TrialRow | None,
+    best_row: TrialRow,
+    best_confirmed: Confirmed | None,
+    baseline_confirmed: Confirmed | None,
+    decision: Decision | None,
+    summary: dict,
+    console: Console,
+) -> ModelCardInfo:
+    """Export `best_row`'s checkpoint as best/ with its model card (the evidence so far in `summary`: the seed
+    spread, the Pareto front), push it when hub.repo_id and hub.push ask for it; adds best, compute, model_card (and
+    hub_url) to `summary`. Returns the card's facts."""
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    seeds = summary.get("seed_spread")
+    best_dir = export_best(checkpoint_of(best_row), prepared.experiment_dir / "best")
+    card = _card_info(
+        prepared,
+        rows,
+        baseline,
+        best_row,
+        best_confirmed,
+        baseline_confirmed,
+        decision,
+        seeds,
+        summary.get("pareto_front"),
+    )
+    write_model_card(best_dir, card)
+    console.print(f"  best policy, config and model card: {best_dir}")
+    if decision is not None and not decision.distinguishable:  # (the user asked for a policy: here it is, marked)
+        console.print(
+            f"  [yellow]best/ holds {best_row.trial_id} all the same, and its model card says that "
+            f"{decision.choice_sentence()}[/yellow]"
+        )
+    summary["best"] = {
+        **best_row.summary(),
+        "confirmed": confirmed_summary(best_confirmed),
+        "distinguishable": decision.distinguishable if decision else None,
+        "choice": decision.choice_sentence() if decision else None,
+        **({"seed_rule": seeds["best"]["rule"]} if seeds else {}),
+    }
+    summary["compute"] = {"cpu_hours": card.cpu_hours, "gpu_hours": card.gpu_hours}
+    summary["model_card"] = card_info_to_dict(card)  # `push` rebuilds the card from it for the repo it pushes to
+    if cfg.hub.repo_id and cfg.hub.push:
+        url = push_to_hub(
+            best_dir,
+            cfg.hub.repo_id,
+            private=cfg.hub.private,
+            commit_message=f"Best policy of sweep {t.experiment_name}",
+        )
+        console.print(f"  pushed to {url}")
+        summary["hub_url"] = url
+    return card
+
+
+def _card_info(
     prepared: PreparedSweep,
     rows: list[TrialRow],
     baseline: TrialRow | None,

@@ -3,17 +3,64 @@ scheduler's stops, the winner of the search."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 
+from orchestrator.report.table import print_table
 from orchestrator.results.candidates import Candidate
-from orchestrator.results.rows import TrialRow, config_summaries
+from orchestrator.results.rows import TrialRow, config_summaries, rank, rows_of, scheduler_stops
+from orchestrator.runtime import storage
 from orchestrator.runtime.experiment import space_spec
 from orchestrator.sweep.prepare import PreparedSweep
 
 
-def search_summary(prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, stops: list[dict]) -> dict:
+@dataclass
+class Ranking:
+    """The trials after the Tuner, ranked by their best checkpoints."""
+
+    rows: list[TrialRow]  # every trial, ranked (the infeasible and the failed ones too)
+    baseline: TrialRow | None
+    ranked: list[TrialRow]  # the candidates: a value of the metric and a checkpoint, no constraint broken
+    summary: dict  # summary.json's account of the search, which the later stages extend
+
+
+def rank_trials(prepared: PreparedSweep, results, baseline_results, console: Console) -> Ranking:
+    """Rank every trial by its best checkpoint and print the table and the scheduler's stops; `baseline_results` is
+    the baseline's ResultGrid, the warm start's TrialRow (reused), or None."""
+    t, cfg = prepared.tune_cfg, prepared.default_cfg
+    metric, mode = t.rank_metric, t.rank_mode  # with several objectives: the first
+    rows = rank(rows_of(results, cfg.steps, metric, mode), metric, mode)
+    baseline = (
+        baseline_results
+        if isinstance(baseline_results, TrialRow) or baseline_results is None
+        else rows_of(baseline_results, cfg.steps, metric, mode)[0]
+    )  # (a TrialRow: the warm start's, reused)
+    columns = [m for m, _ in t.objectives]
+    print_table(rows, columns, console)
+    stops = scheduler_stops(rows)
+    _print_stops(stops, console)
+    summary = _search_summary(prepared, rows, baseline, stops)
+    infeasible = [r for r in rows if r.status == "infeasible"]
+    if infeasible:
+        console.print(f"  infeasible (broke a constraint, not trained): {len(infeasible)} of {len(rows)} trials")
+    ranked = [
+        r
+        for r in rows
+        if r.value(metric) is not None and r.best and r.best.checkpoint_path and r.status != "infeasible"
+    ]
+    if not ranked:
+        console.print(
+            f"[red]No trial reported {metric}; see the errors above and "
+            f"{storage.join(prepared.storage_dir, 'trials')}[/red]"
+        )
+    return Ranking(rows, baseline, ranked, summary)
+
+
+def _search_summary(
+    prepared: PreparedSweep, rows: list[TrialRow], baseline: TrialRow | None, stops: list[dict]
+) -> dict:
     """summary.json's account of the search: metric and objectives, episodes, the ranked trials, the stops."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     summary: dict[str, Any] = {
@@ -37,7 +84,7 @@ def search_summary(prepared: PreparedSweep, rows: list[TrialRow], baseline: Tria
     return summary
 
 
-def print_stops(stops: list[dict], console: Console) -> None:
+def _print_stops(stops: list[dict], console: Console) -> None:
     for s in stops:
         noise = (
             f"overlapping {s['overlapping']} of {s['survivors']} survivors' intervals there"

@@ -9,13 +9,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from orchestrator import metrics as M
-from orchestrator.results.confirmation import (
-    compared_metric,
-    median_seed,
-    score,
-    versus_default,
-    words,
-)
+from orchestrator.results.confirmation import compared_metric, median_seed, score, versus_default, words
 from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.paired import OverSeeds
 from orchestrator.results.rows import TrialRow, rows_of
@@ -23,6 +17,7 @@ from orchestrator.sweep.confirm import confirm
 from orchestrator.sweep.confirm_top import write_eval_infos
 from orchestrator.sweep.prepare import PreparedSweep
 from orchestrator.sweep.rank import checkpoint_of
+from orchestrator.sweep.tuner import retrain_with_seeds
 
 
 @dataclass
@@ -149,8 +144,7 @@ def confirm_seeds(
 
 
 def retrain(prepared: PreparedSweep, params: dict, seeds: list[int], name: str) -> list[TrialRow]:
-    from orchestrator.sweep.tuner import retrain_with_seeds
-
+    """The config `params` retrained with `seeds` (the Tune experiment `name`): its runs that kept a checkpoint."""
     if not seeds:
         return []
     t, cfg = prepared.tune_cfg, prepared.default_cfg

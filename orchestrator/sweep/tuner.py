@@ -1,4 +1,5 @@
-"""Build, run and restore the Tuner of a sweep; hand its results to the report and the Hub.
+"""The Tuner of a sweep: built (searcher, scheduler, our callbacks), fit, restored on a resume; the fits of the
+search, the baseline and the seed retrains. Where a sweep keeps its files:
 
 <storage_path>/<experiment>/
     trials/      Tune's experiment (trial folders, tuner state, logs)   -> Tuner.restore resumes it
@@ -179,26 +180,33 @@ def fit(tuner: tune.Tuner, storage_dir: str) -> tune.ResultGrid:
     return results
 
 
-def run(prepared: PreparedSweep) -> tuple[tune.ResultGrid, tune.ResultGrid | TrialRow | None]:
-    """Fit the sweep, then the baseline (the base config's defaults on the same evaluation episodes), unless the warm
-    start's baseline is this one's run (then its row, reused: orchestrator/search/warm_start.py)."""
+def start_ray(prepared: PreparedSweep) -> None:
+    """Connect to Ray (or start it), make the storage ready for this sweep, link Ray's logs into the experiment and
+    clear the marker an interrupted run left: from here on the sweep runs."""
     connect_ray()
     _ready_storage(prepared)
     link_ray_logs(prepared.experiment_dir)
     clear_interrupted(prepared.storage_dir)
-    t = prepared.tune_cfg
+
+
+def fit_trials(prepared: PreparedSweep) -> tune.ResultGrid:
+    """The search: the trials the searcher samples and the scheduler stops, as the Tune experiment `trials`."""
     incumbent = (
         create_incumbent(storage.join(prepared.storage_dir, "trials")) if _incumbent_of(prepared, "trials") else None
     )  # the search's best evaluation so far, for staged evaluations (held for the whole search)
-    results = fit(build_tuner(prepared, "trials", prepared.space, t.num_samples, search=True), prepared.storage_dir)
+    tuner = build_tuner(prepared, "trials", prepared.space, prepared.tune_cfg.num_samples, search=True)
+    results = fit(tuner, prepared.storage_dir)
     if incumbent is not None:
         ray.kill(incumbent)
-    baseline = None
-    if t.baseline and prepared.space:
-        baseline = reuse_baseline(
-            prepared.warm_start, prepared.storage_dir, str(prepared.experiment_dir / "logs" / "baseline.log")
-        ) or fit(build_tuner(prepared, "baseline", {}, 1, search=False), prepared.storage_dir)
-    return results, baseline
+    return results
+
+
+def fit_baseline(prepared: PreparedSweep) -> tune.ResultGrid | TrialRow:
+    """The baseline: the base config's defaults on the same evaluation episodes, unless the warm start's baseline is
+    this one's run (then its row, reused: orchestrator/search/warm_start.py)."""
+    return reuse_baseline(
+        prepared.warm_start, prepared.storage_dir, str(prepared.experiment_dir / "logs" / "baseline.log")
+    ) or fit(build_tuner(prepared, "baseline", {}, 1, search=False), prepared.storage_dir)
 
 
 def _incumbent_of(prepared: PreparedSweep, name: str) -> str | None:

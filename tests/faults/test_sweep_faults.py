@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
+from orchestrator.sweep.recipe import search
 from tests.conftest import TINY_ACT
 from tests.faults.inject import (
     actor_ids,
@@ -73,7 +73,7 @@ def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_pat
         return driver.pid
 
     killer, killed = _in_background(kill_the_trial_driver)
-    results, _ = sweep_mod.run(prepared)
+    results, _ = search(prepared)
     killer.join(timeout=5)
     assert killed and results.num_errors == 0
     result = results[0]
@@ -123,7 +123,7 @@ def test_lost_node_trial_is_retried_on_another_node_from_its_last_checkpoint(tmp
             return node.node_id
 
         killer, killed = _in_background(kill_the_node)
-        results, _ = sweep_mod.run(prepared)
+        results, _ = search(prepared)
         killer.join(timeout=5)
     finally:
         for h in holders:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
-from orchestrator.sweep.recipe import finish
+from orchestrator.sweep.recipe import finish, search
 from tests.conftest import TINY_ACT
 
 pytestmark = pytest.mark.integration
@@ -48,7 +47,7 @@ def test_image_search_space_runs_a_tiny_sweep(name, tmp_path, tiny_pixels_datase
         [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=img", *COMMON, *SPACES[name]],
     )
     assert "observation.image" in prepared.default_cfg.env.features()
-    results, baseline = sweep_mod.run(prepared)
+    results, baseline = search(prepared)
     summary = finish(prepared, results, baseline)
 
     trials = summary["trials"]

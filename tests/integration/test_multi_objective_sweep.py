@@ -12,9 +12,8 @@ from orchestrator import metrics as M
 from orchestrator.policies.costs import n_params
 from orchestrator.policies.factory import load_policy
 from orchestrator.results.pareto import dominates
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
-from orchestrator.sweep.recipe import finish
+from orchestrator.sweep.recipe import finish, search
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +47,7 @@ def test_a_two_objective_sweep_reports_its_pareto_front_and_exports_the_chosen_m
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=mo"])
-    results, _ = sweep_mod.run(prepared)
+    results, _ = search(prepared)
     summary = finish(prepared, results, None)
     experiment = tmp_path / "mo"
 

@@ -17,9 +17,8 @@ from safetensors.torch import load_file
 
 from orchestrator import metrics as M
 from orchestrator.results.lineage import read_lineage
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
-from orchestrator.sweep.recipe import finish
+from orchestrator.sweep.recipe import finish, search
 from trainables.checkpointing import weights_digest
 
 pytestmark = pytest.mark.integration
@@ -58,7 +57,7 @@ def test_an_exploited_trial_continues_the_donors_checkpoint_with_a_mutated_lr(tm
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=pbt"])
-    results, _ = sweep_mod.run(prepared)
+    results, _ = search(prepared)
     summary = finish(prepared, results, None)
     check_exploit(tmp_path / "pbt", summary)
 

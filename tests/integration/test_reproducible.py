@@ -6,9 +6,8 @@ import json
 import pytest
 
 from orchestrator import metrics as M
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
-from orchestrator.sweep.recipe import finish
+from orchestrator.sweep.recipe import finish, search
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +36,7 @@ def _run(tmp_path, name, *extra):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", f"--tune.experiment_name={name}", *extra])
-    results, baseline = sweep_mod.run(prepared)
+    results, baseline = search(prepared)
     summary = finish(prepared, results, baseline)
     history = [
         json.loads(line)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
-from orchestrator.sweep.recipe import finish
+from orchestrator.sweep.recipe import finish, search
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +42,7 @@ def test_conditional_constrained_sweep_with_repeats(tmp_path, tiny_dataset, ray_
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=rules"])
-    results, baseline = sweep_mod.run(prepared)
+    results, baseline = search(prepared)
     summary = finish(prepared, results, baseline)
 
     trials = {t["trial_id"]: t for t in summary["trials"]}

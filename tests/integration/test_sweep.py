@@ -10,9 +10,8 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from orchestrator.configs.parsing import build_config
-from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
-from orchestrator.sweep.recipe import finish
+from orchestrator.sweep.recipe import finish, search
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +45,7 @@ def test_tiny_sweep(tmp_path, tiny_dataset, ray_cluster):
     path = tmp_path / "space.py"
     path.write_text(SPACE)
     prepared = prepare(str(path), [f"--tune.storage_path={tmp_path}", "--tune.experiment_name=tiny"])
-    results, baseline = sweep_mod.run(prepared)
+    results, baseline = search(prepared)
     summary = finish(prepared, results, baseline)
 
     trials = summary["trials"]
