@@ -7,7 +7,7 @@ every 60 s (seen with random and grid, whose BasicVariantGenerator took no limit
 `max_concurrent_trials` "will be ignored"; random search now samples through Optuna's searcher). Here each trial
 body does what a Train worker does: it asks for one CPU outside the trial's placement group. Without the limit that
 request never runs and the trial fails after 60 s; the test also checks that no more trials ran at once than fit.
-The real trial path runs in test_sweep.py (Optuna + ASHA, 3 trials on the same cluster) and
+The real trial path runs in test_sweep.py (Optuna + ASHA, 2 trials on the same cluster) and
 tests/e2e/test_job_submit.py (random)."""
 
 import logging
