@@ -61,7 +61,7 @@ def loop_and_startup(df) -> tuple[float, float]:
 
 # The marks of one trial, in the order they happen, and what the time between two consecutive marks is.
 PHASES = [
-    ("sweep_start", "Tune: sweep.run() -> the trial driver's process exists"),
+    ("sweep_start", "Tune: the sweep's search() -> the trial driver's process exists"),
     ("driver_process", "driver: process start -> trainables.trial imported (Ray worker boot, Tune's trainable)"),
     ("driver_import_start", "driver: imports of trainables.trial (ray.train, torch, our code)"),
     ("driver_imported", "driver: imported -> run_trial() called (Tune's function runner)"),
@@ -85,7 +85,7 @@ PHASES = [
     ("wg_shutdown_start", "Train: worker group shutdown"),
     ("wg_shutdown_done", "Train: controller shutdown (cleaner stopped), result back to the driver"),
     ("fit_end", "driver: fit returned -> run_trial returns (actors killed)"),
-    ("driver_end", "Tune: last trial's run_trial returned -> sweep.run() returns"),
+    ("driver_end", "Tune: last trial's run_trial returned -> search() returns"),
     ("sweep_end", None),
 ]
 
