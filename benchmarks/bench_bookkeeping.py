@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import DEFAULT_CACHE, use_cache  # noqa: E402
+from orchestrator.experiment_layout import trial_folder  # noqa: E402
 
 TUNE_PUBLISHED = {"trials": 10_000, "wall": 715.0, "ideal": 625.0}  # docs: Tune scalability, bookkeeping overhead
 
@@ -118,7 +119,7 @@ def our_path(trials: int, concurrency: int, steps: int, storage: str) -> dict:
     for r in results:
         if r.error is not None:
             continue
-        m = marks.get(f"trial_{r.metrics.get('trial_id')}", {})
+        m = marks.get(trial_folder(r.metrics.get("trial_id")), {})
         if "driver_end" not in m:  # stopped before it ran (Ctrl-C)
             continue
         inside.append(m["driver_end"] - m["driver_start"])

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from orchestrator.experiment_layout import SUMMARY
+
 ROOT = Path(__file__).resolve().parents[1]
 RULES = {
     "asha_tpe": ["--tune.search=optuna", "--tune.scheduler=asha"],
@@ -59,7 +61,7 @@ def run_sweep(space: str, rule: str, seed: int, storage: Path, extra: list[str],
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
-    summary = json.loads((storage / name / "summary.json").read_text())
+    summary = json.loads((storage / name / SUMMARY).read_text())
     return score(summary, rule, seed, wall)
 
 
@@ -105,7 +107,7 @@ def main() -> None:
                 walls = {
                     (r["rule"], r["seed"]): r["wall_s"] for r in json.loads((storage / "bench_search.json").read_text())
                 }
-                summary = json.loads((storage / f"{rule}-seed{seed}" / "summary.json").read_text())
+                summary = json.loads((storage / f"{rule}-seed{seed}" / SUMMARY).read_text())
                 row = score(summary, rule, seed, walls.get((rule, seed), 0.0))
             else:
                 row = run_sweep(args.space, rule, seed, storage, args.extra, args.n_episodes)

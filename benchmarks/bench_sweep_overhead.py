@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import DEFAULT_CACHE, BareTrainer, demo_config, start_ray, summary, use_cache  # noqa: E402
+from orchestrator.experiment_layout import trial_folder  # noqa: E402
 
 TARGET = 1.10  # for trials of a minute (issue 10, item 6)
 CONCURRENCY = 2
@@ -185,7 +186,7 @@ def run_sweep(steps: int, log_freq: int, trials: int, storage: str, name: str) -
     marks = read_phases(os.environ[phase_log.ENV_VAR])
     for run, train_marks in read_train_logs(ray_session_dir()).items():
         marks.setdefault(run, {}).update(train_marks)
-    trial_marks = [marks.get(f"trial_{r.metrics['trial_id']}", {}) for r in results]
+    trial_marks = [marks.get(trial_folder(r.metrics["trial_id"]), {}) for r in results]
     phases = [phase_durations(m, marks[name]) for m in trial_marks]
     last = max(range(len(phases)), key=lambda i: trial_marks[i].get("driver_end", 0.0))
     tune_end = PHASES[-2][1]  # the sweep's end only follows the trial that ended last

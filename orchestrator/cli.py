@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from orchestrator.errors import StorageFull, UserError, problem, raise_if
+from orchestrator.experiment_layout import log_file
 from orchestrator.usage import USAGE
 
 
@@ -182,7 +183,7 @@ def cmd_train(args: list[str]) -> None:
         run_name=out.name,
         storage=str(out.parent),
         report_to_tune=False,
-        on_report=print_reports(out / "logs" / "train.log"),
+        on_report=print_reports(out / log_file("train")),
     )
     if result.error:
         raise SystemExit(f"training failed: {result.error}")

@@ -21,11 +21,9 @@ import torch
 
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.experiment_layout import PRETRAINED, TRAINING_STATE
 from orchestrator.policies.base import Policy
 from orchestrator.policy_source import WEIGHTS_NAME
-
-PRETRAINED = "pretrained_model"
-TRAINING_STATE = "training_state"
 
 
 def save_train_config(cfg: TrainPipelineConfig, path: Path) -> None:

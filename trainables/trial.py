@@ -32,6 +32,7 @@ from ray.util.queue import Empty, Queue
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import ResourcesConfig, TrainPipelineConfig
+from orchestrator.experiment_layout import RESULT, trial_folder
 from orchestrator.metrics import CHECKPOINT_PATH
 from orchestrator.plugins import import_user_packages
 from orchestrator.runtime import storage as storage_lib
@@ -64,7 +65,7 @@ def run_trial(
     another trial's (trainables/exploit.py). `incumbent`: the name of the sweep's best-so-far actor, which staged
     evaluations compare with (trainables/incumbent.py)."""
     trial_id = tune.get_context().get_trial_id()
-    phase_log.mark_entry(f"trial_{trial_id}", "driver", _IMPORT_START, _IMPORT_END)
+    phase_log.mark_entry(trial_folder(trial_id), "driver", _IMPORT_START, _IMPORT_END)
     import_user_packages()  # the user's own policy/env packages, named by the driver (orchestrator/plugins.py)
     cfg = from_sample(base, sample, overrides, ties, validate=False)
     broken = violated(constraints or {}, cfg)
@@ -79,7 +80,7 @@ def run_trial(
         # node uploads its copy when the sweep ends)
         train = storage_lib.local_copy(train_storage) if storage_lib.is_uri(train_storage) else Path(train_storage)
         cfg.wandb.dir = str(train.resolve().parent)
-    run_name, on_report, start_from = f"trial_{trial_id}", None, None
+    run_name, on_report, start_from = trial_folder(trial_id), None, None
     if population:
         plan = exploit.start(trial_id, sample)
         run_name, on_report, start_from = (
@@ -88,7 +89,7 @@ def run_trial(
             plan.start_from,
         )
     missed = replay.unseen_reports(
-        storage_lib.join(train_storage, run_name), storage_lib.join(results_storage, f"trial_{trial_id}", "result.json")
+        storage_lib.join(train_storage, run_name), storage_lib.join(results_storage, trial_folder(trial_id), RESULT)
     )
     for report in missed:
         (on_report or tune.report)(report)
@@ -102,7 +103,7 @@ def run_trial(
             start_from=start_from,
             incumbent=incumbent,
         )
-    phase_log.mark(f"trial_{trial_id}", "driver_end")
+    phase_log.mark(trial_folder(trial_id), "driver_end")
 
 
 def fit_trainer(

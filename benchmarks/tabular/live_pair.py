@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.tabular import table as tables  # noqa: E402
 from orchestrator import metrics as M  # noqa: E402
+from orchestrator.experiment_layout import SUMMARY, TRIALS  # noqa: E402
 from orchestrator.runtime.experiment import load_experiment  # noqa: E402
 
 SPACE = "benchmarks/tabular/live_mw_push.py"
@@ -63,7 +64,7 @@ def main() -> None:
 
 def run(storage: str, name: str, extra: list[str]) -> dict:
     folder = Path(storage) / name
-    if (folder / "summary.json").is_file():  # finished by an earlier run of this script
+    if (folder / SUMMARY).is_file():  # finished by an earlier run of this script
         return {"folder": str(folder), "wall_s": None, "command": None}
     cmd = [
         sys.executable,
@@ -75,7 +76,7 @@ def run(storage: str, name: str, extra: list[str]) -> dict:
         f"--tune.experiment_name={name}",
         *extra,
     ]
-    if (folder / "trials").is_dir():
+    if (folder / TRIALS).is_dir():
         cmd.append("--tune.resume=true")
     start = time.monotonic()
     with open(Path(storage).mkdir(parents=True, exist_ok=True) or Path(storage) / f"{name}.log", "a") as log:
@@ -128,7 +129,7 @@ def compute(table: tables.Table, folder: str) -> dict:
 
 def winner(table: tables.Table, folder: str) -> dict:
     """The confirmed winner, and its checkpoint's true success in the table (the mean of its 50-150 episodes)."""
-    best = json.loads((Path(folder) / "summary.json").read_text())["best"]
+    best = json.loads((Path(folder) / SUMMARY).read_text())["best"]
     cfg = table.config(best["params"])
     step = best["best_step"]
     confirmed = best.get("confirmed") or {}

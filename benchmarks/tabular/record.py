@@ -25,6 +25,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tabular.grid import DATA, config_file, values_of  # noqa: E402
+from orchestrator.experiment_layout import (  # noqa: E402
+    CHECKPOINTS,
+    PRETRAINED,
+    RESULT,
+    TRAIN,
+    TRAINING_STATE,
+    TRIAL_FOLDERS,
+    TRIALS,
+)
 
 
 def main() -> None:
@@ -37,7 +46,7 @@ def main() -> None:
     task = importlib.import_module(f"benchmarks.tabular.{args.task}")
     experiment = Path(args.storage) / task.TASK
     if args.trial:
-        record_trial(task, experiment, experiment / "train" / args.trial)
+        record_trial(task, experiment, experiment / TRAIN / args.trial)
         return
     write_provenance(task, args)
     sweep = None
@@ -51,7 +60,7 @@ def main() -> None:
             f"--tune.storage_path={args.storage}",
             f"--tune.experiment_name={task.TASK}",
         ]
-        if (experiment / "trials").is_dir():
+        if (experiment / TRIALS).is_dir():
             cmd.append("--tune.resume=true")
         log = open(
             Path(args.storage).mkdir(parents=True, exist_ok=True) or Path(args.storage) / f"{task.TASK}.log", "a"
@@ -65,7 +74,7 @@ def main() -> None:
         )
     while True:
         running = sweep is not None and sweep.poll() is None
-        for run in sorted((experiment / "train").glob("trial_*")):
+        for run in sorted((experiment / TRAIN).glob(TRIAL_FOLDERS)):
             # each in a fresh process: a recording runs for hours, and the code on disk may change meanwhile
             if ready(task, run):
                 subprocess.run(
@@ -86,13 +95,13 @@ def main() -> None:
 def ready(task, run: Path) -> bool:
     """The trial has a checkpoint at every evaluation step (trained to the end) and its config is not recorded yet."""
     steps = set()
-    for ckpt in run.glob("checkpoint_*"):
-        step_file = ckpt / "training_state" / "training_step.json"
-        if step_file.is_file() and (ckpt / "pretrained_model" / "train_config.json").is_file():
+    for ckpt in run.glob(CHECKPOINTS):
+        step_file = ckpt / TRAINING_STATE / "training_step.json"
+        if step_file.is_file() and (ckpt / PRETRAINED / "train_config.json").is_file():
             step = json.loads(step_file.read_text())["step"]
             steps.add(step)
             if step == task.EVAL_STEPS[-1]:
-                params = json.loads((ckpt / "pretrained_model" / "train_config.json").read_text())
+                params = json.loads((ckpt / PRETRAINED / "train_config.json").read_text())
                 values = {k: _dotted(params, k) for k in task.GRID}
                 if config_file(task.TASK, values).is_file():
                     return False
@@ -114,10 +123,10 @@ def record_trial(task, experiment: Path, run: Path) -> None:
     from orchestrator.policies.factory import load_policy
 
     checkpoints = {}
-    for ckpt in run.glob("checkpoint_*"):
-        step_file = ckpt / "training_state" / "training_step.json"
-        if step_file.is_file() and (ckpt / "pretrained_model" / "model.safetensors").is_file():
-            checkpoints[json.loads(step_file.read_text())["step"]] = ckpt / "pretrained_model"
+    for ckpt in run.glob(CHECKPOINTS):
+        step_file = ckpt / TRAINING_STATE / "training_step.json"
+        if step_file.is_file() and (ckpt / PRETRAINED / "model.safetensors").is_file():
+            checkpoints[json.loads(step_file.read_text())["step"]] = ckpt / PRETRAINED
     if not set(task.EVAL_STEPS) <= set(checkpoints):
         return  # still training (or stopped): a resumed sweep finishes it
     cfg = build_config(json.loads((checkpoints[task.EVAL_STEPS[-1]] / "train_config.json").read_text()), [])
@@ -147,9 +156,7 @@ def record_trial(task, experiment: Path, run: Path) -> None:
             }
         )
     reports = [
-        json.loads(line)
-        for line in (experiment / "trials" / run.name / "result.json").read_text().splitlines()
-        if line.strip()
+        json.loads(line) for line in (experiment / TRIALS / run.name / RESULT).read_text().splitlines() if line.strip()
     ]
     train = [
         {

@@ -24,6 +24,7 @@ import draccus
 from orchestrator.configs.parsing import check_types, parse_cli
 from orchestrator.configs.train import HubConfig
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.experiment_layout import BEST, PRETRAINED, REPORT_MD, SUMMARY
 from orchestrator.policy_source import CONFIG_NAME, PREPROCESSOR_CONFIG, WEIGHTS_NAME
 from orchestrator.publish.hub import check_hub_access, push_to_hub, scrub_secrets
 from orchestrator.publish.model_card import card_info_from_dict, name_repo_in_card, write_model_card, write_policy_card
@@ -54,12 +55,12 @@ def push_from_args(args: list[str]) -> str | None:
     experiment, policy = locate(args[0])
 
     check_hub_access(repo_id)  # the token before anything is written or sent
-    summary = json.loads((experiment / "summary.json").read_text()) if experiment else None
+    summary = json.loads((experiment / SUMMARY).read_text()) if experiment else None
     if experiment and summary is not None:
         _experiment_card(policy, summary, repo_id)
         message = f"Best policy of sweep {summary.get('experiment', experiment.name)}"
     else:
-        message = f"Policy {policy.parent.name if policy.name == 'pretrained_model' else policy.name}"
+        message = f"Policy {policy.parent.name if policy.name == PRETRAINED else policy.name}"
     with tempfile.TemporaryDirectory() as staging:
         folder = policy
         if not (policy / "README.md").is_file():  # a card goes with the upload; the checkpoint stays as Ray wrote it
@@ -69,7 +70,7 @@ def push_from_args(args: list[str]) -> str | None:
         url = push_to_hub(folder, repo_id, private=hub.private, commit_message=message)
     if experiment and summary is not None:
         summary["hub_url"] = url
-        (experiment / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        (experiment / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
     print(f"pushed {policy} to {url}")
     print(f"  load it with --policy.path={repo_id}")
     return url
@@ -110,22 +111,22 @@ def locate(path: str) -> tuple[Path | None, Path]:
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise UserError(problem("folder", "no such folder", path), "bad command line")
-    if (folder / "summary.json").is_file():
-        if not (folder / "best").is_dir():
+    if (folder / SUMMARY).is_file():
+        if not (folder / BEST).is_dir():
             raise UserError(
                 problem(
                     "folder",
                     f"is an experiment without best/ (no trial reported the sweep's metric; "
-                    f"see {folder / 'report.md'}): nothing to push",
+                    f"see {folder / REPORT_MD}): nothing to push",
                     path,
                 ),
                 "bad command line",
             )
-        experiment, policy = folder, folder / "best"
-    elif folder.name == "best" and (folder.parent / "summary.json").is_file():
+        experiment, policy = folder, folder / BEST
+    elif folder.name == BEST and (folder.parent / SUMMARY).is_file():
         experiment, policy = folder.parent, folder
-    elif (folder / "pretrained_model").is_dir() and not (folder / CONFIG_NAME).is_file():  # a checkpoint folder
-        experiment, policy = None, folder / "pretrained_model"
+    elif (folder / PRETRAINED).is_dir() and not (folder / CONFIG_NAME).is_file():  # a checkpoint folder
+        experiment, policy = None, folder / PRETRAINED
     else:
         experiment, policy = None, folder
     missing = [name for name in (CONFIG_NAME, WEIGHTS_NAME, PREPROCESSOR_CONFIG) if not (policy / name).is_file()]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestrator import metrics as M
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.experiment_layout import INTERRUPTED, REPORT, REPORT_PAGE, SUMMARY, TRIALS
 from orchestrator.formatting import pct as _pct
 from orchestrator.formatting import sentence
 from orchestrator.report import plots as report_plots
@@ -29,7 +30,7 @@ from orchestrator.report.table import table_columns
 from orchestrator.results.lineage import LINEAGE_COLUMNS, lineage_rows, read_lineage
 from orchestrator.results.rows import scheduler_stops
 from orchestrator.runtime import storage
-from orchestrator.runtime.experiment import INTERRUPTED, Experiment, finite, load_experiment, reads
+from orchestrator.runtime.experiment import Experiment, finite, load_experiment, reads
 
 SECTIONS = (
     "status",
@@ -80,7 +81,7 @@ def report_from_args(args: list[str]) -> Path | None:
         storage.uri_problems(folder, "experiment folder") or storage.reach_problems(folder, "experiment folder"),
         "storage cannot be used",
     )
-    if not storage.exists(storage.join(folder, "trials")):
+    if not storage.exists(storage.join(folder, TRIALS)):
         raise UserError(
             problem(
                 "experiment folder",
@@ -93,7 +94,7 @@ def report_from_args(args: list[str]) -> Path | None:
     page = build_report_of(folder, out)
     exp_state = (
         "finished"
-        if storage.exists(storage.join(folder, "summary.json"))
+        if storage.exists(storage.join(folder, SUMMARY))
         else "interrupted: resume it with --tune.resume=true"
         if storage.exists(storage.join(folder, INTERRUPTED))
         else "no summary.json yet: still running?"
@@ -112,14 +113,14 @@ def build_report_of(experiment: str, out: str | Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="experiment-") as tmp:
         name = storage.local_copy(experiment).name
         folder = storage.download(experiment, Path(tmp) / name, skip=lambda rel: not reads(rel))
-        return build_report(folder, out or storage.local_copy(experiment) / "report", source=experiment)
+        return build_report(folder, out or storage.local_copy(experiment) / REPORT, source=experiment)
 
 
 def build_report(folder: str | Path, out: str | Path | None = None, source: str | None = None) -> Path:
     """Write <out>/report.html and one PNG per plot (default out: <experiment>/report/); returns the page's path.
     `source`: where the experiment lives, named on the page when `folder` is a download of it."""
     exp = load_experiment(folder)
-    out = Path(out) if out else exp.folder / "report"
+    out = Path(out) if out else exp.folder / REPORT
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
@@ -137,7 +138,7 @@ def build_report(folder: str | Path, out: str | Path | None = None, source: str 
     pareto_section(page)
     page.confirmation()
     page.compute()
-    path = out / "report.html"
+    path = out / REPORT_PAGE
     path.write_text(page.html())
     return path
 
@@ -284,7 +285,7 @@ class _Page:
 
     def lineage(self):
         """PBT/PB2 only: for each trial, whom it copied, at which step, with which new values."""
-        lineage = read_lineage(self.exp.folder / "trials")
+        lineage = read_lineage(self.exp.folder / TRIALS)
         if not lineage:
             return
         self.nav.append("lineage")

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-LINEAGE = "lineage.jsonl"  # in a trial's Tune folder: one JSON line per exploit
+from orchestrator.experiment_layout import LINEAGE, TRIAL_FOLDERS, trial_id_of
 
 
 def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
@@ -17,7 +17,7 @@ def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     if not Path(trials_dir).is_dir():
         return out
-    for path in sorted(Path(trials_dir).glob(f"trial_*/{LINEAGE}")):
+    for path in sorted(Path(trials_dir).glob(f"{TRIAL_FOLDERS}/{LINEAGE}")):
         entries = []
         for line in path.read_text().splitlines():
             try:
@@ -25,7 +25,7 @@ def read_lineage(trials_dir: Path) -> dict[str, list[dict]]:
             except json.JSONDecodeError:
                 continue  # a line being written
         if entries:
-            out[path.parent.name.removeprefix("trial_")] = sorted(entries, key=lambda e: e.get("time", 0))
+            out[trial_id_of(path.parent.name)] = sorted(entries, key=lambda e: e.get("time", 0))
     return out
 
 

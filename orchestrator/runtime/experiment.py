@@ -3,7 +3,7 @@
 Works on a finished sweep, on one still running (Tune appends to each trial's result.json as reports arrive), on a
 cluster's shared storage and on a copy on a laptop. Paths written inside the files (checkpoint paths, Tune's
 storage) may be absolute paths of another machine: they are kept as text and never opened; everything is found
-relative to the folder.
+relative to the folder (its layout: orchestrator/experiment_layout.py).
 
     <experiment>/trials/trial_<id>/{params.json, result.json, error.txt}   Tune's trial folders
     <experiment>/trials/experiment_state-*.json                             Tune's trial statuses (RUNNING, ...)
@@ -24,6 +24,21 @@ from typing import Any
 from orchestrator import metrics as M
 from orchestrator.configs.parsing import build_config
 from orchestrator.errors import UserError
+from orchestrator.experiment_layout import (
+    BASELINE,
+    CHECKPOINTS,
+    ERROR,
+    EXPERIMENT_STATES,
+    INTERRUPTED,
+    PARAMS,
+    PRETRAINED,
+    RESULT,
+    SUMMARY,
+    TRAIN,
+    TRIALS,
+    trial_folder,
+    trial_id_of,
+)
 from orchestrator.results.candidates import parse_reports
 from orchestrator.results.rows import TrialRow, headline_metric, rank, trial_row
 from orchestrator.runtime import storage
@@ -33,7 +48,7 @@ from orchestrator.runtime.resources import trial_footprint
 _STATUS = {"RUNNING": "running", "PENDING": "pending", "PAUSED": "paused", "ERROR": "error"}
 # ... and as it names them after an interrupt (Tune saved its state with them still running or waiting).
 _INTERRUPTED_STATUS = {"RUNNING": "interrupted", "PAUSED": "interrupted", "PENDING": "not started"}
-INTERRUPTED = "interrupted.json"
+_TRAIN_CONFIG = f"{PRETRAINED}/train_config.json"  # in each checkpoint: the trial's concrete config
 
 
 def reads(rel: str) -> bool:
@@ -41,9 +56,9 @@ def reads(rel: str) -> bool:
     download of an experiment in object storage (no weights, no optimizer state)."""
     top = rel.split("/", 1)[0]
     return (
-        top in ("trials", "baseline")
-        or rel in ("summary.json", INTERRUPTED)
-        or (top == "train" and rel.endswith("/pretrained_model/train_config.json"))
+        top in (TRIALS, BASELINE)
+        or rel in (SUMMARY, INTERRUPTED)
+        or (top == TRAIN and rel.endswith(f"/{_TRAIN_CONFIG}"))
     )
 
 
@@ -97,9 +112,9 @@ class Experiment:
 def load_experiment(folder: str | Path) -> Experiment:
     folder = Path(folder).expanduser().resolve()
     notes: list[str] = []
-    summary = _read_json(folder / "summary.json")
-    trials = _trial_folders(folder / "trials")
-    baseline_folders = _trial_folders(folder / "baseline")
+    summary = _read_json(folder / SUMMARY)
+    trials = _trial_folders(folder / TRIALS)
+    baseline_folders = _trial_folders(folder / BASELINE)
     configs = {tid: _train_config(folder, tid) for tid in [*trials, *baseline_folders]}
     any_config = next((c for c in configs.values() if c), None)
     steps = int(any_config["steps"]) if any_config and "steps" in any_config else None
@@ -112,13 +127,13 @@ def load_experiment(folder: str | Path) -> Experiment:
             "no trial's train_config.json was found under train/: a trial counts as finished at the "
             f"largest step any trial reached ({steps})"
         )
-    statuses = {**_tune_statuses(folder / "trials"), **_tune_statuses(folder / "baseline")}
+    statuses = {**_tune_statuses(folder / TRIALS), **_tune_statuses(folder / BASELINE)}
     interrupted = (folder / INTERRUPTED).exists()
 
     def row(tid: str, path: Path) -> TrialRow:
         history = histories[tid]
         last = history[-1] if history else {}
-        params = _read_json(path / "params.json") or dict(last.get("config") or {})
+        params = _read_json(path / PARAMS) or dict(last.get("config") or {})
         return trial_row(
             tid,
             _status(statuses.get(tid), path, last, steps, interrupted),
@@ -160,15 +175,15 @@ def _trial_folders(tune_dir: Path) -> dict[str, Path]:
         return {}
     found = {}
     for path in sorted(tune_dir.iterdir()):
-        if path.is_dir() and ((path / "result.json").exists() or (path / "params.json").exists()):
-            found[path.name.removeprefix("trial_")] = path
+        if path.is_dir() and ((path / RESULT).exists() or (path / PARAMS).exists()):
+            found[trial_id_of(path.name)] = path
     return found
 
 
 def _history(trial_dir: Path) -> list[dict]:
     """Every report so far, oldest first; a line being written (a running trial) is skipped."""
     try:
-        return parse_reports((trial_dir / "result.json").read_text())
+        return parse_reports((trial_dir / RESULT).read_text())
     except OSError:
         return []
 
@@ -184,7 +199,7 @@ def _tune_statuses(tune_dir: Path) -> dict[str, str]:
     """trial id -> Tune's status, from its newest experiment_state file (absent or unreadable: {})."""
     # Newest by the time stamp in the name, as Tune picks it: a resumed sweep copies the older files again, so
     # their modification times say nothing.
-    states = sorted(tune_dir.glob("experiment_state-*.json")) if tune_dir.is_dir() else []
+    states = sorted(tune_dir.glob(EXPERIMENT_STATES)) if tune_dir.is_dir() else []
     state = _read_json(states[-1]) if states else None
     out = {}
     for entry in (state or {}).get("trial_data", []):
@@ -201,7 +216,7 @@ def _status(tune_status: str | None, trial_dir: Path, last: dict, steps: int | N
         return _INTERRUPTED_STATUS[tune_status]
     if tune_status in _STATUS:
         return _STATUS[tune_status]
-    if (trial_dir / "error.txt").exists():
+    if (trial_dir / ERROR).exists():
         return "error"
     reached = last.get(M.STEP, 0)
     if steps is not None and reached >= steps:
@@ -215,7 +230,7 @@ def _metric_and_mode(folder: Path, summary: dict | None) -> tuple[str | None, st
     """From summary.json; while the sweep runs, the metric from Tune's experiment state (mode: min for losses)."""
     if summary and summary.get("metric"):
         return summary["metric"], summary.get("mode", "max")
-    states = sorted((folder / "trials").glob("experiment_state-*.json")) if (folder / "trials").is_dir() else []
+    states = sorted((folder / TRIALS).glob(EXPERIMENT_STATES)) if (folder / TRIALS).is_dir() else []
     state = _read_json(states[-1]) if states else None
     metric = ((state or {}).get("runner_data") or {}).get("_metric")
     return metric, ("min" if metric and ("loss" in metric or metric.endswith("_s")) else "max")
@@ -223,9 +238,7 @@ def _metric_and_mode(folder: Path, summary: dict | None) -> tuple[str | None, st
 
 def _train_config(folder: Path, trial_id: str) -> dict | None:
     """The trial's concrete config as saved beside its checkpoints (any of them: they are equal)."""
-    for path in sorted(
-        (folder / "train" / f"trial_{trial_id}").glob("checkpoint_*/pretrained_model/train_config.json")
-    ):
+    for path in sorted((folder / TRAIN / trial_folder(trial_id)).glob(f"{CHECKPOINTS}/{_TRAIN_CONFIG}")):
         config = _read_json(path)
         if config:
             return config

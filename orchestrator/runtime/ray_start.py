@@ -14,6 +14,7 @@ import ray
 
 from orchestrator import terminal
 from orchestrator.errors import UserError, problem
+from orchestrator.experiment_layout import RAY_LOGS
 from orchestrator.runtime.interrupts import ignoring_sigint, reclaim
 
 # Environment variables passed from the driver to every Ray worker (when set here). Append to extend.
@@ -209,7 +210,7 @@ def link_ray_logs(folder: Path) -> Path | None:
     logs = Path(_session.get("session_dir") or "") / "logs"
     if not _session.get("session_dir") or not logs.is_dir() or "://" in str(folder):
         return None
-    link = Path(folder) / "logs" / "ray"
+    link = Path(folder) / RAY_LOGS
     try:
         link.parent.mkdir(parents=True, exist_ok=True)
         if link.is_symlink():

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from orchestrator.configs.train import default_cache_dir
 from orchestrator.errors import Problem, problem
+from orchestrator.experiment_layout import PRETRAINED
 
 # Query parameters of a pyarrow URI that carry credentials (they would be printed and saved with the path).
 _SECRET_PARAMS = ("access_key", "secret_key", "session_token")
@@ -235,6 +236,6 @@ def local_pretrained(checkpoint_path: str) -> Path:
     """A checkpoint's pretrained_model folder on this machine (downloaded from a URI storage, e.g. s3://, into a
     temporary folder; its training_state, which only resuming needs, stays where it is)."""
     if not is_uri(checkpoint_path):
-        return Path(checkpoint_path) / "pretrained_model"
-    folder = Path(tempfile.mkdtemp(prefix="checkpoint-")) / "pretrained_model"
-    return download(join(checkpoint_path, "pretrained_model"), folder)
+        return Path(checkpoint_path) / PRETRAINED
+    folder = Path(tempfile.mkdtemp(prefix="checkpoint-")) / PRETRAINED
+    return download(join(checkpoint_path, PRETRAINED), folder)

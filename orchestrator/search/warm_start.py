@@ -28,6 +28,7 @@ from orchestrator import terminal
 from orchestrator.configs.parsing import build_config, encode
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import UserError, problem
+from orchestrator.experiment_layout import BASELINE, PARAMS, RESULT, TRIALS, trial_folder
 from orchestrator.results.rows import TrialRow
 from orchestrator.runtime import storage
 from orchestrator.runtime.experiment import load_experiment, reads
@@ -73,7 +74,7 @@ def load_warm_start(
     if search != "optuna":
         raise UserError(problem(FIELD, f"seeds Optuna's searcher: use --tune.search=optuna (not {search})", source))
     folder = source if storage.is_uri(source) else str(Path(source).expanduser().resolve())
-    if not storage.exists(storage.join(folder, "trials")):
+    if not storage.exists(storage.join(folder, TRIALS)):
         raise UserError(
             problem(
                 FIELD,
@@ -90,7 +91,7 @@ def load_warm_start(
         )
         earlier = load_experiment(local)
         baseline_files = (
-            _tune_files(Path(local) / "baseline" / f"trial_{earlier.baseline.trial_id}") if earlier.baseline else {}
+            _tune_files(Path(local) / BASELINE / trial_folder(earlier.baseline.trial_id)) if earlier.baseline else {}
         )
     if earlier.metric != metric or earlier.mode != mode:
         raise UserError(
@@ -212,7 +213,7 @@ def reuse_baseline(warm: WarmStart | None, storage_dir: str, log: str | None = N
     row = warm.baseline.row
     assert row.best is not None, "a reused baseline has its evaluated checkpoint (baseline_problem)"
     for name, text in warm.baseline.files.items():
-        storage.write_text(storage.join(storage_dir, "baseline", f"trial_{row.trial_id}", name), text)
+        storage.write_text(storage.join(storage_dir, BASELINE, trial_folder(row.trial_id), name), text)
     terminal.say_and_log(
         f"baseline: {row.trial_id} of {warm.source} reused, not trained again (the same config and "
         f"seed); its checkpoint at step {row.best.step} is confirmed with the others",
@@ -223,9 +224,7 @@ def reuse_baseline(warm: WarmStart | None, storage_dir: str, log: str | None = N
 
 def _tune_files(trial_dir: Path) -> dict[str, str]:
     """The files of a Tune trial folder that an experiment is read back from (orchestrator/runtime/experiment.py)."""
-    return {
-        name: (trial_dir / name).read_text() for name in ("params.json", "result.json") if (trial_dir / name).is_file()
-    }
+    return {name: (trial_dir / name).read_text() for name in (PARAMS, RESULT) if (trial_dir / name).is_file()}
 
 
 def inside(domain: Any, value: Any) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from orchestrator import metrics as M
+from orchestrator.experiment_layout import CONFIRM
 from orchestrator.results.confirmation import Decision, decide, plan_for
 from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.eval_info import eval_info, task_group, write_eval_info
@@ -142,5 +143,5 @@ def write_eval_infos(prepared: PreparedSweep, confirmed: list[Confirmed], prefix
     for c in confirmed:
         ours = {M.EVAL_STEP: c.candidate.step, "label": c.label, "checkpoint_path": c.candidate.checkpoint_path}
         write_eval_info(
-            prepared.experiment_dir / "confirm" / f"{prefix}{c.label}", eval_info(c.episodes, group, c.eval_s, ours)
+            prepared.experiment_dir / CONFIRM / f"{prefix}{c.label}", eval_info(c.episodes, group, c.eval_s, ours)
         )

@@ -13,6 +13,7 @@ from orchestrator.configs.parsing import build_config, check_types, encode, merg
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.configs.tune import Sweep, TuneConfig
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.experiment_layout import TRIALS
 from orchestrator.metrics import VAL_LOSS, is_eval_metric
 from orchestrator.plugins import remember_packages_of
 from orchestrator.policy_source import expand_policy_path
@@ -122,7 +123,7 @@ def prepare(path: str, args: list[str]) -> PreparedSweep:
                 tune_cfg.experiment_name,
             )
         )
-    if tune_cfg.resume and not storage.exists(storage.join(experiment_dir, "trials")):
+    if tune_cfg.resume and not storage.exists(storage.join(experiment_dir, TRIALS)):
         raise UserError(problem("tune.resume", f"there is no sweep to resume in {experiment_dir}", True))
     raise_if(search_problems(tune_cfg, space, default_cfg, sweep.constraints), "invalid search space")
     local = storage.local_copy(experiment_dir) if storage.is_uri(experiment_dir) else Path(experiment_dir)

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from orchestrator import metrics as M
+from orchestrator.experiment_layout import BASELINE, BASELINE_SEEDS, ERROR, SEEDS, TRIALS
 from orchestrator.formatting import log_line
 from orchestrator.terminal import console, live_update, say_and_log, stop_live, verbose
 
@@ -74,7 +75,7 @@ class SweepProgress(Callback):
         total_steps: int,
         metric: str | list[str],
         log_path: str | None,
-        kind: str = "trials",
+        kind: str = TRIALS,
     ):
         self.title, self.params, self.total_steps, self.log_path = title, list(params), total_steps, log_path
         self.kind = kind  # trials, baseline (named so, not by Tune's id), seeds or baseline_seeds (by their seed)
@@ -131,7 +132,7 @@ class SweepProgress(Callback):
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         row = self._row(trial)
         row.status = "ERROR"
-        path = Path(trial.path) / "error.txt" if getattr(trial, "path", None) else None
+        path = Path(trial.path) / ERROR if getattr(trial, "path", None) else None
         self._say(f"{_label(row)} failed (attempt {trial.num_failures}): see {path or 'the trial folder'}")
         self._refresh(trials)
 
@@ -148,14 +149,14 @@ class SweepProgress(Callback):
     def _row(self, trial) -> _Row:
         if trial.trial_id not in self.rows:
             config = dict(trial.config or {})
-            kind = getattr(self, "kind", "trials")  # (a callback pickled by an older version lacks it)
+            kind = getattr(self, "kind", TRIALS)  # (a callback pickled by an older version lacks it)
             label = (
                 "baseline"
-                if kind == "baseline"
+                if kind == BASELINE
                 else f"seed {config.get('seed')}"
-                if kind == "seeds"
+                if kind == SEEDS
                 else f"baseline seed {config.get('seed')}"
-                if kind == "baseline_seeds"
+                if kind == BASELINE_SEEDS
                 else None
             )
             self.rows[trial.trial_id] = _Row(trial.trial_id, {p: config.get(p) for p in self.params}, label)

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from orchestrator import metrics as M
+from orchestrator.experiment_layout import BEST
 from orchestrator.publish.best import export_best
 from orchestrator.publish.hub import push_to_hub
 from orchestrator.publish.model_card import ModelCardInfo, SearchEvidence, card_info_to_dict, write_model_card
@@ -38,7 +39,7 @@ def publish_best(
     hub_url) to `summary`. Returns the card's facts."""
     t, cfg = prepared.tune_cfg, prepared.default_cfg
     seeds = summary.get("seed_spread")
-    best_dir = export_best(checkpoint_of(best_row), prepared.experiment_dir / "best")
+    best_dir = export_best(checkpoint_of(best_row), prepared.experiment_dir / BEST)
     card = _card_info(
         prepared,
         rows,

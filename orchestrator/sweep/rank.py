@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from orchestrator.experiment_layout import TRIALS
 from orchestrator.report.table import print_table
 from orchestrator.results.candidates import Candidate
 from orchestrator.results.rows import TrialRow, config_summaries, rank, rows_of, scheduler_stops
@@ -53,7 +54,7 @@ def rank_trials(prepared: PreparedSweep, results, baseline_results, console: Con
     if not ranked:
         console.print(
             f"[red]No trial reported {metric}; see the errors above and "
-            f"{storage.join(prepared.storage_dir, 'trials')}[/red]"
+            f"{storage.join(prepared.storage_dir, TRIALS)}[/red]"
         )
     return Ranking(rows, baseline, ranked, summary)
 

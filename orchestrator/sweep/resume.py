@@ -19,7 +19,9 @@ from pathlib import Path
 import pyarrow.fs
 from ray.tune import Callback
 
-TRIAL_LOGS = ("result.json", "progress.csv")
+from orchestrator.experiment_layout import PROGRESS, RESULT
+
+TRIAL_LOGS = (RESULT, PROGRESS)
 
 
 class SchedulerState(Callback):

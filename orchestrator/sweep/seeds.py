@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from orchestrator import metrics as M
+from orchestrator.experiment_layout import BASELINE_SEEDS, SEEDS
 from orchestrator.results.confirmation import compared_metric, median_seed, score, versus_default, words
 from orchestrator.results.confirmed import Confirmed
 from orchestrator.results.paired import OverSeeds
@@ -83,8 +84,8 @@ def confirm_seeds(
         + (f" and the default config with seeds {default_seeds}" if default_seeds else "")
         + " ..."
     )
-    retrained = retrain(prepared, winner.params, seeds, "seeds")
-    default_rows = retrain(prepared, {}, default_seeds, "baseline_seeds") if default_seeds else []
+    retrained = retrain(prepared, winner.params, seeds, SEEDS)
+    default_rows = retrain(prepared, {}, default_seeds, BASELINE_SEEDS) if default_seeds else []
     entries = [(r.trial_id, checkpoint_of(r)) for r in siblings] + [
         (f"seed_{seed_of(r, cfg.seed)}", checkpoint_of(r)) for r in retrained
     ]

@@ -1,14 +1,6 @@
 """The Tuner of a sweep: built (searcher, scheduler, our callbacks), fit, restored on a resume; the fits of the
-search, the baseline and the seed retrains. Where a sweep keeps its files:
-
-<storage_path>/<experiment>/
-    trials/      Tune's experiment (trial folders, tuner state, logs)   -> Tuner.restore resumes it
-    train/       Ray Train runs, one per trial: trial_<id>/checkpoint_*/{pretrained_model, training_state}
-    baseline/    the base config's defaults, trained and evaluated on the same episodes
-    best/        the best policy in the Hub layout, with its model card
-    summary.json report.md
-A URI storage (s3://...): Tune and Train write trials/ and train/ there directly; the driver writes its own files
-into a local copy (orchestrator/runtime/storage.py: local_copy) and uploads them when the sweep ends.
+search, the baseline and the seed retrains, each a Tune experiment of its own in the experiment folder (where a
+sweep keeps its files: orchestrator/experiment_layout.py).
 """
 
 from __future__ import annotations
@@ -24,6 +16,7 @@ from ray.tune.search import BasicVariantGenerator
 
 from orchestrator import terminal
 from orchestrator.errors import UserError, problem, raise_if
+from orchestrator.experiment_layout import BASELINE, BASELINE_SEEDS, SEEDS, STUDY, TRAIN, TRIALS, log_file, trial_folder
 from orchestrator.results.rows import TrialRow
 from orchestrator.runtime import interrupts, storage
 from orchestrator.runtime.experiment import clear_interrupted
@@ -75,7 +68,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             base=prepared.base,
             overrides=prepared.overrides,
             ties=prepared.ties,
-            train_storage=storage.join(prepared.storage_dir, "train"),
+            train_storage=storage.join(prepared.storage_dir, TRAIN),
             results_storage=storage.join(prepared.storage_dir, name),
             constraints=prepared.constraints,
             population=search and is_population(prepared.tune_cfg.scheduler),
@@ -123,8 +116,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             # Tune applies this limit to a Searcher (it wraps it in a ConcurrencyLimiter) and to its own default
             # generator; a BasicVariantGenerator we build takes the limit itself, and Tune would ignore this one.
             max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator) else concurrency,
-            trial_name_creator=lambda trial: f"trial_{trial.trial_id}",
-            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+            trial_name_creator=lambda trial: trial_folder(trial.trial_id),
+            trial_dirname_creator=lambda trial: trial_folder(trial.trial_id),
             # A finished trial's driver process (its Python start and imports of Ray Train and torch, ~2 s of a
             # trial's fixed cost) runs the next trial of the same resources: run_trial keeps no state between
             # trials. Not under PBT/PB2, whose exploits restart trials on purpose (trainables/exploit.py).
@@ -145,7 +138,7 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
                     list(space),
                     prepared.default_cfg.steps,
                     [m for m, _ in t.objectives],
-                    str(prepared.experiment_dir / "logs" / f"{name}.log"),
+                    str(prepared.experiment_dir / log_file(name)),
                     kind=name,
                 ),
                 SchedulerState(scheduler),
@@ -156,12 +149,11 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
     )
 
 
-STUDY = "optuna/study.log"  # the Optuna study (JournalStorage), in the experiment folder: `optuna-dashboard <it>`
 TITLES = {
-    "trials": "Trials",
-    "baseline": "Baseline (the default config)",
-    "seeds": "The winner's config, other seeds",
-    "baseline_seeds": "The default config, the same seeds",
+    TRIALS: "Trials",
+    BASELINE: "Baseline (the default config)",
+    SEEDS: "The winner's config, other seeds",
+    BASELINE_SEEDS: "The default config, the same seeds",
 }
 
 
@@ -196,9 +188,9 @@ def start_ray(prepared: PreparedSweep) -> None:
 def fit_trials(prepared: PreparedSweep) -> tune.ResultGrid:
     """The search: the trials the searcher samples and the scheduler stops, as the Tune experiment `trials`."""
     incumbent = (
-        create_incumbent(storage.join(prepared.storage_dir, "trials")) if _incumbent_of(prepared, "trials") else None
+        create_incumbent(storage.join(prepared.storage_dir, TRIALS)) if _incumbent_of(prepared, TRIALS) else None
     )  # the search's best evaluation so far, for staged evaluations (held for the whole search)
-    tuner = build_tuner(prepared, "trials", prepared.space, prepared.tune_cfg.num_samples, search=True)
+    tuner = build_tuner(prepared, TRIALS, prepared.space, prepared.tune_cfg.num_samples, search=True)
     results = fit(tuner, prepared.storage_dir)
     if incumbent is not None:
         ray.kill(incumbent)
@@ -209,15 +201,15 @@ def fit_baseline(prepared: PreparedSweep) -> tune.ResultGrid | TrialRow:
     """The baseline: the base config's defaults on the same evaluation episodes, unless the warm start's baseline is
     this one's run (then its row, reused: orchestrator/search/warm_start.py)."""
     return reuse_baseline(
-        prepared.warm_start, prepared.storage_dir, str(prepared.experiment_dir / "logs" / "baseline.log")
-    ) or fit(build_tuner(prepared, "baseline", {}, 1, search=False), prepared.storage_dir)
+        prepared.warm_start, prepared.storage_dir, str(prepared.experiment_dir / log_file(BASELINE))
+    ) or fit(build_tuner(prepared, BASELINE, {}, 1, search=False), prepared.storage_dir)
 
 
 def _incumbent_of(prepared: PreparedSweep, name: str) -> str | None:
     """The incumbent actor's name for the search's trials when they stage their evaluations (the baseline and the
     seed retrains evaluate every episode: they are compared, not searched)."""
     staged = prepared.default_cfg.evaluates and prepared.default_cfg.eval.stage_episodes > 0
-    return incumbent_name(storage.join(prepared.storage_dir, "trials")) if staged and name == "trials" else None
+    return incumbent_name(storage.join(prepared.storage_dir, TRIALS)) if staged and name == TRIALS else None
 
 
 def _ready_storage(prepared: PreparedSweep) -> None:
@@ -232,7 +224,7 @@ def _ready_storage(prepared: PreparedSweep) -> None:
         shutil.rmtree(prepared.experiment_dir, ignore_errors=True)
 
 
-def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int], name: str = "seeds") -> tune.ResultGrid:
+def retrain_with_seeds(prepared: PreparedSweep, params: dict, seeds: list[int], name: str = SEEDS) -> tune.ResultGrid:
     """The same sampled config trained again with each of `seeds` (one trial per seed, no search, no scheduler), as
     the Tune experiment `name`: seeds (the winner's config) or baseline_seeds (the default config: params {})."""
     space = {**params, "seed": tune.grid_search(seeds)}

@@ -7,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from orchestrator.experiment_layout import LINEAGE, REPORT, REPORT_MD, SUMMARY, TRIALS
 from orchestrator.publish.model_card import ModelCardInfo
 from orchestrator.report.table import confirmation_markdown, markdown_table
-from orchestrator.results.lineage import LINEAGE, lineage_markdown, read_lineage
+from orchestrator.results.lineage import lineage_markdown, read_lineage
 from orchestrator.results.pareto import front_markdown
 from orchestrator.results.rows import TrialRow
 from orchestrator.runtime import storage
@@ -36,12 +37,12 @@ def write_report(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], c
         lineage_of(prepared.storage_dir, out)
     )  # PBT/PB2's exploits, if any (orchestrator/search/pbt.py)
     lines += confirmation_markdown(summary.get("confirmation"), summary.get("seed_spread"))
-    (out / "report.md").write_text("\n".join(lines))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (out / REPORT_MD).write_text("\n".join(lines))
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
     remote = storage.is_uri(prepared.storage_dir)
     if remote:  # the report reads the trials from storage, and summary.json beside them
-        storage.write_text(storage.join(prepared.storage_dir, "summary.json"), (out / "summary.json").read_text())
-    _write_html(prepared.storage_dir, out / "report")
+        storage.write_text(storage.join(prepared.storage_dir, SUMMARY), (out / SUMMARY).read_text())
+    _write_html(prepared.storage_dir, out / REPORT)
     if remote:  # Tune and Train wrote trials/ and train/ there already; the driver's own files follow
         try:
             n = storage.upload(out, prepared.storage_dir)
@@ -74,10 +75,10 @@ def _write_html(experiment: str, out: Path) -> None:
 def lineage_of(experiment: str, local: Path) -> dict[str, list[dict]]:
     """read_lineage of an experiment where it is stored: in a URI storage (s3://...), its lineage files are first
     downloaded into `local`, the experiment's local copy."""
-    trials = Path(local) / "trials"
+    trials = Path(local) / TRIALS
     if storage.is_uri(experiment):
         try:
-            storage.download(storage.join(experiment, "trials"), trials, skip=lambda rel: not rel.endswith(LINEAGE))
+            storage.download(storage.join(experiment, TRIALS), trials, skip=lambda rel: not rel.endswith(LINEAGE))
         except FileNotFoundError:
             return {}
     return read_lineage(trials)
