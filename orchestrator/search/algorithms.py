@@ -17,6 +17,7 @@ from orchestrator.configs.tune import TuneConfig
 from orchestrator.metrics import EVAL_STEP, STEP
 from orchestrator.search.conditional import DefineByRun, is_conditional
 from orchestrator.search.constraints import tell_infeasible
+from orchestrator.search.optuna_glue import asked_trials, intermediate_values
 from orchestrator.search.pbt import is_population
 from orchestrator.search.pbt import make_scheduler as make_population_scheduler
 from orchestrator.search.repeats import Repeats
@@ -119,9 +120,9 @@ class OptunaOnEvaluations(SuggestsUntried, _OptunaSearch):
         # Optuna keys a trial's intermediate values by step, once each. Tune's training_iteration starts again when a
         # trial is resumed or retried, and a resumed run reports its last steps again: key by our step, and pass
         # over a step already told (Optuna would warn that it ignores it).
-        ot_trial = self._ot_trials.get(trial_id)
+        ot_trial = asked_trials(self).get(trial_id)
         step = int(result.get(STEP, result.get(TRAINING_ITERATION, 0)))
-        if ot_trial is None or step in ot_trial.storage.get_trial(ot_trial._trial_id).intermediate_values:
+        if ot_trial is None or step in intermediate_values(ot_trial):
             return
         super().on_trial_result(trial_id, {**result, TRAINING_ITERATION: step})
 

@@ -22,6 +22,7 @@ from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.errors import Problem, UserError, problem
 from orchestrator.metrics import INFEASIBLE, VIOLATED
 from orchestrator.search.conditional import is_conditional, sample_point
+from orchestrator.search.optuna_glue import asked_trials, study, told_trials
 from orchestrator.search.space import from_sample, has_grid
 
 Constraints = dict[str, Callable[[TrainPipelineConfig], bool]]
@@ -70,15 +71,15 @@ def pass_counts(constraints: Constraints, configs: list[TrainPipelineConfig]) ->
 def tell_infeasible(searcher, trial_id: str, result: dict | None) -> bool:
     """OptunaSearch: a trial that reported `infeasible` is told to the study as pruned with its constraint values
     (1.0 for each broken constraint), which TPE ranks below every feasible trial. True when handled."""
-    if not result or not result.get(INFEASIBLE) or trial_id in searcher._completed_trials:
+    if not result or not result.get(INFEASIBLE) or trial_id in told_trials(searcher):
         return False
     import optuna
 
-    ot_trial = searcher._ot_trials[trial_id]
+    ot_trial = asked_trials(searcher)[trial_id]
     for name in result.get(VIOLATED) or ["constraint"]:
         ot_trial.set_constraint(str(name), 1.0)
-    searcher._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
-    searcher._completed_trials.add(trial_id)
+    study(searcher).tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
+    told_trials(searcher).add(trial_id)
     return True
 
 

@@ -25,6 +25,7 @@ from ray.tune.search import Repeater
 
 from orchestrator.metrics import INFEASIBLE
 from orchestrator.results.seeds import CONFIG_ID, TRIAL_INDEX
+from orchestrator.search.optuna_glue import config_group
 
 
 def grid_space(space: dict[str, Any], repeats: int) -> dict[str, Any]:
@@ -42,7 +43,7 @@ class Repeats(Repeater):
     def suggest(self, trial_id: str):
         config = super().suggest(trial_id)
         if isinstance(config, dict):
-            config[CONFIG_ID] = self._trial_id_to_group[trial_id].primary_trial_id
+            config[CONFIG_ID] = config_group(self, trial_id).primary_trial_id
         return config
 
     def save(self, checkpoint_path: str) -> None:
@@ -71,7 +72,7 @@ class Repeats(Repeater):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = True, **kwargs) -> None:
         """(`error` defaults to True here: a group with no score whose last call said nothing counts as failed.)"""
-        group = self._trial_id_to_group.get(trial_id)
+        group = config_group(self, trial_id)
         if group is None:
             return
         metric = self.searcher.metric

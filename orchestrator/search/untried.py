@@ -26,10 +26,9 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 
 from orchestrator import terminal
+from orchestrator.search.optuna_glue import asked_trials, distributions, study
 
 if TYPE_CHECKING:
-    import optuna
-
     _SearcherBase = Searcher  # what the mixin is mixed into: OptunaSearch, a Searcher
 else:
     _SearcherBase = object
@@ -73,35 +72,30 @@ class SuggestsUntried(_SearcherBase):
     """Mixin for Ray's OptunaSearch (before it in the bases): `suggest` returns only configs not evaluated yet.
     `evaluated`: configs evaluated elsewhere (the warm start's runs of this sweep's very configs).
 
-    Uses OptunaSearch's `_ot_study` (the Optuna study), `_ot_trials` (trial id -> the Optuna trial asked for it: this
-    sweep's trials, kept across a resume) and `_space` (the Optuna distributions), which it has no public access to."""
+    Uses OptunaSearch's study, the Optuna trial asked for each Tune trial (this sweep's trials, kept across a resume)
+    and its Optuna distributions, which Ray keeps private (optuna_glue.py)."""
 
     _evaluated_elsewhere: frozenset = frozenset()  # (class defaults: a searcher restored from an older save)
     _exhausted: bool = False
-    # OptunaSearch's, set by it. _ot_study is an optuna.Study, typed Any: Ray leaves it unannotated (None at first),
-    # so a narrower type here would conflict with OptunaSearch's inferred None.
-    _ot_study: Any
-    _ot_trials: dict[str, optuna.Trial]
-    _space: Any
 
     def __init__(self, *args, evaluated: list[dict[str, Any]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._evaluated_elsewhere = frozenset(config_key(p) for p in evaluated or [])
 
     def suggest(self, trial_id: str):
-        if trial_id in self._ot_trials:  # asked before (Tune asks again after a restore): the same config
+        if trial_id in asked_trials(self):  # asked before (Tune asks again after a restore): the same config
             return super().suggest(trial_id)
         if self._exhausted:
             return Searcher.FINISHED
         for attempt in range(REASKS + 1):
             config = super().suggest(trial_id)
-            asked = self._ot_trials[trial_id]
+            asked = asked_trials(self)[trial_id]
             params, known = asked.params, self.evaluated_keys(besides=asked.number)
             if config_key(params) not in known:
                 return config
             if attempt < REASKS:
                 self._drop(trial_id)
-        listed = listed_configs(self._space)
+        listed = listed_configs(distributions(self))
         if listed is None:
             terminal.say(
                 f"optuna suggested configs already evaluated or running {REASKS + 1} times in a row: this "
@@ -119,8 +113,8 @@ class SuggestsUntried(_SearcherBase):
             return Searcher.FINISHED
         # Optuna keeps choosing evaluated configs: an untried one at random (seeded by the study's length, so a
         # sweep replays the same), given to Optuna as its next trial.
-        seed = len(self._ot_study.get_trials(deepcopy=False))
-        self._ot_study.enqueue_trial(random.Random(seed).choice(untried))
+        seed = len(study(self).get_trials(deepcopy=False))
+        study(self).enqueue_trial(random.Random(seed).choice(untried))
         return super().suggest(trial_id)
 
     def evaluated_keys(self, besides: int | None = None) -> set[str]:
@@ -128,9 +122,9 @@ class SuggestsUntried(_SearcherBase):
         Optuna trial numbered `besides`: the suggestion being checked), and those evaluated elsewhere."""
         from optuna.trial import TrialState
 
-        mine = {t.number for t in self._ot_trials.values()} - {besides}
+        mine = {t.number for t in asked_trials(self).values()} - {besides}
         keys = set(self._evaluated_elsewhere)
-        for t in self._ot_study.get_trials(
+        for t in study(self).get_trials(
             deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
         ):
             if t.number in mine:
@@ -142,7 +136,7 @@ class SuggestsUntried(_SearcherBase):
         of what they learn (they read complete and pruned trials), so asking again draws anew."""
         from optuna.trial import TrialState
 
-        trial = self._ot_trials.pop(trial_id)
+        trial = asked_trials(self).pop(trial_id)
         trial.set_user_attr("not_trained", "a config already evaluated or running: Optuna was asked again")  # (seen
         # in optuna-dashboard, which lists failed trials too)
-        self._ot_study.tell(trial, state=TrialState.FAIL)
+        study(self).tell(trial, state=TrialState.FAIL)
