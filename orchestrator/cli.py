@@ -1,10 +1,17 @@
 """`python -m orchestrator <command> ...` (robot-sweeps): the commands, their refusals and exit codes (the usage text:
-orchestrator/usage.py)."""
+orchestrator/usage.py).
+
+Each command imports the project's modules it needs inside its own function: a command loads only its own
+dependencies, so `--help`, `report` and `push` load neither torch nor Ray Train (tests/unit/test_import_cost.py) and a
+refusal comes before Ray and torch load."""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -32,7 +39,7 @@ def run(argv: list[str], handle_signals: bool = True) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command in ("sweep", "train", "eval"):
-        from orchestrator.runtime import interrupts
+        from orchestrator.runtime import interrupts  # (the commands that start Ray only: see the module docstring)
         from orchestrator.terminal import take_verbose_flag, verbose
 
         rest = take_verbose_flag(rest)  # --verbose: Ray's own output too (worker logs, Tune's status table)
@@ -51,7 +58,8 @@ def run(argv: list[str], handle_signals: bool = True) -> int:
         if command not in commands:
             raise UserError(problem("command", f"unknown; one of {sorted(commands)}", command), "bad command line")
         if command in ("sweep", "train", "eval", "dataset") and any(a in ("--help", "-h") for a in rest):
-            from orchestrator.help import command_help  # every field, from the config dataclasses
+            # (here: the help text loads only for --help) every field, from the config dataclasses
+            from orchestrator.help import command_help
 
             command_help(command, rest)
         else:
@@ -85,8 +93,6 @@ def _note_once(message, category, filename, lineno, file=None, line=None) -> Non
 
 def _again(command: str, rest: list[str], flag: str) -> str:
     """The command line that continues `command` with `flag` (replacing an earlier value of it)."""
-    import shlex
-
     kept = [a for a in rest if not a.startswith(flag.split("=")[0] + "=")]
     return shlex.join([os.path.basename(sys.executable), "-m", "orchestrator", command, *kept, flag])
 
@@ -117,9 +123,7 @@ def _leave(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     if "ray" in sys.modules:
-        import threading
-
-        import ray
+        import ray  # (already loaded by the command: only then is there a Ray to stop)
 
         if ray.is_initialized():
             stopper = threading.Thread(target=ray.shutdown, daemon=True)
@@ -145,12 +149,13 @@ def cmd_sweep(args: list[str]) -> None:
 
 def cmd_train(args: list[str]) -> None:
     """One run: the same train loop as a sweep's trial, without a search space."""
-    from orchestrator.configs.parsing import parse_train_args
+    from orchestrator.configs.parsing import parse_train_args  # (here: see the module docstring)
 
     cfg = parse_train_args([a for a in args if a != "--dry-run"])
     if "--dry-run" in args:
         _dry_run_train(cfg)
         return
+    # (after the dry run and the config's refusals: torch and Ray Train load only for a run)
     from orchestrator.datasets.record import ensure_dataset
     from orchestrator.preflight import check_dataset_fits, check_hub
     from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, local_resource_problems
@@ -192,9 +197,7 @@ def cmd_train(args: list[str]) -> None:
 
 def _dry_run_train(cfg) -> None:
     """`train --dry-run`: print the concrete config and build its policy on CPU; no Ray, no dataset, no training."""
-    import json
-
-    from orchestrator.configs.parsing import encode
+    from orchestrator.configs.parsing import encode  # (here: the policy's torch loads for a dry run only)
     from orchestrator.policies.factory import make_policy
 
     features = {**cfg.policy.input_features, **cfg.policy.output_features} or cfg.env.features()
@@ -213,21 +216,21 @@ def _dry_run_train(cfg) -> None:
 
 def cmd_eval(args: list[str]) -> None:
     """A saved policy in the real simulator, with the sweep's asynchronous evaluator actors."""
-    from orchestrator.evaluate import evaluate
+    from orchestrator.evaluate import evaluate  # (here: see the module docstring)
 
     evaluate(args)
 
 
 def cmd_push(args: list[str]) -> None:
     """Publish an experiment's best/ (its model card naming the repo) or a policy folder to the Hub."""
-    from orchestrator.publish.push import push_from_args
+    from orchestrator.publish.push import push_from_args  # (here: `push` loads no torch, no Ray Train)
 
     push_from_args(args)
 
 
 def cmd_report(args: list[str]) -> None:
     """Rebuild an experiment's HTML report from its folder: finished, running, or a copy."""
-    from orchestrator.report.html import report_from_args
+    from orchestrator.report.html import report_from_args  # (here: `report` loads no torch, no Ray Train)
 
     report_from_args(args)
 
@@ -235,6 +238,6 @@ def cmd_report(args: list[str]) -> None:
 def cmd_dataset(args: list[str]) -> None:
     if not args or args[0] != "record":
         raise UserError(problem("dataset", "the subcommand is `record`", args[0] if args else None), "bad command line")
-    from orchestrator.datasets.record_cli import record_from_args
+    from orchestrator.datasets.record_cli import record_from_args  # (here: see the module docstring)
 
     record_from_args(args[1:])

@@ -13,12 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import ray
+
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
+from orchestrator.policies.factory import load_policy
 from orchestrator.results.candidates import Candidate
 from orchestrator.results.confirmed import Confirmed, confirmed_from
 from orchestrator.runtime.storage import local_pretrained
 from orchestrator.terminal import progress
+from trainables.evaluator import EvalPool, create_actors
 
 
 def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episodes: int) -> bool:
@@ -40,11 +44,6 @@ def confirm(
     once on evaluator actors (as many as the cluster's free CPUs allow); results in the order of `entries`. With
     `stage` (0 < stage < n_episodes), in stages of that many episodes: after each, `decided(results so far)` may stop
     it before n_episodes."""
-    import ray
-
-    from orchestrator.policies.factory import load_policy
-    from trainables.evaluator import EvalPool, create_actors
-
     stage = stage if 0 < stage < n_episodes else n_episodes
     free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
     n_actors = max(1, min(free, stage))

@@ -8,7 +8,10 @@ import random
 
 from rich.console import Console
 
+from orchestrator.datasets.check import check_dataset
+from orchestrator.datasets.record import existing_dataset
 from orchestrator.errors import UserError, problem
+from orchestrator.policies.factory import make_policy
 from orchestrator.search.conditional import sample_point
 from orchestrator.search.constraints import pass_counts, sample_configs, violated
 from orchestrator.search.space import from_sample
@@ -20,8 +23,6 @@ __all__ = ["dry_run", "sample_point"]
 
 
 def dry_run(prepared: PreparedSweep, n: int = 4, console: Console | None = None) -> None:
-    from orchestrator.policies.factory import make_policy
-
     console = console or Console()
     features = _dataset_features(prepared, console)
     if prepared.constraints:
@@ -104,9 +105,6 @@ def _count_constraints(prepared: PreparedSweep, console: Console) -> None:
 def _dataset_features(prepared: PreparedSweep, console: Console) -> dict:
     """The dataset's features once the dataset has been checked (`dataset.root` must hold one), or the env's when
     the dataset is not on this machine yet (a dry run records and downloads nothing)."""
-    from orchestrator.datasets.check import check_dataset
-    from orchestrator.datasets.record import existing_dataset
-
     cfg = prepared.default_cfg
     root = existing_dataset(cfg.dataset)
     if root is None:

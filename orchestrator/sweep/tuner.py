@@ -33,6 +33,7 @@ from orchestrator.sweep.progress import SweepProgress
 from orchestrator.sweep.resume import RestoredTrialLogs, SchedulerState
 from orchestrator.sweep.tensorboard import StepTensorBoard
 from trainables.incumbent import create_incumbent, incumbent_name
+from trainables.trial import run_trial, trial_resources
 
 
 def max_concurrency(prepared: PreparedSweep) -> int:
@@ -59,8 +60,6 @@ def max_concurrency(prepared: PreparedSweep) -> int:
 
 
 def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: int, search: bool) -> tune.Tuner:
-    from trainables.trial import run_trial, trial_resources
-
     t = prepared.tune_cfg
     trainable = tune.with_resources(
         tune.with_parameters(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from orchestrator.experiment_layout import LINEAGE, REPORT, REPORT_MD, SUMMARY, TRIALS
 from orchestrator.publish.model_card import ModelCardInfo
+from orchestrator.report.html import build_report_of
 from orchestrator.report.table import confirmation_markdown, markdown_table
 from orchestrator.results.lineage import lineage_markdown, read_lineage
 from orchestrator.results.pareto import front_markdown
@@ -58,8 +59,6 @@ def write_report(prepared: PreparedSweep, summary: dict, rows: list[TrialRow], c
 
 def _write_html(experiment: str, out: Path) -> None:
     """The HTML report and its PNGs (`python -m orchestrator report <experiment>` rebuilds them at any time)."""
-    from orchestrator.report.html import build_report_of
-
     try:
         page = build_report_of(experiment, out)
     except Exception as e:  # noqa: BLE001  (the sweep's results are written; the page can be rebuilt later)

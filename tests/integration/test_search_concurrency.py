@@ -103,7 +103,7 @@ def test_every_search_and_scheduler_runs_only_the_trials_that_fit(
         str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}", f"--tune.scheduler={scheduler}"]
     )
     assert sweep_mod.max_concurrency(prepared) == 2  # a trial: evaluator CPU + Train worker CPU; 2 nodes x 2 CPUs
-    monkeypatch.setattr("trainables.trial.run_trial", _trial_body)
+    monkeypatch.setattr("orchestrator.sweep.tuner.run_trial", _trial_body)  # the trainable build_tuner wraps
     tuner = sweep_mod.build_tuner(prepared, "trials", prepared.space, prepared.tune_cfg.num_samples, search=True)
     with caplog.at_level(logging.WARNING, logger="ray.tune"):
         results = tuner.fit()

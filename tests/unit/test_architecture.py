@@ -79,3 +79,38 @@ def test_no_module_uses_another_modules_private_name():
             and not node.attr.startswith("__")
         ]
     assert not found, "private names used outside their module:\n" + "\n".join(found)
+
+
+def _says_why(lines: list[str], lineno: int) -> bool:
+    """A comment on the import's line, or among the imports, blank lines and comments just above it."""
+    i = lineno - 1
+    if "#" in lines[i]:
+        return True
+    while i > 0 and (not lines[i - 1].strip() or lines[i - 1].lstrip().startswith(("from ", "import ", "#"))):
+        i -= 1
+        if "#" in lines[i]:
+            return True
+    return False
+
+
+def test_an_import_inside_a_function_says_why():
+    """The project's own modules are imported at the top of a module, unless a comment says why not (keeping torch
+    or Ray out of a light command, a refusal before they load)."""
+    silent = []
+    for path in sorted([*ROOT.joinpath("orchestrator").rglob("*.py"), *ROOT.joinpath("trainables").rglob("*.py")]):
+        text = path.read_text()
+        lines = text.splitlines()
+        for fn in ast.walk(ast.parse(text)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                else:
+                    continue
+                ours = [n for n in names if n.split(".")[0] in ("orchestrator", "trainables")]
+                if ours and not _says_why(lines, node.lineno):
+                    silent.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    assert not silent, "\n".join(silent)
