@@ -21,7 +21,9 @@ import sys
 import time
 
 from orchestrator import metrics as M
-from orchestrator.configs.lerobot_train_config import eval_layer, is_lerobot_train_config, note_text
+from orchestrator.configs.lerobot_mapping import eval_layer
+from orchestrator.configs.lerobot_note import note_text
+from orchestrator.configs.lerobot_train_config import is_lerobot_train_config
 from orchestrator.configs.parsing import build_config, encode, parse_cli
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.envs.configs import EnvConfig

@@ -22,12 +22,12 @@ import draccus
 import yaml
 
 from orchestrator.configs.fields import check_value, choice_class, field_types, is_choice, section_class
+from orchestrator.configs.lerobot_mapping import convert
+from orchestrator.configs.lerobot_note import print_note
 from orchestrator.configs.lerobot_train_config import (
     LEROBOT_ONLY_KEYS,
     config_path_layer,
-    convert,
     is_lerobot_train_config,
-    print_note,
     read_config_path,
 )
 from orchestrator.configs.train import TrainPipelineConfig

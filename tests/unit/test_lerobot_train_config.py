@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.configs.lerobot_train_config import convert, is_lerobot_train_config, note_text
+from orchestrator.configs.lerobot_mapping import convert
+from orchestrator.configs.lerobot_note import note_text
+from orchestrator.configs.lerobot_train_config import is_lerobot_train_config
 from orchestrator.configs.parsing import build_config, encode, from_lerobot, parse_train_args
 from orchestrator.errors import UserError
 from orchestrator.evaluate import parse_eval_args
