@@ -146,6 +146,14 @@ def _kill_tree(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def two_node_cluster(tmp_path_factory):
+    # Nothing here may name the session's shared cluster (tests/conftest.py: ray_cluster), up when an earlier test
+    # used it: its RAY_API_SERVER_ADDRESS wins over --address in `ray job`/`ray list` and in JobSubmissionClient.
+    with pytest.MonkeyPatch.context() as env_of_this_module:
+        env_of_this_module.delenv("RAY_API_SERVER_ADDRESS", raising=False)
+        yield from _two_node_cluster(tmp_path_factory)
+
+
+def _two_node_cluster(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("cluster")
     # Ray puts unix sockets under its temp dir and caps their path length: pytest's tmp_path is too long.
     temp_dir = Path(tempfile.mkdtemp(prefix="rs-e2e-", dir="/tmp"))
