@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support.cli import run_cli, run_in_process
+from tests.support.cli import run_in_process, run_on_cluster
 
 
 @pytest.mark.parametrize(
@@ -43,8 +43,9 @@ def test_without_expert_a_policy_path_is_still_required():
 
 
 @pytest.mark.e2e
-def test_metaworld_reach_expert_succeeds_on_every_episode(tmp_path, cache_dir):
-    proc = run_cli(
+@pytest.mark.timeout(300)
+def test_metaworld_reach_expert_succeeds_on_every_episode(tmp_path, ray_cluster):  # (ROBOT_SWEEPS_CACHE: cache_dir)
+    proc = run_on_cluster(
         "eval",
         "--expert=true",
         "--env.type=metaworld",
@@ -52,8 +53,6 @@ def test_metaworld_reach_expert_succeeds_on_every_episode(tmp_path, cache_dir):
         "--eval.n_episodes=4",
         "--eval.batch_size=4",
         f"--output_dir={tmp_path}",
-        env={"ROBOT_SWEEPS_CACHE": str(cache_dir)},
-        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (

@@ -10,7 +10,7 @@ import re
 import pytest
 from safetensors import safe_open
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_on_cluster
 from tests.support.hub_server import LocalHub
 from tests.support.lerobot_kit import ACT_TINY, LEROBOT_TRAIN_ACT, STATE_DATASET
 
@@ -23,11 +23,15 @@ def tensor_names(path) -> set[str]:
 
 
 @pytest.mark.e2e
-def test_a_lerobot_policy_on_the_hub_is_downloaded_and_evaluated(tmp_path):
+@pytest.mark.timeout(300)
+def test_a_lerobot_policy_on_the_hub_is_downloaded_and_evaluated(tmp_path, monkeypatch, ray_cluster):
     with LocalHub(token="hf_test") as hub:
         hub.serve("robot-lab/act_tiny", ACT_TINY, repo_type="model")
-        env = {"HF_ENDPOINT": hub.url, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_HUB_OFFLINE": "0"}
-        proc = run_cli("eval", "--policy.path=robot-lab/act_tiny", *SMALL_EVAL, env=env, timeout=300)
+        # the driver downloads the policy and hands its weights to the evaluators: only its environment names the Hub
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+        proc = run_on_cluster("eval", "--policy.path=robot-lab/act_tiny", *SMALL_EVAL)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "policy " in proc.stdout and "(act) on pusht, 2 episodes" in proc.stdout and "success" in proc.stdout
     downloaded = {p.name for p in (tmp_path / "hub").rglob("*") if p.is_file() or p.is_symlink()}
@@ -41,10 +45,11 @@ def test_a_lerobot_policy_on_the_hub_is_downloaded_and_evaluated(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("saved", [ACT_TINY, LEROBOT_TRAIN_ACT], ids=["save_pretrained", "lerobot_train"])
-def test_a_lerobot_policy_fine_tuned_on_a_lerobot_dataset_is_a_lerobot_policy_folder(tmp_path, saved):
+def test_a_lerobot_policy_fine_tuned_on_a_lerobot_dataset_is_a_lerobot_policy_folder(tmp_path, saved, ray_cluster):
     out = tmp_path / "run"
-    proc = run_cli(
+    proc = run_on_cluster(
         "train",
         f"--policy.path={saved}",
         f"--dataset.root={STATE_DATASET}",
@@ -55,7 +60,6 @@ def test_a_lerobot_policy_fine_tuned_on_a_lerobot_dataset_is_a_lerobot_policy_fo
         "--save_freq=4",
         *SMALL_EVAL,
         f"--output_dir={out}",
-        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (folder,) = out.glob("checkpoint_*/pretrained_model")

@@ -10,7 +10,7 @@ import json
 import pytest
 from safetensors import safe_open
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_on_cluster
 from tests.support.lerobot_kit import LEROBOT_EVAL_INFO, LEROBOT_TRAIN_ACT, STATE_DATASET
 
 
@@ -20,11 +20,12 @@ def tensor_names(path) -> set[str]:
 
 
 @pytest.mark.e2e
-def test_eval_gives_lerobot_evals_numbers_on_the_same_seeds(tmp_path):
+@pytest.mark.timeout(300)
+def test_eval_gives_lerobot_evals_numbers_on_the_same_seeds(tmp_path, ray_cluster):
     """lerobot_eval_info.json: `lerobot-eval --env.type=pusht --env.obs_type=environment_state_agent_pos
     --env.episode_length=100 --eval.n_episodes=4 --eval.batch_size=2 --seed=1000` of the same folder. No --env.type
     here: the file names no env, so the default (PushT, keypoints = LeRobot's environment_state_agent_pos) runs."""
-    proc = run_cli(
+    proc = run_on_cluster(
         "eval",
         f"--policy.path={LEROBOT_TRAIN_ACT}",
         "--env.episode_length=100",
@@ -32,7 +33,6 @@ def test_eval_gives_lerobot_evals_numbers_on_the_same_seeds(tmp_path):
         "--eval.batch_size=2",
         "--eval.seed=1000",
         f"--output_dir={tmp_path}",
-        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "(act) on pusht, 4 episodes (seeds 1000..1003)" in proc.stdout
@@ -51,8 +51,10 @@ def test_eval_gives_lerobot_evals_numbers_on_the_same_seeds(tmp_path):
 
 
 @pytest.mark.e2e
-def test_a_fine_tuning_sweep_starts_from_it(tmp_path):
-    proc = run_cli(
+@pytest.mark.timeout(600)
+def test_a_fine_tuning_sweep_starts_from_it(tmp_path, ray_cluster):
+    # its trial's tables are cached in the session's cache_dir (the cluster's workers have it), not a cache of its own
+    proc = run_on_cluster(
         "sweep",
         "search_spaces/act_finetune.py",
         f"--policy.path={LEROBOT_TRAIN_ACT}",
@@ -72,8 +74,6 @@ def test_a_fine_tuning_sweep_starts_from_it(tmp_path):
         "--tune.confirm_top_k=0",
         f"--tune.storage_path={tmp_path}",
         "--tune.experiment_name=ft",
-        env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")},
-        timeout=600,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
