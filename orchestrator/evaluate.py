@@ -4,7 +4,7 @@ real simulator with the same asynchronous evaluator actors a sweep uses.
 The env and eval settings default to those in the policy's `train_config.json` (saved beside every checkpoint and in
 a sweep's `best/` folder), else to the config defaults; CLI flags override them. A `train_config.json` that
 LeRobot's `lerobot-train` wrote gives its env and eval sections, mapped
-(orchestrator/configs/lerobot_train_config.py: eval_layer); one with no env (LeRobot trained on a dataset without a
+(orchestrator/configs/lerobot_mapping.py: eval_layer); one with no env (LeRobot trained on a dataset without a
 simulator) leaves the env to the flags or the default, and a note says so, and how to run the episodes lerobot-eval
 runs (its --seed, 1000 by default). Prints success with its 95 % Wilson confidence interval, the average sum and max
 reward, and writes `eval_info.json` into `--output_dir` when one is given: every episode with its seed, in

@@ -5,17 +5,19 @@ LeRobot's train_config.json mapped onto our fields: the starting point of `train
 LeRobot writes its whole run config beside every checkpoint (`checkpoints/<step>/pretrained_model/train_config.json`)
 and publishes it beside the weights on the Hub. `--config_path` takes such a file, a folder holding one, or a Hub model
 repo id (`lerobot/diffusion_pusht`), as LeRobot's own `--config_path` does. LeRobot 0.4 and 0.6 files are both read
-(0.6 renamed `eval_freq` to `env_eval_freq`, among others). Its fields map onto ours (`convert`); every field that was
-set (not LeRobot's default, not null) and has no equivalent here is named in one note on stderr and left out, never
-dropped silently. Skipped without a note: fields LeRobot derives or never uses (`env.features`, `env.features_map`,
-PushT's `observation_height/width`, which gym-pusht never receives, `checkpoint_path`), and the optimizer/scheduler
-of a file with `use_policy_training_preset=true`, which LeRobot itself replaces with the policy's preset on load
-(ours is the same preset, built from the same `policy.optimizer_*` fields). The note also says how evaluation
-episodes are seeded, which differs: LeRobot seeds them from the run's `seed`, we from `eval.seed`.
+(0.6 renamed `eval_freq` to `env_eval_freq`, among others). Its fields map onto ours (`convert`, in
+orchestrator/configs/lerobot_mapping.py, over the tables of orchestrator/configs/lerobot_field_tables.py); every
+field that was set (not LeRobot's default, not null) and has no equivalent here is named in one note on stderr
+(orchestrator/configs/lerobot_note.py) and left out, never dropped silently. Skipped without a note: fields LeRobot
+derives or never uses (`env.features`, `env.features_map`, PushT's `observation_height/width`, which gym-pusht never
+receives, `checkpoint_path`), and the optimizer/scheduler of a file with `use_policy_training_preset=true`, which
+LeRobot itself replaces with the policy's preset on load (ours is the same preset, built from the same
+`policy.optimizer_*` fields). The note also says how evaluation episodes are seeded, which differs: LeRobot seeds them
+from the run's `seed`, we from `eval.seed`.
 
 `eval --policy.path=<a lerobot-train checkpoint>/pretrained_model` reads only the file's env and eval sections
-(`eval_layer`): a run without an env (LeRobot trains on a dataset without a simulator) leaves the env to the command
-line or the default.
+(`eval_layer`, in lerobot_mapping.py): a run without an env (LeRobot trains on a dataset without a simulator)
+leaves the env to the command line or the default.
 """
 
 from __future__ import annotations
