@@ -230,7 +230,7 @@ def cmd_push(args: list[str]) -> None:
 
 def cmd_report(args: list[str]) -> None:
     """Rebuild an experiment's HTML report from its folder: finished, running, or a copy."""
-    from orchestrator.report.html import report_from_args  # (here: `report` loads no torch, no Ray Train)
+    from orchestrator.report.command import report_from_args  # (here: `report` loads no torch, no Ray Train)
 
     report_from_args(args)
 

@@ -74,7 +74,7 @@ def test_a_sweep_in_s3_resumes_and_reports_from_the_bucket(s3_server, tiny_datas
     assert [t["trial_id"] for t in resumed["trials"]] == [trial["trial_id"]]
 
     # `report` from the URI alone (what `python -m orchestrator report s3://...` runs), into a folder of our choice.
-    from orchestrator.report.html import report_from_args
+    from orchestrator.report.command import report_from_args
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -15,7 +15,8 @@ import pytest
 
 from orchestrator import metrics as M
 from orchestrator.errors import UserError
-from orchestrator.report.html import SECTIONS, build_report, report_from_args
+from orchestrator.report.command import report_from_args
+from orchestrator.report.html import SECTIONS, build_report
 from orchestrator.report.importance import param_importances
 from orchestrator.results.stats import eval_metrics, wilson_interval
 from orchestrator.runtime.experiment import load_experiment

@@ -120,7 +120,7 @@ def test_report_from_a_bucket_reads_the_experiment_without_weights(bucket, monke
     """`python -m orchestrator report s3://...`: the experiment's files are read from the bucket (not its checkpoints'
     weights), the page lands in the URI's local copy, and a URI with no experiment is refused naming the folder."""
     from orchestrator.errors import UserError
-    from orchestrator.report.html import report_from_args
+    from orchestrator.report.command import report_from_args
     from orchestrator.runtime.experiment import reads
     from tests.unit.test_report_html import finished_sweep
 
