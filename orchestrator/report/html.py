@@ -4,8 +4,9 @@ Rebuilt from the experiment folder alone (orchestrator/runtime/experiment.py: no
 copy of the folder). Plots are drawn with matplotlib and embedded in the page as PNG data; the page has no script
 and loads nothing from the network. Sections (their HTML ids): status, trials, curves, success-intervals,
 parallel-coordinates, importance, scheduler-stops, confirmation, compute; with PBT/PB2 also lineage, with several
-objectives also pareto. The plots over training and the search space are drawn in report_plots.py, the Pareto
-section in report_pareto.py, the HTML pieces come from html_parts.py; this module lays out the page.
+objectives also pareto. The sections from the experiment's tables are drawn in sections.py, the plots over training
+and the search space in plots.py, the Pareto section in pareto.py, the HTML pieces come from html_parts.py; this
+module lays out the page. The `report` command's arguments are read in command.py.
 """
 
 from __future__ import annotations
@@ -86,7 +87,6 @@ class _Page:
         if exp.baseline:
             self.colors[exp.baseline.trial_id] = "black"
 
-    # ---------------------------------------------------------------- helpers
     def figure(self, fig, name: str) -> str:
         import matplotlib.pyplot as plt
 

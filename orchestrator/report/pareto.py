@@ -10,7 +10,7 @@ from orchestrator.results.pareto import front_values, pareto_front, values_of
 
 
 def pareto_section(page) -> None:
-    """Adds the section to `page` (report_html._Page) when the experiment had several objectives."""
+    """Adds the section to `page` (orchestrator/report/html.py) when the experiment had several objectives."""
     exp = page.exp
     objectives = exp.objectives
     if len(objectives) < 2:

@@ -1,5 +1,5 @@
-"""The HTML report's plots of trials over training and across the search space (report_html.py puts them on the
-page): curves over steps, success intervals at each trial's best checkpoint, parallel coordinates."""
+"""The HTML report's plots of trials over training and across the search space (orchestrator/report/html.py puts
+them on the page): curves over steps, success intervals at each trial's best checkpoint, parallel coordinates."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The HTML report's sections drawn from the experiment's tables and summary (orchestrator/report/html.py lays out
-the page): status, trials, importance, scheduler-stops, staged-evaluations, lineage, confirmation, compute."""
+"""The HTML report's sections drawn from the experiment's tables and summary: status, trials, importance,
+scheduler-stops, staged-evaluations, lineage, confirmation, compute. Each adds its section to `page` (the page of
+orchestrator/report/html.py, which calls them in order), as the plots (plots.py) and the Pareto front (pareto.py) do."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from orchestrator.results.rows import scheduler_stops
 from orchestrator.runtime.experiment import finite
 
 
-def status(self):
-    exp = self.exp
+def status(page) -> None:
+    exp = page.exp
     counts: dict[str, int] = {}
     for r in exp.rows:
         counts[r.status] = counts.get(r.status, 0) + 1
@@ -33,7 +34,7 @@ def status(self):
         "best-vs-baseline comparison; rebuild this report when the sweep ends"
     )
     items = [
-        f"experiment folder: <code>{_e(self.source)}</code>",
+        f"experiment folder: <code>{_e(page.source)}</code>",
         "objectives: " + ", ".join(f"<code>{_e(m)}</code> ({d})" for m, d in exp.objectives)
         if len(exp.objectives) > 1
         else f"metric: <code>{_e(exp.metric)}</code> ({exp.mode}); each trial at its best evaluated checkpoint",
@@ -43,34 +44,34 @@ def status(self):
         f"sweep: {state}",
     ]
     items += [f"note: {_e(n)}" for n in exp.notes]
-    self.section("status", f"Sweep {exp.name}", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+    page.section("status", f"Sweep {exp.name}", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
 
 
-def trials(self):
-    rows = self.exp.rows + ([self.exp.baseline] if self.exp.baseline else [])
+def trials(page) -> None:
+    rows = page.exp.rows + ([page.exp.baseline] if page.exp.baseline else [])
     if not rows:
-        self.section("trials", "Trials", "<p>No trial has started yet.</p>")
+        page.section("trials", "Trials", "<p>No trial has started yet.</p>")
         return
     cols, body = table_columns(
-        rows, [m for m, _ in self.exp.objectives]
+        rows, [m for m, _ in page.exp.objectives]
     )  # the baseline last (its searched fields: "-", the defaults)
-    if self.exp.baseline:
+    if page.exp.baseline:
         body[-1][0] = "baseline"
-    self.section("trials", f"Trials ranked by {self.exp.metric}", _table(cols, body))
+    page.section("trials", f"Trials ranked by {page.exp.metric}", _table(cols, body))
 
 
-def importance(self):
+def importance(page) -> None:
     import matplotlib.pyplot as plt
 
     title = "Parameter importance"
-    importances, why = param_importances(self.exp)
+    importances, why = param_importances(page.exp)
     if importances is None:
-        self.section("importance", title, f"<p>Not computed: {_e(why)}.</p>")
+        page.section("importance", title, f"<p>Not computed: {_e(why)}.</p>")
         return
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(importances) + 1.3))
     names = list(importances)[::-1]
     ax.barh(names, [importances[n] for n in names], color="tab:blue")
-    ax.set_xlabel(f"importance for {self.exp.metric} (PED-ANOVA, sums to 1)")
+    ax.set_xlabel(f"importance for {page.exp.metric} (PED-ANOVA, sums to 1)")
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
     text = (
@@ -79,13 +80,13 @@ def importance(self):
         "with few trials these numbers are rough.</p>"
     )
     body = [[n, f"{v:.3f}"] for n, v in importances.items()]
-    self.section("importance", title, text + self.figure(fig, "importance") + _table(["parameter", "importance"], body))
+    page.section("importance", title, text + page.figure(fig, "importance") + _table(["parameter", "importance"], body))
 
 
-def stopped_by_scheduler(self):
-    stops = (self.exp.summary or {}).get("scheduler_stops") or scheduler_stops(self.exp.rows)
+def stopped_by_scheduler(page) -> None:
+    stops = (page.exp.summary or {}).get("scheduler_stops") or scheduler_stops(page.exp.rows)
     if not stops:
-        self.section("scheduler-stops", "Stopped by the scheduler", "<p>The scheduler stopped no trial (so far).</p>")
+        page.section("scheduler-stops", "Stopped by the scheduler", "<p>The scheduler stopped no trial (so far).</p>")
         return
     body = [
         [
@@ -102,14 +103,14 @@ def stopped_by_scheduler(self):
         "and how many trials that went on past that step had an overlapping interval (a stop that the "
         "evaluation noise alone could explain).</p>"
     )
-    self.section(
+    page.section(
         "scheduler-stops",
         "Stopped by the scheduler",
         text + _table(["trial", "at step", "success", "95 % CI", "overlapping survivors"], body),
     )
 
 
-def staged_evaluations(self):
+def staged_evaluations(page) -> None:
     """eval.stage_episodes only: where each staged evaluation stopped, and why (orchestrator/results/sequential.py)."""
     why = {v: k for k, v in M.DECISION_CODES.items()}
     text = {
@@ -125,13 +126,13 @@ def staged_evaluations(self):
             _pct(c.metrics[M.EVAL_SUCCESS]),
             text[why[int(c.metrics[M.EVAL_DECISION])]],
         ]
-        for r in self.exp.rows
+        for r in page.exp.rows
         for c in r.evaluations
         if M.EVAL_DECISION in c.metrics
     ]
     if not body:
         return
-    self.nav.append("staged-evaluations")
+    page.nav.append("staged-evaluations")
     stopped = sum(b[-1] != text["complete"] for b in body)
     intro = (
         f"<p>Evaluations ran in stages and stopped once an anytime-valid bound decided (eval.stage_episodes): "
@@ -139,19 +140,19 @@ def staged_evaluations(self):
         "bound of the best evaluation known then; its false-decision rate is at most eval.sequential_alpha."
         "</p>"
     )
-    self.section(
+    page.section(
         "staged-evaluations",
         "Staged evaluations",
         intro + _table(["trial", "step", "episodes", "success", "decision"], body),
     )
 
 
-def lineage(self):
+def lineage(page) -> None:
     """PBT/PB2 only: for each trial, whom it copied, at which step, with which new values."""
-    lineage = read_lineage(self.exp.folder / TRIALS)
+    lineage = read_lineage(page.exp.folder / TRIALS)
     if not lineage:
         return
-    self.nav.append("lineage")
+    page.nav.append("lineage")
     text = (
         "<p>Population-based training: a trial in the bottom of the population continued the latest "
         "checkpoint of one at the top (weights, optimizer, schedule, step) as a new training run, with the "
@@ -161,16 +162,16 @@ def lineage(self):
         f"<h3>trial {_e(tid)}</h3>" + _table(LINEAGE_COLUMNS[1:], [row[1:] for row in rows])
         for tid, rows in _by_trial(lineage_rows(lineage)).items()
     )
-    self.section("lineage", "PBT lineage: who copied whom", text + tables)
+    page.section("lineage", "PBT lineage: who copied whom", text + tables)
 
 
-def confirmation(self):
+def confirmation(page) -> None:
     import matplotlib.pyplot as plt
 
     title = "Best vs baseline: the confirmation"
-    summary = self.exp.summary
+    summary = page.exp.summary
     if summary is None:
-        self.section(
+        page.section(
             "confirmation",
             title,
             "<p>The sweep has not finished (no summary.json yet): the top "
@@ -190,7 +191,7 @@ def confirmation(self):
             "<p>No confirmation was run (<code>--tune.confirm_top_k=0</code>, or the metric is not an "
             "evaluation metric).</p>"
         )
-        self.section("confirmation", title, "".join(parts))
+        page.section("confirmation", title, "".join(parts))
         return
     last = c["first_seed"] + c["n_episodes"] - 1
     parts.append(
@@ -239,7 +240,7 @@ def confirmation(self):
         ]
         for x in cands
     ]
-    parts.append(self.figure(fig, "confirmation"))
+    parts.append(page.figure(fig, "confirmation"))
     parts.append(_table(["candidate", "step", "success", "95 % CI", "avg max reward"], body))
     if summary.get("seed_spread"):
         s = summary["seed_spread"]
@@ -257,11 +258,11 @@ def confirmation(self):
             parts.append(f"<p class='headline'>{_e(sentence(s['versus_default']['sentence']))}</p>")
         if s.get("best"):
             parts.append(f"<p>{_e(s['best']['rule'])}.</p>")
-    self.section("confirmation", title, "".join(parts))
+    page.section("confirmation", title, "".join(parts))
 
 
-def compute(self):
-    exp = self.exp
+def compute(page) -> None:
+    exp = page.exp
     rows = exp.rows + ([exp.baseline] if exp.baseline else [])
     body, cpu_total, gpu_total, seconds_total = [], 0.0, 0.0, 0.0
     for r in rows:
@@ -292,7 +293,7 @@ def compute(self):
         "resources it held meanwhile: the trial's driver, its evaluator actors and its Train workers, read "
         "from the trial's <code>train_config.json</code> (? where none was found).</p>"
     )
-    self.section(
+    page.section(
         "compute",
         "Time and compute per trial",
         text
