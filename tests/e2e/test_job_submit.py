@@ -352,7 +352,7 @@ async def _dashboard_pages(tab: Tab, cluster: LocalCluster, submission_id: str):
     await _filter_actors(tab, "evaluator")
     await show(
         "actors: evaluator",
-        _only_names(r"trial_[0-9a-f]+_[0-9]+\/evaluator-[0-9]+"),
+        _only_names(r"trial_[0-9a-f]+(_[0-9]+)?\/evaluator-[0-9]+"),  # (Tune's ids: 8 hex, + _N from its generator)
         "the trials' evaluators, and only them, in the actor list",
     )
     await _filter_actors(tab, "incumbent")
@@ -528,7 +528,7 @@ def test_the_dashboard_pages_show_the_job_and_the_named_actors(submitted_sweep):
     assert unexplained == [], unexplained
     assert SUBMISSION_ID in seen.pages["jobs"] and "RUNNING" in seen.pages["jobs"]
     trial_ids = {t["trial_id"] for t in submitted_sweep.summary["trials"]}
-    shown = set(re.findall(r"trial_([0-9a-f]+_[0-9]+)/evaluator-0", seen.pages["actors: evaluator"]))
+    shown = set(re.findall(r"trial_([0-9a-f]+(?:_[0-9]+)?)/evaluator-0", seen.pages["actors: evaluator"]))
     assert shown and shown <= trial_ids, seen.pages["actors: evaluator"]
     assert "EvalActor" in seen.pages["actors: evaluator"]
     experiment = submitted_sweep.storage / "two_nodes"
