@@ -5,5 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export RAY_USAGE_STATS_ENABLED=0 WANDB_MODE=offline
-# Two pytest-xdist workers: the cluster tests in one, in order (tests/conftest.py), the fast tests beside them.
-exec .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadgroup "$@"
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -93,12 +93,7 @@ SLOW_FIXTURES = {"ray_cluster", "s3_server"}
 
 def pytest_collection_modifyitems(config, items):
     """The fast lane (`-m fast`, the inner loop): every test that starts no Ray cluster, trains no sweep and runs
-    no fault; the tiers marked integration, e2e and faults, and anything using the shared cluster, are the rest.
-    Under pytest-xdist (`-n 2 --dist loadgroup`, scripts/test.sh) the rest stay together in one worker, one after
-    another, as without xdist (one shared cluster, tests timed for a machine they have to themselves); the fast
-    tests run in the other worker meanwhile, and in both once the cluster's worker is done."""
+    no fault; the tiers marked integration, e2e and faults, and anything using the shared cluster, are the rest."""
     for item in items:
         if not ({m.name for m in item.iter_markers()} & SLOW_MARKERS or set(item.fixturenames) & SLOW_FIXTURES):
             item.add_marker(pytest.mark.fast)
-        else:
-            item.add_marker(pytest.mark.xdist_group("cluster"))
