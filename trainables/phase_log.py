@@ -23,25 +23,18 @@ def mark(run: str, phase: str, t: float | None = None) -> None:
         f.write(line + "\n")
 
 
-_entered: set[str] = set()  # `who`s that already marked this process's start: a reused process pays it once
-
-
 def mark_entry(run: str, who: str, import_start: float, import_end: float) -> None:
     """Marks `who`_process (this process created), `who`_import_start, `who`_imported (the module's imports, by the
-    module's own clock) and `who`_start (now). A process Tune reuses for a later trial (reuse_actors) marks only
-    `who`_start: that trial paid no process start or imports."""
+    module's own clock) and `who`_start (now)."""
     if not os.environ.get(ENV_VAR):
         return
-    first = who not in _entered
-    _entered.add(who)
     for phase, t in (
         ("process", process_start()),
         ("import_start", import_start),
         ("imported", import_end),
         ("start", None),
     ):
-        if first or phase == "start":
-            mark(run, f"{who}_{phase}", t)
+        mark(run, f"{who}_{phase}", t)
 
 
 def process_start() -> float:

@@ -199,7 +199,7 @@ class KeepInSpace:
 def make_scheduler(t, cfg, space: dict[str, Any]):
     """Ray's PopulationBasedTraining or PB2 for this sweep, with its state kept across `--tune.resume=true`."""
     # Tune then suggests `reuse_actors`: an exploit starts a new Train run anyway (trainables/exploit.py), and the
-    # sweep keeps reuse off under PBT/PB2 (orchestrator/sweep/tuner.py), so the advice does not apply here.
+    # sweep does not reuse trial actors (orchestrator/sweep/tuner.py says why), so the advice does not apply here.
     warnings.filterwarnings("ignore", message="Consider boosting PBT performance", category=UserWarning)
     common = dict(
         time_attr=EVAL_STEP,

@@ -117,10 +117,8 @@ def build_tuner(prepared: PreparedSweep, name: str, space: dict, num_samples: in
             max_concurrent_trials=None if isinstance(search_alg, BasicVariantGenerator) else concurrency,
             trial_name_creator=lambda trial: trial_folder(trial.trial_id),
             trial_dirname_creator=lambda trial: trial_folder(trial.trial_id),
-            # A finished trial's driver process (its Python start and imports of Ray Train and torch, ~2 s of a
-            # trial's fixed cost) runs the next trial of the same resources: run_trial keeps no state between
-            # trials. Not under PBT/PB2, whose exploits restart trials on purpose (trainables/exploit.py).
-            reuse_actors=not (search and is_population(t.scheduler)),
+            # No reuse_actors: a trial the scheduler stops is still inside trainer.fit() for seconds, and Tune's
+            # reset of that actor for the next trial then fails and errors the next trial ("Could not re-use actor").
         ),
         run_config=tune.RunConfig(
             name=name,

@@ -11,7 +11,6 @@ The real trial path runs in test_sweep.py (Optuna + ASHA, 2 trials on the same c
 tests/e2e/test_job_submit.py (random)."""
 
 import logging
-import os
 import time
 
 import pytest
@@ -63,7 +62,6 @@ def _trial_body(sample, base, overrides, ties, train_storage, **_):
                 EVAL_STEP: step,
                 "started": started,
                 "now": time.time(),
-                "pid": os.getpid(),
                 EVAL_AVG_MAX_REWARD: sample.get("optimizer.lr", 0.0) * step,
             }
         )
@@ -110,6 +108,4 @@ def test_every_search_and_scheduler_runs_only_the_trials_that_fit(
     assert len(results) == 4 and not results.errors, [str(e)[-500:] for e in results.errors]
     intervals = [(r.metrics_dataframe["started"].min(), r.metrics_dataframe["now"].max()) for r in results]
     assert _most_at_once(intervals) <= 2
-    # The second wave runs in the first wave's driver processes (Tune's reuse_actors: no new process per trial)
-    assert len({r.metrics["pid"] for r in results}) < 4
     assert not [r.message for r in caplog.records if "will be ignored" in r.getMessage()]
