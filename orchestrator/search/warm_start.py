@@ -73,7 +73,7 @@ def load_warm_start(
     it no earlier run counts as this sweep's (nothing is kept from being trained)."""
     if search != "optuna":
         raise UserError(problem(FIELD, f"seeds Optuna's searcher: use --tune.search=optuna (not {search})", source))
-    folder = source if storage.is_uri(source) else str(Path(source).expanduser().resolve())
+    folder = storage.resolve(source)
     if not storage.exists(storage.join(folder, TRIALS)):
         raise UserError(
             problem(

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.runtime.experiment import INTERRUPTED, load_experiment
+from orchestrator.experiment_layout import INTERRUPTED
+from orchestrator.runtime.experiment import load_experiment
 from orchestrator.search.algorithms import search_algorithm
 from tests.conftest import TINY_ACT
 from tests.faults.inject import descendants, kill, named, registered, survivors, tune_statuses
