@@ -35,6 +35,20 @@ def actor_ids(class_name: str) -> set[str]:
     return {a.actor_id for a in alive_actors(class_name)}
 
 
+def ray_pids(class_name: str) -> set[int]:
+    """Pids of this machine's Ray workers that hold an actor of `class_name`, read from their process titles
+    (`ray::ImplicitFunc`, `ray::ImplicitFunc.train` while a method runs): milliseconds, where Ray's state API can take
+    seconds under load."""
+    import psutil
+
+    pids = set()
+    for p in psutil.process_iter(["cmdline"]):
+        title = " ".join(p.info["cmdline"] or []).strip()
+        if title == f"ray::{class_name}" or title.startswith(f"ray::{class_name}."):
+            pids.add(p.pid)
+    return pids
+
+
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
