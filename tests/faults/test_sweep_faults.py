@@ -138,6 +138,13 @@ def test_lost_node_trial_is_retried_on_another_node_from_its_last_checkpoint(tmp
             ray.kill(h)
         if node in ray_cluster.worker_nodes:
             ray_cluster.remove_node(node, allow_graceful=False)
+        # Until Ray's GCS misses enough of its heartbeats, the dead node still counts as alive, and the next test's
+        # actors may be placed there (and die with it: seen for a 0-CPU queue actor in CI)
+        wait_for(
+            lambda: not [n for n in ray.nodes() if n["NodeID"] == node.node_id and n["Alive"]],
+            timeout=120,
+            what="Ray's GCS to mark the lost node dead",
+        )
     assert killed and not str(killed[0]).startswith("not injected"), killed
     assert results.num_errors == 0
     run = next(train.glob("trial_*"))
