@@ -1,8 +1,34 @@
 #!/usr/bin/env bash
 # Set everything up, then run the test suite (unit, integration on a local Ray cluster, end-to-end CLI runs).
-# Extra arguments go to pytest, e.g. `-m fast`: the inner loop (no Ray cluster, no sweep; under 3 minutes).
+# Extra arguments go to one pytest process, e.g. `-m fast`: the inner loop (no Ray cluster, no sweep; under 3 min).
+# Without arguments, the whole suite runs as two pytest processes side by side (docs/development.md, "Tests"):
+# the tests on the session's shared Ray cluster (marker `cluster`), and the rest (unit tests, and the CLI runs that
+# start their own Ray as a user's command does). A Ray Train run leaves one of the 2 cores idle ~40 % of its time
+# (its processes start one after another); the other lane fills it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export RAY_USAGE_STATS_ENABLED=0 WANDB_MODE=offline
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+PYTEST=(.venv/bin/python -m pytest -q -p no:cacheprovider)
+if [ "$#" -gt 0 ]; then
+  exec "${PYTEST[@]}" "$@"
+fi
+
+base=$(mktemp -d "${TMPDIR:-/tmp}/robot-sweeps-tests.XXXXXX")
+ROBOT_SWEEPS_TEST_LANE=own "${PYTEST[@]}" -m "not cluster" --basetemp="$base/own" >"$base/own.log" 2>&1 &
+own=$!
+trap 'kill -INT "$own" 2>/dev/null || true' INT TERM
+echo "test: lane 1 of 2, the tests on the shared Ray cluster (lane 2, the rest, runs beside it into $base/own.log)"
+cluster_status=0
+"${PYTEST[@]}" -m cluster --basetemp="$base/cluster" || cluster_status=$?
+own_status=0
+wait "$own" || own_status=$?
+echo
+echo "test: lane 2 of 2, the tests that start no shared cluster (their own Ray, or none)"
+cat "$base/own.log"
+echo
+echo "test: lane 1 (shared cluster) exit $cluster_status, lane 2 (the rest) exit $own_status"
+if [ "$cluster_status" -ne 0 ] || [ "$own_status" -ne 0 ]; then
+  exit 1
+fi
+rm -rf "$base"

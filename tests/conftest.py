@@ -12,6 +12,9 @@ os.environ.setdefault("WANDB_MODE", "offline")
 os.environ["RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"] = "0.2"
 os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
 
+# scripts/test.sh sets it to "own" in the lane of tests that start no shared cluster (their own Ray, or none)
+LANE = "ROBOT_SWEEPS_TEST_LANE"
+
 TINY_ACT = [
     "--policy.dim_model=32",
     "--policy.n_heads=2",
@@ -61,6 +64,12 @@ def ray_cluster(cache_dir):
 
     from orchestrator.runtime.ray_start import free_port, set_ray_env, worker_env
 
+    if os.environ.get(LANE) == "own":
+        pytest.fail(
+            "this test uses the shared Ray cluster but ran in the lane without it (scripts/test.sh): a test that asks "
+            "for ray_cluster only as it runs needs @pytest.mark.cluster"
+        )
+
     node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
     port = free_port(8300)
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.runtime.ray_start.connect_ray
@@ -92,8 +101,14 @@ SLOW_FIXTURES = {"ray_cluster", "s3_server"}
 
 
 def pytest_collection_modifyitems(config, items):
-    """The fast lane (`-m fast`, the inner loop): every test that starts no Ray cluster, trains no sweep and runs
-    no fault; the tiers marked integration, e2e and faults, and anything using the shared cluster, are the rest."""
+    """Two marks set here. `fast` (the inner loop, `-m fast`): every test that starts no Ray cluster, trains no sweep
+    and runs no fault; the tiers marked integration, e2e and faults, and anything using the shared cluster, are the
+    rest. `cluster`: every test on the session's shared Ray cluster (the `ray_cluster` fixture, or marked so because
+    it asks for the fixture only as it runs); scripts/test.sh runs those in one pytest process and the rest beside it
+    in another."""
     for item in items:
-        if not ({m.name for m in item.iter_markers()} & SLOW_MARKERS or set(item.fixturenames) & SLOW_FIXTURES):
+        markers = {m.name for m in item.iter_markers()}
+        if not (markers & SLOW_MARKERS or set(item.fixturenames) & SLOW_FIXTURES):
             item.add_marker(pytest.mark.fast)
+        if "ray_cluster" in item.fixturenames and "cluster" not in markers:
+            item.add_marker(pytest.mark.cluster)

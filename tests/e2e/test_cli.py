@@ -111,6 +111,7 @@ def test_dry_run(space):
 
 
 @pytest.mark.e2e
+@pytest.mark.cluster  # its follow-up eval runs on the shared cluster, asked for only after the demo ran
 def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir, request):
     token = "hf_e2e_secret_token_123"
     with LocalHub(token=token) as hub:

@@ -35,16 +35,22 @@ def actor_ids(class_name: str) -> set[str]:
     return {a.actor_id for a in alive_actors(class_name)}
 
 
-def ray_pids(class_name: str) -> set[int]:
-    """Pids of this machine's Ray workers that hold an actor of `class_name`, read from their process titles
-    (`ray::ImplicitFunc`, `ray::ImplicitFunc.train` while a method runs): milliseconds, where Ray's state API can take
-    seconds under load."""
+def ray_pids(class_name: str, cluster) -> set[int]:
+    """Pids of the Ray workers of `cluster` (a ray.cluster_utils.Cluster: the raylets of its nodes started them) that
+    hold an actor of `class_name`, read from their process titles (`ray::ImplicitFunc`, `ray::ImplicitFunc.train`
+    while a method runs): milliseconds, where Ray's state API can take seconds under load. Another Ray on the machine
+    (a CLI test's own, beside this one) is left out."""
     import psutil
 
+    raylets = {
+        process.process.pid
+        for node in [cluster.head_node, *cluster.worker_nodes]
+        for process in node.all_processes.get("raylet", [])
+    }
     pids = set()
-    for p in psutil.process_iter(["cmdline"]):
+    for p in psutil.process_iter(["cmdline", "ppid"]):
         title = " ".join(p.info["cmdline"] or []).strip()
-        if title == f"ray::{class_name}" or title.startswith(f"ray::{class_name}."):
+        if p.info["ppid"] in raylets and (title == f"ray::{class_name}" or title.startswith(f"ray::{class_name}.")):
             pids.add(p.pid)
     return pids
 

@@ -69,13 +69,13 @@ def test_killed_trial_driver_is_retried_by_tune_from_its_last_checkpoint(tmp_pat
             "--tune.experiment_name=driver",
         ],
     )
-    train, earlier = tmp_path / "driver" / "train", ray_pids("ImplicitFunc")
+    train, earlier = tmp_path / "driver" / "train", ray_pids("ImplicitFunc", ray_cluster)
 
     def kill_the_trial_driver() -> int:
         # Tune's actor running run_trial (owns the trainer), found by its process title once a checkpoint at step >= 20
         # is registered: the rest of the run takes ~2 s here, too short for Ray's state API under load (CI, twice)
         wait_for(lambda: registered_step(train, 20), what="a registered checkpoint at step >= 20", every=0.02)
-        [driver] = ray_pids("ImplicitFunc") - earlier
+        [driver] = ray_pids("ImplicitFunc", ray_cluster) - earlier
         kill(driver)
         return driver
 

@@ -50,7 +50,7 @@ def pusht_pool(ray_cluster):
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_expert_through_the_evaluators_reaches_its_recording_success_rate(name, request):
+def test_expert_through_the_evaluators_reaches_its_recording_success_rate(name, request, ray_cluster):
     env_cfg, n = CASES[name]
     actors, pool = ([], request.getfixturevalue("pusht_pool")) if name == "pusht" else start_pool(env_cfg, n)
     try:

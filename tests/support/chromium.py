@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -80,7 +81,8 @@ async def _probe_page(tab: Tab, url: str) -> PageLoad:
 async def _browse(binary: str, script, width: int, height: int, timeout: float):
     import aiohttp
 
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    # (Chromium's helpers, in its process group, may still write into the profile as the group is stopped)
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         log = Path(profile) / "stderr.log"
         with log.open("w") as stderr:
             proc = subprocess.Popen(
@@ -97,6 +99,7 @@ async def _browse(binary: str, script, width: int, height: int, timeout: float):
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
+                start_new_session=True,  # its renderer, zygote and crashpad helpers stop with it (os.killpg below)
             )
         try:
             ws_url = _devtools_url(log, proc, timeout)
@@ -108,12 +111,20 @@ async def _browse(binary: str, script, width: int, height: int, timeout: float):
                 finally:
                     tab.close()
         finally:
-            proc.terminate()
+            _signal_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                pass
+            _signal_group(proc.pid, signal.SIGKILL)  # what outlived the browser (under load, helpers linger)
+            proc.wait()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _devtools_url(log: Path, proc: subprocess.Popen, timeout: float) -> str:
