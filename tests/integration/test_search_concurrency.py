@@ -94,9 +94,9 @@ def test_every_search_and_scheduler_runs_only_the_trials_that_fit(
     grid = search == "grid"
     path = tmp_path / "space.py"
     path.write_text(
-        SPACE.replace(
-            "LR", "tune.grid_search([1e-4, 2e-4, 3e-4])" if grid else "tune.loguniform(1e-4, 1e-2)"
-        ).replace("SAMPLES", "1" if grid else "3")  # 3 trials where 2 fit: Tune alone would start all 3 at once
+        SPACE.replace("LR", "tune.grid_search([1e-4, 2e-4, 3e-4])" if grid else "tune.loguniform(1e-4, 1e-2)").replace(
+            "SAMPLES", "1" if grid else "3"
+        )  # 3 trials where 2 fit: Tune alone would start all 3 at once
     )
     prepared = prepare(
         str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}", f"--tune.scheduler={scheduler}"]
