@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # ray.train re-exports Train v2's classes only at run time (v
 else:
     from ray.train import FailureConfig, RunConfig, ScalingConfig, UserCallback
     from ray.train.torch import TorchTrainer
+from ray.train.v2._internal.callbacks import DatasetsCallback
 from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallback
 from ray.util.queue import Empty, Queue
 
@@ -143,7 +144,7 @@ def fit_trainer(
             find_incumbent(incumbent),
         )
     phase_log.mark(run_name, "fit_start")
-    trainer = TorchTrainer(
+    trainer = _TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_config,
         scaling_config=scaling_config(cfg.resources),
@@ -168,6 +169,19 @@ def fit_trainer(
             relay.close()
         for actor in loop_config.get("evaluator", EvalPool([], 0, 0)).actors:
             ray.kill(actor)
+
+
+class _TorchTrainer(TorchTrainer):
+    """Ray Train's TorchTrainer, less the Ray Data actor a run without Ray Datasets never uses. Train V2 starts a
+    `DatasetManager` actor for every worker group whatever `datasets` holds (its DatasetsCallback); our workers read
+    the LeRobot dataset themselves, so that actor is one idle process per Train run (~1 CPU-s to start on this 2-core
+    machine, measured per trial: benchmarks/README.md). With `datasets` given, the trainer is Ray's own."""
+
+    def _create_default_callbacks(self):
+        callbacks = super()._create_default_callbacks()
+        if self.datasets:
+            return callbacks
+        return [c for c in callbacks if not isinstance(c, DatasetsCallback)]
 
 
 class _TuneReport(TuneReportCallback):

@@ -56,3 +56,10 @@ def test_restarted_run_resumes_exactly_where_the_uninterrupted_run_would_be(tmp_
     assert (Path(second.checkpoint.path) / "pretrained_model/model.safetensors").read_bytes() == (
         Path(whole.checkpoint.path) / "pretrained_model/model.safetensors"
     ).read_bytes()
+    # Ray Train V2 starts a DatasetManager actor for every worker group, Ray Datasets or not; our TorchTrainer
+    # (trainables/trial.py) leaves it out when a run has none: none of these runs (nor any before them) started one.
+    from ray.util.state import list_actors
+
+    assert list_actors(filters=[("class_name", "=", "SynchronizationActor")])  # the state API sees Train's actors
+    assert not list_actors(filters=[("class_name", "=", "DatasetManager")])
+
