@@ -73,9 +73,18 @@ def ray_cluster(cache_dir):
     node = {"num_cpus": 2, "memory": 3 * 2**30, "object_store_memory": 300 * 2**20}
     port = free_port(8300)
     os.environ["RAY_API_SERVER_ADDRESS"] = f"http://127.0.0.1:{port}"  # see orchestrator.runtime.ray_start.connect_ray
+    # A node killed by the fault tier is declared dead after 5 failed health checks 1 s apart (Ray's default: 3 s
+    # apart, ~15 s); a live node's raylet, slow under load, still has 5 s to answer each
+    health = {"health_check_period_ms": 1000, "health_check_timeout_ms": 5000, "health_check_failure_threshold": 5}
     cluster = Cluster(
         initialize_head=True,
-        head_node_args={**node, "include_dashboard": True, "dashboard_host": "127.0.0.1", "dashboard_port": port},
+        head_node_args={
+            **node,
+            "include_dashboard": True,
+            "dashboard_host": "127.0.0.1",
+            "dashboard_port": port,
+            "_system_config": health,
+        },
     )
     cluster.add_node(**node)
     cluster.wait_for_nodes()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_ACT
-from tests.support.cli import run_cli, run_in_process, run_on_cluster
+from tests.support.cli import run_cli, run_in_process
 from tests.support.hub_server import LocalHub
 from tests.support.lerobot_kit import ACT_TINY, STATE_DATASET
 
@@ -111,8 +111,7 @@ def test_dry_run(space):
 
 
 @pytest.mark.e2e
-@pytest.mark.cluster  # its follow-up eval runs on the shared cluster, asked for only after the demo ran
-def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir, request):
+def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir):
     token = "hf_e2e_secret_token_123"
     with LocalHub(token=token) as hub:
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_TOKEN": token, "ROBOT_SWEEPS_CACHE": str(cache_dir)}
@@ -163,16 +162,16 @@ def test_readme_demo_command_with_tiny_overrides(tmp_path, cache_dir, request):
     ray_logs = (tmp_path / "demo" / "logs" / "ray").resolve()  # Ray's own lines went to its logs, not the terminal
     assert any("Reporting training result" in p.read_text(errors="ignore") for p in ray_logs.glob("worker-*.err"))
 
-    # The best policy evaluates again in the real env with the async evaluators, from its folder alone.
-    # In this process, on the session's Ray (the subject is the folder, not a process; ROBOT_SWEEPS_CACHE here and in
-    # its workers is cache_dir, as the demo's), started only now: the demo's own local Ray has the machine to itself.
-    request.getfixturevalue("ray_cluster")
-    proc = run_on_cluster(
+    # The best policy evaluates again in the real env with the async evaluators, from its folder alone, as a user
+    # runs it (its own Ray: this test runs beside the shared cluster's tests, scripts/test.sh).
+    proc = run_cli(
         "eval",
         f"--policy.path={tmp_path / 'demo' / 'best'}",
         "--eval.n_episodes=3",
         "--eval.batch_size=3",
         f"--output_dir={tmp_path / 'eval'}",
+        env={"ROBOT_SWEEPS_CACHE": str(cache_dir)},
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "3 episodes" in proc.stdout and "95% CI" in proc.stdout

@@ -3,6 +3,8 @@ stop` and cluster schedulers send it) stop a command within seconds with exit co
 and checkpoint, and say how to resume; resuming completes the work from where it stopped. A sweep whose driver is
 SIGKILLed (nothing saved by it) resumes the same way."""
 
+from __future__ import annotations
+
 import json
 import os
 import pickle
@@ -29,8 +31,11 @@ STOP_WITHIN_S = 30  # what "within seconds" means on this 2-core machine, Ray's 
 class Command:
     """A CLI command in its own session (so the test can signal its process group as a terminal would)."""
 
+    started: list[Command] = []  # this test's, stopped after it (a failed assertion leaves one running otherwise)
+
     def __init__(self, args: list[str], log: Path, **env: str):
         self.log = log
+        Command.started.append(self)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "orchestrator", *args],
             cwd=ROOT,
@@ -61,6 +66,16 @@ class Command:
 
     def output(self) -> str:
         return self.log.read_text(errors="ignore")
+
+
+@pytest.fixture(autouse=True)
+def _no_command_outlives_its_test():
+    yield
+    for command in Command.started:
+        if command.proc.poll() is None:
+            os.killpg(command.proc.pid, signal.SIGKILL)
+            command.proc.wait(timeout=30)
+    Command.started.clear()
 
 
 def _steps(result_json: Path) -> list[tuple[int, int]]:
