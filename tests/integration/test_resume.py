@@ -62,4 +62,3 @@ def test_restarted_run_resumes_exactly_where_the_uninterrupted_run_would_be(tmp_
 
     assert list_actors(filters=[("class_name", "=", "SynchronizationActor")])  # the state API sees Train's actors
     assert not list_actors(filters=[("class_name", "=", "DatasetManager")])
-
