@@ -50,7 +50,7 @@ def _in_background(fn) -> tuple[threading.Thread, list]:
     def body():
         try:
             out.append(fn())
-        except BaseException as e:  # noqa: BLE001 - reported through `out`, read by the test
+        except BaseException as e:  # reported through `out`, read by the test
             out.append(f"not injected: {type(e).__name__}: {e}")
 
     thread = threading.Thread(target=body, daemon=True)
