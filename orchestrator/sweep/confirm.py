@@ -10,11 +10,13 @@ orchestrator/results/confirmation.py) may end it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
 import ray
 
+from orchestrator import metrics as M
 from orchestrator.configs.parsing import encode
 from orchestrator.configs.train import TrainPipelineConfig
 from orchestrator.policies.factory import load_policy
@@ -32,6 +34,34 @@ def overlapping_seeds(cfg: TrainPipelineConfig, confirm_seed: int, confirm_episo
     return max(search.start, confirm.start) < min(search.stop, confirm.stop)
 
 
+# What starting one evaluator costs, in seconds of a core: a Python process importing Ray, torch and the env's
+# packages, then making its envs (the evaluator's share of a trial's CPU, 1.7 CPU-s with its episodes: benchmarks/
+# README.md (b)). Confirmation starts another evaluator only for at least this much work of its own.
+EVALUATOR_START_S = 2.0
+
+
+def evaluators_for(free_slots: int, episodes: int, seconds_per_episode: float | None) -> int:
+    """How many evaluators share `episodes` (one stage of every entry): as many as the free CPUs hold, but none that
+    would get less work than its own start-up (EVALUATOR_START_S) when the search measured the episodes' cost
+    (`seconds_per_episode`; None: unknown, as many as fit). On cheap episodes (a tiny env, a small policy) one
+    evaluator runs them all sooner than several would start, and for a fraction of the CPU."""
+    most = max(1, min(free_slots, episodes))
+    if seconds_per_episode is None:
+        return most
+    return max(1, min(most, math.floor(episodes * seconds_per_episode / EVALUATOR_START_S)))
+
+
+def seconds_per_episode(entries: list[tuple[str, Candidate]]) -> float | None:
+    """The dearest episode among the entries' search evaluations (their evaluator's seconds over its episodes); None
+    when none of them says."""
+    costs = [
+        float(c.metrics[M.EVAL_SECONDS]) / float(c.metrics[M.EVAL_N_EPISODES])
+        for _, c in entries
+        if isinstance(c.metrics.get(M.EVAL_SECONDS), (int, float)) and c.metrics.get(M.EVAL_N_EPISODES)
+    ]
+    return max(costs) if costs else None
+
+
 def confirm(
     cfg: TrainPipelineConfig,
     entries: list[tuple[str, Candidate]],
@@ -41,12 +71,13 @@ def confirm(
     decided: Callable[[list[Confirmed]], bool] | None = None,
 ) -> list[Confirmed]:
     """Evaluate each entry's checkpoint on the same fresh episodes (seeds first_seed, first_seed + 1, ...), all at
-    once on evaluator actors (as many as the cluster's free CPUs allow); results in the order of `entries`. With
+    once on evaluator actors (as many as the cluster's free CPUs allow and the work is worth: `evaluators_for`);
+    results in the order of `entries`. With
     `stage` (0 < stage < n_episodes), in stages of that many episodes: after each, `decided(results so far)` may stop
     it before n_episodes."""
     stage = stage if 0 < stage < n_episodes else n_episodes
     free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
-    n_actors = max(1, min(free, stage))
+    n_actors = evaluators_for(free, len(entries) * stage, seconds_per_episode(entries))
     actors = create_actors(
         encode(cfg),
         n_actors,

@@ -287,3 +287,20 @@ def test_the_sweep_compares_the_config_with_the_default_over_the_same_seeds(tmp_
     assert seeds.representative_row.trial_id == "seeds1003" and "median" in s["best"]["rule"]
     text = "\n".join(seeds_markdown(s))
     assert "| default config | 1003 | 70.0% |" in text and "The winner's config does not beat" in text
+
+
+def test_confirmation_starts_an_evaluator_only_for_work_worth_its_start_up():
+    from orchestrator.sweep.confirm import EVALUATOR_START_S, evaluators_for, seconds_per_episode
+
+    def entry(eval_s, n):
+        return ("t", Candidate("t", 10, {M.EVAL_SECONDS: eval_s, M.EVAL_N_EPISODES: n}, "/ckpt"))
+
+    # cheap episodes (a tiny PushT policy: 0.15 s each): one evaluator runs a stage of 10 sooner than 4 would start
+    assert evaluators_for(4, 10, 0.15) == 1
+    # dear ones (MetaWorld, ~1 s each): as many as the free CPUs hold, each with at least its start-up's worth
+    assert evaluators_for(4, 10, 1.0) == 4 and evaluators_for(8, 9, 1.0) == int(9 * 1.0 // EVALUATOR_START_S)
+    assert evaluators_for(2, 30, 5.0) == 2 and evaluators_for(0, 5, 5.0) == 1  # never none, never more than fit
+    assert evaluators_for(4, 3, None) == 3 and evaluators_for(4, 10, None) == 4  # cost unknown: as many as fit
+    # the dearest candidate's episodes count; entries without a measured evaluation say nothing
+    assert seconds_per_episode([entry(0.3, 2), entry(3.0, 4), ("b", Candidate("b", 0, {}, "/c"))]) == 0.75
+    assert seconds_per_episode([("b", Candidate("b", 0, {}, "/c"))]) is None
