@@ -71,7 +71,7 @@ def test_bad_input_through_the_console_script():
 
 
 def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, tiny_pixels_dataset):
-    proc = run_cli(
+    proc = run_in_process(
         "train",
         "--policy.type=diffusion",
         "--env.obs_type=pixels_agent_pos",
@@ -79,7 +79,7 @@ def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, ti
         "--policy.crop_shape=[120,120]",
         f"--output_dir={tmp_path / 'run'}",
     )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and not proc.started_ray, proc.stderr
     assert "policy.crop_shape = (120, 120): must fit inside the images" in proc.stderr
     assert "96x96" in proc.stderr
 

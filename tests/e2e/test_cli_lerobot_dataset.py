@@ -1,5 +1,6 @@
-"""The CLI on a dataset LeRobot 0.4.4 wrote: `train` reads it from --dataset.root or from the (local) Hub at a
-revision; a broken copy, or a dataset.root that holds no dataset, exits 2 naming the file, before Ray starts."""
+"""The CLI on a dataset LeRobot 0.4.4 wrote: `train` reads it from --dataset.root (on the session's cluster) or, in a
+new interpreter with its own Ray as a user runs it, from the (local) Hub at a revision; a broken copy, or a
+dataset.root that holds no dataset, exits 2 naming the file, before Ray starts."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import TINY_ACT
-from tests.support.cli import run_cli, run_in_process
+from tests.support.cli import run_cli, run_in_process, run_on_cluster
 from tests.support.hub_server import LocalHub
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,8 +26,9 @@ def ray_started(output: str) -> bool:
 
 
 @pytest.mark.e2e
-def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path):
-    proc = run_cli(
+def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path, ray_cluster):
+    # on the session's cluster (its workers read the folder as given); the process's own Ray and terminal: below
+    proc = run_on_cluster(
         "train",
         f"--dataset.root={FIXTURE}",
         *TINY_RUN,
@@ -34,14 +36,10 @@ def test_train_on_the_lerobot_fixture_from_dataset_root(tmp_path):
         "--eval.n_episodes=2",
         "--eval.batch_size=2",
         f"--output_dir={tmp_path / 'run'}",
-        env={"ROBOT_SWEEPS_CACHE": str(tmp_path / "cache")},
-        timeout=300,
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert f"done: {tmp_path / 'run'}" in proc.stdout
     assert "step:2 smpl:" in proc.stdout and "| eval@4: success:" in proc.stdout  # LeRobot's log line, with evals
-    assert "Reporting training result" not in proc.stdout + proc.stderr  # Ray's internals only with --verbose
-    assert ray_started(proc.stdout + proc.stderr)  # so that the tests below, which see no such line, mean something
     assert list((tmp_path / "run").glob("checkpoint_*/pretrained_model/model.safetensors"))
 
 
@@ -66,6 +64,9 @@ def test_train_on_the_lerobot_fixture_from_the_hub_at_a_revision(tmp_path):
         )
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
         assert "GET /api/datasets/lerobot/state/revision/v3.0" in hub.calls
+    assert "step:2 smpl:" in proc.stdout and f"done: {tmp_path / 'run'}" in proc.stdout
+    assert "Reporting training result" not in proc.stdout + proc.stderr  # Ray's internals only with --verbose
+    assert ray_started(proc.stdout + proc.stderr)  # so that the tests below, which see no such line, mean something
     assert (tmp_path / "hub" / "datasets--lerobot--state" / "snapshots" / sha / "meta/info.json").is_file()
     assert list((tmp_path / "run").glob("checkpoint_*/pretrained_model/model.safetensors"))
 
