@@ -20,7 +20,10 @@ own=$!
 trap 'kill -INT "$own" 2>/dev/null || true' INT TERM
 echo "test: lane 1 of 2, the tests on the shared Ray cluster (lane 2, the rest, runs beside it into $base/own.log)"
 cluster_status=0
-"${PYTEST[@]}" -m cluster --basetemp="$base/cluster" || cluster_status=$?
+# At a lower priority: the shared cluster's lane runs several processes at once (trials side by side, their actors)
+# and would take most of the CPU from the other lane, whose tests run one at a time and finished last; reniced, it
+# takes what the other lane leaves (docs/development.md, "Tests").
+nice -n 5 "${PYTEST[@]}" -m cluster --basetemp="$base/cluster" || cluster_status=$?
 own_status=0
 wait "$own" || own_status=$?
 echo
