@@ -156,8 +156,7 @@ def cmd_train(args: list[str]) -> None:
         _dry_run_train(cfg)
         return
     # (after the dry run and the config's refusals: torch and Ray Train load only for a run)
-    from orchestrator.datasets.record import ensure_dataset
-    from orchestrator.preflight import check_dataset_fits, check_hub
+    from orchestrator.preflight import check_hub, dataset_that_fits
     from orchestrator.runtime.ray_start import connect_ray, link_ray_logs, local_resource_problems
     from orchestrator.search.fine_tuning import fine_tuning_problems
     from orchestrator.terminal import print_reports
@@ -179,7 +178,7 @@ def cmd_train(args: list[str]) -> None:
     raise_if(local_resource_problems(cfg.resources, cfg.policy.device), "resources this machine cannot provide")
     if cfg.wandb.enable and cfg.wandb.dir is None:
         cfg.wandb.dir = str(out)
-    check_dataset_fits(cfg, ensure_dataset(cfg.dataset, cfg.env))
+    dataset_that_fits(cfg)
     raise_if(fine_tuning_problems(cfg.policy, {}), "the policy cannot start from its saved weights")
     connect_ray()
     link_ray_logs(out)

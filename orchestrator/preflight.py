@@ -4,7 +4,10 @@ the env."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from orchestrator.datasets.check import check_dataset
+from orchestrator.datasets.record import ensure_dataset, existing_dataset
 from orchestrator.errors import UserError, problem
 from orchestrator.policies.factory import check_features
 from orchestrator.publish.hub import check_hub_access
@@ -14,6 +17,17 @@ def check_hub(cfg) -> None:
     """A missing or invalid Hub token is reported before training, not after."""
     if cfg.hub.repo_id and cfg.hub.push:
         check_hub_access(cfg.hub.repo_id)
+
+
+def dataset_that_fits(cfg) -> Path:
+    """The run's dataset, recorded or downloaded first when missing (datasets/record.py), checked against the policy
+    and the env (`check_dataset_fits`). A `local/` dataset not recorded yet will hold the env's features: the policy
+    is checked against those first, so that a policy that cannot use them exits 2 before the expert records it."""
+    if cfg.dataset.root is None and cfg.dataset.is_local() and existing_dataset(cfg.dataset) is None:
+        check_features(cfg.policy, cfg.env.features())
+    root = ensure_dataset(cfg.dataset, cfg.env)
+    check_dataset_fits(cfg, root)
+    return root
 
 
 def check_dataset_fits(cfg, dataset_root) -> None:

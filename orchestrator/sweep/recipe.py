@@ -10,9 +10,8 @@ from ray import tune
 from rich.console import Console
 
 from orchestrator import metrics as M
-from orchestrator.datasets.record import ensure_dataset
 from orchestrator.errors import StorageFull, raise_if
-from orchestrator.preflight import check_dataset_fits, check_hub
+from orchestrator.preflight import check_hub, dataset_that_fits
 from orchestrator.results.pareto import Front
 from orchestrator.results.rows import TrialRow
 from orchestrator.runtime.experiment import mark_interrupted
@@ -38,7 +37,7 @@ def sweep(path: str, args: list[str], dry: bool = False) -> dict | None:
         dry_run(prepared)
         return None
     raise_if(local_resource_problems(cfg.resources, cfg.policy.device), "resources this machine cannot provide")
-    check_dataset_fits(cfg, ensure_dataset(cfg.dataset, cfg.env))  # (recorded or downloaded first when missing)
+    dataset_that_fits(cfg)  # (recorded or downloaded first when missing)
     try:
         results, baseline = search(prepared)
         return finish(prepared, results, baseline)

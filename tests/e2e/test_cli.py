@@ -70,7 +70,14 @@ def test_bad_input_through_the_console_script():
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
-def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, tiny_pixels_dataset):
+@pytest.mark.parametrize("recorded", [False, True], ids=["before-recording", "recorded"])
+def test_features_the_policy_cannot_use_are_refused_before_training(recorded, tmp_path, monkeypatch, request):
+    """Against a dataset on disk, and, when the `local/` dataset is still to be recorded, against the env's features
+    that it would hold: refused before the expert records a single episode (60 of them by default)."""
+    if recorded:
+        request.getfixturevalue("tiny_pixels_dataset")  # the session's cache, recorded
+    else:
+        monkeypatch.setenv("ROBOT_SWEEPS_CACHE", str(tmp_path / "cache"))  # nothing recorded there
     proc = run_in_process(
         "train",
         "--policy.type=diffusion",
@@ -82,6 +89,8 @@ def test_features_the_policy_cannot_use_are_refused_before_training(tmp_path, ti
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and not proc.started_ray, proc.stderr
     assert "policy.crop_shape = (120, 120): must fit inside the images" in proc.stderr
     assert "96x96" in proc.stderr
+    if not recorded:
+        assert "recorded" not in proc.stdout + proc.stderr and not (tmp_path / "cache" / "datasets").exists()
 
 
 def test_hub_without_token_is_refused_before_training(tmp_path):
