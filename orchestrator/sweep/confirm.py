@@ -72,9 +72,8 @@ def confirm(
 ) -> list[Confirmed]:
     """Evaluate each entry's checkpoint on the same fresh episodes (seeds first_seed, first_seed + 1, ...), all at
     once on evaluator actors (as many as the cluster's free CPUs allow and the work is worth: `evaluators_for`);
-    results in the order of `entries`. With
-    `stage` (0 < stage < n_episodes), in stages of that many episodes: after each, `decided(results so far)` may stop
-    it before n_episodes."""
+    results in the order of `entries`. With `stage` (0 < stage < n_episodes), in stages of that many episodes: after
+    each, `decided(results so far)` may stop it before n_episodes."""
     stage = stage if 0 < stage < n_episodes else n_episodes
     free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
     n_actors = evaluators_for(free, len(entries) * stage, seconds_per_episode(entries))
