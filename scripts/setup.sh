@@ -5,22 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-# Headless Chromium (Debian's package) for the browser tests (the HTML report, the Ray dashboard). Skipped when a
-# Chromium is already there. On a fresh machine apt takes ~45 s, mostly downloading and unpacking: it runs in the
-# background beside the Python install and is waited for at the end. A failed install only warns: those tests then
-# fail saying what to do.
-chromium_job=""
-if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "setup: installing chromium (Debian package) for the browser tests, beside the Python packages"
-    { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } &
-    chromium_job=$!
-  else
-    echo "setup: warning: no apt-get here: install Chromium (or set CHROMIUM=<binary>) for the browser tests" >&2
-  fi
-fi
 stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "setup: installing the project into .venv (first run takes under a minute)"
@@ -52,6 +36,3 @@ fi
 # The project's own modules as .pyc (only those changed since the last run): where PYTHONDONTWRITEBYTECODE is set,
 # no process writes them, and each Ray worker would compile what it imports again (~0.15 s of CPU per process).
 .venv/bin/python -m compileall -q orchestrator trainables search_spaces >/dev/null
-if [ -n "$chromium_job" ] && ! wait "$chromium_job"; then
-  echo "setup: warning: could not install chromium; install it (or set CHROMIUM=<binary>) for the browser tests" >&2
-fi

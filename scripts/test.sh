@@ -7,6 +7,25 @@
 # (its processes start one after another); the other lane fills it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Headless Chromium (Debian's package) for the browser tests (the HTML report, the Ray dashboard), where none is
+# installed: apt (~45 s on a fresh machine, mostly downloading and unpacking) runs in the background while .venv is set
+# up and the suite starts, and tests/support/chromium.py waits for it to end (its log: ROBOT_SWEEPS_CHROMIUM_LOG).
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    ROBOT_SWEEPS_CHROMIUM_LOG=$(mktemp "${TMPDIR:-/tmp}/robot-sweeps-chromium.XXXXXX")
+    export ROBOT_SWEEPS_CHROMIUM_LOG
+    echo "test: installing chromium (Debian package) in the background, for the browser tests"
+    {
+      status=0
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || status=$?
+      echo "robot-sweeps: apt exited $status"  # what the tests wait for
+    } >"$ROBOT_SWEEPS_CHROMIUM_LOG" 2>&1 &
+  else
+    echo "test: warning: no apt-get here: install Chromium (or set CHROMIUM=<binary>) for the browser tests" >&2
+  fi
+fi
 bash scripts/setup.sh
 export RAY_USAGE_STATS_ENABLED=0 WANDB_MODE=offline
 PYTEST=(.venv/bin/python -m pytest -q -p no:cacheprovider)

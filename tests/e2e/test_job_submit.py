@@ -38,7 +38,7 @@ import psutil  # Ray ships psutil (ray/thirdparty_files) and puts it on sys.path
 import pytest
 from ray.job_submission import JobStatus, JobSubmissionClient
 
-from tests.support.chromium import Tab, browse
+from tests.support.chromium import Tab, browse, chromium_path
 
 pytestmark = pytest.mark.e2e
 
@@ -403,6 +403,7 @@ def _only_names(pattern: str) -> str:
 
 @pytest.fixture(scope="module")
 def submitted_sweep(two_node_cluster, tmp_path_factory) -> SubmittedSweep:
+    chromium_path()  # now, not mid-sweep: scripts/test.sh may still be installing it; the pages are read as it runs
     tmp_path = tmp_path_factory.mktemp("sweep")
     storage = tmp_path / "sweeps"
     # Two concurrent one-worker trials whose worker takes a whole two-CPU node: each node runs one. Random search and

@@ -3,8 +3,8 @@ console messages, uncaught exceptions, browser log entries (failed loads), every
 its DOM, whether its images decoded, and a screenshot (`load_page`). `browse` drives a live web app the same way,
 step by step (`Tab`: go to a URL, wait for what it renders, type, read the console), e.g. the Ray dashboard.
 
-Chromium is Debian's `chromium` package, installed by scripts/setup.sh; a missing browser fails the test with that
-advice (never a skip). The websocket client is aiohttp's, which Ray's dashboard already brings into the venv.
+Chromium is Debian's `chromium` package, installed by scripts/test.sh in the background while the suite starts (a test
+that needs it first waits for that install); a missing browser fails the test with advice (never a skip). The websocket client is aiohttp's, which Ray's dashboard already brings into the venv.
 """
 
 from __future__ import annotations
@@ -29,16 +29,37 @@ T = TypeVar("T")
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
+INSTALL_LOG = "ROBOT_SWEEPS_CHROMIUM_LOG"  # set by scripts/test.sh while it installs Chromium in the background
+INSTALL_DONE = "robot-sweeps: apt exited "  # the install's last line
+INSTALL_WAIT_S = 600
+
+
 def chromium_path() -> str:
-    """$CHROMIUM, else the first of NAMES on PATH; fails the test (with what to do) when there is none."""
+    """$CHROMIUM, else the first of NAMES on PATH (once scripts/test.sh's install, if one runs, has ended); fails the
+    test (with what to do) when there is none."""
+    install_log = _wait_for_the_install()
     found = os.environ.get("CHROMIUM") or next((p for n in NAMES if (p := shutil.which(n))), None)
     if not found:
         pytest.fail(
-            "Chromium is missing: run `bash scripts/setup.sh` (it installs Debian's chromium package), or "
-            "point $CHROMIUM at a Chromium/Chrome binary",
+            "Chromium is missing: `bash scripts/test.sh` installs Debian's chromium package where apt-get is, or "
+            "point $CHROMIUM at a Chromium/Chrome binary"
+            + (f"; the install's log ends:\n{install_log}" if install_log else ""),
             pytrace=False,
         )
     return found
+
+
+def _wait_for_the_install() -> str:
+    """Wait until the install scripts/test.sh runs in the background (if it does) has ended; its log's last lines."""
+    log = os.environ.get(INSTALL_LOG)
+    if not log:
+        return ""
+    deadline = time.monotonic() + INSTALL_WAIT_S
+    while True:
+        lines = Path(log).read_text(errors="ignore").splitlines() if Path(log).exists() else []
+        if (lines and lines[-1].startswith(INSTALL_DONE)) or time.monotonic() > deadline:
+            return "\n".join(lines[-10:])
+        time.sleep(1)
 
 
 @dataclass
