@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Headless Chromium (Debian's package) for the browser tests (the HTML report, the Ray dashboard), where none is
 # installed: apt (~45 s on a fresh machine, mostly downloading and unpacking) runs in the background while .venv is set
-# up and the suite starts, and tests/support/chromium.py waits for it to end (its log: ROBOT_SWEEPS_CHROMIUM_LOG).
+# up and the suite starts, at nice 10 (the suite keeps the CPU), and tests/support/chromium.py waits for it to end
+# (its log: ROBOT_SWEEPS_CHROMIUM_LOG).
 if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -18,8 +19,8 @@ if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command 
     echo "test: installing chromium (Debian package) in the background, for the browser tests"
     {
       status=0
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || status=$?
+      $SUDO env DEBIAN_FRONTEND=noninteractive nice -n 10 apt-get update -q &&
+        $SUDO env DEBIAN_FRONTEND=noninteractive nice -n 10 apt-get install -y -q chromium || status=$?
       echo "robot-sweeps: apt exited $status"  # what the tests wait for
     } >"$ROBOT_SWEEPS_CHROMIUM_LOG" 2>&1 &
   else
