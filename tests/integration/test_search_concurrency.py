@@ -5,23 +5,20 @@ of their own later. So Tune alone would start as many trials as the evaluators' 
 2 nodes x 2 CPUs), and no Train worker could then be placed: the sweep hung with WorkerGroupStartupTimeoutError
 every 60 s (seen with random and grid, whose BasicVariantGenerator took no limit while Ray logged that
 `max_concurrent_trials` "will be ignored"; random search now samples through Optuna's searcher). Here each trial
-body does what a Train worker does: it asks for one CPU outside the trial's placement group. Each case runs 3 trials
-where 2 fit: without the limit Tune starts all 3 at once (their evaluators fit), and the test checks that no more
-trials ran at once than fit (with 4, the fourth trial's request would never run and it would fail after 60 s).
+body (tests/support/stub_trial.py) does what a Train worker does: it asks for one CPU outside the trial's placement
+group. Each case runs 3 trials where 2 fit: without the limit Tune starts all 3 at once (their evaluators fit), and
+the test checks that no more trials ran at once than fit (with 4, the fourth trial's request would never run and it
+would fail after 60 s).
 The real trial path runs in test_sweep.py (Optuna + ASHA, 2 trials on the same cluster) and
 tests/e2e/test_job_submit.py (random)."""
 
 import logging
-import time
 
 import pytest
-import ray
-from ray import tune
-from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from orchestrator.metrics import EVAL_AVG_MAX_REWARD, EVAL_STEP, STEP
 from orchestrator.sweep import tuner as sweep_mod
 from orchestrator.sweep.prepare import prepare
+from tests.support.stub_trial import trial_body
 
 pytestmark = pytest.mark.integration
 
@@ -42,30 +39,6 @@ sweep = Sweep(
     tune=TuneConfig(metric="eval/avg_max_reward", num_samples=SAMPLES, baseline=False, confirm_top_k=0),
 )
 """
-
-
-@ray.remote(num_cpus=1)
-def _like_a_train_worker() -> float:
-    time.sleep(0.2)
-    return time.time()
-
-
-def _trial_body(sample, base, overrides, ties, train_storage, **_):
-    """Holds what a trial holds (Tune's bundles), then needs a CPU outside them, as its Train worker would."""
-    escape = PlacementGroupSchedulingStrategy(placement_group=None)
-    started = time.time()
-    ray.get(_like_a_train_worker.options(scheduling_strategy=escape).remote(), timeout=60)
-    for step in (10, 20, 30):
-        time.sleep(0.2)
-        tune.report(
-            {
-                STEP: step,
-                EVAL_STEP: step,
-                "started": started,
-                "now": time.time(),
-                EVAL_AVG_MAX_REWARD: sample.get("optimizer.lr", 0.0) * step,
-            }
-        )
 
 
 def _most_at_once(intervals: list[tuple[float, float]]) -> int:
@@ -102,7 +75,7 @@ def test_every_search_and_scheduler_runs_only_the_trials_that_fit(
         str(path), [f"--tune.storage_path={tmp_path}", f"--tune.search={search}", f"--tune.scheduler={scheduler}"]
     )
     assert sweep_mod.max_concurrency(prepared) == 2  # a trial: evaluator CPU + Train worker CPU; 2 nodes x 2 CPUs
-    monkeypatch.setattr("orchestrator.sweep.tuner.run_trial", _trial_body)  # the trainable build_tuner wraps
+    monkeypatch.setattr("orchestrator.sweep.tuner.run_trial", trial_body)  # the trainable build_tuner wraps
     tuner = sweep_mod.build_tuner(prepared, "trials", prepared.space, prepared.tune_cfg.num_samples, search=True)
     with caplog.at_level(logging.WARNING, logger="ray.tune"):
         results = tuner.fit()
