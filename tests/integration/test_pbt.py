@@ -5,9 +5,12 @@ Checked: the new run starts at the donor's step, from the donor checkpoint's wei
 optimizer trains with the mutated lr, its checkpoints are the trial's candidates, best/ is the winner's checkpoint,
 and the report shows the lineage.
 
-Async PBT exploits only if the weaker trial decides again after the stronger one has (its checkpoint is saved at its
-own decision): the frequent reports (log_freq=2, each waits for Tune) spread 2 decisions (steps 40, 80) over ~15 s of each
-trial, so the two trials' start-up offset on a loaded machine (seconds) does not let one finish first."""
+Async PBT exploits only if the stronger trial decides after the weaker one's first decision (Ray's PBT ranks a trial
+by the score of its own last decision, and saves the stronger one's checkpoint at its decision), and the weaker one
+decides again after that. The frequent reports (log_freq=2, each waits for Tune) pace the trials, and each decides at
+evaluated steps 40, 80 and 120 (not at 160, its last step): a start-up offset of up to ~80 steps between the two trials
+still leaves an exploit. With decisions at 40 and 80 only (120 steps), a suite on a loaded machine once started the
+second trial 48 steps late, and neither decision of the first came after the second's first (2026-12-07)."""
 
 import json
 from pathlib import Path
@@ -23,7 +26,7 @@ from trainables.checkpointing import weights_digest
 
 pytestmark = pytest.mark.integration
 
-STEPS = 120
+STEPS = 160
 SPACE = f"""
 from ray import tune
 from orchestrator.configs.optim import AdamWConfig, ConstantSchedulerConfig
