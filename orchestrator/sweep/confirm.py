@@ -51,6 +51,22 @@ def evaluators_for(free_slots: int, episodes: int, seconds_per_episode: float | 
     return max(1, min(most, math.floor(episodes * seconds_per_episode / EVALUATOR_START_S)))
 
 
+# How long confirmation waits for the CPUs of the runs that just ended (the search's, the baseline's) to be free.
+SETTLE_S = 5.0
+
+
+def free_cpus(settle_s: float = SETTLE_S) -> float:
+    """The cluster's free CPUs, once those of the runs that just ended are back: Ray releases a finished Train run's
+    placement group a moment after its trial ends, so right after the baseline a CPU may still read as held (a
+    fresh-clone demo then confirmed on one evaluator instead of two: 68 s instead of 44 s). Waits until every CPU of
+    the cluster is free, at most `settle_s` (another job may hold some)."""
+    deadline = time.monotonic() + settle_s
+    total = ray.cluster_resources().get("CPU", 0.0)
+    while (free := ray.available_resources().get("CPU", 0.0)) < total and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return free
+
+
 def seconds_per_episode(entries: list[tuple[str, Candidate]]) -> float | None:
     """The dearest episode among the entries' search evaluations (their evaluator's seconds over its episodes); None
     when none of them says."""
@@ -75,7 +91,7 @@ def confirm(
     results in the order of `entries`. With `stage` (0 < stage < n_episodes), in stages of that many episodes: after
     each, `decided(results so far)` may stop it before n_episodes."""
     stage = stage if 0 < stage < n_episodes else n_episodes
-    free = int(ray.available_resources().get("CPU", 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
+    free = int(max(free_cpus(), 1) // max(cfg.resources.cpus_per_eval_actor, 1e-9))
     n_actors = evaluators_for(free, len(entries) * stage, seconds_per_episode(entries))
     actors = create_actors(
         encode(cfg),
