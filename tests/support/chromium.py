@@ -4,7 +4,8 @@ its DOM, whether its images decoded, and a screenshot (`load_page`). `browse` dr
 step by step (`Tab`: go to a URL, wait for what it renders, type, read the console), e.g. the Ray dashboard.
 
 Chromium is Debian's `chromium` package, installed by scripts/test.sh in the background while the suite starts (a test
-that needs it first waits for that install); a missing browser fails the test with advice (never a skip). The websocket client is aiohttp's, which Ray's dashboard already brings into the venv.
+that needs it first waits for that install); a missing browser fails the test with advice (never a skip). The
+websocket client is aiohttp's, which Ray's dashboard already brings into the venv.
 """
 
 from __future__ import annotations
