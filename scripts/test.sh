@@ -11,7 +11,14 @@ cd "$(dirname "$0")/.."
 # installed: apt (~45 s on a fresh machine, mostly downloading and unpacking) runs in the background while .venv is set
 # up and the suite starts, at nice 10 (the suite keeps the CPU), and tests/support/chromium.py waits for it to end
 # (its log: ROBOT_SWEEPS_CHROMIUM_LOG).
-if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+have_browser() {  # the names tests/support/chromium.py looks for
+  local name
+  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$name" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+if [ -z "${CHROMIUM:-}" ] && ! have_browser; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     ROBOT_SWEEPS_CHROMIUM_LOG=$(mktemp "${TMPDIR:-/tmp}/robot-sweeps-chromium.XXXXXX")
